@@ -1,0 +1,2 @@
+/** The XenLab library: everything a notebook cell (or any Node program) can use without Jupyter. */
+export * from "./render/mime";
