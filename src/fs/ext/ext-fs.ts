@@ -1,0 +1,345 @@
+import { BlockDevice } from "../../vhd/block-device";
+import { u16, u32, u8 } from "../bytes";
+import { FsError } from "../errors";
+import { DEFAULT_MAX_READ, FileStat, FileSystem, FileType, MAX_SYMLINK_HOPS } from "../filesystem";
+import { readAt } from "../partition";
+import { childPath, joinPath } from "../path";
+import { BlockRun, blockMapRuns, BlockSource, extentRuns } from "./block-runs";
+import {
+  ExtInode,
+  FL_ENCRYPT,
+  FL_EXTENTS,
+  FL_INLINE_DATA,
+  flagNames,
+  I_BLOCK_BYTES,
+  Ino,
+  parseInode,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+} from "./inode";
+import {
+  INCOMPAT_FILETYPE,
+  INCOMPAT_META_BG,
+  INCOMPAT_RECOVER,
+  parseSuperblock,
+  ROOT_INO,
+  RO_COMPAT_SPARSE_SUPER,
+  Superblock,
+  SUPERBLOCK_OFFSET,
+  SUPERBLOCK_SIZE,
+} from "./superblock";
+
+/** Blocks kept in the read cache (inode-table and directory blocks are read over and over). */
+const BLOCK_CACHE_ENTRIES = 4096;
+/** Parsed directories kept for lookups (path resolution re-reads the same directories). */
+const DIR_CACHE_ENTRIES = 256;
+/** Largest directory we read (ext4 largedir tops out around 2 GiB; real ones are far smaller). */
+const MAX_DIR_BYTES = 256 * 1024 * 1024;
+
+interface ExtDirent {
+  name: string;
+  ino: Ino;
+  /** ext dirent file_type (1 file, 2 dir, 7 symlink...) or 0 when the FILETYPE feature is off. */
+  fileType: number;
+}
+
+/**
+ * ext2/ext3/ext4, read-only. The journal is not replayed: a volume that needs recovery is
+ * readable but `needsRecovery` says its newest changes may be missing.
+ */
+export class ExtFileSystem extends FileSystem implements BlockSource {
+  readonly type: string;
+  readonly label: string;
+  readonly readOnly = true;
+  readonly totalBytes: number;
+  readonly sb: Superblock;
+  readonly blockSize: number;
+  readonly blocksCount: number;
+  readonly needsRecovery: boolean;
+  private readonly groupTables = new Map<number, number>();
+  private readonly blockCache = new Map<number, Uint8Array>();
+  private readonly dirCache = new Map<number, Map<string, ExtDirent>>();
+
+  private constructor(readonly device: BlockDevice, sb: Superblock) {
+    super();
+    this.sb = sb;
+    this.type = sb.kind;
+    this.label = sb.volumeName;
+    this.blockSize = sb.blockSize;
+    this.blocksCount = sb.blocksCount;
+    this.totalBytes = sb.blocksCount * sb.blockSize;
+    this.needsRecovery = (sb.featureIncompat & INCOMPAT_RECOVER) !== 0;
+    if (this.totalBytes > device.size) {
+      throw new FsError("ECORRUPT", `${sb.blocksCount} blocks of ${sb.blockSize} bytes do not fit the device (${device.size} bytes)`, {
+        field: "ext.superblock.s_blocks_count",
+        offset: SUPERBLOCK_OFFSET + 4,
+      });
+    }
+    const root = this.inode(ROOT_INO as Ino);
+    if ((root.mode & S_IFMT) !== S_IFDIR) throw new FsError("ECORRUPT", "inode 2 (the root) is not a directory", { field: "ext inode 2 i_mode", path: "/" });
+  }
+
+  static open(device: BlockDevice): ExtFileSystem {
+    return new ExtFileSystem(device, parseSuperblock(readAt(device, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, "ext.superblock")));
+  }
+
+  freeBytes(): number {
+    return this.sb.freeBlocksCount * this.blockSize;
+  }
+
+  readBlock(block: number, field: string): Uint8Array {
+    const hit = this.blockCache.get(block);
+    if (hit) return hit;
+    if (!Number.isSafeInteger(block) || block < 0 || block >= this.blocksCount) {
+      throw new FsError("ECORRUPT", `block ${block} is outside the volume (${this.blocksCount} blocks)`, { field });
+    }
+    const b = readAt(this.device, block * this.blockSize, this.blockSize, field);
+    if (this.blockCache.size >= BLOCK_CACHE_ENTRIES) this.blockCache.delete(this.blockCache.keys().next().value as number);
+    this.blockCache.set(block, b);
+    return b;
+  }
+
+  // ---- group descriptors and inodes ----
+
+  /** sparse_super: superblock backups live in groups 0, 1 and powers of 3, 5 and 7. */
+  private groupHasSuper(g: number): boolean {
+    if (!(this.sb.featureRoCompat & RO_COMPAT_SPARSE_SUPER)) return true;
+    if (g <= 1) return true;
+    for (const base of [3, 5, 7]) {
+      let p = base;
+      while (p < g) p *= base;
+      if (p === g) return true;
+    }
+    return false;
+  }
+
+  /** The block holding group `g`'s descriptor (after the superblock, or per meta_bg group). */
+  private descriptorLocation(g: number): { block: number; offset: number } {
+    const perBlock = this.blockSize / this.sb.descSize;
+    const blockIdx = Math.floor(g / perBlock);
+    const offset = (g % perBlock) * this.sb.descSize;
+    const gdtStart = this.sb.firstDataBlock + 1;
+    if (!(this.sb.featureIncompat & INCOMPAT_META_BG) || blockIdx < this.sb.firstMetaBg) return { block: gdtStart + blockIdx, offset };
+    // meta_bg: the descriptor block of a metagroup sits in the metagroup's first group.
+    const firstGroup = blockIdx * perBlock;
+    const groupStart = this.sb.firstDataBlock + firstGroup * this.sb.blocksPerGroup;
+    return { block: groupStart + (this.groupHasSuper(firstGroup) ? 1 : 0), offset };
+  }
+
+  private inodeTable(g: number): number {
+    const cached = this.groupTables.get(g);
+    if (cached !== undefined) return cached;
+    const { block, offset } = this.descriptorLocation(g);
+    const field = `ext group ${g} descriptor bg_inode_table`;
+    const d = this.readBlock(block, field).subarray(offset, offset + this.sb.descSize);
+    const table = u32(d, 8) + (this.sb.descSize >= 64 ? u32(d, 0x28) * 0x100000000 : 0);
+    const tableBlocks = Math.ceil((this.sb.inodesPerGroup * this.sb.inodeSize) / this.blockSize);
+    if (table === 0 || table + tableBlocks > this.blocksCount) {
+      throw new FsError("ECORRUPT", `group ${g} inode table at block ${table} lies outside the volume`, { field, offset: block * this.blockSize + offset + 8 });
+    }
+    this.groupTables.set(g, table);
+    return table;
+  }
+
+  inode(ino: Ino, path?: string): ExtInode {
+    if (!Number.isSafeInteger(ino) || ino < 1 || ino > this.sb.inodesCount) {
+      throw new FsError("ECORRUPT", `inode number ${ino} is outside 1..${this.sb.inodesCount}`, { path, field: "ext dirent inode" });
+    }
+    const g = Math.floor((ino - 1) / this.sb.inodesPerGroup);
+    const index = (ino - 1) % this.sb.inodesPerGroup;
+    const byte = index * this.sb.inodeSize;
+    const block = this.inodeTable(g) + Math.floor(byte / this.blockSize);
+    const within = byte % this.blockSize;
+    const b = this.readBlock(block, `ext inode ${ino}`);
+    return parseInode(ino, b.subarray(within, within + this.sb.inodeSize));
+  }
+
+  // ---- file data ----
+
+  /** The block runs of an inode (extents or block map) up to its size. */
+  runs(inode: ExtInode, path: string): BlockRun[] {
+    const maxLogical = Math.ceil(inode.size / this.blockSize);
+    if (inode.flags & FL_EXTENTS) return extentRuns(this, inode, path, maxLogical).runs;
+    return blockMapRuns(this, inode, path, maxLogical);
+  }
+
+  /** Depth of an inode's extent tree (0 = extents in the inode), or undefined for a block-mapped inode. */
+  extentDepth(path: string): number | undefined {
+    const { inode } = this.lookup(path, false);
+    if (!(inode.flags & FL_EXTENTS)) return undefined;
+    return extentRuns(this, inode, path, Math.ceil(inode.size / this.blockSize)).depth;
+  }
+
+  private readData(inode: ExtInode, path: string, maxBytes: number): Uint8Array {
+    if (inode.size > maxBytes) throw new FsError("EFBIG", `file of ${inode.size} bytes is over the ${maxBytes}-byte read limit`, { path });
+    if (inode.flags & FL_ENCRYPT) throw new FsError("EUNSUPPORTED", "encrypted inode", { path, field: `ext inode ${inode.ino} i_flags` });
+    const out = new Uint8Array(inode.size);
+    if (inode.flags & FL_INLINE_DATA) {
+      // The first 60 bytes live in i_block; the rest would be in the system.data xattr.
+      if (inode.size > I_BLOCK_BYTES) throw new FsError("EUNSUPPORTED", "inline data beyond i_block (system.data xattr)", { path });
+      out.set(inode.iBlock.subarray(0, inode.size));
+      return out;
+    }
+    const bs = this.blockSize;
+    for (const r of this.runs(inode, path)) {
+      if (r.uninit) continue; // preallocated, reads as zeros
+      const start = r.logical * bs;
+      const len = Math.min(r.length * bs, inode.size - start);
+      if (len <= 0) continue;
+      const at = r.physical * bs;
+      if (at + len > this.device.size) throw new FsError("ECORRUPT", `data block ${r.physical} outside the device`, { path, field: `ext inode ${inode.ino} i_block` });
+      this.device.read(at, out.subarray(start, start + len));
+    }
+    return out;
+  }
+
+  private isFastSymlink(inode: ExtInode): boolean {
+    // fs/ext4/inode.c ext4_inode_is_fast_symlink: no data blocks besides an xattr block.
+    if (inode.flags & (FL_EXTENTS | FL_INLINE_DATA)) return false;
+    const eaBlocks = inode.fileAcl ? this.blockSize / 512 : 0;
+    return inode.blocks512 - eaBlocks === 0;
+  }
+
+  private symlinkTarget(inode: ExtInode, path: string): string {
+    if (inode.size > this.blockSize) throw new FsError("ECORRUPT", `symlink of ${inode.size} bytes`, { path, field: `ext inode ${inode.ino} i_size` });
+    let bytes: Uint8Array;
+    if (this.isFastSymlink(inode)) {
+      if (inode.size >= I_BLOCK_BYTES) throw new FsError("ECORRUPT", `fast symlink of ${inode.size} bytes`, { path, field: `ext inode ${inode.ino} i_size` });
+      bytes = inode.iBlock.subarray(0, inode.size);
+    } else bytes = this.readData(inode, path, this.blockSize);
+    return Buffer.from(bytes).toString("utf8");
+  }
+
+  // ---- directories ----
+
+  private dirEntries(inode: ExtInode, path: string): Map<string, ExtDirent> {
+    const cached = this.dirCache.get(inode.ino);
+    if (cached) return cached;
+    const data = this.readData(inode, path, MAX_DIR_BYTES);
+    const bs = this.blockSize;
+    const hasType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
+    const out = new Map<string, ExtDirent>();
+    // Linear walk of every block: htree interior blocks look like one empty dirent spanning the
+    // block, and the dx_root hides behind ".."'s rec_len, so hashed directories read the same way.
+    for (let blk = 0; blk * bs < data.length; blk++) {
+      const end = Math.min(data.length, (blk + 1) * bs);
+      let o = blk * bs;
+      while (o + 8 <= end) {
+        const ino = u32(data, o);
+        let recLen = u16(data, o + 4);
+        if (recLen === 0 || recLen === 65535) recLen = bs; // ext4_rec_len_from_disk for 64 KiB blocks
+        const nameLen = hasType ? u8(data, o + 6) : u16(data, o + 6);
+        if (recLen < 8 || recLen % 4 !== 0 || o + recLen > end || (ino !== 0 && 8 + nameLen > recLen)) {
+          throw new FsError("ECORRUPT", `directory entry at byte ${o} has rec_len ${recLen}, name_len ${nameLen}`, { path, field: "ext dirent rec_len", offset: o });
+        }
+        if (ino !== 0 && nameLen > 0) {
+          const name = Buffer.from(data.subarray(o + 8, o + 8 + nameLen)).toString("utf8");
+          if (name !== "." && name !== "..") out.set(name, { name, ino: ino as Ino, fileType: hasType ? u8(data, o + 7) : 0 });
+          else if (name === "..") out.set("..", { name, ino: ino as Ino, fileType: 2 });
+        }
+        o += recLen;
+      }
+    }
+    if (this.dirCache.size >= DIR_CACHE_ENTRIES) this.dirCache.delete(this.dirCache.keys().next().value as number);
+    this.dirCache.set(inode.ino, out);
+    return out;
+  }
+
+  /**
+   * Resolves a path, following symlinks in the middle (and at the end if `followLast`), with
+   * ".." taken from the directory itself as the kernel does. ELOOP after 40 hops.
+   */
+  lookup(path: string, followLast: boolean): { inode: ExtInode; path: string; name: string } {
+    if (typeof path !== "string") throw new FsError("EINVAL", "path must be a string");
+    const todo = path.split("/").filter((p) => p !== "" && p !== ".");
+    let dirs: Ino[] = [ROOT_INO as Ino];
+    let names: string[] = [];
+    let inode = this.inode(ROOT_INO as Ino, "/");
+    let hops = 0;
+    while (todo.length) {
+      const name = todo.shift()!;
+      const here = joinPath(names);
+      if ((inode.mode & S_IFMT) !== S_IFDIR) throw new FsError("ENOTDIR", "not a directory", { path: here });
+      if (name === "..") {
+        if (dirs.length > 1) {
+          dirs.pop();
+          names.pop();
+        }
+        inode = this.inode(dirs[dirs.length - 1]!, joinPath(names));
+        continue;
+      }
+      const entry = this.dirEntries(inode, here).get(name);
+      const full = childPath(here, name);
+      if (!entry) throw new FsError("ENOENT", "no such file or directory", { path: full });
+      const child = this.inode(entry.ino, full);
+      if ((child.mode & S_IFMT) === S_IFLNK && (todo.length > 0 || followLast)) {
+        if (++hops > MAX_SYMLINK_HOPS) throw new FsError("ELOOP", "too many levels of symbolic links", { path: full });
+        const target = this.symlinkTarget(child, full);
+        todo.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
+        if (target.startsWith("/")) {
+          dirs = [ROOT_INO as Ino];
+          names = [];
+          inode = this.inode(ROOT_INO as Ino, "/");
+        }
+        continue;
+      }
+      inode = child;
+      names.push(name);
+      dirs.push(entry.ino);
+    }
+    return { inode, path: joinPath(names), name: names[names.length - 1] ?? "/" };
+  }
+
+  private toStat(inode: ExtInode, path: string, name: string): FileStat {
+    const fmt = inode.mode & S_IFMT;
+    const type: FileType = fmt === S_IFDIR ? "dir" : fmt === S_IFREG ? "file" : fmt === S_IFLNK ? "symlink" : "other";
+    const st: FileStat = {
+      path,
+      name,
+      type,
+      size: inode.size,
+      mode: inode.mode,
+      mtime: inode.mtime,
+      inode: inode.ino,
+      nlink: inode.linksCount,
+      uid: inode.uid,
+      gid: inode.gid,
+      flags: flagNames(inode.flags),
+    };
+    if (type === "symlink") st.target = this.symlinkTarget(inode, path);
+    return st;
+  }
+
+  stat(path: string): FileStat {
+    const r = this.lookup(path, false);
+    return this.toStat(r.inode, r.path, r.name);
+  }
+
+  readdir(path: string): FileStat[] {
+    const r = this.lookup(path, true);
+    if ((r.inode.mode & S_IFMT) !== S_IFDIR) throw new FsError("ENOTDIR", "not a directory", { path: r.path });
+    const out: FileStat[] = [];
+    for (const e of this.dirEntries(r.inode, r.path).values()) {
+      if (e.name === "..") continue;
+      const p = childPath(r.path, e.name);
+      out.push(this.toStat(this.inode(e.ino, p), p, e.name));
+    }
+    return out;
+  }
+
+  readFile(path: string, maxBytes = DEFAULT_MAX_READ): Uint8Array {
+    const r = this.lookup(path, true);
+    const fmt = r.inode.mode & S_IFMT;
+    if (fmt === S_IFDIR) throw new FsError("EISDIR", "is a directory", { path: r.path });
+    if (fmt !== S_IFREG) throw new FsError("EINVAL", "not a regular file", { path: r.path });
+    return this.readData(r.inode, r.path, maxBytes);
+  }
+
+  readlink(path: string): string {
+    const r = this.lookup(path, false);
+    if ((r.inode.mode & S_IFMT) !== S_IFLNK) throw new FsError("EINVAL", "not a symbolic link", { path: r.path });
+    return this.symlinkTarget(r.inode, r.path);
+  }
+}
