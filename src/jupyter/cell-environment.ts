@@ -1,0 +1,27 @@
+/** Builds what runs cells: the executor with the library in scope, and the magic table. */
+import { join } from "node:path";
+import { KeyboardInterrupt } from "../interrupt";
+import { createMagicRegistry } from "../magics";
+import { DIST_SRC } from "../package-root";
+import { CellRunner } from "./cell-runner";
+import { TsExecutor } from "./ts-executor";
+import * as library from "../index";
+import * as cellScope from "./cell-scope";
+
+export function createCellRunner(options: { interrupted?: () => boolean; cwd?: string } = {}): CellRunner {
+  const interrupted = options.interrupted ?? (() => false);
+  const tick = () => {
+    if (interrupted()) throw new KeyboardInterrupt();
+  };
+  // Cells are type-checked against the compiled declarations (so dist/ must be built), and run
+  // against these very module instances, so that state such as the current output is shared.
+  const executor = new TsExecutor(
+    [
+      { path: join(DIST_SRC, "index"), exports: library as unknown as Record<string, unknown> },
+      { path: join(DIST_SRC, "jupyter", "cell-scope"), exports: cellScope as unknown as Record<string, unknown> },
+    ],
+    tick,
+    options.cwd,
+  );
+  return new CellRunner(executor, createMagicRegistry());
+}

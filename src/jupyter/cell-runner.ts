@@ -1,0 +1,132 @@
+/**
+ * Runs one cell: magics first (`%%name` cells, cells of `%name` lines, or `%name` lines inside
+ * TypeScript), then TypeScript through the executor. Turns every failure into a named CellError and
+ * the last value into an execute result. Used by the kernel and by `xenlab run` alike.
+ */
+import { inspect as utilInspect } from "node:util";
+import { KeyboardInterrupt } from "../interrupt";
+import { Magic, MagicContext, UsageError } from "../magics/magic";
+import { LINE_MAGIC_CALL, MagicRegistry, ParsedMagic, planCell } from "../magics/registry";
+import { currentCellSink, setCellSink } from "./cell-api";
+import { CellError, mimeBundleOf, OutputSink } from "./outputs";
+import { TsExecutor, TypeScriptError } from "./ts-executor";
+
+export interface CellOutcome {
+  status: "ok" | "error";
+  error?: CellError;
+}
+
+export class CellRunner {
+  readonly libraryNames: ReadonlySet<string>;
+
+  constructor(
+    readonly executor: TsExecutor,
+    readonly magics: MagicRegistry,
+  ) {
+    this.libraryNames = new Set(Object.keys(executor.locals));
+    executor.define(
+      LINE_MAGIC_CALL,
+      (name: string, args: string, help: boolean) => this.runLineMagic({ kind: "line", name, args, help }),
+      `declare function ${LINE_MAGIC_CALL}(name: string, args: string, help: boolean): Promise<unknown>;`,
+    );
+  }
+
+  /**
+   * Runs `code` with outputs going to `out`. `executionCount` labels the execute_result; with
+   * `silent` nothing is published but errors still come back in the outcome.
+   */
+  async run(code: string, out: OutputSink, executionCount: number): Promise<CellOutcome> {
+    setCellSink(out);
+    try {
+      const value = await this.runCode(code);
+      if (value instanceof MagicHelp && out.page) out.page(value.toMimeBundle());
+      else if (value !== undefined) out.result(executionCount, mimeBundleOf(value));
+      return { status: "ok" };
+    } catch (err) {
+      const error = toCellError(err);
+      out.error(error);
+      return { status: "error", error };
+    }
+    // The sink stays current after the cell: output from timers the cell started still lands here.
+  }
+
+  /** Evaluates an expression for user_expressions; errors come back as CellError values. */
+  async evaluate(expression: string): Promise<{ ok: true; value: unknown } | { ok: false; error: CellError }> {
+    try {
+      return { ok: true, value: await this.runCode(expression) };
+    } catch (err) {
+      return { ok: false, error: toCellError(err) };
+    }
+  }
+
+  private async runCode(code: string): Promise<unknown> {
+    const plan = planCell(code);
+    switch (plan.kind) {
+      case "cell-magic":
+        return this.runMagic(plan.magic);
+      case "line-magics": {
+        let last: unknown;
+        for (const m of plan.magics) last = await this.runMagic(m);
+        return last;
+      }
+      case "typescript": {
+        const r = await this.executor.execute(plan.code);
+        return r.hasValue ? r.value : undefined;
+      }
+    }
+  }
+
+  private runLineMagic(parsed: ParsedMagic): Promise<unknown> {
+    return this.runMagic(parsed);
+  }
+
+  private async runMagic(parsed: ParsedMagic): Promise<unknown> {
+    const magic = this.magics.resolve(parsed);
+    if (parsed.help) return new MagicHelp(magic);
+    const ctx: MagicContext = {
+      out: this.currentSink(),
+      scope: this.executor.locals,
+      libraryNames: this.libraryNames,
+      runCell: (c) => this.runCode(c),
+    };
+    return await magic.run(parsed.args, parsed.kind === "cell" ? (parsed.body ?? "") : undefined, ctx);
+  }
+
+  private currentSink(): OutputSink {
+    const s = currentCellSink();
+    if (!s) throw new Error("a magic ran with no cell output to write to");
+    return s;
+  }
+}
+
+/** What `%name?` returns: the magic's help, shown in the pager by Jupyter frontends. */
+export class MagicHelp {
+  constructor(readonly magic: Magic) {}
+  get text(): string {
+    return `${this.magic.help}\n`;
+  }
+  toMimeBundle() {
+    return { "text/plain": this.text };
+  }
+}
+
+export function toCellError(err: unknown): CellError {
+  if (err instanceof TypeScriptError) {
+    return { ename: err.name, evalue: err.message, traceback: err.traceback() };
+  }
+  if (err instanceof UsageError || err instanceof KeyboardInterrupt) {
+    return { ename: err.name, evalue: err.message, traceback: [`${err.name}: ${err.message}`] };
+  }
+  if (err instanceof Error) {
+    return { ename: err.name || "Error", evalue: err.message, traceback: userFrames(err) };
+  }
+  return { ename: "Thrown", evalue: utilInspect(err), traceback: [`Uncaught ${utilInspect(err)}`] };
+}
+
+/** The stack without the kernel's own frames below the cell. */
+function userFrames(err: Error): string[] {
+  const lines = (err.stack ?? `${err.name}: ${err.message}`).split("\n");
+  const cut = lines.findIndex((l) => /^\s+at /.test(l) && /dist[\\/]src[\\/]jupyter[\\/]|node:internal[\\/]|node:vm/.test(l));
+  const kept = cut > 0 ? lines.slice(0, cut) : lines;
+  return [kept.join("\n")];
+}

@@ -1,0 +1,74 @@
+/**
+ * Installs the kernelspec (jupyter_client kernelspec.py's layout): a folder named for the kernel
+ * under `<data dir>/kernels/` holding kernel.json and the logos from `kernel/`.
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { PACKAGE_ROOT } from "../package-root";
+import { PROTOCOL_VERSION } from "./messages";
+
+export type InstallScope = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string } | { kind: "system" };
+
+export const DEFAULT_KERNEL_NAME = "xenlab";
+
+/** The kernels folder for a scope, as `jupyter kernelspec install` would choose it. */
+export function kernelsDir(scope: InstallScope): string {
+  switch (scope.kind) {
+    case "user": {
+      const data = process.env.JUPYTER_DATA_DIR || join(process.env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "jupyter");
+      return join(data, "kernels");
+    }
+    case "prefix":
+      return join(resolve(scope.dir), "share", "jupyter", "kernels");
+    case "sys-prefix":
+      return join(pythonSysPrefix(), "share", "jupyter", "kernels");
+    case "system":
+      return join("/usr/local/share/jupyter/kernels");
+  }
+}
+
+/** sys.prefix of the Python that runs Jupyter (the one `jupyter` on PATH uses). */
+function pythonSysPrefix(): string {
+  for (const python of ["python3", "/usr/bin/python3"]) {
+    try {
+      const out = execFileSync(python, ["-c", "import sys, jupyter_client; print(sys.prefix)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      return out.trim();
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error("--sys-prefix needs a Python with jupyter_client installed (none found as python3 or /usr/bin/python3)");
+}
+
+export function kernelJson(displayName: string): Record<string, unknown> {
+  return {
+    argv: [process.execPath, join(PACKAGE_ROOT, "dist", "src", "cli", "main.js"), "kernel", "-f", "{connection_file}"],
+    display_name: displayName,
+    language: "typescript",
+    interrupt_mode: "message",
+    kernel_protocol_version: PROTOCOL_VERSION,
+    env: {},
+    metadata: { debugger: false },
+  };
+}
+
+export function installKernelspec(scope: InstallScope, name = DEFAULT_KERNEL_NAME, displayName = "XenLab (TypeScript)"): string {
+  if (!/^[a-z0-9._-]+$/i.test(name)) throw new Error(`kernel name ${JSON.stringify(name)} may only hold letters, digits, '.', '_' and '-'`);
+  const dir = join(kernelsDir(scope), name.toLowerCase());
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "kernel.json"), `${JSON.stringify(kernelJson(displayName), null, 2)}\n`);
+  const assets = join(PACKAGE_ROOT, "kernel");
+  for (const file of readdirSync(assets)) {
+    if (/^logo-.*\.(png|svg)$/.test(file)) copyFileSync(join(assets, file), join(dir, file));
+  }
+  return dir;
+}
+
+export function uninstallKernelspec(scope: InstallScope, name = DEFAULT_KERNEL_NAME): string | undefined {
+  const dir = join(kernelsDir(scope), name.toLowerCase());
+  if (!existsSync(join(dir, "kernel.json"))) return undefined;
+  rmSync(dir, { recursive: true, force: true });
+  return dir;
+}

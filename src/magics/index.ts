@@ -1,0 +1,9 @@
+/** Every magic family, registered in one table. */
+import { coreMagics } from "./core";
+import { MagicRegistry } from "./registry";
+
+export function createMagicRegistry(): MagicRegistry {
+  const registry = new MagicRegistry();
+  registry.register(...coreMagics(registry));
+  return registry;
+}

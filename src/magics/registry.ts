@@ -1,0 +1,129 @@
+/** The magic table, the parser for `%`/`%%` lines, and close-match suggestions. */
+import { Magic, UsageError } from "./magic";
+
+export interface ParsedMagic {
+  kind: "line" | "cell";
+  name: string;
+  args: string;
+  body?: string;
+  /** `%name?` / `%%name?`: the user asks for help. */
+  help: boolean;
+}
+
+export class MagicRegistry {
+  private readonly magics = new Map<string, Magic>();
+
+  register(...magics: Magic[]): this {
+    for (const m of magics) {
+      if (this.magics.has(m.name)) throw new Error(`magic %${m.name} is registered twice`);
+      this.magics.set(m.name, m);
+    }
+    return this;
+  }
+
+  get(name: string): Magic | undefined {
+    return this.magics.get(name);
+  }
+
+  all(): Magic[] {
+    return [...this.magics.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  lineMagics(): Magic[] {
+    return this.all().filter((m) => m.kind !== "cell");
+  }
+
+  cellMagics(): Magic[] {
+    return this.all().filter((m) => m.kind !== "line");
+  }
+
+  /** The magic `parsed` names, or a UsageError naming the closest known ones. */
+  resolve(parsed: ParsedMagic): Magic {
+    const magic = this.magics.get(parsed.name);
+    const sigil = parsed.kind === "cell" ? "%%" : "%";
+    if (!magic) {
+      const pool = (parsed.kind === "cell" ? this.cellMagics() : this.lineMagics()).map((m) => m.name);
+      const close = closeMatches(parsed.name, pool);
+      const hint = close.length ? ` Did you mean ${close.map((n) => sigil + n).join(", ")}?` : "";
+      throw new UsageError(`unknown ${parsed.kind} magic ${sigil}${parsed.name}.${hint} (%lsmagic lists them all)`);
+    }
+    if (parsed.kind === "cell" && magic.kind === "line") {
+      throw new UsageError(`%${parsed.name} is a line magic; write it with one %`);
+    }
+    if (parsed.kind === "line" && magic.kind === "cell") {
+      throw new UsageError(`%%${parsed.name} is a cell magic: put it on the first line of a cell, with %%`);
+    }
+    return magic;
+  }
+}
+
+/** How a cell is run, decided before any TypeScript conversion. */
+export type CellPlan =
+  | { kind: "cell-magic"; magic: ParsedMagic }
+  | { kind: "line-magics"; magics: ParsedMagic[] }
+  /** TypeScript, where line magics mixed into the code became `await __xenlab_magic__(...)`. */
+  | { kind: "typescript"; code: string; magicLines: number };
+
+export const LINE_MAGIC_CALL = "__xenlab_magic__";
+
+const MAGIC_LINE = /^(%%?)([A-Za-z_][\w.-]*)(\?{1,2})?(?:[ \t]+(.*))?$/;
+
+/**
+ * Plans a cell. `%%name args` on the first significant line makes a cell magic whose body is the
+ * rest; a cell whose significant lines are all `%name args` runs them in order; otherwise the cell
+ * is TypeScript, and each line that is a line magic is rewritten into an awaited call (as IPython
+ * rewrites `%magic` lines into Python). Blank lines and `//` comments count as insignificant.
+ */
+export function planCell(code: string): CellPlan {
+  const lines = code.split("\n");
+  const significant = (l: string) => l.trim() !== "" && !l.trim().startsWith("//");
+  const first = lines.findIndex(significant);
+  if (first < 0) return { kind: "typescript", code, magicLines: 0 };
+  const head = parseMagicLine(lines[first]!);
+  if (head?.kind === "cell") {
+    head.body = lines.slice(first + 1).join("\n");
+    return { kind: "cell-magic", magic: head };
+  }
+  const parsed = lines.map((l) => (significant(l) ? parseMagicLine(l) : undefined));
+  if (lines.every((l, i) => !significant(l) || parsed[i]?.kind === "line")) {
+    return { kind: "line-magics", magics: parsed.filter((p): p is ParsedMagic => p !== undefined) };
+  }
+  let magicLines = 0;
+  const rewritten = lines.map((l, i) => {
+    const p = parsed[i];
+    if (p?.kind !== "line") return l;
+    magicLines++;
+    const indent = /^\s*/.exec(l)![0];
+    return `${indent}await ${LINE_MAGIC_CALL}(${JSON.stringify(p.name)}, ${JSON.stringify(p.args)}, ${p.help});`;
+  });
+  return { kind: "typescript", code: rewritten.join("\n"), magicLines };
+}
+
+export function parseMagicLine(line: string): ParsedMagic | undefined {
+  const m = MAGIC_LINE.exec(line.trim());
+  if (!m) return undefined;
+  return { kind: m[1] === "%%" ? "cell" : "line", name: m[2]!, args: (m[4] ?? "").trim(), help: Boolean(m[3]) };
+}
+
+/** Names within a small edit distance (or sharing a prefix), best first. */
+export function closeMatches(word: string, pool: string[], max = 3): string[] {
+  const scored = pool
+    .map((name) => ({ name, d: editDistance(word.toLowerCase(), name.toLowerCase()) }))
+    .filter(({ name, d }) => d <= Math.max(1, Math.floor(name.length / 3)) || name.startsWith(word) || word.startsWith(name))
+    .sort((a, b) => a.d - b.d || a.name.localeCompare(b.name));
+  return scored.slice(0, max).map((s) => s.name);
+}
+
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
