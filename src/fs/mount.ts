@@ -1,4 +1,5 @@
 import { BlockDevice } from "../vhd/block-device";
+import { ImageFormat, openImage } from "../vhd/image";
 import { MimeBundle } from "../render/mime";
 import { renderMountedDisk } from "../render/fs";
 import { FsError } from "./errors";
@@ -73,6 +74,12 @@ export class MountedDisk {
     return this.fs().copyIn(hostPath, path);
   }
 
+  /** Flushes and closes the underlying disk. */
+  close(): void {
+    this.device.flush();
+    this.device.close();
+  }
+
   toMimeBundle(): MimeBundle {
     return renderMountedDisk(this);
   }
@@ -99,4 +106,18 @@ export function mountDisk(device: BlockDevice): MountedDisk {
     }
   });
   return new MountedDisk(device, table, volumes);
+}
+
+/**
+ * Opens an image file (a VHD, fixed/dynamic/differencing, or a raw image: probed by the VHD
+ * footer cookie) and looks inside it. The disk stays open for copyIn; `close()` it when done.
+ */
+export function mountImage(path: string, options: { readOnly?: boolean; format?: ImageFormat | "auto" } = {}): MountedDisk {
+  const dev = openImage(path, options.format ?? "auto", { readOnly: options.readOnly ?? true });
+  try {
+    return mountDisk(dev);
+  } catch (e) {
+    dev.close();
+    throw e;
+  }
 }

@@ -1,0 +1,197 @@
+import { readFileSync, statSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FatFileSystem, FsError, mountDisk, RawImageForTests } from "./fixtures";
+import { Entry, fsTree, hostTree, join, makeImage, pattern, run, tempDir, tryRun, writeTree } from "./helpers";
+
+/**
+ * FAT12/16/32 made by mkfs.vfat and filled by mcopy/mmd: we must read what mtools wrote; and
+ * what we write must be read back by mtools (mdir, mtype, mcopy) and pass fsck.vfat -n (which
+ * also checks the FAT copies agree and the FAT32 FSInfo free count).
+ */
+const tmp = tempDir("fat");
+const SRC = join(tmp.dir, "src");
+const ADD = join(tmp.dir, "add");
+
+const SOURCE = {
+  "HELLO.TXT": "hello from mtools\n",
+  "lower.txt": "lower case 8.3 name\n",
+  "Long File Name with spaces.txt": "long\n",
+  "MixedCase.Txt": "mixed\n",
+  "a.b.c.d": "dots\n",
+  "ünïcödé.txt": "unicode long name\n",
+  "empty": "",
+  "dir/sub/deep.bin": pattern(50_000, 3),
+  "dir/Another Long Directory Name/file.dat": pattern(5_000, 4),
+  "emptydir": null,
+} as const;
+
+interface Case {
+  name: "fat12" | "fat16" | "fat32";
+  size: number;
+  mkfs: string[];
+}
+const CASES: Case[] = [
+  { name: "fat12", size: 4 * 1024 * 1024, mkfs: ["-F", "12"] },
+  { name: "fat16", size: 32 * 1024 * 1024, mkfs: ["-F", "16"] },
+  { name: "fat32", size: 40 * 1024 * 1024, mkfs: ["-F", "32", "-s", "1"] },
+];
+const img = (c: Case) => join(tmp.dir, `${c.name}.img`);
+
+beforeAll(() => {
+  writeTree(SRC, SOURCE);
+  const many: Record<string, string> = {};
+  for (let i = 0; i < 120; i++) many[`many/Some long file number ${i}.txt`] = `n=${i}\n`;
+  writeTree(SRC, many);
+  writeTree(ADD, {
+    "Written By XenLab.txt": "written by our FAT writer\n",
+    "UPPER.TXT": "short name only\n",
+    "small.txt": "lowercase short name\n",
+    "big.bin": pattern(300_000, 9),
+    "zero-length": "",
+    "nested/dirs/in here/leaf.txt": "leaf\n",
+  });
+  const addMany: Record<string, string> = {};
+  for (let i = 0; i < 150; i++) addMany[`crowd/A crowded directory entry ${i}.txt`] = `crowd ${i}\n`;
+  writeTree(ADD, addMany);
+  for (const c of CASES) {
+    makeImage(img(c), c.size);
+    run("mkfs.vfat", [...c.mkfs, "-n", c.name.toUpperCase(), img(c)]);
+    const top = Object.keys(hostTreeTop(SRC));
+    run("mcopy", ["-s", "-m", "-i", img(c), ...top.map((t) => join(SRC, t)), "::/"]);
+  }
+});
+afterAll(() => tmp.cleanup());
+
+function hostTreeTop(dir: string): Record<string, true> {
+  const out: Record<string, true> = {};
+  for (const p of hostTree(dir).keys()) out[p.split("/")[1]!] = true;
+  return out;
+}
+
+function sameTree(ours: Map<string, Entry>, theirs: Map<string, Entry>): void {
+  expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
+  for (const [p, e] of theirs) {
+    const o = ours.get(p)!;
+    expect(o.type, p).toBe(e.type);
+    if (e.type === "file" && o.type === "file") expect(Buffer.compare(o.data, e.data), p).toBe(0);
+  }
+}
+
+describe.each(CASES)("$name", (c) => {
+  const open = (readOnly = true) => FatFileSystem.open(RawImageForTests.open(img(c), { readOnly }));
+
+  it("detects the FAT type and label as mkfs.vfat made them", () => {
+    const fs = open();
+    expect(fs.type).toBe(c.name);
+    expect(fs.label).toBe(c.name.toUpperCase());
+    const info = run("minfo", ["-i", img(c), "::"]);
+    expect(fs.bs.sectorsPerCluster).toBe(Number(/cluster size:\s*(\d+) sectors/.exec(info)![1]));
+    expect(fs.bs.reservedSectors).toBe(Number(/reserved \(boot\) sectors:\s*(\d+)/.exec(info)![1]));
+    expect(fs.bs.numFats).toBe(Number(/fats:\s*(\d+)/.exec(info)![1]));
+  });
+
+  it("reads what mtools wrote: long names, directories, contents", () => {
+    const fs = open();
+    sameTree(fsTree(fs), hostTree(SRC));
+    // mtime survives (mcopy -m) to FAT's 2-second resolution.
+    const host = statSync(join(SRC, "dir/sub/deep.bin")).mtimeMs;
+    expect(Math.abs(fs.stat("/dir/sub/deep.bin").mtime.getTime() - host)).toBeLessThan(2001);
+  });
+
+  it("shows the 8.3 aliases mdir shows", () => {
+    const fs = open();
+    const listing = run("mdir", ["-i", img(c), "::/"]);
+    for (const e of fs.ls("/")) {
+      const [base, ext = ""] = e.shortName!.split(".");
+      // mdir prints "BASE     EXT" columns (with the NT lowercase bits applied) then the long name.
+      const re = new RegExp(`^${escape(base!)}\\s+${escape(ext)}\\s`, "m");
+      expect(listing, e.name).toMatch(re);
+    }
+    expect(fs.stat("/Long File Name with spaces.txt").shortName).toBe("LONGFI~1.TXT");
+    expect(fs.stat("/lower.txt").shortName).toBe("lower.txt");
+  });
+
+  it("resolves names case-insensitively and by alias", () => {
+    const fs = open();
+    expect(fs.cat("/hello.txt", "utf8")).toBe("hello from mtools\n");
+    expect(fs.cat("/LONGFI~1.TXT", "utf8")).toBe("long\n");
+    expect(() => fs.cat("/nope.txt")).toThrowError(expect.objectContaining({ code: "ENOENT", path: "/nope.txt" }) as Error);
+  });
+
+  it("writes files and directories mtools and fsck.vfat accept", () => {
+    const fs = open(false);
+    expect(fs.copyIn(ADD, "/added")).toBeGreaterThan(150);
+    // overwrite: bigger, then smaller; delete; mkdir + rmdir
+    fs.writeFile("/HELLO.TXT", pattern(20_000, 21));
+    fs.writeFile("/lower.txt", Buffer.from("now shorter\n"));
+    fs.remove("/MixedCase.Txt");
+    fs.remove("/dir/sub/deep.bin");
+    fs.mkdir("/made here");
+    fs.mkdir("/made here/and below");
+    fs.remove("/made here/and below");
+    fs.writeFile("/made here/file in new dir.txt", Buffer.from("in new dir\n"));
+    expect(() => fs.remove("/dir")).toThrowError(expect.objectContaining({ code: "ENOTEMPTY" }) as Error);
+    expect(() => fs.mkdir("/dir")).toThrowError(expect.objectContaining({ code: "EEXIST" }) as Error);
+    expect(() => fs.writeFile("/bad:name", new Uint8Array(1))).toThrowError(expect.objectContaining({ code: "EINVAL" }) as Error);
+    fs.device.close();
+
+    const fsck = tryRun("fsck.vfat", ["-n", img(c)]);
+    expect(fsck.out).not.toMatch(/wrong|differ|invalid|bad/i);
+    expect(fsck.status, fsck.out).toBe(0);
+
+    expect(run("mtype", ["-i", img(c), "::/added/Written By XenLab.txt"])).toBe("written by our FAT writer\n");
+    expect(run("mtype", ["-i", img(c), "::/lower.txt"])).toBe("now shorter\n");
+    expect(run("mtype", ["-i", img(c), "::/made here/file in new dir.txt"])).toBe("in new dir\n");
+    const bare = run("mdir", ["-i", img(c), "-b", "-/", "::/added"]).split("\n").filter(Boolean);
+    expect(bare).toContain("::/added/nested/dirs/in here/leaf.txt");
+    expect(bare).toContain("::/added/crowd/A crowded directory entry 149.txt");
+    expect(run("mdir", ["-i", img(c), "::/added"])).toMatch(/^UPPER\s+TXT\s+16 /m);
+
+    // The whole tree, copied out by mtools, is what we meant to write.
+    const out = join(tmp.dir, `out-${c.name}`);
+    run("mkdir", ["-p", out]);
+    run("mcopy", ["-s", "-n", "-i", img(c), "::/*", out]);
+    const expected = hostTree(SRC);
+    for (const [p, e] of hostTree(ADD)) expected.set(`/added${p}`, e);
+    expected.set("/added", { type: "dir" });
+    expected.set("/HELLO.TXT", { type: "file", size: 20_000, data: pattern(20_000, 21) });
+    expected.set("/lower.txt", { type: "file", size: 12, data: Buffer.from("now shorter\n") });
+    expected.delete("/MixedCase.Txt");
+    expected.delete("/dir/sub/deep.bin");
+    expected.set("/made here", { type: "dir" });
+    expected.set("/made here/file in new dir.txt", { type: "file", size: 11, data: Buffer.from("in new dir\n") });
+    // mcopy folds the case of non-ASCII 8.3 names its own way when copying out: FAT names are
+    // case-insensitive, so compare these names case-folded.
+    sameTree(caseFolded(hostTree(out)), caseFolded(expected));
+    // and our reader agrees after a fresh mount
+    sameTree(fsTree(open()), expected);
+    if (c.name === "fat32") {
+      const free = Number(/free clusters=(\d+)/.exec(run("minfo", ["-i", img(c), "::"]))![1]);
+      expect(open().freeBytes()).toBe(free * open().bs.clusterBytes);
+    }
+  });
+
+  it("refuses to write to a read-only device", () => {
+    const fs = open(true);
+    expect(() => fs.writeFile("/x.txt", new Uint8Array(3))).toThrowError(FsError);
+    expect(() => fs.mkdir("/x")).toThrowError(/EROFS/);
+  });
+
+  it("mounts by auto-detection and copies in and out", () => {
+    const disk = mountDisk(RawImageForTests.open(img(c)));
+    expect(disk.table).toBeUndefined();
+    disk.copyIn(join(ADD, "small.txt"), "/copied.txt");
+    expect(disk.cat("/copied.txt", "utf8")).toBe(readFileSync(join(ADD, "small.txt"), "utf8"));
+    disk.close();
+    expect(run("mtype", ["-i", img(c), "::/copied.txt"])).toBe("lowercase short name\n");
+    expect(tryRun("fsck.vfat", ["-n", img(c)]).status).toBe(0);
+  });
+});
+
+function caseFolded(m: Map<string, Entry>): Map<string, Entry> {
+  return new Map([...m].map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\~]/g, "\\$&");
+}
