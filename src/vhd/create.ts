@@ -43,9 +43,12 @@ export interface VhdCreateOptions {
   sizePolicy?: "chs" | "exact";
   host?: FileHost;
   creatorApplication?: string;
+  creatorVersion?: number;
   creatorHostOs?: number;
   time?: Date;
   uniqueId?: Uint8Array;
+  /** Keep this exact geometry and size (convert and compact preserve a disk's identity). */
+  geometry?: Chs;
 }
 
 export interface SizeChoice {
@@ -77,7 +80,7 @@ export function newFooter(type: DiskType, choice: SizeChoice, o: Partial<VhdCrea
     dataOffset,
     timestamp: dateToVhdTime(o.time ?? new Date()),
     creatorApplication: o.creatorApplication ?? XENLAB_CREATOR_APP,
-    creatorVersion: XENLAB_CREATOR_VERSION,
+    creatorVersion: o.creatorVersion ?? XENLAB_CREATOR_VERSION,
     creatorHostOs: o.creatorHostOs ?? HOST_OS_WINDOWS, // Azure requires Wi2k (FreeBSD mkimg r284773)
     originalSize: choice.size,
     currentSize: choice.size,
@@ -100,7 +103,7 @@ export function checkBlockSize(bs: number): void {
 /** Creates a fixed or dynamic VHD at `path` and returns it open for writing. */
 export function createVhd(path: string, o: VhdCreateOptions): VhdDisk {
   const host = o.host ?? nodeFileHost;
-  const choice = chooseSize(o.size, o.sizePolicy ?? "chs");
+  const choice = o.geometry ? { size: roundUp(o.size, SECTOR), geometry: o.geometry } : chooseSize(o.size, o.sizePolicy ?? "chs");
   const type = o.type ?? "dynamic";
   if (type === "fixed") {
     const footer = encodeFooter(newFooter(DiskType.Fixed, choice, o, FIXED_DATA_OFFSET));
@@ -138,7 +141,7 @@ function baseHeader(entries: number, bs: number): DynamicHeader {
 }
 
 /** Lays out footer copy @0, header @512, BAT @1536, locator data after the BAT, footer at the end. */
-function writeDynamic(path: string, host: FileHost, footer: Buffer, header: DynamicHeader, locatorData: Buffer[]): void {
+export function writeDynamic(path: string, host: FileHost, footer: Buffer, header: DynamicHeader, locatorData: Buffer[]): void {
   const batLen = batBytes(header.maxTableEntries);
   let end = header.tableOffset + batLen;
   const placed: Array<[number, Buffer]> = [];
@@ -177,6 +180,14 @@ export interface SnapshotOptions {
   uniqueId?: Uint8Array;
   /** Block size when the parent is a fixed disk (default 2 MiB); otherwise the parent's is used. */
   blockSize?: number;
+  /** Compute the relative locators as if the child lived here (compact writes a temporary file). */
+  locatorsFor?: string;
+  creatorApplication?: string;
+  creatorVersion?: number;
+  creatorHostOs?: number;
+  /** Child size if different from the parent's (resize of a differencing disk). */
+  size?: number;
+  geometry?: Chs;
 }
 
 /**
@@ -191,13 +202,13 @@ export function createDifferencing(child: string, parentPath: string, o: Snapsho
     const pf = parent.footer;
     const bs = parent.blockSize || o.blockSize || DEFAULT_BLOCK_SIZE;
     checkBlockSize(bs);
-    const choice: SizeChoice = { size: pf.currentSize, geometry: pf.geometry };
-    const footer = newFooter(DiskType.Differencing, choice, { ...o, creatorApplication: undefined }, BigInt(FOOTER_SIZE));
-    footer.originalSize = pf.originalSize;
-    const header = baseHeader(Math.ceil(pf.currentSize / bs), bs);
+    const choice: SizeChoice = { size: o.size ?? pf.currentSize, geometry: o.geometry ?? pf.geometry };
+    const footer = newFooter(DiskType.Differencing, choice, o, BigInt(FOOTER_SIZE));
+    if (o.size === undefined) footer.originalSize = pf.originalSize;
+    const header = baseHeader(Math.ceil(choice.size / bs), bs);
     header.parentUniqueId = new Uint8Array(pf.uniqueId);
     header.parentTimestamp = pf.timestamp;
-    const paths = locatorPaths(child, parentPath, host.canonical(parentPath));
+    const paths = locatorPaths(o.locatorsFor ?? child, parentPath, host.canonical(parentPath));
     header.parentUnicodeName = paths.name.slice(0, 256);
     const data: Buffer[] = [];
     const codes: Array<[number, string]> = [

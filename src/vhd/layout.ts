@@ -60,13 +60,13 @@ export function isAllocated(entry: number): boolean {
   return entry !== BAT_UNUSED;
 }
 
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** True if every byte is zero (memcmp against a zero page: this is on the convert hot path). */
 export function allZero(b: Uint8Array): boolean {
-  // 8 bytes at a time when aligned: zero detection is on the convert hot path
-  const n8 = (b.byteOffset & 7) === 0 ? b.length >>> 3 : 0;
-  if (n8) {
-    const w = new BigUint64Array(b.buffer, b.byteOffset, n8);
-    for (let i = 0; i < n8; i++) if (w[i] !== 0n) return false;
+  for (let off = 0; off < b.length; off += ZEROS.length) {
+    const n = Math.min(ZEROS.length, b.length - off);
+    if (Buffer.compare(b.subarray(off, off + n), ZEROS.subarray(0, n)) !== 0) return false;
   }
-  for (let i = n8 << 3; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
 }

@@ -1,0 +1,378 @@
+/**
+ * `xenlab vhd VERB ...`: the VHD library from a shell, with qemu-img's habits (sizes with K/M/G/T,
+ * `--json`, check's exit codes 0 clean / 2 corruption / 3 leaks only / 1 could not check).
+ */
+import { readFileSync, writeSync } from "node:fs";
+import {
+  VhdDisk,
+  VhdFormatError,
+  VhdUsageError,
+  checkVhd,
+  coalesceVhd,
+  compactVhd,
+  convertImage,
+  createDifferencing,
+  createVhd,
+  formatSize,
+  mapVhd,
+  parseSize,
+  resizeVhd,
+  vhdInfo,
+  CheckReport,
+  VhdInfo,
+} from "../vhd";
+
+interface Verb {
+  usage: string;
+  help: string;
+  run(args: Args): number;
+}
+
+/** Parsed command line: flags (with or without values) and positional operands. */
+class Args {
+  readonly positional: string[] = [];
+  private readonly flags = new Map<string, string | true>();
+
+  constructor(argv: string[], withValue: string[]) {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === "--") {
+        this.positional.push(...argv.slice(i + 1));
+        break;
+      }
+      if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a)) {
+        const eq = a.indexOf("=");
+        const name = eq > 0 ? a.slice(0, eq) : a;
+        if (withValue.includes(name)) {
+          const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+          if (v === undefined) throw new VhdUsageError(`option ${name} needs a value`);
+          this.flags.set(name, v);
+        } else {
+          if (eq > 0) throw new VhdUsageError(`option ${name} takes no value`);
+          this.flags.set(name, true);
+        }
+      } else {
+        this.positional.push(a);
+      }
+    }
+  }
+
+  has(...names: string[]): boolean {
+    return names.some((n) => this.flags.has(n));
+  }
+
+  value(...names: string[]): string | undefined {
+    for (const n of names) {
+      const v = this.flags.get(n);
+      if (typeof v === "string") return v;
+    }
+    return undefined;
+  }
+
+  onlyFlags(allowed: string[]): void {
+    for (const k of this.flags.keys()) if (!allowed.includes(k)) throw new VhdUsageError(`unknown option ${k}`);
+  }
+
+  operands(n: number, max = n): string[] {
+    if (this.positional.length < n || this.positional.length > max) {
+      throw new VhdUsageError(`expected ${n === max ? n : `${n} to ${max}`} operand(s), got ${this.positional.length}`);
+    }
+    return this.positional;
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+function err(text: string): void {
+  process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+function json(value: unknown): void {
+  out(JSON.stringify(value, null, 2));
+}
+
+const VALUE_FLAGS = ["-t", "-b", "-p", "-O", "-f", "-o"];
+
+const VERBS: Record<string, Verb> = {
+  create: {
+    usage: "create [-t fixed|dynamic] [-b BLOCK_SIZE] [--force-size] FILE SIZE | create -p PARENT CHILD",
+    help: "create a fixed or dynamic VHD (size rounded up to a CHS product, like qemu-img; --force-size keeps it exact), or a differencing child of PARENT",
+    run(a) {
+      a.onlyFlags(["-t", "-b", "-p", "--force-size"]);
+      const parent = a.value("-p");
+      if (parent) {
+        const [child] = a.operands(1);
+        const d = createDifferencing(child!, parent);
+        out(`Formatting '${child}', fmt=vpc differencing size=${d.size} parent=${d.parent?.path}`);
+        d.close();
+        return 0;
+      }
+      const [file, sizeText] = a.operands(2);
+      const type = (a.value("-t") ?? "dynamic") as "fixed" | "dynamic";
+      if (type !== "fixed" && type !== "dynamic") throw new VhdUsageError(`-t must be fixed or dynamic, not ${type}`);
+      const requested = parseSize(sizeText!);
+      const blockSize = a.value("-b") ? parseSize(a.value("-b")!) : undefined;
+      const d = createVhd(file!, { type, size: requested, blockSize, sizePolicy: a.has("--force-size") ? "exact" : "chs" });
+      out(`Formatting '${file}', fmt=vpc ${type} size=${d.size}${blockSize ? ` block_size=${blockSize}` : ""}`);
+      if (d.size !== requested) err(`note: size rounded up from ${requested} to ${d.size} bytes for CHS geometry ${d.footer.geometry.cylinders}/${d.footer.geometry.heads}/${d.footer.geometry.sectorsPerTrack} (use --force-size to keep it exact)`);
+      d.close();
+      return 0;
+    },
+  },
+  snapshot: {
+    usage: "snapshot PARENT CHILD",
+    help: "create CHILD, a differencing disk over PARENT (vhd-util snapshot)",
+    run(a) {
+      a.onlyFlags([]);
+      const [parent, child] = a.operands(2);
+      const d = createDifferencing(child!, parent!);
+      out(`Formatting '${child}', fmt=vpc differencing size=${d.size} parent=${parent}`);
+      d.close();
+      return 0;
+    },
+  },
+  info: {
+    usage: "info [--json] FILE",
+    help: "footer, header, geometry, locators and the parent chain",
+    run(a) {
+      a.onlyFlags(["--json"]);
+      const [file] = a.operands(1);
+      const d = VhdDisk.open(file!, { readOnly: true });
+      try {
+        const chain = d.chain().map(vhdInfo);
+        if (a.has("--json")) json(chain.length === 1 ? chain[0] : { ...chain[0], chain });
+        else out(chain.map(infoText).join("\n"));
+      } finally {
+        d.close();
+      }
+      return 0;
+    },
+  },
+  check: {
+    usage: "check [--repair] [--json] FILE",
+    help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not check",
+    run(a) {
+      a.onlyFlags(["--repair", "-r", "--json"]);
+      const [file] = a.operands(1);
+      let report: CheckReport;
+      try {
+        report = checkVhd(file!, { repair: a.has("--repair", "-r") });
+      } catch (e) {
+        err(`xenlab vhd check: could not check ${file}: ${(e as Error).message}`);
+        return 1;
+      }
+      if (a.has("--json")) json(report);
+      else out(checkText(report));
+      return report.result;
+    },
+  },
+  map: {
+    usage: "map [--json] FILE",
+    help: "allocated ranges and which file of the chain holds them",
+    run(a) {
+      a.onlyFlags(["--json"]);
+      const [file] = a.operands(1);
+      const d = VhdDisk.open(file!, { readOnly: true });
+      try {
+        const extents = mapVhd(d);
+        if (a.has("--json")) json(extents.map((e) => ({ start: e.start, length: e.length, depth: e.depth, data: e.file !== undefined, file: e.file, offset: e.fileOffset })));
+        else {
+          const rows = extents.filter((e) => e.file !== undefined).map((e) => `${hex(e.start)}  ${hex(e.length)}  ${hex(e.fileOffset!)}  ${e.file}`);
+          out(["Offset              Length              Mapped to           File", ...rows].join("\n"));
+        }
+      } finally {
+        d.close();
+      }
+      return 0;
+    },
+  },
+  convert: {
+    usage: "convert [-f raw|vpc] -O raw|fixed|dynamic [-b BLOCK_SIZE] [--chs] [-p] IN OUT",
+    help: "raw <-> VHD, fixed <-> dynamic, a chain flattened; raw input keeps its exact size unless --chs",
+    run(a) {
+      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p"]);
+      const [input, output] = a.operands(2);
+      const to = a.value("-O");
+      if (to !== "raw" && to !== "fixed" && to !== "dynamic") throw new VhdUsageError("-O must be raw, fixed or dynamic");
+      const from = a.value("-f") as "raw" | "vpc" | undefined;
+      if (from !== undefined && from !== "raw" && from !== "vpc") throw new VhdUsageError("-f must be raw or vpc");
+      let last = -1;
+      const r = convertImage(input!, output!, {
+        to,
+        from: from ?? "auto",
+        blockSize: a.value("-b") ? parseSize(a.value("-b")!) : undefined,
+        sizePolicy: a.has("--chs") ? "chs" : "exact",
+        onProgress: a.has("-p")
+          ? (done, total) => {
+              const pct = Math.floor((done / total) * 100);
+              if (pct !== last) process.stderr.write(`    (${pct}.00/100%)\r`);
+              last = pct;
+            }
+          : undefined,
+      });
+      if (a.has("-p")) err("");
+      out(`${input} -> ${output} (${to}): ${formatSize(r.size)}, ${formatSize(r.bytesWritten)} written, ${r.chunksSkipped} empty chunks skipped`);
+      return 0;
+    },
+  },
+  compact: {
+    usage: "compact FILE",
+    help: "rewrite a dynamic/differencing disk without leaked space and all-zero blocks",
+    run(a) {
+      a.onlyFlags([]);
+      const [file] = a.operands(1);
+      const r = compactVhd(file!);
+      out(`${file}: ${r.bytesBefore} -> ${r.bytesAfter} bytes, ${r.blocksBefore} -> ${r.blocksAfter} blocks`);
+      return 0;
+    },
+  },
+  resize: {
+    usage: "resize [--shrink] FILE [+|-]SIZE",
+    help: "change the virtual size (qemu-img resize; shrinking needs --shrink)",
+    run(a) {
+      a.onlyFlags(["--shrink"]);
+      const [file, sizeText] = a.operands(2);
+      let size: number;
+      if (/^[+-]/.test(sizeText!)) {
+        const d = VhdDisk.open(file!, { readOnly: true, noParent: true });
+        const cur = d.footer.currentSize;
+        d.close();
+        const delta = parseSize(sizeText!.slice(1));
+        size = sizeText!.startsWith("+") ? cur + delta : cur - delta;
+      } else size = parseSize(sizeText!);
+      const r = resizeVhd(file!, size, { shrink: a.has("--shrink") });
+      out(`Image resized: ${r.oldSize} -> ${r.newSize} bytes (${r.method})`);
+      return 0;
+    },
+  },
+  coalesce: {
+    usage: "coalesce CHILD",
+    help: "merge a differencing disk into its parent (vhd-util coalesce)",
+    run(a) {
+      a.onlyFlags([]);
+      const [child] = a.operands(1);
+      const r = coalesceVhd(child!);
+      out(`coalesced ${r.bytesMerged} bytes of ${r.child} into ${r.parent}; ${r.child} is now redundant`);
+      return 0;
+    },
+  },
+  read: {
+    usage: "read FILE OFFSET LENGTH",
+    help: "copy LENGTH bytes at OFFSET of the virtual disk to stdout",
+    run(a) {
+      a.onlyFlags([]);
+      const [file, offText, lenText] = a.operands(3);
+      const d = VhdDisk.open(file!, { readOnly: true });
+      try {
+        const offset = parseSize(offText!);
+        const length = parseSize(lenText!);
+        const chunk = Buffer.alloc(Math.min(length, 4 << 20));
+        for (let done = 0; done < length; ) {
+          const n = Math.min(chunk.length, length - done);
+          d.read(offset + done, chunk.subarray(0, n));
+          for (let w = 0; w < n; ) w += writeSync(1, chunk, w, n - w);
+          done += n;
+        }
+      } finally {
+        d.close();
+      }
+      return 0;
+    },
+  },
+  write: {
+    usage: "write FILE OFFSET",
+    help: "write stdin to the virtual disk at OFFSET and flush",
+    run(a) {
+      a.onlyFlags([]);
+      const [file, offText] = a.operands(2);
+      const data = readFileSync(0);
+      const d = VhdDisk.open(file!);
+      try {
+        d.write(parseSize(offText!), data);
+        d.flush();
+      } finally {
+        d.close();
+      }
+      err(`wrote ${data.length} bytes at ${offText}`);
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const lines = ["usage: xenlab vhd VERB [options] ...", ""];
+  for (const v of Object.values(VERBS)) lines.push(`  xenlab vhd ${v.usage}`, `      ${v.help}`);
+  lines.push("", "Sizes take K, M, G, T suffixes (powers of 1024).");
+  return lines.join("\n");
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`.padEnd(20);
+}
+
+function infoText(i: VhdInfo): string {
+  const g = i.footer.geometry;
+  const lines = [
+    `image: ${i.file}`,
+    `file format: vpc (${i.type})`,
+    `virtual size: ${formatSize(i.virtualSize)} (${i.virtualSize} bytes)`,
+    `disk size: ${formatSize(i.fileSize)}`,
+    `current size: ${i.currentSize}  original size: ${i.originalSize}`,
+    `geometry: ${g.cylinders}/${g.heads}/${g.sectorsPerTrack} (CHS size ${i.chsSize}; qemu reports ${i.qemuVirtualSize})`,
+    `creator: ${JSON.stringify(i.footer.creatorApplication)} ${i.footer.creatorVersion} on ${i.footer.creatorHostOs}, ${i.footer.timestamp}`,
+    `unique id: ${i.footer.uniqueId}  checksum: ${i.footer.checksum}  saved state: ${i.footer.savedState}`,
+    `footer: ${i.footer.source} @${i.footer.offset}`,
+  ];
+  if (i.header) {
+    const h = i.header;
+    lines.push(`cluster_size: ${h.blockSize}`, `BAT: @${h.tableOffset}, ${h.maxTableEntries} entries, ${h.allocatedBlocks} allocated`);
+    if (h.parentUniqueId) lines.push(`parent: ${JSON.stringify(h.parentName)} unique id ${h.parentUniqueId} time ${h.parentTimestamp}`);
+    for (const l of h.parentLocators) lines.push(`  locator ${l.index}: ${l.platform} @${l.dataOffset} space ${l.dataSpace} length ${l.dataLength}`);
+  }
+  if (i.parent) lines.push(`backing file: ${i.parent.path} (found by ${i.parent.foundBy})`);
+  for (const w of i.warnings) lines.push(`warning: ${w}`);
+  return lines.join("\n");
+}
+
+function checkText(r: CheckReport): string {
+  const lines: string[] = [];
+  for (const f of r.findings) lines.push(`${f.severity.toUpperCase()}: ${f.field} @${f.offset}: ${f.message}${f.file ? ` (${f.file})` : ""}`);
+  for (const x of r.repairs) lines.push(`Repaired: ${x}`);
+  if (r.totalBlocks) lines.push(`${r.allocatedBlocks}/${r.totalBlocks} = ${((r.allocatedBlocks / r.totalBlocks) * 100).toFixed(2)}% allocated`);
+  lines.push(r.result === 0 ? "No errors were found on the image." : r.result === 3 ? `${r.leakedBytes} leaked bytes were found on the image (no corruption).` : `${r.findings.filter((f) => f.severity === "error").length} errors were found on the image.`);
+  return lines.join("\n");
+}
+
+/** Entry point: `argv` is what follows `xenlab vhd`; returns the process exit code. */
+export async function vhdCommand(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === "help" || verb === "--help" || verb === "-h") {
+    (verb ? out : err)(usage());
+    return verb ? 0 : 1;
+  }
+  const v = VERBS[verb];
+  if (!v) {
+    err(`xenlab vhd: unknown verb "${verb}"\n${usage()}`);
+    return 1;
+  }
+  try {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      out(`usage: xenlab vhd ${v.usage}\n  ${v.help}`);
+      return 0;
+    }
+    return v.run(new Args(rest, VALUE_FLAGS));
+  } catch (e) {
+    if (e instanceof VhdFormatError || e instanceof VhdUsageError) {
+      err(`xenlab vhd ${verb}: ${e.message}`);
+      return 1;
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && typeof code === "string") {
+      err(`xenlab vhd ${verb}: ${(e as Error).message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,280 @@
+import { BlockFile, FileHost, nodeFileHost, readAt } from "./block-file";
+import { forEachRun } from "./bitmap";
+import { BAT_UNUSED, DiskType, FOOTER_SIZE, HEADER_SIZE, SECTOR } from "./constants";
+import { bitmapBytes, decodeHeader, headerFindings, DynamicHeader } from "./dynamic-header";
+import { VhdFormatError } from "./errors";
+import { Finding, finding } from "./finding";
+import { FOOTER_FIELD, decodeFooter, footerFindings } from "./footer";
+import { Region, allZero, endOfMetadata, metadataRegions, roundUp } from "./layout";
+import { VhdDisk } from "./vhd-disk";
+
+/**
+ * `check`: every field and checksum, the footer copy, BAT entries out of range or overlapping,
+ * bitmap/data consistency, parent identity (reimplementing vhd-util check, reference §4.3, since
+ * qemu-img cannot check vpc). `repair` fixes what can be fixed without guessing data: the footer
+ * from its copy (or the copy from the footer), BAT entries that point outside the file or at
+ * other structures (cleared, as VirtualBox vhdRepair does), leaked space at the end of the file
+ * (footer moved down, file truncated) and bitmap bits clear over written sectors (set).
+ */
+export interface CheckReport {
+  file: string;
+  diskType?: "fixed" | "dynamic" | "differencing";
+  findings: Finding[];
+  /** What --repair changed, in order. */
+  repairs: string[];
+  allocatedBlocks: number;
+  totalBlocks: number;
+  leakedBytes: number;
+  /** qemu-img check's exit code convention: 0 clean, 2 corruption, 3 only leaks. */
+  result: 0 | 2 | 3;
+}
+
+export interface CheckOptions {
+  repair?: boolean;
+  host?: FileHost;
+  /** Read allocated data to find written sectors whose bitmap bit is clear (vhd-util check -b). Default true. */
+  bitmaps?: boolean;
+}
+
+interface Fix {
+  describe: string;
+  apply(file: BlockFile): void;
+}
+
+interface Analysis {
+  findings: Finding[];
+  fixes: Fix[];
+  diskType?: DiskType;
+  allocatedBlocks: number;
+  totalBlocks: number;
+  leakedBytes: number;
+}
+
+export function checkVhd(path: string, options: CheckOptions = {}): CheckReport {
+  const host = options.host ?? nodeFileHost;
+  const repairs: string[] = [];
+  let a: Analysis;
+  const file = host.open(path, !!options.repair);
+  try {
+    a = analyze(path, file, host, options);
+    if (options.repair && a.fixes.length) {
+      for (const fix of a.fixes) {
+        fix.apply(file);
+        file.sync(); // each repair step is durable before the next one depends on it
+        repairs.push(fix.describe);
+      }
+      a = analyze(path, file, host, options);
+    }
+  } finally {
+    file.close();
+  }
+  const errors = a.findings.some((f) => f.severity === "error");
+  const leaks = a.findings.some((f) => f.severity === "leak");
+  return {
+    file: path,
+    diskType: a.diskType === DiskType.Fixed ? "fixed" : a.diskType === DiskType.Dynamic ? "dynamic" : a.diskType === DiskType.Differencing ? "differencing" : undefined,
+    findings: a.findings,
+    repairs,
+    allocatedBlocks: a.allocatedBlocks,
+    totalBlocks: a.totalBlocks,
+    leakedBytes: a.leakedBytes,
+    result: errors ? 2 : leaks ? 3 : 0,
+  };
+}
+
+function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOptions): Analysis {
+  const out: Analysis = { findings: [], fixes: [], allocatedBlocks: 0, totalBlocks: 0, leakedBytes: 0 };
+  const F = out.findings;
+  const fileSize = file.size();
+  if (fileSize < FOOTER_SIZE - 1) {
+    F.push(finding("error", "file size", 0, `${fileSize} bytes cannot hold a footer`));
+    return out;
+  }
+  const short = fileSize % SECTOR === SECTOR - 1;
+  const footerOffset = short ? fileSize - (SECTOR - 1) : fileSize - FOOTER_SIZE;
+  const primary = readAt(file, footerOffset, FOOTER_SIZE);
+  if (short) {
+    primary[SECTOR - 1] = 0;
+    F.push(finding("warning", "footer", footerOffset, "511-byte footer (pre-Virtual PC 2004 image)"));
+  }
+  const pf = footerFindings(primary, footerOffset).map((f) => ({ ...f, field: `primary ${f.field}` }));
+  const primaryOk = !pf.some((f) => f.severity === "error");
+  const copy = readAt(file, 0, FOOTER_SIZE);
+  const cf = footerFindings(copy, 0);
+  const copyOk = fileSize >= FOOTER_SIZE * 2 && !cf.some((f) => f.severity === "error") && decodeFooter(copy).diskType !== DiskType.Fixed;
+
+  let footerRaw: Buffer;
+  if (primaryOk) {
+    F.push(...pf);
+    footerRaw = primary;
+  } else if (copyOk) {
+    F.push(...pf.filter((f) => f.severity === "error"));
+    F.push(...cf.filter((f) => f.severity !== "error"));
+    footerRaw = copy;
+  } else {
+    F.push(...pf.filter((f) => f.severity === "error"));
+    return out;
+  }
+  const footer = decodeFooter(footerRaw);
+  out.diskType = footer.diskType;
+  if (footer.diskType === DiskType.Fixed) {
+    if (footer.currentSize > footerOffset) {
+      F.push(finding("error", "footer current size", footerOffset + FOOTER_FIELD.currentSize, `${footer.currentSize} bytes but the file holds ${footerOffset} bytes of data`));
+    } else if (footer.currentSize < footerOffset) {
+      F.push(finding("warning", "footer current size", footerOffset + FOOTER_FIELD.currentSize, `${footerOffset - footer.currentSize} bytes between the data and the footer`));
+    }
+    return out;
+  }
+
+  // Dynamic / differencing: the copy at 0 must match the footer.
+  if (primaryOk && !copy.equals(primary)) {
+    F.push(finding("error", "footer copy", 0, copyOk ? "the copy at offset 0 differs from the footer" : `the copy at offset 0 is invalid (${cf.find((f) => f.severity === "error")?.message})`));
+    out.fixes.push({ describe: "rewrote the footer copy at offset 0 from the footer", apply: (f) => f.write(0, primary) });
+  }
+  const headerOffset = Number(footer.dataOffset);
+  if (headerOffset + HEADER_SIZE > fileSize) {
+    F.push(finding("error", "footer data offset", FOOTER_FIELD.dataOffset, `header at ${headerOffset} is past the end of the file`));
+    return out;
+  }
+  const rawHeader = readAt(file, headerOffset, HEADER_SIZE);
+  const hf = headerFindings(rawHeader, headerOffset, fileSize, footer.diskType, footer.currentSize);
+  F.push(...hf);
+  if (hf.some((f) => f.severity === "error")) return out;
+  const h = decodeHeader(rawHeader);
+  const span = bitmapBytes(h.blockSize) + h.blockSize;
+  out.totalBlocks = h.maxTableEntries;
+  const regions = metadataRegions(file, headerOffset, h);
+  const metaEnd = endOfMetadata(regions);
+  const limit = primaryOk ? footerOffset : fileSize;
+  const batRaw = readAt(file, h.tableOffset, h.maxTableEntries * 4);
+  const good: Array<{ i: number; start: number }> = [];
+  const clear: number[] = [];
+  for (let i = 0; i < h.maxTableEntries; i++) {
+    const e = batRaw.readUInt32BE(i * 4);
+    if (e === BAT_UNUSED) continue;
+    const start = e * SECTOR;
+    const at = h.tableOffset + i * 4;
+    const hit = regions.find((r) => start < r.end && start + span > r.start);
+    if (start + span > limit) {
+      F.push(finding("error", `BAT entry ${i}`, at, `block at ${start} (+${span}) runs past ${primaryOk ? "the footer" : "the end of the file"} at ${limit}`));
+      clear.push(i);
+    } else if (hit) {
+      F.push(finding("error", `BAT entry ${i}`, at, `block at ${start} clobbers the ${hit.what} at ${hit.start}`));
+      clear.push(i);
+    } else {
+      good.push({ i, start });
+    }
+  }
+  good.sort((x, y) => x.start - y.start);
+  const kept: typeof good = [];
+  for (const g of good) {
+    const prev = kept[kept.length - 1];
+    if (prev && g.start < prev.start + span) {
+      F.push(finding("error", `BAT entry ${g.i}`, h.tableOffset + g.i * 4, `block at ${g.start} overlaps block ${prev.i} at ${prev.start}`));
+      clear.push(g.i);
+    } else {
+      kept.push(g);
+    }
+  }
+  out.allocatedBlocks = kept.length;
+  for (const i of clear) {
+    out.fixes.push({
+      describe: `cleared BAT entry ${i} (was 0x${batRaw.readUInt32BE(i * 4).toString(16)})`,
+      apply: (f) => f.write(h.tableOffset + i * 4, Buffer.from([0xff, 0xff, 0xff, 0xff])),
+    });
+  }
+
+  // Bitmaps.
+  const spb = h.blockSize / SECTOR;
+  const lastBlockSectors = Math.ceil(footer.currentSize / SECTOR) - (h.maxTableEntries - 1) * spb;
+  const bmSize = bitmapBytes(h.blockSize);
+  for (const { i, start } of kept) {
+    const bm = readAt(file, start, bmSize);
+    const bmAt = start;
+    if (i === Math.ceil(footer.currentSize / h.blockSize) - 1 && lastBlockSectors < spb && footer.diskType === DiskType.Differencing) {
+      let beyond = 0;
+      forEachRun(bm, lastBlockSectors, spb, (s, e, set) => (beyond += set ? e - s : 0));
+      if (beyond) F.push(finding("warning", `block ${i} bitmap`, bmAt, `${beyond} bits set past the end of the disk`));
+    }
+    if (footer.diskType !== DiskType.Dynamic || options.bitmaps === false) continue;
+    // Dynamic: a sector whose bit is clear must be zero on disk (spec).
+    const clearWithData: Array<[number, number]> = [];
+    const data = readAt(file, start + bmSize, h.blockSize);
+    forEachRun(bm, 0, Math.min(spb, i === h.maxTableEntries - 1 ? lastBlockSectors : spb), (s, e, set) => {
+      if (set) return;
+      for (let q = s; q < e; q++) {
+        if (!allZero(data.subarray(q * SECTOR, (q + 1) * SECTOR))) {
+          const last = clearWithData[clearWithData.length - 1];
+          if (last && last[1] === q) last[1] = q + 1;
+          else clearWithData.push([q, q + 1]);
+        }
+      }
+    });
+    if (clearWithData.length) {
+      const n = clearWithData.reduce((t, [s, e]) => t + e - s, 0);
+      F.push(finding("error", `block ${i} bitmap`, bmAt, `${n} sector(s) hold data where the bitmap is clear (first: sector ${clearWithData[0]![0]})`));
+      out.fixes.push({
+        describe: `set ${n} bitmap bit(s) of block ${i} over written sectors`,
+        apply: (f) => {
+          for (const [s, e] of clearWithData) for (let q = s; q < e; q++) bm[q >>> 3] = bm[q >>> 3]! | (0x80 >>> (q & 7));
+          f.write(bmAt, bm);
+        },
+      });
+    }
+  }
+
+  // Leaks: file space before the footer that neither metadata nor a block uses.
+  const endBlocks = kept.reduce((m, g) => Math.max(m, g.start + span), 0);
+  const usedEnd = Math.max(metaEnd, endBlocks);
+  const holes = gaps(regions, kept.map((g) => ({ start: g.start, end: g.start + span, what: "block" })), usedEnd);
+  const tail = Math.max(0, limit - usedEnd);
+  out.leakedBytes = holes + tail;
+  if (holes) F.push(finding("leak", "blocks", metaEnd, `${holes} bytes between blocks are not referenced (reclaim with compact)`));
+  if (tail) {
+    F.push(finding("leak", "footer", usedEnd, `${tail} bytes after the last block are not referenced (an allocation interrupted by a crash)`));
+  }
+  if (!primaryOk || tail) {
+    const newEnd = roundUp(usedEnd, SECTOR);
+    out.fixes.push({
+      describe: primaryOk ? `moved the footer from ${footerOffset} to ${newEnd} and truncated the file (${tail} leaked bytes)` : `rewrote the footer at ${newEnd} from the copy at offset 0 and truncated the file`,
+      apply: (f) => {
+        f.write(newEnd, footerRaw);
+        f.sync();
+        f.truncate(newEnd + FOOTER_SIZE);
+      },
+    });
+  }
+
+  // Parent identity.
+  if (footer.diskType === DiskType.Differencing) checkParent(path, host, F);
+  return out;
+}
+
+function gaps(meta: Region[], blocks: Region[], end: number): number {
+  const all = [...meta, ...blocks].sort((a, b) => a.start - b.start);
+  let pos = roundUp(Math.max(...meta.map((r) => r.end)), SECTOR);
+  let holes = 0;
+  for (const r of all) {
+    if (r.end <= pos) continue;
+    if (r.start > pos) holes += r.start - pos;
+    pos = Math.max(pos, r.end);
+  }
+  return holes + Math.max(0, end - pos);
+}
+
+function checkParent(path: string, host: FileHost, F: Finding[]): void {
+  try {
+    const d = VhdDisk.open(path, { host, readOnly: true });
+    for (const w of d.chain().flatMap((x) => x.warnings)) F.push(finding("warning", "parent", -1, w));
+    d.close();
+  } catch (e) {
+    if (e instanceof VhdFormatError) F.push({ ...finding("error", e.field, e.offset, e.detail), file: e.file });
+    else throw e;
+  }
+}
+
+/** Exposed for `info`: the metadata regions of an open disk. */
+export function diskRegions(d: VhdDisk): Region[] {
+  const h: DynamicHeader | undefined = d.header;
+  return h ? metadataRegions(d.file, d.headerOffset, h) : [];
+}
