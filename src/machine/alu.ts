@@ -1,0 +1,416 @@
+/**
+ * Out-of-line semantics for the instructions that are too long to inline in generated blocks:
+ * shifts/rotates, multiply/divide, bit scans, string operations. Results come back as the low
+ * half (return value) with the high half in `c.tH`; flags are stored eagerly here.
+ *
+ * Flag rules follow the Intel SDM Vol. 2 "Flags Affected" sections; values the SDM leaves
+ * undefined are computed in one fixed way (tests mask them).
+ */
+import { GuestFault, Vector } from "./exits";
+import { AF, CF, OF, PARITY, SF, ZF } from "./flags";
+import type { Vcpu } from "./vcpu";
+
+const TWO32 = 4294967296;
+let gH = 0;
+
+function szf(lo: number, hi: number, size: number): number {
+  let f = PARITY[lo & 255]!;
+  if (size === 8) {
+    if ((lo | hi) === 0) f |= ZF;
+    if (hi < 0) f |= SF;
+  } else {
+    const bits = size * 8;
+    const m = bits === 32 ? -1 : (1 << bits) - 1;
+    if ((lo & m) === 0) f |= ZF;
+    if ((lo >>> (bits - 1)) & 1) f |= SF;
+  }
+  return f;
+}
+
+function mask(v: number, size: number): number {
+  return size === 4 ? v | 0 : size === 2 ? v & 0xffff : v & 0xff;
+}
+
+/** Bit k (0..63) of a 64-bit value. */
+function bit64(lo: number, hi: number, k: number): number {
+  return k < 32 ? (lo >>> k) & 1 : (hi >>> (k - 32)) & 1;
+}
+
+function shl64(lo: number, hi: number, n: number): number {
+  if (n === 0) { gH = hi; return lo; }
+  if (n < 32) { gH = (hi << n) | (lo >>> (32 - n)); return lo << n; }
+  gH = n === 32 ? lo : n < 64 ? lo << (n - 32) : 0;
+  return 0;
+}
+function shr64(lo: number, hi: number, n: number): number {
+  if (n === 0) { gH = hi; return lo; }
+  if (n < 32) { gH = hi >>> n; return (lo >>> n) | (hi << (32 - n)); }
+  gH = 0;
+  return n === 32 ? hi : n < 64 ? hi >>> (n - 32) : 0;
+}
+function sar64(lo: number, hi: number, n: number): number {
+  if (n === 0) { gH = hi; return lo; }
+  if (n < 32) { gH = hi >> n; return (lo >>> n) | (hi << (32 - n)); }
+  gH = hi >> 31;
+  return n === 32 ? hi : hi >> (n - 32);
+}
+
+export const enum ShiftOp { Rol = 0, Ror = 1, Rcl = 2, Rcr = 3, Shl = 4, Shr = 5, Sal = 6, Sar = 7 }
+
+/** Shifts and rotates of size 1/2/4/8 bytes by `count` (masked here as the CPU does). */
+export function shift(c: Vcpu, op: number, lo: number, hi: number, count: number, size: number): number {
+  const bits = size * 8;
+  const n = count & (size === 8 ? 63 : 31);
+  if (n === 0) { c.tH = hi; return lo; }
+  const f0 = c.getFlags();
+  let rl: number, rh = 0, cf: number, of: number;
+  switch (op) {
+    case ShiftOp.Shl: case ShiftOp.Sal: {
+      if (size === 8) { rl = shl64(lo, hi, n); rh = gH; cf = bit64(lo, hi, 64 - n); of = ((rh >>> 31) & 1) ^ cf; }
+      else {
+        rl = mask(n < 32 ? lo << n : 0, size);
+        cf = n <= bits ? (lo >>> (bits - n)) & 1 : 0;
+        of = ((rl >>> (bits - 1)) & 1) ^ cf;
+      }
+      c.setArith(szf(rl, rh, size) | (cf ? CF : 0) | (of ? OF : 0));
+      break;
+    }
+    case ShiftOp.Shr: {
+      if (size === 8) { rl = shr64(lo, hi, n); rh = gH; cf = bit64(lo, hi, n - 1); of = (hi >>> 31) & 1; }
+      else {
+        const a = size === 4 ? lo >>> 0 : lo;
+        rl = mask(n < 32 ? a >>> n : 0, size);
+        cf = n <= bits ? (a >>> (n - 1)) & 1 : 0;
+        of = (a >>> (bits - 1)) & 1;
+      }
+      c.setArith(szf(rl, rh, size) | (cf ? CF : 0) | (of ? OF : 0));
+      break;
+    }
+    case ShiftOp.Sar: {
+      if (size === 8) { rl = sar64(lo, hi, n); rh = gH; cf = n - 1 < 64 ? bit64(lo, hi, n - 1) : (hi >>> 31) & 1; }
+      else {
+        const a = size === 4 ? lo | 0 : size === 2 ? (lo << 16) >> 16 : (lo << 24) >> 24;
+        rl = mask(a >> Math.min(n, 31), size);
+        cf = (a >> Math.min(n - 1, 31)) & 1;
+      }
+      c.setArith(szf(rl, rh, size) | (cf ? CF : 0));
+      break;
+    }
+    case ShiftOp.Rol: case ShiftOp.Ror: {
+      const k = n % bits;
+      if (size === 8) {
+        const s = op === ShiftOp.Rol ? k : (64 - k) % 64;
+        const a1 = shl64(lo, hi, s), h1 = gH;
+        const a2 = shr64(lo, hi, s === 0 ? 0 : 64 - s), h2 = gH;
+        rl = s === 0 ? lo : a1 | a2; rh = s === 0 ? hi : h1 | h2;
+      } else {
+        const a = size === 4 ? lo >>> 0 : lo;
+        const s = op === ShiftOp.Rol ? k : (bits - k) % bits;
+        rl = s === 0 ? mask(a, size) : mask((a << s) | (a >>> (bits - s)), size);
+      }
+      const msb = size === 8 ? (rh >>> 31) & 1 : (rl >>> (bits - 1)) & 1;
+      if (op === ShiftOp.Rol) { cf = rl & 1; of = msb ^ cf; }
+      else {
+        cf = msb;
+        const next = size === 8 ? (rh >>> 30) & 1 : (rl >>> (bits - 2)) & 1;
+        of = msb ^ next;
+      }
+      c.setArith((f0 & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0));
+      break;
+    }
+    default: {
+      // rcl/rcr: rotate through CF, a (bits+1)-bit rotation; done with BigInt (rare in compiled code).
+      const w = BigInt(bits + 1);
+      const k = BigInt(size >= 4 ? n : n % (bits + 1));
+      const v = BigInt.asUintN(bits, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)) | (BigInt(f0 & CF) << BigInt(bits));
+      const m = (1n << w) - 1n;
+      const kk = op === ShiftOp.Rcl ? k % w : (w - (k % w)) % w;
+      const r = ((v << kk) | (v >> ((w - kk) % w))) & m;
+      const res = r & ((1n << BigInt(bits)) - 1n);
+      cf = Number(r >> BigInt(bits)) & 1;
+      rl = Number(res & 0xffffffffn) | 0;
+      rh = Number(res >> 32n) | 0;
+      if (size < 4) rl = mask(rl, size);
+      const msb = Number((res >> BigInt(bits - 1)) & 1n);
+      if (op === ShiftOp.Rcl) of = msb ^ cf;
+      else of = msb ^ Number((res >> BigInt(bits - 2)) & 1n);
+      c.setArith((f0 & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0));
+      break;
+    }
+  }
+  c.tH = rh;
+  return rl;
+}
+
+/** shld/shrd (SDM: count masked to 5/6 bits; > width gives undefined results, computed via BigInt). */
+export function shiftDouble(c: Vcpu, left: boolean, dl: number, dh: number, sl: number, sh: number, count: number, size: number): number {
+  const bits = size * 8;
+  const n = count & (size === 8 ? 63 : 31);
+  if (n === 0) { c.tH = dh; return dl; }
+  const B = BigInt(bits);
+  const m = (1n << B) - 1n;
+  const d = BigInt.asUintN(bits, (BigInt(dh >>> 0) << 32n) | BigInt(dl >>> 0));
+  const s = BigInt.asUintN(bits, (BigInt(sh >>> 0) << 32n) | BigInt(sl >>> 0));
+  const N = BigInt(n);
+  let r: bigint, cf: number;
+  if (left) {
+    const cat = (d << B) | s; // d:s, shift left, take the high half
+    r = ((cat << N) >> B) & m;
+    cf = Number((cat >> (2n * B - N)) & 1n);
+  } else {
+    const cat = (s << B) | d; // s:d, shift right, take the low half
+    r = (cat >> N) & m;
+    cf = Number((cat >> (N - 1n)) & 1n);
+  }
+  const rl = Number(r & 0xffffffffn) | 0, rh = Number(r >> 32n) | 0;
+  const sign = (x: bigint) => Number((x >> (B - 1n)) & 1n);
+  const of = sign(r) ^ sign(d);
+  const out = size < 4 ? mask(rl, size) : rl;
+  c.setArith(szf(out, rh, size) | (cf ? CF : 0) | (of ? OF : 0));
+  c.tH = rh;
+  return out;
+}
+
+/** Unsigned 32x32 → 64 product without BigInt: returns low half, high in gH. */
+function umul32(a: number, b: number): number {
+  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
+  const low = al * bl;
+  const mid = ah * bl + al * bh;
+  const t = low + (mid % 65536) * 65536;
+  gH = (ah * bh + Math.floor(mid / 65536) + Math.floor(t / TWO32)) | 0;
+  return Math.imul(a, b);
+}
+
+const M64 = (1n << 64n) - 1n;
+function big(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+function sbig(lo: number, hi: number): bigint {
+  return BigInt.asIntN(64, big(lo, hi));
+}
+
+/**
+ * One-operand mul/imul: RDX:RAX (or DX:AX, EDX:EAX, AX) = accumulator * src.
+ * CF=OF set when the high half is significant. SF ZF AF PF undefined.
+ */
+export function mul1(c: Vcpu, signed: boolean, sl: number, sh: number, size: number): void {
+  const R = c.R, H = c.H;
+  let of = false;
+  if (size === 1) {
+    const a = R[0]! & 255;
+    const p = signed ? ((a << 24) >> 24) * ((sl << 24) >> 24) : a * (sl & 255);
+    R[0] = (R[0]! & ~0xffff) | (p & 0xffff);
+    of = signed ? p !== ((p << 24) >> 24) : (p & 0xff00) !== 0;
+    c.setArith(szf(p & 255, 0, 1) | (of ? CF | OF : 0));
+    return;
+  }
+  if (size === 2) {
+    const a = R[0]! & 0xffff;
+    const p = signed ? ((a << 16) >> 16) * ((sl << 16) >> 16) : a * (sl & 0xffff);
+    R[0] = (R[0]! & ~0xffff) | (p & 0xffff);
+    R[2] = (R[2]! & ~0xffff) | ((p >>> 16) & 0xffff);
+    of = signed ? p !== ((p << 16) >> 16) : (p >>> 16) !== 0;
+    c.setArith(szf(p & 0xffff, 0, 2) | (of ? CF | OF : 0));
+    return;
+  }
+  if (size === 4) {
+    const a = R[0]!;
+    const lo = umul32(a, sl);
+    let hi = gH;
+    if (signed) hi = (hi - (a < 0 ? sl : 0) - (sl < 0 ? a : 0)) | 0;
+    R[0] = lo; H[0] = 0; R[2] = hi; H[2] = 0;
+    of = signed ? hi !== lo >> 31 : hi !== 0;
+    c.setArith(szf(lo, 0, 4) | (of ? CF | OF : 0));
+    return;
+  }
+  const a = signed ? sbig(R[0]!, H[0]!) : big(R[0]!, H[0]!);
+  const b = signed ? sbig(sl, sh) : big(sl, sh);
+  const p = BigInt.asUintN(128, a * b);
+  const lo = p & M64, hi = p >> 64n;
+  R[0] = Number(lo & 0xffffffffn) | 0; H[0] = Number(lo >> 32n) | 0;
+  R[2] = Number(hi & 0xffffffffn) | 0; H[2] = Number(hi >> 32n) | 0;
+  of = signed ? BigInt.asIntN(64, lo) !== a * b : hi !== 0n;
+  c.setArith(szf(R[0]!, H[0]!, 8) | (of ? CF | OF : 0));
+}
+
+/** Two/three-operand imul: low half of a*b, CF=OF when the signed product does not fit. */
+export function imul2(c: Vcpu, al: number, ah: number, bl: number, bh: number, size: number): number {
+  let lo: number, hi = 0, of: boolean;
+  if (size === 2) {
+    const p = ((al << 16) >> 16) * ((bl << 16) >> 16);
+    lo = p & 0xffff;
+    of = p !== ((p << 16) >> 16);
+  } else if (size === 4) {
+    lo = umul32(al, bl);
+    const h = (gH - (al < 0 ? bl : 0) - (bl < 0 ? al : 0)) | 0;
+    of = h !== lo >> 31;
+  } else {
+    const p = sbig(al, ah) * sbig(bl, bh);
+    const l = BigInt.asUintN(64, p);
+    lo = Number(l & 0xffffffffn) | 0;
+    hi = Number(l >> 32n) | 0;
+    of = BigInt.asIntN(64, l) !== p;
+  }
+  c.setArith(szf(lo, hi, size) | (of ? CF | OF : 0));
+  c.tH = hi;
+  return lo;
+}
+
+/** div/idiv: #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2A DIV/IDIV). */
+export function div1(c: Vcpu, signed: boolean, sl: number, sh: number, size: number): void {
+  const R = c.R, H = c.H;
+  const bits = BigInt(size * 8);
+  let dividend: bigint, divisor: bigint;
+  if (size === 1) {
+    dividend = BigInt(R[0]! & 0xffff);
+    divisor = BigInt(sl & 0xff);
+    if (signed) { dividend = BigInt.asIntN(16, dividend); divisor = BigInt.asIntN(8, divisor); }
+  } else {
+    const mk = (x: bigint) => BigInt.asUintN(Number(bits), x);
+    const lo = size === 8 ? big(R[0]!, H[0]!) : mk(BigInt(R[0]! >>> 0));
+    const hi = size === 8 ? big(R[2]!, H[2]!) : mk(BigInt(R[2]! >>> 0));
+    dividend = (hi << bits) | lo;
+    divisor = size === 8 ? big(sl, sh) : mk(BigInt(sl >>> 0));
+    if (signed) { dividend = BigInt.asIntN(Number(bits) * 2, dividend); divisor = BigInt.asIntN(Number(bits), divisor); }
+  }
+  if (divisor === 0n) throw new GuestFault(Vector.DE, undefined, "divide by zero");
+  const q = dividend / divisor; // BigInt division truncates toward zero, as idiv does
+  const r = dividend % divisor;
+  const fits = signed ? BigInt.asIntN(Number(bits), q) === q : BigInt.asUintN(Number(bits), q) === q;
+  if (!fits) throw new GuestFault(Vector.DE, undefined, "quotient too large");
+  const uq = BigInt.asUintN(Number(bits), q), ur = BigInt.asUintN(Number(bits), r);
+  if (size === 1) R[0] = (R[0]! & ~0xffff) | Number(uq) | (Number(ur) << 8);
+  else if (size === 2) { R[0] = (R[0]! & ~0xffff) | Number(uq); R[2] = (R[2]! & ~0xffff) | Number(ur); }
+  else if (size === 4) { R[0] = Number(uq) | 0; H[0] = 0; R[2] = Number(ur) | 0; H[2] = 0; }
+  else {
+    R[0] = Number(uq & 0xffffffffn) | 0; H[0] = Number(uq >> 32n) | 0;
+    R[2] = Number(ur & 0xffffffffn) | 0; H[2] = Number(ur >> 32n) | 0;
+  }
+  // All six flags are undefined after div; leave them as they were.
+}
+
+/** bsf/bsr/tzcnt/lzcnt/popcnt. Returns the result (or -1: destination unchanged). */
+export function bitscan(c: Vcpu, kind: number, lo: number, hi: number, size: number): number {
+  const bits = size * 8;
+  const v = size === 8 ? big(lo, hi) : BigInt(lo >>> 0) & ((1n << BigInt(bits)) - 1n);
+  let res = 0;
+  if (kind === 4) { // popcnt: ZF if source zero, others cleared
+    let x = v; while (x) { res += Number(x & 1n); x >>= 1n; }
+    c.setArith(v === 0n ? ZF : 0);
+    c.tH = 0;
+    return res;
+  }
+  if (v === 0n) {
+    if (kind <= 1) { c.mergeArith(ZF | CF | OF | SF | AF | 0x4, ZF); return -1; } // bsf/bsr: ZF=1, dest unchanged
+    c.setArith(CF); // tzcnt/lzcnt of zero: result = operand size, CF=1
+    c.tH = 0;
+    return bits;
+  }
+  if (kind === 0 || kind === 2) { let x = v; while ((x & 1n) === 0n) { x >>= 1n; res++; } } // bsf / tzcnt
+  else { res = v.toString(2).length - 1; if (kind === 3) res = bits - 1 - res; } // bsr / lzcnt
+  if (kind <= 1) c.mergeArith(ZF | CF | OF | SF | AF | 0x4, 0);
+  else c.setArith(res === 0 ? ZF : 0);
+  c.tH = 0;
+  return res;
+}
+
+// ---- string instructions --------------------------------------------------------------------
+
+/** Iterations a rep-prefixed instruction runs per execution before yielding (RIP stays put). */
+const REP_CHUNK = 1 << 20;
+
+function getAddr(c: Vcpu, r: number, a32: boolean): number {
+  return a32 ? c.R[r]! >>> 0 : c.H[r]! * TWO32 + (c.R[r]! >>> 0);
+}
+function setAddr(c: Vcpu, r: number, v: number, a32: boolean): void {
+  if (a32) { c.R[r] = v | 0; c.H[r] = 0; }
+  else { c.R[r] = v | 0; c.H[r] = Math.floor(v / TWO32) | 0; }
+}
+function rd(c: Vcpu, ea: number, size: number): number {
+  if (size === 1) return c.r8(ea);
+  if (size === 2) return c.r16(ea);
+  if (size === 4) return c.r32(ea);
+  return c.r64(ea);
+}
+function wr(c: Vcpu, ea: number, size: number, lo: number, hi: number): void {
+  if (size === 1) c.w8(ea, lo);
+  else if (size === 2) c.w16(ea, lo);
+  else if (size === 4) c.w32(ea, lo);
+  else c.w64(ea, lo, hi);
+}
+
+export const enum StrOp { Movs = 0, Stos = 1, Lods = 2, Cmps = 3, Scas = 4 }
+/** rep: 0 none, 1 rep/repe, 2 repne. Returns false if RIP must stay (chunk limit reached). */
+export function strop(c: Vcpu, op: number, size: number, rep: number, a32: boolean, segBase: number): boolean {
+  const step = c.df ? -size : size;
+  let count = rep ? getAddr(c, 1, a32) : 1;
+  if (rep && count === 0) return true;
+  let si = getAddr(c, 6, a32), di = getAddr(c, 7, a32);
+  let n = 0;
+  let done = false;
+  const wrap = (x: number) => (a32 ? x >>> 0 : x);
+  const ea = (x: number) => (a32 ? x : c.cn(x));
+  try {
+    for (;;) {
+      switch (op) {
+        case StrOp.Movs: {
+          const lo = rd(c, ea(si + segBase), size);
+          wr(c, ea(di), size, lo, c.tH);
+          si = wrap(si + step); di = wrap(di + step);
+          break;
+        }
+        case StrOp.Stos:
+          wr(c, ea(di), size, c.R[0]!, c.H[0]!);
+          di = wrap(di + step);
+          break;
+        case StrOp.Lods: {
+          const lo = rd(c, ea(si + segBase), size);
+          if (size === 1) c.R[0] = (c.R[0]! & ~0xff) | lo;
+          else if (size === 2) c.R[0] = (c.R[0]! & ~0xffff) | lo;
+          else { c.R[0] = lo; c.H[0] = size === 8 ? c.tH : 0; }
+          si = wrap(si + step);
+          break;
+        }
+        default: {
+          let al: number, ah = 0, bl: number, bh = 0;
+          if (op === StrOp.Cmps) {
+            al = rd(c, ea(si + segBase), size); ah = c.tH;
+            bl = rd(c, ea(di), size); bh = c.tH;
+            si = wrap(si + step);
+          } else {
+            al = size === 1 ? c.R[0]! & 0xff : size === 2 ? c.R[0]! & 0xffff : c.R[0]!; ah = c.H[0]!;
+            bl = rd(c, ea(di), size); bh = c.tH;
+          }
+          di = wrap(di + step);
+          // flags as cmp a, b (lazy Sub)
+          const lg = size === 1 ? 0 : size === 2 ? 1 : size === 4 ? 2 : 3;
+          c.fop = (2 << 2) | lg;
+          if (size === 8) {
+            c.fr = (al - bl) | 0; c.frh = (ah - bh - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+            c.fa = al; c.fah = ah; c.fb = bl; c.fbh = bh;
+          } else {
+            c.fr = size === 4 ? (al - bl) | 0 : (al - bl) & (size === 2 ? 0xffff : 0xff);
+            c.fa = al; c.fb = bl;
+          }
+          break;
+        }
+      }
+      n++;
+      if (!rep) { done = true; break; }
+      count--;
+      if (count === 0) { done = true; break; }
+      if (op >= StrOp.Cmps) {
+        const zf = (c.getFlags() & ZF) !== 0;
+        if (rep === 1 ? !zf : zf) { done = true; break; }
+      }
+      // Yield with RIP on this instruction: after a chunk, or when a write stopped the block
+      // (watchpoint, self-modifying code); the next execution continues with the updated RCX.
+      if (n >= REP_CHUNK || c.stop !== 0) break;
+    }
+  } finally {
+    if (op !== StrOp.Stos && op !== StrOp.Scas) setAddr(c, 6, si, a32);
+    if (op !== StrOp.Lods) setAddr(c, 7, di, a32);
+    if (rep) setAddr(c, 1, count, a32);
+  }
+  return done;
+}

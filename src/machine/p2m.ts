@@ -1,0 +1,69 @@
+/**
+ * The P2M: a domain's guest-physical → machine frame map, the software equivalent of EPT/NPT
+ * (Xen's p2m, xen/arch/x86/mm/p2m.c). Entries may be read-only, as for grant-mapped or
+ * write-protected frames; an access without an entry, or a write to a read-only entry, is a VM
+ * exit for the vCPU that made it.
+ */
+import { Gfn, Mfn, gfn, mfn } from "./types";
+
+export interface P2mEntry {
+  gfn: Gfn;
+  mfn: Mfn;
+  writable: boolean;
+}
+
+export class P2m {
+  /** gfn → mfn*2 + writable. */
+  private readonly map = new Map<number, number>();
+  /** Bumped on every change or removal so vCPUs can drop cached translations. */
+  epoch = 0;
+  /** Called after every change (the machine bumps its TLB epoch). */
+  onChange: (() => void) | undefined;
+
+  /** Maps (or remaps) a guest frame. */
+  set(g: Gfn, m: Mfn, writable = true): void {
+    this.map.set(g, m * 2 + (writable ? 1 : 0));
+    this.changed();
+  }
+
+  /** Maps `count` consecutive guest frames starting at `g` onto the given machine frames. */
+  setRange(g: Gfn, frames: readonly Mfn[], writable = true): void {
+    for (let i = 0; i < frames.length; i++) this.map.set(g + i, frames[i]! * 2 + (writable ? 1 : 0));
+    this.changed();
+  }
+
+  remove(g: Gfn): boolean {
+    const had = this.map.delete(g);
+    if (had) this.changed();
+    return had;
+  }
+
+  /** The raw entry (mfn*2 + writable) or -1: the fast path for the MMU. */
+  raw(g: number): number {
+    const e = this.map.get(g);
+    return e === undefined ? -1 : e;
+  }
+
+  lookup(g: Gfn): P2mEntry | undefined {
+    const e = this.map.get(g);
+    if (e === undefined) return undefined;
+    return { gfn: g, mfn: mfn(Math.floor(e / 2)), writable: (e & 1) === 1 };
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  entries(): P2mEntry[] {
+    const out: P2mEntry[] = [];
+    for (const [g, e] of [...this.map.entries()].sort((a, b) => a[0] - b[0])) {
+      out.push({ gfn: gfn(g), mfn: mfn(Math.floor(e / 2)), writable: (e & 1) === 1 });
+    }
+    return out;
+  }
+
+  private changed(): void {
+    this.epoch++;
+    this.onChange?.();
+  }
+}
