@@ -21,9 +21,10 @@ export interface CommApi {
 export interface Comm {
   readonly id: string;
   readonly target: string;
-  send(data: unknown): void;
+  /** Sends data, with binary buffers passed through as raw frames (not JSON). */
+  send(data: unknown, buffers?: Uint8Array[]): void;
   close(data?: unknown): void;
-  onMsg(handler: (data: unknown) => void): void;
+  onMsg(handler: (data: unknown, buffers: Uint8Array[]) => void): void;
   onClose(handler: (data: unknown) => void): void;
 }
 

@@ -7,10 +7,10 @@ import { randomUUID } from "node:crypto";
 import { Comm, CommApi } from "./cell-api";
 import { JsonObject, JsonValue } from "./messages";
 
-type Publish = (msgType: string, content: JsonObject) => void;
+type Publish = (msgType: string, content: JsonObject, buffers?: Buffer[]) => void;
 
 class KernelComm implements Comm {
-  msgHandlers: ((data: unknown) => void)[] = [];
+  msgHandlers: ((data: unknown, buffers: Uint8Array[]) => void)[] = [];
   closeHandlers: ((data: unknown) => void)[] = [];
   closed = false;
 
@@ -20,9 +20,9 @@ class KernelComm implements Comm {
     private readonly manager: CommManager,
   ) {}
 
-  send(data: unknown = {}): void {
+  send(data: unknown = {}, buffers: Uint8Array[] = []): void {
     if (this.closed) throw new Error(`comm ${this.id} (${this.target}) is closed`);
-    this.manager.publish("comm_msg", { comm_id: this.id, data: data as JsonValue });
+    this.manager.publish("comm_msg", { comm_id: this.id, data: data as JsonValue }, buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
   }
 
   close(data: unknown = {}): void {
@@ -32,7 +32,7 @@ class KernelComm implements Comm {
     this.manager.publish("comm_close", { comm_id: this.id, data: data as JsonValue });
   }
 
-  onMsg(handler: (data: unknown) => void): void {
+  onMsg(handler: (data: unknown, buffers: Uint8Array[]) => void): void {
     this.msgHandlers.push(handler);
   }
 
@@ -70,7 +70,7 @@ export class CommManager implements CommApi {
   }
 
   /** Handles comm_open / comm_msg / comm_close from the frontend. */
-  receive(msgType: string, content: JsonObject): void {
+  receive(msgType: string, content: JsonObject, buffers: Buffer[] = []): void {
     const id = String(content.comm_id ?? "");
     if (msgType === "comm_open") {
       const target = String(content.target_name ?? "");
@@ -87,7 +87,7 @@ export class CommManager implements CommApi {
     const comm = this.comms.get(id);
     if (!comm) return; // a message for a comm we never had (or closed): nothing to do
     if (msgType === "comm_msg") {
-      for (const h of comm.msgHandlers) h(content.data ?? {});
+      for (const h of comm.msgHandlers) h(content.data ?? {}, buffers);
     } else if (msgType === "comm_close") {
       comm.closed = true;
       this.comms.delete(id);

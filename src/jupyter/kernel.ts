@@ -53,9 +53,9 @@ export class Kernel {
     is_complete_request: (m) => this.isComplete(m),
     history_request: (m) => this.historyRequest(m),
     comm_info_request: (m) => this.reply(m, "comm_info_reply", { status: "ok", comms: this.comms.info(str(m.content.target_name)) }),
-    comm_open: (m) => this.comms.receive("comm_open", m.content),
-    comm_msg: (m) => this.comms.receive("comm_msg", m.content),
-    comm_close: (m) => this.comms.receive("comm_close", m.content),
+    comm_open: (m) => this.comms.receive("comm_open", m.content, m.buffers),
+    comm_msg: (m) => this.comms.receive("comm_msg", m.content, m.buffers),
+    comm_close: (m) => this.comms.receive("comm_close", m.content, m.buffers),
   };
 
   constructor(private readonly connection: ConnectionInfo) {
@@ -63,7 +63,7 @@ export class Kernel {
     const interrupted = () => Atomics.load(flags, INTERRUPT) !== 0;
     setInterruptSource(interrupted);
     this.runner = createCellRunner({ interrupted });
-    this.comms = new CommManager((type, content) => this.publish(this.current ?? this.lastExecute, type, content));
+    this.comms = new CommManager((type, content, buffers) => this.publish(this.current ?? this.lastExecute, type, content, buffers));
     setCommApi(this.comms);
     setStdinProvider({ input: (prompt, password) => this.input(prompt, password) });
   }
@@ -243,8 +243,8 @@ export class Kernel {
     this.send("shell", makeChild(request, type, content, this.session, { metadata }));
   }
 
-  private publish(parent: Message | undefined, type: string, content: JsonObject): void {
-    this.send("iopub", makeChild(parent, type, content, this.session, { identities: [] }));
+  private publish(parent: Message | undefined, type: string, content: JsonObject, buffers: Buffer[] = []): void {
+    this.send("iopub", makeChild(parent, type, content, this.session, { identities: [], buffers }));
   }
 
   private send(channel: Channel, message: Message): void {

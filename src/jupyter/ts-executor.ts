@@ -111,12 +111,15 @@ export class TsExecutor {
     const cellGlobal: CellGlobal = { exports: this.exportsProxy(), require: this.cellRequire(), tick: this.tick };
     (globalThis as Record<string, unknown>)[CELL_GLOBAL] = cellGlobal;
     const filename = `cell-${++cellCounter}.js`;
-    const ret: unknown = runInThisContext(wrapped, { filename, breakOnSigint: true });
-    if (converted.hasToplevelAwait) {
-      await Promise.race([ret, this.interruptPromise()]);
+    try {
+      const ret: unknown = runInThisContext(wrapped, { filename, breakOnSigint: true });
+      if (converted.hasToplevelAwait) {
+        await Promise.race([ret, this.interruptPromise()]);
+      }
+    } finally {
+      // As in IPython, what a cell declared before it threw (or was interrupted) stays usable.
+      this.decl = converted.declOutput ?? this.decl;
     }
-    // Declarations become visible to later cells only once the cell has run without throwing.
-    this.decl = converted.declOutput ?? this.decl;
     const lastVar = converted.lastExpressionVar;
     if (!lastVar || !(lastVar in this.scope)) return { hasValue: false };
     const value = this.scope[lastVar];

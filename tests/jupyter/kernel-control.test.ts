@@ -1,0 +1,106 @@
+/**
+ * Control stays live while a cell runs: heartbeat and control answer within 50 ms, an interrupt
+ * stops a busy loop (even after an await) within 100 ms, shutdown ends the process.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KernelClient } from "./kernel-client";
+
+let k: KernelClient;
+beforeAll(async () => {
+  k = await KernelClient.start();
+  await k.waitReady();
+});
+afterAll(async () => k?.shutdown());
+
+async function startBusy(code: string): Promise<{ id: string; reply: Promise<any> }> {
+  const sent = await k.send("shell", "execute_request", { code, silent: false, store_history: true });
+  await k.waitIopub((m) => m.parent_header.msg_id === sent.id && m.header.msg_type === "execute_input");
+  await new Promise((r) => setTimeout(r, 100)); // well inside the loop by now
+  return sent;
+}
+
+describe("while a cell busy-loops", () => {
+  it("heartbeat and control kernel_info answer within 50 ms, and interrupt_request stops it within 100 ms", async () => {
+    const busy = await startBusy("let spins = 0; while (true) { spins++ }");
+    const pings = [await k.ping(), await k.ping(), await k.ping()];
+    expect(Math.max(...pings)).toBeLessThan(50);
+    const t0 = performance.now();
+    await k.request("control", "kernel_info_request");
+    expect(performance.now() - t0).toBeLessThan(50);
+
+    const t1 = performance.now();
+    const { reply: interruptReply } = await k.request("control", "interrupt_request");
+    expect(interruptReply.content.status).toBe("ok");
+    const reply = await busy.reply;
+    expect(performance.now() - t1).toBeLessThan(100);
+    expect(reply.content).toMatchObject({ status: "error", ename: "KeyboardInterrupt" });
+  });
+
+  it("an interrupt also stops a loop that starts after an await (where tslab wedges)", async () => {
+    const busy = await startBusy("await new Promise(r => setTimeout(r, 10)); for (;;) {}");
+    const t1 = performance.now();
+    await k.request("control", "interrupt_request");
+    expect((await busy.reply).content.ename).toBe("KeyboardInterrupt");
+    expect(performance.now() - t1).toBeLessThan(100);
+  });
+
+  it("an interrupt stops a cell awaiting a long promise", async () => {
+    const busy = await startBusy("await new Promise(r => setTimeout(r, 100_000))");
+    await k.request("control", "interrupt_request");
+    expect((await busy.reply).content.ename).toBe("KeyboardInterrupt");
+  });
+
+  it("library work that checks for interrupts between slices stops too, leaving state usable", async () => {
+    const busy = await startBusy("let slices = 0; while (true) { for (let i = 0; i < 1e5; i++) {} slices++ }");
+    await k.request("control", "interrupt_request");
+    await busy.reply;
+    const after = await k.execute("slices > 0");
+    expect(after.iopub.find((m) => m.header.msg_type === "execute_result")!.content.data["text/plain"]).toBe("true");
+  });
+
+  it("the kernel keeps its state after an interrupt", async () => {
+    await k.execute("const kept = 'still here'");
+    const busy = await startBusy("while (true) {}");
+    await k.request("control", "interrupt_request");
+    await busy.reply;
+    const { iopub } = await k.execute("kept");
+    expect(iopub.find((m) => m.header.msg_type === "execute_result")!.content.data["text/plain"]).toBe("'still here'");
+  });
+});
+
+it("SIGINT (signal interrupt mode) stops a synchronous busy loop too", async () => {
+  const busy = await startBusy("while (true) {}");
+  k.proc.kill("SIGINT");
+  const reply = await busy.reply;
+  expect(reply.content.status).toBe("error");
+  expect((await k.execute("1 + 1")).reply.content.status).toBe("ok");
+});
+
+it("an interrupt at idle does nothing to the next cell", async () => {
+  await k.request("control", "interrupt_request");
+  expect((await k.execute("for (let i = 0; i < 10; i++) {} 'ran'")).reply.content.status).toBe("ok");
+});
+
+describe("transports and shutdown", () => {
+  it("serves over the ipc transport", async () => {
+    const ipc = await KernelClient.start({ transport: "ipc" });
+    try {
+      await ipc.waitReady();
+      expect((await ipc.execute("2 ** 10")).iopub.find((m) => m.header.msg_type === "execute_result")!.content.data["text/plain"]).toBe("1024");
+    } finally {
+      await ipc.shutdown();
+    }
+  });
+
+  it("shutdown_request is answered on control and IOPub, then the process exits", async () => {
+    const other = await KernelClient.start();
+    await other.waitReady();
+    const { reply, id } = await other.request("control", "shutdown_request", { restart: true });
+    expect(reply.content).toEqual({ status: "ok", restart: true });
+    const code = await other.exited;
+    expect(code).toBe(0);
+    expect(other.iopubLog.some((m) => m.header.msg_type === "shutdown_reply" && m.parent_header.msg_id === id)).toBe(true);
+    expect(other.stderr).not.toMatch(/terminate called|Napi::Error/);
+    await other.shutdown();
+  });
+});
