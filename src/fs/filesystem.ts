@@ -117,8 +117,13 @@ export abstract class FileSystem {
     const maxEntries = options.maxEntries ?? 100_000;
     let count = 0;
     let omitted = 0;
+    // A directory reachable twice (a corrupt entry pointing at an ancestor) would make the walk
+    // endless: every directory is visited once, by its inode (ext) or first cluster (FAT).
+    const seen = new Set<number>();
     const visit = (stat: FileStat, depth: number): TreeNode => {
       if (stat.type !== "dir") return { stat };
+      if (seen.has(stat.inode)) throw new FsError("ECORRUPT", `directory ${stat.path} is reached twice (a directory cycle)`, { path: stat.path, field: "directory entry" });
+      seen.add(stat.inode);
       const entries = this.ls(stat.path);
       if (depth >= maxDepth || count >= maxEntries) {
         omitted += entries.length;
@@ -148,7 +153,7 @@ export abstract class FileSystem {
   }
 
   /** Copies a file, or a directory recursively, out to the host filesystem. Returns files copied. */
-  copyOut(path: string, hostPath: string): number {
+  copyOut(path: string, hostPath: string, seen: Set<number> = new Set()): number {
     const st = this.stat(path);
     if (st.type === "file") {
       writeFileSync(hostPath, this.readFile(path));
@@ -159,9 +164,11 @@ export abstract class FileSystem {
       return 1;
     }
     if (st.type !== "dir") return 0;
+    if (seen.has(st.inode)) throw new FsError("ECORRUPT", `directory ${st.path} is reached twice (a directory cycle)`, { path: st.path });
+    seen.add(st.inode);
     mkdirSync(hostPath, { recursive: true });
     let n = 0;
-    for (const e of this.readdir(path)) n += this.copyOut(e.path, join(hostPath, e.name));
+    for (const e of this.readdir(path)) n += this.copyOut(e.path, join(hostPath, e.name), seen);
     return n;
   }
 

@@ -13,3 +13,4 @@ export { FatType } from "./fat/boot-sector";
 export { ExtFileSystem } from "./ext/ext-fs";
 export { ExtKind } from "./ext/superblock";
 export * from "./mount";
+export * from "./memory-device";
