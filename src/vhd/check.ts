@@ -191,11 +191,6 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   for (const { i, start } of kept) {
     const bm = readAt(file, start, bmSize);
     const bmAt = start;
-    if (i === Math.ceil(footer.currentSize / h.blockSize) - 1 && lastBlockSectors < spb && footer.diskType === DiskType.Differencing) {
-      let beyond = 0;
-      forEachRun(bm, lastBlockSectors, spb, (s, e, set) => (beyond += set ? e - s : 0));
-      if (beyond) F.push(finding("warning", `block ${i} bitmap`, bmAt, `${beyond} bits set past the end of the disk`));
-    }
     if (footer.diskType !== DiskType.Dynamic || options.bitmaps === false) continue;
     // Dynamic: a sector whose bit is clear must be zero on disk (spec).
     const clearWithData: Array<[number, number]> = [];

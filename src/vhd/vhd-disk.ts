@@ -296,18 +296,30 @@ export class VhdDisk implements BlockDevice {
       this.file.write(offset, data);
       return;
     }
-    // Sector-granular below this point: widen a partial first/last sector with what the disk holds.
-    if (offset % SECTOR !== 0 || data.length % SECTOR !== 0) {
-      const a = Math.floor(offset / SECTOR) * SECTOR;
-      const z = Math.min(roundUp(offset + data.length, SECTOR), roundUp(this.size, SECTOR));
+    // Whole units below this point: widen a partial first/last unit with what the disk holds.
+    const unit = this.writeUnit;
+    if (offset % unit !== 0 || (data.length % unit !== 0 && offset + data.length !== this.size)) {
+      const a = Math.floor(offset / unit) * unit;
+      const z = Math.min(roundUp(offset + data.length, unit), this.size);
       const wide = Buffer.alloc(z - a);
-      this.readClamped(a, wide.subarray(0, SECTOR));
-      this.readClamped(z - SECTOR, wide.subarray(wide.length - SECTOR));
+      this.readClamped(a, wide.subarray(0, Math.min(unit, wide.length)));
+      if (z - a > unit) this.readClamped(z - unit, wide.subarray(wide.length - unit));
       wide.set(data, offset - a);
       this.writeAligned(a, wide);
       return;
     }
     this.writeAligned(offset, data);
+  }
+
+  /**
+   * The smallest piece a write touches: a sector, or for differencing disks 4 KiB (one bitmap
+   * byte), copying the parent's data into the rest of the piece. libvhdi 20210425 (Debian
+   * python3-libvhdi, vhdimount) misreads bitmap bytes whose bits are mixed: with only sector 1 of
+   * a byte set it returns the child's zeros for sectors 2..7 instead of the parent's data
+   * (verified with pyvhdi set_parent). Whole bitmap bytes are read the same by every reader.
+   */
+  private get writeUnit(): number {
+    return this.type === DiskType.Differencing ? 8 * SECTOR : SECTOR;
   }
 
   private readClamped(pos: number, out: Uint8Array): void {
@@ -340,8 +352,13 @@ export class VhdDisk implements BlockDevice {
     this.file.write(entry * SECTOR + this.bitmapSize + inBlock, data);
     if (this.type === DiskType.Differencing) {
       const bm = this.sectorBitmap(b)!;
-      if (setBits(bm, inBlock / SECTOR, (inBlock + data.length) / SECTOR)) this.dirtyBitmaps.add(b);
+      if (setBits(bm, inBlock / SECTOR, this.bitsEnd(inBlock + data.length))) this.dirtyBitmaps.add(b);
     }
+  }
+
+  /** The bitmap bit after a write ending at `end` (bytes into its block): whole bitmap bytes (see writeUnit). */
+  private bitsEnd(end: number): number {
+    return Math.min(roundUp(Math.ceil(end / SECTOR), 8), this.blockSize / SECTOR);
   }
 
   /** Allocates block `b` holding `data` at `inBlock`, in the crash-safe order of the class comment. */
@@ -357,7 +374,7 @@ export class VhdDisk implements BlockDevice {
     // 3. bitmap over the old footer. Dynamic: every sector is defined (zero or written), as qemu
     //    does; differencing: only the written sectors, the rest still come from the parent.
     const bm = Buffer.alloc(this.bitmapSize, this.type === DiskType.Dynamic ? 0xff : 0);
-    if (this.type === DiskType.Differencing) setBits(bm, inBlock / SECTOR, (inBlock + data.length) / SECTOR);
+    if (this.type === DiskType.Differencing) setBits(bm, inBlock / SECTOR, this.bitsEnd(inBlock + data.length));
     this.file.write(blockPos, bm);
     this.footerOffset = newFooterPos;
     // 4. the BAT entry: in memory now, on disk at flush() after the barrier
