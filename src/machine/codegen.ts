@@ -287,7 +287,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   }
   if (!ended) body.push(`c.rip=${ip};return ${n};`);
   ips.push(ip);
-  const source = `return function blk_${Math.abs(va).toString(16)}(c,R,H){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,t=0,ea=0,cy=0;\n${body.join("\n")}\n};`;
+  const source = `return function blk_${Math.abs(va).toString(16)}(c,R,H){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${body.join("\n")}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function("X", source)(X) as BlockFn;
   const frames: number[] = [Math.floor(c.fetchPhys(va) / 4096)];
@@ -336,15 +336,8 @@ function emit(x: Ctx): string | undefined {
       if (s0 === 8) code += "aH=aL>>31;";
       return code + wr(o0, s0, "a");
     }
-    case "Lea": {
-      const e = eaExpr(ins, x.m64, true);
-      if (e.a32 || s0 < 8) {
-        let v = e.code;
-        if (!e.a32) v = `((${v})%${TWO32})`; // 64-bit address truncated to 32/16 bits
-        return `aL=(${v})|0;` + (s0 === 8 ? "aH=0;" : "") + wr(o0, s0, "a");
-      }
-      return `t=${e.code};aL=t|0;aH=Math.floor(t/${TWO32})|0;` + wr(o0, 8, "a");
-    }
+    case "Lea":
+      return leaCode(ins, x.m64) + wr(o0, s0, "a");
     case "Xchg": {
       if (o0.k === "r" && o1.k === "r" && o0.r === o1.r && s0 !== 4 && o0.h === o1.h) return "";
       x.writes = o0.k === "m" || o1.k === "m";
@@ -504,7 +497,7 @@ function emit(x: Ctx): string | undefined {
       let code = pre + rd(o0, s0, "b") + rd({ k: "r", r: 0, s: s0, h: false }, s0, "a");
       code += s0 < 8 ? `rL=(aL-bL)${maskOf(s0)};` : "rL=(aL-bL)|0;rH=(aH-bH-((aL>>>0)<(bL>>>0)?1:0))|0;";
       const eq = s0 < 8 ? "aL===bL" : "aL===bL&&aH===bH";
-      code += `if(${eq}){${rd(o1, s0, "a")}${wr(o0, s0, "a")}}else{${o0.k === "m" ? wr(o0, s0, "b") : ""}${wr({ k: "r", r: 0, s: s0, h: false }, s0, "b")}}`;
+      code += `if(${eq}){${rd(o1, s0, "d")}${wr(o0, s0, "d")}}else{${o0.k === "m" ? wr(o0, s0, "b") : ""}${wr({ k: "r", r: 0, s: s0, h: false }, s0, "b")}}`;
       code += `c.fop=${(2 << 2) | lgOf(s0)};c.fr=rL;c.fa=aL;c.fb=bL;`;
       if (s0 === 8) code += "c.frh=rH;c.fah=aH;c.fbh=bH;";
       return code;
@@ -633,6 +626,24 @@ function movSpecial(x: Ctx, pre: string, o0: Opd, o1: Opd): string | undefined {
     if (o0.k === "r") return `aL=${v};aH=0;` + wr(o0, o0.s === 8 ? 8 : o0.s, "a");
   }
   return undefined;
+}
+
+/** lea: the address arithmetic on 32-bit halves, exact for any register values. */
+function leaCode(ins: iced.Instruction, m64: boolean): string {
+  const base = ins.memoryBase, index = ins.memoryIndex, scale = ins.memoryIndexScale;
+  const disp = ins.memoryDisplacement;
+  if (base === Register.RIP || base === Register.EIP) {
+    const [l, h] = lit64(base === Register.RIP ? gvaOf(disp) : Number(disp & 0xffffffffn));
+    return `aL=${l};aH=${base === Register.EIP ? 0 : h};`;
+  }
+  const bi = base === Register.None ? undefined : REGS.get(base);
+  const xi = index === Register.None ? undefined : REGS.get(index);
+  const regSize = bi?.s ?? xi?.s ?? (m64 ? 8 : 4);
+  const [dl, dh] = regSize === 8 ? lit64(gvaOf(disp)) : [Number(disp & 0xffffffffn) | 0, 0];
+  const lo = [bi ? `(R[${bi.r}]>>>0)` : "", xi ? `(R[${xi.r}]>>>0)*${scale}` : "", `${dl >>> 0}`].filter(Boolean).join("+");
+  if (regSize !== 8) return `aL=(${lo})|0;aH=0;`;
+  const hi = [bi ? `H[${bi.r}]` : "", xi ? `H[${xi.r}]*${scale}` : "", `${dh}`].filter(Boolean).join("+");
+  return `t=${lo};aL=t|0;aH=(${hi}+Math.floor(t/${TWO32}))|0;`;
 }
 
 function nopsAtLeast(ins: iced.Instruction, n: number): boolean {

@@ -1,0 +1,138 @@
+/**
+ * Differential test against the host CPU: every form from diff-forms.ts is assembled by nasm, run
+ * natively (tests/machine/native: a gcc-built runner loads registers, flags and 64 bytes of memory,
+ * executes the instruction and stores them back) and on the emulator from the same input. Results
+ * must match exactly, except flags the SDM leaves undefined for that input.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Machine, Vcpu, buildPageTables, domId, gfn } from "../../src/machine";
+import { CaseInput, Form, Rng, buildForms, randomInput } from "./diff-forms";
+import { TMP, nasm } from "./helpers";
+
+const CASES_TARGET = 60_000;
+const SLOT = 32;
+const CODE_AT = 0x400000;
+const MEM_AT = 0x600000;
+
+let runner = "";
+beforeAll(() => {
+  const dir = join(__dirname, "native");
+  runner = join(TMP, "runner");
+  execFileSync("nasm", ["-f", "elf64", "-o", join(TMP, "runner.o"), join(dir, "runner.asm")]);
+  execFileSync("gcc", ["-O2", "-o", runner, join(dir, "runner.c"), join(TMP, "runner.o")]);
+});
+
+function assembleSlots(forms: Form[]): Uint8Array {
+  const src = [
+    "%macro S 1",
+    "  db %%e - %%s",
+    "%%s: %1",
+    "%%e: times 31 - (%%e - %%s) db 0x90",
+    "%endmacro",
+    ...forms.map((f) => `S {${f.asm}}`),
+  ].join("\n");
+  return nasm(src, 64, 0);
+}
+
+function encodeState(inp: CaseInput): Buffer {
+  const b = Buffer.alloc(200);
+  for (let i = 0; i < 16; i++) b.writeBigUInt64LE(BigInt.asUintN(64, inp.regs[i]!), i * 8);
+  b.writeBigUInt64LE(BigInt(inp.flags), 128);
+  Buffer.from(inp.mem).copy(b, 136);
+  return b;
+}
+
+interface Result { regs: bigint[]; flags: number; mem: Uint8Array }
+
+function decodeState(b: Buffer, off: number): Result {
+  const regs: bigint[] = [];
+  for (let i = 0; i < 16; i++) regs.push(b.readBigUInt64LE(off + i * 8));
+  return { regs, flags: Number(b.readBigUInt64LE(off + 128)), mem: new Uint8Array(b.subarray(off + 136, off + 200)) };
+}
+
+describe("differential test against the host CPU", () => {
+  it(`matches the host on ${CASES_TARGET}+ generated cases`, () => {
+    const forms = buildForms();
+    const slots = assembleSlots(forms);
+    expect(slots.length).toBe(forms.length * SLOT);
+    const per = Math.ceil(CASES_TARGET / forms.length);
+    const rng = new Rng(20261124);
+    const cases: { form: number; input: CaseInput }[] = [];
+    for (let f = 0; f < forms.length; f++) {
+      let made = 0;
+      for (let tries = 0; made < per && tries < per * 20; tries++) {
+        const input = randomInput(rng);
+        if (forms[f]!.valid && !forms[f]!.valid!(input)) continue;
+        cases.push({ form: f, input });
+        made++;
+      }
+    }
+    // ---- native ----
+    const inBuf = Buffer.alloc(cases.length * 232);
+    cases.forEach((c, k) => {
+      Buffer.from(slots.subarray(c.form * SLOT, c.form * SLOT + SLOT)).copy(inBuf, k * 232);
+      encodeState(c.input).copy(inBuf, k * 232 + 32);
+    });
+    const out = execFileSync(runner, { input: inBuf, maxBuffer: 1 << 30 });
+    expect(out.length).toBe(cases.length * 200);
+
+    // ---- emulator ----
+    const m = new Machine(32);
+    const dom = domId(1);
+    m.populate(dom, gfn(0), 2048);
+    const g = m.guest(dom);
+    const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048 }]);
+    for (let f = 0; f < forms.length; f++) {
+      const s = slots.subarray(f * SLOT, f * SLOT + SLOT);
+      g.write(CODE_AT + f * SLOT, s.subarray(1, 1 + s[0]!));
+      g.write(CODE_AT + f * SLOT + s[0]!, new Uint8Array(SLOT - s[0]!).fill(0xf4)); // hlt after
+    }
+    const v = new Vcpu(m, dom, 0, { mode: "long64", rip: CODE_AT, rsp: 0x7ff000, cr3 });
+    const failures = new Map<number, string[]>();
+    let compared = 0;
+    for (let k = 0; k < cases.length; k++) {
+      const { form, input } = cases[k]!;
+      for (let i = 0; i < 16; i++) {
+        v.R[i] = Number(input.regs[i]! & 0xffffffffn) | 0;
+        v.H[i] = Number(input.regs[i]! >> 32n) | 0;
+      }
+      v.setReg("rsp", 0x7ff000);
+      v.setReg("r15", MEM_AT);
+      v.setFlags(input.flags);
+      g.write(MEM_AT, input.mem);
+      v.rip = CODE_AT + form * SLOT;
+      const x = v.run(1);
+      const native = decodeState(out, k * 200);
+      const f = forms[form]!;
+      const errs: string[] = [];
+      if (x.kind !== "budget") errs.push(`exit ${x.kind}`);
+      if (v.rip !== CODE_AT + form * SLOT + slots[form * SLOT]!) errs.push(`rip ${v.rip.toString(16)}`);
+      for (let i = 0; i < 15; i++) {
+        if (i === 4) continue;
+        const e = v.getReg(["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14"][i]!);
+        if (e !== native.regs[i]) errs.push(`reg${i} emu ${e.toString(16)} host ${native.regs[i]!.toString(16)}`);
+      }
+      const mask = 0x8d5 & ~f.undef(input);
+      const ef = v.getFlags();
+      if ((ef & mask) !== (native.flags & mask)) errs.push(`flags emu ${(ef & 0x8d5).toString(16)} host ${(native.flags & 0x8d5).toString(16)} (compared ${mask.toString(16)})`);
+      const em = g.read(MEM_AT, 64);
+      if (Buffer.compare(Buffer.from(em), Buffer.from(native.mem)) !== 0) errs.push("memory differs");
+      compared++;
+      if (errs.length) {
+        const list = failures.get(form) ?? [];
+        if (list.length < 2) {
+          const inRegs = input.regs.map((r, i) => `${i}=${r.toString(16)}`).join(" ");
+          list.push(`${errs.join("; ")} | in: ${inRegs} fl=${input.flags.toString(16)}`);
+        }
+        failures.set(form, list);
+      }
+    }
+    if (failures.size) console.log("failing forms:", [...failures.keys()].map((f) => forms[f]!.asm).join(" | "));
+    const report = [...failures.entries()].slice(0, 12).map(([f, l]) => `${forms[f]!.asm}:\n   ${l.join("\n   ")}`);
+    expect(compared).toBeGreaterThanOrEqual(50_000);
+    expect(report.join("\n")).toBe("");
+    expect(failures.size).toBe(0);
+  });
+});
