@@ -1,2 +1,3 @@
 /** The XenLab library: everything a notebook cell (or any Node program) can use without Jupyter. */
 export * from "./render/mime";
+export * from "./fs";

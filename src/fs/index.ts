@@ -1,7 +1,7 @@
 /** Partition tables and filesystems inside disks (issue 6, "Inside disks"). */
 export * from "./errors";
 export * from "./guid";
-export * from "./partition";
+export { Partition } from "./partition";
 export * from "./partition-entry";
 export * from "./partition-table";
 export { readMbr, MBR_TYPE_NAMES } from "./mbr";
