@@ -34,3 +34,14 @@ export function longModeGuest(code: Uint8Array, codeAt = 0x400000, mib = 16): Gu
   const v = new Vcpu(m, dom, 0, { mode: "long64", rip: codeAt, rsp: 0x7ff000, cr3 });
   return { m, v };
 }
+
+/** Builds tests/machine/programs/workloads.c natively and for the emulator; returns both paths. */
+export function buildWorkloads(): { native: string; emu: string } {
+  const src = join(__dirname, "programs", "workloads.c");
+  const flags = ["-O2", "-ffreestanding", "-nostdlib", "-mno-sse", "-mno-red-zone", "-static", "-no-pie", "-fno-pic"];
+  const native = join(TMP, "workloads-native");
+  const emu = join(TMP, "workloads-emu");
+  execFileSync("gcc", [...flags, "-DNATIVE", "-o", native, src]);
+  execFileSync("gcc", [...flags, "-DEMU", "-o", emu, src]);
+  return { native, emu };
+}
