@@ -48,6 +48,8 @@ beforeAll(() => {
     "small.txt": "lowercase short name\n",
     "big.bin": pattern(300_000, 9),
     "zero-length": "",
+    "exactly twenty-six chars!!": "a long name filling two LFN entries with no terminator\n",
+    "thirteen char": "one full LFN entry\n",
     "nested/dirs/in here/leaf.txt": "leaf\n",
   });
   const addMany: Record<string, string> = {};
@@ -169,6 +171,47 @@ describe.each(CASES)("$name", (c) => {
       const free = Number(/free clusters=(\d+)/.exec(run("minfo", ["-i", img(c), "::"]))![1]);
       expect(open().freeBytes()).toBe(free * open().bs.clusterBytes);
     }
+  });
+
+  it("runs out of space with ENOSPC, leaving a volume fsck.vfat accepts", () => {
+    const copy = join(tmp.dir, `full-${c.name}.img`);
+    run("cp", [img(c), copy]);
+    const fs = FatFileSystem.open(RawImageForTests.open(copy));
+    const free = fs.freeBytes();
+    expect(() => fs.writeFile("/too big.bin", new Uint8Array(free + fs.bs.clusterBytes))).toThrowError(expect.objectContaining({ code: "ENOSPC" }) as Error);
+    expect(fs.freeBytes()).toBe(free);
+    fs.writeFile("/fills it.bin", new Uint8Array(free));
+    expect(fs.freeBytes()).toBe(0);
+    expect(() => fs.writeFile("/one more.bin", new Uint8Array(1))).toThrowError(expect.objectContaining({ code: "ENOSPC" }) as Error);
+    fs.device.close();
+    const fsck = tryRun("fsck.vfat", ["-n", copy]);
+    expect(fsck.status, fsck.out).toBe(0);
+  });
+
+  it.runIf(c.name !== "fat32")("fills the fixed root directory with ENOSPC and rolls the FAT back", () => {
+    const copy = join(tmp.dir, `rootfull-${c.name}.img`);
+    run("cp", [img(c), copy]);
+    const fs = FatFileSystem.open(RawImageForTests.open(copy));
+    let n = 0;
+    let error: unknown;
+    for (; n < fs.bs.rootEntryCount; n++) {
+      const before = fs.freeBytes();
+      try {
+        fs.writeFile(`/root file number ${n}.txt`, new Uint8Array(1000)); // 1 LFN + 1 short slot each
+      } catch (e) {
+        error = e;
+        // the data clusters were allocated before the directory turned out full: undone
+        expect(fs.freeBytes()).toBe(before);
+        break;
+      }
+    }
+    expect(error).toBeInstanceOf(FsError);
+    expect((error as FsError).code).toBe("ENOSPC");
+    expect(n).toBeGreaterThan(100);
+    fs.device.close();
+    const fsck = tryRun("fsck.vfat", ["-n", copy]);
+    expect(fsck.status, fsck.out).toBe(0);
+    expect(run("mdir", ["-i", copy, "-b", "::/"]).split("\n").filter((l) => l.includes("root file number")).length).toBe(n);
   });
 
   it("refuses to write to a read-only device", () => {

@@ -242,6 +242,36 @@ export class FatFileSystem extends FileSystem {
 
   override writeFile(path: string, data: Uint8Array, mtime: Date = new Date()): void {
     this.checkWritable(path);
+    this.transaction(() => this.doWriteFile(path, data, mtime));
+  }
+
+  override mkdir(path: string, mtime: Date = new Date()): void {
+    this.checkWritable(path);
+    this.transaction(() => this.doMkdir(path, mtime));
+  }
+
+  override remove(path: string): void {
+    this.checkWritable(path);
+    this.transaction(() => this.doRemove(path));
+  }
+
+  /**
+   * Runs one change: on success the FATs and FSInfo are written; on failure the in-memory FAT is
+   * rolled back. Directory slots are written last, so a failure leaves no entry pointing at
+   * clusters that were never committed.
+   */
+  private transaction(change: () => void): void {
+    this.fat.begin();
+    try {
+      change();
+    } catch (e) {
+      this.fat.rollback();
+      throw e;
+    }
+    this.commit();
+  }
+
+  private doWriteFile(path: string, data: Uint8Array, mtime: Date): void {
     const parts = splitPath(path);
     if (parts.length === 0) throw new FsError("EISDIR", "is a directory", { path: "/" });
     if (data.length > 0xffffffff) throw new FsError("EFBIG", "FAT files are limited to 4 GiB - 1", { path });
@@ -270,11 +300,9 @@ export class FatFileSystem extends FileSystem {
     } else {
       this.addEntry(parent, dir, name, ATTR_ARCHIVE, first, data.length, mtime);
     }
-    this.commit();
   }
 
-  override mkdir(path: string, mtime: Date = new Date()): void {
-    this.checkWritable(path);
+  private doMkdir(path: string, mtime: Date): void {
     const parts = splitPath(path);
     if (parts.length === 0) throw new FsError("EEXIST", "the root exists", { path: "/" });
     const name = parts[parts.length - 1]!;
@@ -289,11 +317,9 @@ export class FatFileSystem extends FileSystem {
     writeShortEntry(block, DIR_ENTRY_SIZE, { raw: dotName(2), ntRes: 0, attr: ATTR_DIRECTORY, firstCluster: parent.isRoot ? 0 : parent.cluster, size: 0, mtime });
     this.device.write(this.clusterOffset(c), block);
     this.addEntry(parent, dir, name, ATTR_DIRECTORY, c, 0, mtime);
-    this.commit();
   }
 
-  override remove(path: string): void {
-    this.checkWritable(path);
+  private doRemove(path: string): void {
     const r = this.resolve(path);
     if (!r.entry || !r.parentDir) throw new FsError("EINVAL", "cannot remove the root directory", { path: "/" });
     const e = r.entry;
@@ -303,7 +329,6 @@ export class FatFileSystem extends FileSystem {
     }
     this.fat.freeChain(this.fat.chain(e.firstCluster, r.path));
     for (let s = e.firstSlot; s <= e.slot; s++) this.device.write(this.slotOffset(r.parent, r.parentDir, s), Uint8Array.of(DELETED));
-    this.commit();
   }
 
   /** Places the LFN + short entries of a new name in the first run of free slots, growing the directory if needed. */

@@ -75,9 +75,27 @@ export class FatTable {
     }
   }
 
+  /** Starts recording changes so that a failed operation (ENOSPC halfway) can be undone. */
+  begin(): void {
+    this.undo = [];
+    this.undoHint = this.nextFreeHint;
+  }
+
+  /** Restores every entry changed since `begin` (newest first), so nothing leaks into the next commit. */
+  rollback(): void {
+    const log = this.undo ?? [];
+    this.undo = undefined;
+    for (let i = log.length - 1; i >= 0; i--) this.set(log[i]![0], log[i]![1]);
+    this.nextFreeHint = this.undoHint;
+  }
+
+  private undo: Array<[number, number]> | undefined;
+  private undoHint = 2;
+
   set(cluster: number, value: number): void {
     const b = this.bytes;
     const before = this.get(cluster);
+    this.undo?.push([cluster, before]);
     switch (this.bs.type) {
       case "fat12": {
         const off = cluster + (cluster >> 1);
@@ -171,6 +189,7 @@ export class FatTable {
 
   /** Writes the dirty sectors to every (mirrored) FAT. */
   commit(): void {
+    this.undo = undefined;
     if (this.dirty.size === 0) return;
     const ss = this.bs.bytesPerSector;
     const fats = this.mirrored ? [...Array(this.bs.numFats).keys()] : [this.bs.extFlags & 0x0f];
