@@ -15,7 +15,7 @@ import type { Vcpu } from "./vcpu";
 
 const { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register, MemorySizeExt, Code, DecoderError } = iced;
 
-export type BlockFn = (c: Vcpu, R: Int32Array, H: Int32Array) => number;
+export type BlockFn = (c: Vcpu, R: Int32Array, H: Int32Array, lim: number) => number;
 
 export interface Block extends CachedBlock {
   va: number;
@@ -27,6 +27,10 @@ export interface Block extends CachedBlock {
   source: string;
   /** Mnemonics that compiled to #UD. */
   unimplemented: string[];
+  /** Compiled for single-stepping (one instruction). */
+  single: boolean;
+  /** Chaining cache: the last two successors, valid for one vCPU TLB generation. */
+  s1va: number; s1: Block | undefined; s2va: number; s2: Block | undefined; sgen: number;
 }
 
 const MAX_BLOCK = 64;
@@ -145,6 +149,12 @@ interface Ctx {
   end: boolean;
   /** True if the instruction writes memory (a stop check follows). */
   writes: boolean;
+  /** The lazy flag op (fop) known to be current at this point of the block, or -1. */
+  fop: number;
+  /** Block start: a branch back to it can loop inside the block function. */
+  start: number;
+  /** Set when the block loops on itself. */
+  selfLoop: boolean;
 }
 
 /**
@@ -246,6 +256,8 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   const unimplemented: string[] = [];
   let n = 0;
   let ended = false;
+  let knownFop = -1;
+  let selfLoop = false;
   let ip = va;
   try {
     while (n < (single ? 1 : MAX_BLOCK)) {
@@ -261,7 +273,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
       }
       const next = ip + ins.length;
       ips.push(ip);
-      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false };
+      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false };
       let code: string;
       if (ins.code === Code.INVALID) {
         code = `c.ud(${n},"invalid opcode");`;
@@ -276,6 +288,8 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
         } else code = r;
       }
       body.push(`c.ix=${n};${code}`);
+      knownFop = nextFop(ctx, code);
+      if (ctx.selfLoop) selfLoop = true;
       if (ctx.writes && !ctx.end) body.push(`if(c.stop!==0){c.rip=${next};return ${n + 1};}`);
       n++;
       ip = next;
@@ -287,13 +301,19 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   }
   if (!ended) body.push(`c.rip=${ip};return ${n};`);
   ips.push(ip);
-  const source = `return function blk_${Math.abs(va).toString(16)}(c,R,H){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${body.join("\n")}\n};`;
+  // A block whose last branch targets its own start runs as a loop inside one call: `lim` is how
+  // many iterations the budget allows; c.lb counts instructions retired by earlier iterations.
+  let inner = body.join("\n");
+  if (selfLoop) inner = inner.replace(/return (\d+);/g, "return c.lb+$1;");
+  const source = selfLoop
+    ? `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0,k=0;\nfor(;;){\n${inner}\n}};`
+    : `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${inner}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function("X", source)(X) as BlockFn;
   const frames: number[] = [Math.floor(c.fetchPhys(va) / 4096)];
   const lastByte = ip - 1;
   if (lastByte - (lastByte & 4095) !== firstPage) frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
-  return { valid: true, frames, key, va, fn, n, ips, source, unimplemented };
+  return { valid: true, single, frames, key, va, fn, n, ips, source, unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined, sgen: -1 };
 }
 
 /** Emits the JS for one instruction; undefined = not implemented (compiled to #UD). */
@@ -438,15 +458,21 @@ function emit(x: Ctx): string | undefined {
       return `c.fault(6,undefined,"ud2");`;
     case "Setb": case "Setae": case "Sete": case "Setne": case "Setbe": case "Seta": case "Sets": case "Setns":
     case "Setp": case "Setnp": case "Setl": case "Setge": case "Setle": case "Setg": case "Seto": case "Setno":
-      return pre + `aL=c.cond(${ccOf(ins)})?1:0;` + wr(o0, 1, "a");
+      return pre + `aL=(${condExpr(ccOf(ins), x.fop)})?1:0;` + wr(o0, 1, "a");
     case "Cmovb": case "Cmovae": case "Cmove": case "Cmovne": case "Cmovbe": case "Cmova": case "Cmovs": case "Cmovns":
     case "Cmovp": case "Cmovnp": case "Cmovl": case "Cmovge": case "Cmovle": case "Cmovg": case "Cmovo": case "Cmovno":
-      return pre + rd(o1, s0, "a") + `if(c.cond(${ccOf(ins)})){${wr(o0, s0, "a")}}` + (s0 === 4 && o0.k === "r" ? `else H[${o0.r}]=0;` : "");
+      return pre + rd(o1, s0, "a") + `if(${condExpr(ccOf(ins), x.fop)}){${wr(o0, s0, "a")}}` + (s0 === 4 && o0.k === "r" ? `else H[${o0.r}]=0;` : "");
     case "Jo": case "Jno": case "Jb": case "Jae": case "Je": case "Jne": case "Jbe": case "Ja":
     case "Js": case "Jns": case "Jp": case "Jnp": case "Jl": case "Jge": case "Jle": case "Jg": {
       const t = branchTarget(ins);
       x.end = true;
-      return `if(c.cond(${ccOf(ins)})){c.rip=${t};return ${x.i + 1};}c.rip=${next};return ${x.i + 1};`;
+      const cond = condExpr(ccOf(ins), x.fop);
+      if (t === x.start) {
+        // Self-loop: iterate inside the function while the budget allows.
+        x.selfLoop = true;
+        return `if(${cond}){if(++k<lim){c.lb+=${x.i + 1};continue;}c.rip=${t};return c.lb+${x.i + 1};}c.rip=${next};return c.lb+${x.i + 1};`;
+      }
+      return `if(${cond}){c.rip=${t};return ${x.i + 1};}c.rip=${next};return ${x.i + 1};`;
     }
     case "Jrcxz": case "Jecxz": case "Loop": case "Loope": case "Loopne": {
       const t = branchTarget(ins);
@@ -590,6 +616,70 @@ function emit(x: Ctx): string | undefined {
     case "Xlatb": return `ea=${x.m64 ? `c.cn(H[3]*${TWO32}+(R[3]>>>0)+(R[0]&255))` : "((R[3]+(R[0]&255))>>>0)"};R[0]=(R[0]&-256)|c.r8(ea);`;
   }
   return undefined;
+}
+
+/** Instructions that leave the arithmetic flags alone (the known lazy op survives them). */
+const FLAG_NEUTRAL = new Set([
+  "Mov", "Movzx", "Movsx", "Movsxd", "Lea", "Push", "Pop", "Xchg", "Nop", "Cbw", "Cwde", "Cdqe", "Cwd", "Cdq", "Cqo",
+  "Bswap", "Not", "Leave", "Endbr64", "Endbr32", "Pause", "Prefetchnta", "Prefetcht0", "Prefetcht1", "Prefetcht2",
+  "Setb", "Setae", "Sete", "Setne", "Setbe", "Seta", "Sets", "Setns", "Setp", "Setnp", "Setl", "Setge", "Setle", "Setg", "Seto", "Setno",
+  "Cmovb", "Cmovae", "Cmove", "Cmovne", "Cmovbe", "Cmova", "Cmovs", "Cmovns", "Cmovp", "Cmovnp", "Cmovl", "Cmovge", "Cmovle", "Cmovg", "Cmovo", "Cmovno",
+]);
+
+/** The lazy flag op after this instruction, if known at compile time. */
+function nextFop(x: Ctx, code: string): number {
+  const mn = Mnemonic[x.ins.mnemonic]!;
+  if (FLAG_NEUTRAL.has(mn)) return x.fop;
+  const m = /c\.fop=(\d+);/.exec(code);
+  if (m && !code.includes("X.") && !code.includes("c.cf()") ) return Number(m[1]);
+  if (m && (mn === "Inc" || mn === "Dec")) return Number(m[1]);
+  return -1;
+}
+
+/**
+ * A condition as a JS expression. When the flag-setting op of this block is known (cmp, sub,
+ * test, and...), the condition is computed from its operands directly instead of materialising
+ * EFLAGS (a cmp/jcc pair costs two comparisons).
+ */
+function condExpr(cc: number, fop: number): string {
+  const generic = `c.cond(${cc})`;
+  if (fop < 0) return generic;
+  const op = fop >> 2, lg = fop & 3;
+  const neg = (e: string) => ((cc & 1) ? `!(${e})` : `(${e})`);
+  const zf = lg === 3 ? "(c.fr|c.frh)===0" : "c.fr===0";
+  const sf = lg === 3 ? "c.frh<0" : lg === 2 ? "c.fr<0" : lg === 1 ? "(c.fr&32768)!==0" : "(c.fr&128)!==0";
+  const base = cc >> 1;
+  if (base === 2) return neg(zf);
+  if (base === 4) return neg(sf);
+  if (op === 5) {
+    // logic ops: CF=OF=0
+    if (base === 0 || base === 1) return (cc & 1) ? "true" : "false";
+    if (base === 3) return neg(zf);
+    if (base === 6) return neg(sf);
+    if (base === 7) return neg(`${zf}||${sf}`);
+    return generic;
+  }
+  if (op === 2) {
+    // sub/cmp: compare the operands
+    const sx = (v: string) => (lg === 0 ? `((${v}<<24)>>24)` : lg === 1 ? `((${v}<<16)>>16)` : v);
+    let lt: string, le: string, ult: string, ule: string;
+    if (lg === 3) {
+      ult = "((c.fah>>>0)<(c.fbh>>>0)||(c.fah===c.fbh&&(c.fa>>>0)<(c.fb>>>0)))";
+      ule = "((c.fah>>>0)<(c.fbh>>>0)||(c.fah===c.fbh&&(c.fa>>>0)<=(c.fb>>>0)))";
+      lt = "(c.fah<c.fbh||(c.fah===c.fbh&&(c.fa>>>0)<(c.fb>>>0)))";
+      le = "(c.fah<c.fbh||(c.fah===c.fbh&&(c.fa>>>0)<=(c.fb>>>0)))";
+    } else {
+      ult = "(c.fa>>>0)<(c.fb>>>0)";
+      ule = "(c.fa>>>0)<=(c.fb>>>0)";
+      lt = `${sx("c.fa")}<${sx("c.fb")}`;
+      le = `${sx("c.fa")}<=${sx("c.fb")}`;
+    }
+    if (base === 1) return neg(ult);
+    if (base === 3) return neg(ule);
+    if (base === 6) return neg(lt);
+    if (base === 7) return neg(le);
+  }
+  return generic;
 }
 
 function branchTarget(ins: iced.Instruction): number {

@@ -81,6 +81,10 @@ export class Vcpu {
   ix = 0;
   /** Set to stop the current block after the current instruction (SMC, watchpoint). */
   stop = 0;
+  /** Instructions retired by earlier iterations of a self-looping block. */
+  lb = 0;
+  /** Bumped whenever any translation or the mode may have changed (block chaining key). */
+  private tlbGen = 0;
   pendingExit: Exit | undefined;
 
   // ---- soft TLB: direct-mapped by virtual page ----
@@ -210,6 +214,7 @@ export class Vcpu {
     if (this.paging && (this.efer & EFER_LME) && (this.cr4 & CR4_PAE)) this.efer |= EFER_LMA;
     else this.efer &= ~EFER_LMA;
     this.mode64 = (this.efer & EFER_LMA) !== 0 && this.cs.long;
+    this.tlbGen++;
   }
 
   // =========================================================================================
@@ -321,6 +326,7 @@ export class Vcpu {
     const R = this.R, H = this.H;
     this.stopRequested = false;
     this.pendingExit = undefined;
+    let prev: Block | undefined;
     for (;;) {
       if (this.seenEpoch !== this.machine.epoch) this.flushTlb();
       if (this.pendingIrq.length !== 0 && (this.eflagsRest & IF) && !this.interruptShadow) {
@@ -341,35 +347,53 @@ export class Vcpu {
       }
       this.skipBreakpointAt = NaN;
       const start = this.rip;
-      let blk: Block;
-      try {
-        blk = this.lookupBlock(start, false);
-        if (blk.n > left) blk = this.lookupBlock(start, true);
-      } catch (e) {
-        const x = this.handleThrow(e, start);
-        if (x) return x;
-        continue;
+      let blk: Block | undefined;
+      // Chaining: the previous block remembers its last two successors for this TLB generation.
+      if (prev !== undefined && prev.sgen === this.tlbGen) {
+        if (prev.s1va === start) blk = prev.s1;
+        else if (prev.s2va === start) blk = prev.s2;
+        if (blk !== undefined && !blk.valid) blk = undefined;
+      }
+      if (blk === undefined || blk.n > left) {
+        try {
+          blk = this.lookupBlock(start, false);
+          if (blk.n > left) blk = this.lookupBlock(start, true);
+        } catch (e) {
+          prev = undefined;
+          const x = this.handleThrow(e, start);
+          if (x) return x;
+          continue;
+        }
+        if (prev !== undefined && !blk.single) {
+          if (prev.sgen !== this.tlbGen) { prev.sgen = this.tlbGen; prev.s1va = NaN; prev.s2va = NaN; }
+          if (prev.s1va !== prev.s1va) { prev.s1va = start; prev.s1 = blk; }
+          else { prev.s2va = start; prev.s2 = blk; }
+        }
       }
       this.ix = 0;
       this.stop = 0;
+      this.lb = 0;
       let n: number;
       try {
-        n = blk.fn(this, R, H);
+        n = blk.fn(this, R, H, Math.floor(left / blk.n));
       } catch (e) {
-        n = this.ix;
+        n = this.lb + this.ix;
         this.icount += n;
         left -= n;
         this.trace.block(start, n);
-        const x = this.handleThrow(e, blk.ips[n]!);
+        prev = undefined;
+        const x = this.handleThrow(e, blk.ips[this.ix]!);
         if (x) return x;
         continue;
       }
       this.icount += n;
       left -= n;
       this.trace.block(start, n);
+      prev = blk;
       if (this.pendingExit !== undefined) {
         const x = this.pendingExit;
         this.pendingExit = undefined;
+        prev = undefined;
         return this.exit(x);
       }
     }
@@ -548,6 +572,7 @@ export class Vcpu {
     this.xTag.fill(NaN);
     this.seenEpoch = this.machine.epoch;
     this.tlbFlushes++;
+    this.tlbGen++;
   }
 
   /** invlpg: drops one page from every TLB. */
@@ -557,6 +582,7 @@ export class Vcpu {
     if (this.rTag[i] === page) this.rTag[i] = NaN;
     if (this.wTag[i] === page) this.wTag[i] = NaN;
     if (this.xTag[i] === page) this.xTag[i] = NaN;
+    this.tlbGen++;
   }
 
   /**
