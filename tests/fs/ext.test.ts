@@ -20,6 +20,12 @@ function buildSource(): void {
     "empty": "",
     "dir/nested/deep/data.bin": pattern(100_000, 7),
     "dir/nested/small.txt": "small\n",
+    "dir/hundred.txt": "h".repeat(99) + "\n", // inline: 60 bytes in i_block, 40 in system.data
+    "inl/file-a": "a",
+    "inl/file-b": "b",
+    "inl/file-c": "c",
+    "inl/file-d": "d",
+    "inl/file-e": "e", // five dirents: more than i_block's 56 bytes hold, so not inline
     "unicode ünïcödé 文件.txt": "utf-8 names\n",
     "big.bin": pattern(3 * 1024 * 1024 + 123, 11),
     "link-short": { symlink: "hello.txt" },
@@ -49,6 +55,8 @@ const CASES: Case[] = [
   { name: "ext3-4k", mkfs: ["-t", "ext3", "-b", "4096"], kind: "ext3", descSize: 32 },
   { name: "ext4-1k", mkfs: ["-t", "ext4", "-b", "1024"], kind: "ext4", descSize: 64 },
   { name: "ext4-4k-32bit", mkfs: ["-t", "ext4", "-b", "4096", "-O", "^64bit"], kind: "ext4", descSize: 32 },
+  // small files and directories stored in the inode (i_block + the system.data attribute)
+  { name: "ext4-inline", mkfs: ["-t", "ext4", "-I", "256", "-O", "inline_data"], kind: "ext4", descSize: 64 },
 ];
 
 function image(c: Case): string {
@@ -114,6 +122,19 @@ describe.each(CASES)("$name", (c) => {
       const ds = debugfs(image(c), `stat ${p}`);
       expect(st.inode).toBe(Number(/Inode:\s+(\d+)/.exec(ds)![1]));
       expect(st.size).toBe(Number(/Size:\s+(\d+)/.exec(ds)![1]));
+    }
+  });
+
+  it("agrees with debugfs on which inodes hold their data inline", () => {
+    const fs = open();
+    for (const p of ["/hello.txt", "/dir/nested", "/dir/nested/small.txt", "/dir/hundred.txt", "/inl", "/emptydir", "/big.bin"]) {
+      const flags = Number.parseInt(/Flags:\s+0x([0-9a-f]+)/.exec(debugfs(image(c), `stat ${p}`))![1]!, 16);
+      expect(fs.stat(p).flags?.includes("INLINE_DATA"), p).toBe((flags & 0x10000000) !== 0);
+    }
+    if (c.name === "ext4-inline") {
+      // (libext2fs moves a directory to a block rather than into system.data, so /inl is not inline)
+      for (const p of ["/dir/nested", "/dir/hundred.txt"]) expect(fs.stat(p).flags, p).toContain("INLINE_DATA");
+      expect(debugfs(image(c), "stat /dir/hundred.txt")).toMatch(/Size of inline data: 100/);
     }
   });
 

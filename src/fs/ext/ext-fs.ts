@@ -13,6 +13,7 @@ import {
   flagNames,
   I_BLOCK_BYTES,
   Ino,
+  inlineDataTail,
   parseInode,
   S_IFDIR,
   S_IFLNK,
@@ -177,9 +178,13 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
     if (inode.flags & FL_ENCRYPT) throw new FsError("EUNSUPPORTED", "encrypted inode", { path, field: `ext inode ${inode.ino} i_flags` });
     const out = new Uint8Array(inode.size);
     if (inode.flags & FL_INLINE_DATA) {
-      // The first 60 bytes live in i_block; the rest would be in the system.data xattr.
-      if (inode.size > I_BLOCK_BYTES) throw new FsError("EUNSUPPORTED", "inline data beyond i_block (system.data xattr)", { path });
-      out.set(inode.iBlock.subarray(0, inode.size));
+      // The first 60 bytes live in i_block, the rest in the in-inode "system.data" attribute.
+      const tail = this.inlineTail(inode, path);
+      if (inode.size > I_BLOCK_BYTES + tail.length) {
+        throw new FsError("ECORRUPT", `inline file of ${inode.size} bytes holds only ${I_BLOCK_BYTES + tail.length}`, { path, field: `ext inode ${inode.ino} i_size` });
+      }
+      out.set(inode.iBlock.subarray(0, Math.min(inode.size, I_BLOCK_BYTES)));
+      if (inode.size > I_BLOCK_BYTES) out.set(tail.subarray(0, inode.size - I_BLOCK_BYTES), I_BLOCK_BYTES);
       return out;
     }
     const bs = this.blockSize;
@@ -193,6 +198,12 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
       this.device.read(at, out.subarray(start, start + len));
     }
     return out;
+  }
+
+  private inlineTail(inode: ExtInode, path: string): Uint8Array {
+    const tail = inlineDataTail(inode);
+    if (!tail) throw new FsError("ECORRUPT", "system.data attribute runs past the inode", { path, field: `ext inode ${inode.ino} xattr e_value_offs` });
+    return tail;
   }
 
   private isFastSymlink(inode: ExtInode): boolean {
@@ -217,15 +228,30 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
   private dirEntries(inode: ExtInode, path: string): Map<string, ExtDirent> {
     const cached = this.dirCache.get(inode.ino);
     if (cached) return cached;
-    const data = this.readData(inode, path, MAX_DIR_BYTES);
-    const bs = this.blockSize;
     const hasType = (this.sb.featureIncompat & INCOMPAT_FILETYPE) !== 0;
     const out = new Map<string, ExtDirent>();
+    // Regions that each hold whole dirents: every block of a normal directory; for an inline
+    // directory (fs/ext4/inline.c) i_block after the 4-byte parent inode, then system.data.
+    let data: Uint8Array;
+    let regions: Array<[number, number]>;
+    if (inode.flags & FL_INLINE_DATA) {
+      const tail = this.inlineTail(inode, path);
+      data = new Uint8Array(I_BLOCK_BYTES + tail.length);
+      data.set(inode.iBlock);
+      data.set(tail, I_BLOCK_BYTES);
+      out.set("..", { name: "..", ino: u32(inode.iBlock, 0) as Ino, fileType: 2 });
+      regions = [[4, I_BLOCK_BYTES]];
+      if (tail.length) regions.push([I_BLOCK_BYTES, data.length]);
+    } else {
+      data = this.readData(inode, path, MAX_DIR_BYTES);
+      regions = [];
+      for (let o = 0; o < data.length; o += this.blockSize) regions.push([o, Math.min(data.length, o + this.blockSize)]);
+    }
+    const bs = this.blockSize;
     // Linear walk of every block: htree interior blocks look like one empty dirent spanning the
     // block, and the dx_root hides behind ".."'s rec_len, so hashed directories read the same way.
-    for (let blk = 0; blk * bs < data.length; blk++) {
-      const end = Math.min(data.length, (blk + 1) * bs);
-      let o = blk * bs;
+    for (const [start, end] of regions) {
+      let o = start;
       while (o + 8 <= end) {
         const ino = u32(data, o);
         let recLen = u16(data, o + 4);

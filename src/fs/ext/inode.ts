@@ -43,6 +43,40 @@ export interface ExtInode {
   fileAcl: number;
   /** The raw 60-byte i_block: extent root, block map or fast-symlink text. */
   iBlock: Uint8Array;
+  /** The whole on-disk inode (for the in-inode extended attributes past i_extra_isize). */
+  raw: Uint8Array;
+}
+
+/** In-inode extended attributes (fs/ext4/xattr.h): a magic, then entries, values after them. */
+const XATTR_MAGIC = 0xea020000;
+const GOOD_OLD_INODE_SIZE = 128;
+/** e_name_index 7 = "system."; the inline-data attribute is "system.data" (fs/ext4/inline.c). */
+const XATTR_INDEX_SYSTEM = 7;
+
+/**
+ * The value of the in-inode "system.data" attribute: the part of an inline-data file or
+ * directory that did not fit in i_block. Empty when absent. Offsets are checked against the inode.
+ */
+export function inlineDataTail(inode: ExtInode): Uint8Array | undefined {
+  const b = inode.raw;
+  if (b.length <= GOOD_OLD_INODE_SIZE + 4) return new Uint8Array(0);
+  const extra = u16(b, GOOD_OLD_INODE_SIZE);
+  const hdr = GOOD_OLD_INODE_SIZE + extra;
+  if (extra % 4 !== 0 || hdr + 4 > b.length || u32(b, hdr) !== XATTR_MAGIC) return new Uint8Array(0);
+  const first = hdr + 4;
+  for (let o = first; o + 16 <= b.length && u32(b, o) !== 0; ) {
+    const nameLen = b[o]!;
+    const index = b[o + 1]!;
+    const valueOffs = u16(b, o + 2);
+    const valueSize = u32(b, o + 8);
+    const name = Buffer.from(b.subarray(o + 16, o + 16 + nameLen)).toString("latin1");
+    if (index === XATTR_INDEX_SYSTEM && name === "data") {
+      if (first + valueOffs + valueSize > b.length) return undefined; // corrupt: the caller says so
+      return b.subarray(first + valueOffs, first + valueOffs + valueSize);
+    }
+    o += (16 + nameLen + 3) & ~3;
+  }
+  return new Uint8Array(0);
 }
 
 export function parseInode(ino: Ino, b: Uint8Array): ExtInode {
@@ -58,6 +92,7 @@ export function parseInode(ino: Ino, b: Uint8Array): ExtInode {
     flags: u32(b, 32),
     fileAcl: u32(b, 104) + u16(b, 118) * 0x100000000,
     iBlock: b.slice(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_BYTES),
+    raw: b.slice(),
   };
 }
 
