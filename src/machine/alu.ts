@@ -181,6 +181,12 @@ function umul32(a: number, b: number): number {
   return Math.imul(a, b);
 }
 
+/** High 32 bits of the unsigned 32x32 product (for inlined 64-bit multiplies). */
+export function umulhi(a: number, b: number): number {
+  umul32(a, b);
+  return gH;
+}
+
 const M64 = (1n << 64n) - 1n;
 function big(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);

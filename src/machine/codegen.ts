@@ -155,6 +155,8 @@ interface Ctx {
   start: number;
   /** Set when the block loops on itself. */
   selfLoop: boolean;
+  /** No instruction reads the flags this one produces (a later one in the block overwrites them all). */
+  flagsDead: boolean;
 }
 
 /**
@@ -248,6 +250,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   const m64 = c.mode64;
   const bytes = c.fetchBytes(va, 4096 - (va & 4095) + 15);
   const firstPage = va - (va & 4095);
+  const dead = single ? [] : flagLiveness(bytes, va, m64);
   const decoder = new Decoder(m64 ? 64 : 32, bytes, DecoderOptions.None);
   decoder.ip = BigInt.asUintN(64, BigInt(va));
   const ins = new Instruction();
@@ -273,7 +276,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
       }
       const next = ip + ins.length;
       ips.push(ip);
-      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false };
+      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false, flagsDead: dead[n] === true };
       let code: string;
       if (ins.code === Code.INVALID) {
         code = `c.ud(${n},"invalid opcode");`;
@@ -385,6 +388,10 @@ function emit(x: Ctx): string | undefined {
       return pre + rd(o0, s0, "a") + (s0 < 8 ? `aL=(~aL)${maskOf(s0)};` : "aL=~aL;aH=~aH;") + wr(o0, s0, "a");
     case "Rol": case "Ror": case "Rcl": case "Rcr": case "Shl": case "Sal": case "Shr": case "Sar": {
       const op = ["Rol", "Ror", "Rcl", "Rcr", "Shl", "Shr", "Sal", "Sar"].indexOf(mn);
+      if (x.flagsDead && o1.k === "i" && (s0 === 4 || s0 === 8) && mn !== "Rcl" && mn !== "Rcr") {
+        const nn = o1.lo & (s0 === 8 ? 63 : 31);
+        if (nn !== 0) return pre + rd(o0, s0, "a") + inlineShift(mn, nn, s0) + wr(o0, s0, "r");
+      }
       const cnt = o1.k === "i" ? `${o1.lo & 255}` : "R[1]&255";
       return pre + rd(o0, s0, "a") + `rL=X.shift(c,${op},aL,aH,${cnt},${s0});rH=c.tH;` + wr(o0, s0, "r");
     }
@@ -399,6 +406,8 @@ function emit(x: Ctx): string | undefined {
       if (nops === 1) return pre + rd(o0, s0, "b") + `X.mul1(c,true,bL,bH,${s0});`;
       const src = nops === 3 ? o1 : o0;
       const mul = nops === 3 ? operand(ins, 2) : o1;
+      if (x.flagsDead && s0 === 4) return pre + rd(src, s0, "a") + rd(mul, s0, "b") + "rL=Math.imul(aL,bL);" + wr(o0, s0, "r");
+      if (x.flagsDead && s0 === 8) return pre + rd(src, s0, "a") + rd(mul, s0, "b") + "rL=Math.imul(aL,bL);rH=(X.umulhi(aL,bL)+Math.imul(aL,bH)+Math.imul(aH,bL))|0;" + wr(o0, s0, "r");
       return pre + rd(src, s0, "a") + rd(mul, s0, "b") + `rL=X.imul2(c,aL,aH,bL,bH,${s0});rH=c.tH;` + wr(o0, s0, "r");
     }
     case "Cbw": return "R[0]=(R[0]&-65536)|(((R[0]<<24)>>24)&65535);";
@@ -616,6 +625,82 @@ function emit(x: Ctx): string | undefined {
     case "Xlatb": return `ea=${x.m64 ? `c.cn(H[3]*${TWO32}+(R[3]>>>0)+(R[0]&255))` : "((R[3]+(R[0]&255))>>>0)"};R[0]=(R[0]&-256)|c.r8(ea);`;
   }
   return undefined;
+}
+
+/** Shift/rotate by a constant 1..width-1 (or 63) without flags, on int32 halves. */
+function inlineShift(mn: string, n: number, s: number): string {
+  if (s === 4) {
+    switch (mn) {
+      case "Shl": case "Sal": return `rL=aL<<${n};`;
+      case "Shr": return `rL=aL>>>${n}|0;`;
+      case "Sar": return `rL=aL>>${n};`;
+      case "Rol": return `rL=(aL<<${n})|(aL>>>${32 - n});`;
+      case "Ror": return `rL=(aL>>>${n})|(aL<<${32 - n});`;
+    }
+  }
+  // 64-bit on halves
+  const shl = (k: number, l: string, h: string, ol: string, oh: string) =>
+    k === 0 ? `${ol}=${l};${oh}=${h};` : k < 32 ? `${oh}=(${h}<<${k})|(${l}>>>${32 - k});${ol}=${l}<<${k};` : k === 32 ? `${oh}=${l};${ol}=0;` : `${oh}=${l}<<${k - 32};${ol}=0;`;
+  const shr = (k: number, l: string, h: string, ol: string, oh: string, arith: boolean) =>
+    k === 0 ? `${ol}=${l};${oh}=${h};`
+      : k < 32 ? `${ol}=(${l}>>>${k})|(${h}<<${32 - k});${oh}=${h}${arith ? ">>" : ">>>"}${k}${arith ? "" : "|0"};`
+      : k === 32 ? `${ol}=${h};${oh}=${arith ? `${h}>>31` : "0"};`
+      : `${ol}=${h}${arith ? ">>" : ">>>"}${k - 32}${arith ? "" : "|0"};${oh}=${arith ? `${h}>>31` : "0"};`;
+  switch (mn) {
+    case "Shl": case "Sal": return shl(n, "aL", "aH", "rL", "rH");
+    case "Shr": return shr(n, "aL", "aH", "rL", "rH", false);
+    case "Sar": return shr(n, "aL", "aH", "rL", "rH", true);
+    case "Rol": return shl(n, "aL", "aH", "rL", "rH") + shr(64 - n, "aL", "aH", "bL", "bH", false) + "rL|=bL;rH|=bH;";
+    case "Ror": return shr(n, "aL", "aH", "rL", "rH", false) + shl(64 - n, "aL", "aH", "bL", "bH") + "rL|=bL;rH|=bH;";
+  }
+  throw new Error(`inlineShift ${mn}`);
+}
+
+/** Mnemonics that always overwrite all six arithmetic flags (in this implementation). */
+const FLAG_WRITERS = new Set(["Add", "Sub", "And", "Or", "Xor", "Cmp", "Test", "Neg", "Cmpxchg", "Xadd", "Popcnt", "Tzcnt", "Lzcnt", "Mul", "Imul"]);
+/** Mnemonics that change only some flags, or none for some inputs: transparent for liveness. */
+const FLAG_PARTIAL = new Set(["Rol", "Ror", "Shl", "Sal", "Shr", "Sar"]);
+
+/**
+ * Per instruction of the block starting at `va`: true if the flags it produces are dead (Blink's
+ * flag-liveness idea, blink/deps.c). Pessimistic: block end and any unknown instruction read them.
+ */
+function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boolean[] {
+  const dec = new Decoder(m64 ? 64 : 32, bytes, DecoderOptions.None);
+  dec.ip = BigInt.asUintN(64, BigInt(va));
+  const ins = new Instruction();
+  const kinds: number[] = []; // 0 neutral/partial (transparent), 1 writes all, 2 reads
+  try {
+    let ip = va;
+    const page = va - (va & 4095);
+    while (kinds.length < MAX_BLOCK && dec.canDecode) {
+      if (kinds.length > 0 && ip - (ip & 4095) !== page) break;
+      dec.decodeOut(ins);
+      if (dec.lastError !== DecoderError.None || ins.code === Code.INVALID) break;
+      const mn = Mnemonic[ins.mnemonic]!;
+      let k = 2;
+      if (FLAG_NEUTRAL.has(mn)) k = 0;
+      else if (FLAG_WRITERS.has(mn) && !ins.hasRepPrefix) k = 1;
+      else if (FLAG_PARTIAL.has(mn)) {
+        const imm = ins.opCount > 1 && ins.op1Kind >= OpKind.Immediate8 && ins.op1Kind <= OpKind.Immediate32to64;
+        k = imm && (mn !== "Rol" && mn !== "Ror") && (Number(ins.immediate(1)) & 31) !== 0 ? 1 : 0;
+      }
+      kinds.push(k);
+      ip += ins.length;
+      if (ins.flowControl !== iced.FlowControl.Next) break;
+    }
+  } finally {
+    ins.free();
+    dec.free();
+  }
+  const dead: boolean[] = new Array<boolean>(kinds.length).fill(false);
+  let live = true;
+  for (let j = kinds.length - 1; j >= 0; j--) {
+    dead[j] = !live;
+    if (kinds[j] === 1) live = false;
+    else if (kinds[j] === 2) live = true;
+  }
+  return dead;
 }
 
 /** Instructions that leave the arithmetic flags alone (the known lazy op survives them). */

@@ -19,8 +19,8 @@ export interface Form {
   undef(input: CaseInput): number;
   /** False: input must not be run (would fault natively, or the result is undefined). */
   valid?(input: CaseInput): boolean;
-  /** Registers (x86 numbers) whose value is undefined for this input. */
-  undefRegs?(input: CaseInput): number[];
+  /** A second instruction (the block then has the first one's flags dead: tests inlined paths). */
+  then?: string;
 }
 
 const R64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
@@ -197,6 +197,19 @@ export function buildForms(): Form[] {
     add(`cmov${cc} rax, rsi`, "cmovcc", 8);
     add(`cmov${cc} cx, word [r15+8]`, "cmovcc", 2);
     add(`cmov${cc} rdx, qword [r15+8]`, "cmovcc", 8);
+  }
+  // Flag-dead variants: followed by an instruction that overwrites every flag, the emulator
+  // compiles these without computing flags (codegen.ts flagLiveness); results must still match.
+  for (const s of [4, 8]) {
+    for (const op of ["rol", "ror", "shl", "shr", "sar"]) {
+      for (const c of [1, 5, 13, 31, 32, 33, 63]) {
+        if (s === 4 && c > 31) continue;
+        add(`${op} ${reg(3, s)}, ${c}`, op, s, () => AF, { then: "test r14, r14" });
+      }
+    }
+    add(`imul ${reg(3, s)}, ${reg(6, s)}`, "imul", s, () => AF, { then: "test r14, r14" });
+    add(`imul ${reg(9, s)}, ${reg(10, s)}, -7`, "imul", s, () => AF, { then: "test r14, r14" });
+    add(`imul ${reg(0, s)}, ${mem(s)}`, "imul", s, () => AF, { then: "test r14, r14" });
   }
   return forms;
 }
