@@ -238,3 +238,25 @@ function caseFolded(m: Map<string, Entry>): Map<string, Entry> {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\~]/g, "\\$&");
 }
+
+describe("directory end marker", () => {
+  it("stale slots after the 0x00 end marker stay invisible after we append", () => {
+    const image = join(tmp.dir, "endmarker.img");
+    makeImage(image, 1440 * 1024);
+    run("mkfs.vfat", ["-F", "12", image]);
+    run("mcopy", ["-i", image, join(SRC, "HELLO.TXT"), "::/HELLO.TXT"]);
+    const fs = FatFileSystem.open(RawImageForTests.open(image));
+    const root = (fs.bs.reservedSectors + fs.bs.numFats * fs.bs.fatSectors) * fs.bs.bytesPerSector;
+    // slot 0 is HELLO.TXT, slot 1 the end marker; put a stale entry in slot 2
+    const stale = Buffer.alloc(32);
+    stale.write("STALE   TXT", "latin1");
+    stale[11] = 0x20;
+    fs.device.write(root + 64, stale);
+    expect(run("mdir", ["-i", image, "-b", "::/"])).not.toContain("STALE");
+    fs.writeFile("/B.TXT", Buffer.from("b\n"));
+    fs.device.close();
+    expect(run("mdir", ["-i", image, "-b", "::/"]).split("\n").filter(Boolean)).toEqual(["::/HELLO.TXT", "::/B.TXT"]);
+    expect(FatFileSystem.open(RawImageForTests.open(image, { readOnly: true })).ls("/").map((e) => e.name)).toEqual(["B.TXT", "HELLO.TXT"]);
+    expect(tryRun("fsck.vfat", ["-n", image]).status).toBe(0);
+  });
+});

@@ -362,6 +362,18 @@ export class FatFileSystem extends FileSystem {
     for (let k = 0; k < need; k++) {
       this.device.write(this.slotOffset(loc, dir, start + k), bytes.subarray(k * DIR_ENTRY_SIZE, (k + 1) * DIR_ENTRY_SIZE));
     }
+    // Slots past the old end marker (0x00) may hold stale bytes; if our entries moved the end,
+    // put a new marker right after them so nothing stale becomes visible.
+    const endMarker = this.firstEndSlot(dir.bytes);
+    const after = start + need;
+    if (endMarker >= 0 && after > endMarker && after * DIR_ENTRY_SIZE < dir.bytes.length && dir.bytes[after * DIR_ENTRY_SIZE] !== 0) {
+      this.device.write(this.slotOffset(loc, dir, after), Uint8Array.of(0));
+    }
+  }
+
+  private firstEndSlot(bytes: Uint8Array): number {
+    for (let i = 0; i * DIR_ENTRY_SIZE < bytes.length; i++) if (bytes[i * DIR_ENTRY_SIZE] === 0) return i;
+    return -1;
   }
 
   /** Writes the FATs and FSInfo (free count, next free hint) and flushes the device. */
