@@ -260,3 +260,27 @@ describe("directory end marker", () => {
     expect(tryRun("fsck.vfat", ["-n", image]).status).toBe(0);
   });
 });
+
+describe("4096-byte sectors", () => {
+  it("reads and writes a small FAT32 as mkfs.fat -S 4096 makes it (typed by its BPB, as Linux does)", () => {
+    const image = join(tmp.dir, "s4k.img");
+    makeImage(image, 64 * 1024 * 1024);
+    run("mkfs.vfat", ["-S", "4096", "-F", "32", image]);
+    const fs = FatFileSystem.open(RawImageForTests.open(image));
+    expect(fs.type).toBe("fat32");
+    expect(fs.bs.bytesPerSector).toBe(4096);
+    fs.copyIn(ADD, "/");
+    fs.writeFile("/Replaced Later.bin", pattern(9000, 1));
+    fs.writeFile("/replaced later.bin", pattern(70_000, 2)); // same name, other case: overwrites
+    fs.device.close();
+    const fsck = tryRun("fsck.fat", ["-n", "-l", image]);
+    expect(fsck.status, fsck.out).toBe(0);
+    // fsck.fat -l names every file it checks: the same set we list (it shows 8.3 names upper-case)
+    const theirs = fsck.out.split("\n").flatMap((l) => /^Checking file (\/.+?)(?: \([^)]*\))?$/.exec(l)?.slice(1) ?? []).map((p) => p.toLowerCase());
+    const again = FatFileSystem.open(RawImageForTests.open(image, { readOnly: true }));
+    const ours = [...again.tree("/").walk()].map((n) => n.stat.path.toLowerCase()).filter((p) => p !== "/");
+    expect(theirs.sort()).toEqual(ours.sort());
+    expect(Buffer.from(again.cat("/REPLACED LATER.BIN")).equals(pattern(70_000, 2))).toBe(true);
+    expect(again.ls("/").filter((e) => e.name.toLowerCase() === "replaced later.bin").length).toBe(1);
+  });
+});

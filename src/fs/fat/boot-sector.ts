@@ -3,8 +3,8 @@ import { FsError } from "../errors";
 
 /**
  * The BIOS Parameter Block, field offsets from Microsoft's "FAT: General Overview of On-Disk
- * Format" (fatgen103, 2000), section 3. The FAT type is decided by the count of data clusters
- * alone, exactly as that document demands (not by the BS_FilSysType string).
+ * Format" (fatgen103, 2000), section 3. FAT12 vs FAT16 is decided by the count of data clusters
+ * as that document demands (never by the BS_FilSysType string); FAT32 by its BPB layout.
  */
 export type FatType = "fat12" | "fat16" | "fat32";
 
@@ -70,9 +70,12 @@ export function parseBootSector(b: Uint8Array): BootSector {
   const firstDataSector = reservedSectors + numFats * fatSectors + rootDirSectors;
   if (firstDataSector >= totalSectors) throw bad("BPB_TotSec", 19, "metadata larger than the volume");
   const clusterCount = Math.floor((totalSectors - firstDataSector) / sectorsPerCluster);
-  const type: FatType = clusterCount <= FAT12_MAX_CLUSTERS ? "fat12" : clusterCount <= FAT16_MAX_CLUSTERS ? "fat16" : "fat32";
-  const isFat32 = type === "fat32";
-  if (isFat32 && (fat16Size !== 0 || rootEntryCount !== 0)) throw bad("BPB_FATSz16", 22, "FAT32 volume with a FAT16 root/FAT size");
+  // A zero BPB_FATSz16 means FAT32 whatever the cluster count, as Linux (fs/fat/inode.c) and
+  // fsck.fat decide it: mkfs.fat makes such small FAT32 volumes. Otherwise the count decides.
+  const isFat32 = fat16Size === 0;
+  const type: FatType = isFat32 ? "fat32" : clusterCount <= FAT12_MAX_CLUSTERS ? "fat12" : "fat16";
+  if (!isFat32 && clusterCount > FAT16_MAX_CLUSTERS) throw bad("BPB_FATSz16", 22, `${clusterCount} clusters is too many for FAT12/16`);
+  if (isFat32 && rootEntryCount !== 0) throw bad("BPB_RootEntCnt", 17, "FAT32 volume with a fixed root directory");
   if (!isFat32 && rootEntryCount === 0) throw bad("BPB_RootEntCnt", 17, "FAT12/16 without a root directory");
   // The FAT must hold an entry for every cluster (fatgen103 section 3.5).
   const bitsPerEntry = type === "fat12" ? 12 : type === "fat16" ? 16 : 32;
