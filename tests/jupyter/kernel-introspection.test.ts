@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KernelClient } from "./kernel-client";
+import { KernelClient } from "../../src/jupyter/client";
 
 const historyFile = join(mkdtempSync(join(tmpdir(), "xenlab-hist-")), "history.jsonl");
 let k: KernelClient;

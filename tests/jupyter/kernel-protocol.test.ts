@@ -3,7 +3,7 @@
  * execution counts, errors, abort on error, signatures. Driven over zeromq by our own client.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KernelClient, Msg, types } from "./kernel-client";
+import { KernelClient, Msg, types } from "../../src/jupyter/client";
 
 let k: KernelClient;
 beforeAll(async () => {

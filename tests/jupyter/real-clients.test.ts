@@ -10,7 +10,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KERNEL_MAIN } from "./kernel-client";
+import { KERNEL_NODE_FLAGS } from "../../src/jupyter/kernelspec";
+import { KERNEL_MAIN } from "../../src/jupyter/client";
 
 const PY = "/usr/bin/python3";
 const prefix = mkdtempSync(join(tmpdir(), "xenlab-prefix-"));
@@ -34,7 +35,7 @@ it("`xenlab install --prefix` writes a kernelspec that `jupyter kernelspec list`
   const spec = listed.kernelspecs.xenlab;
   expect(spec.resource_dir).toBe(join(prefix, "share", "jupyter", "kernels", "xenlab"));
   expect(spec.spec).toMatchObject({ language: "typescript", interrupt_mode: "message", display_name: "XenLab (TypeScript)" });
-  expect(spec.spec.argv).toEqual([process.execPath, KERNEL_MAIN, "kernel", "-f", "{connection_file}"]);
+  expect(spec.spec.argv).toEqual([process.execPath, ...KERNEL_NODE_FLAGS, KERNEL_MAIN, "kernel", "-f", "{connection_file}"]);
   const files = execFileSync("ls", [spec.resource_dir], { encoding: "utf8" }).split("\n");
   expect(files).toEqual(expect.arrayContaining(["kernel.json", "logo-32x32.png", "logo-64x64.png"]));
 });

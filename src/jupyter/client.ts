@@ -1,18 +1,22 @@
 /**
- * A minimal Jupyter client on zeromq for the conformance tests: it starts the real kernel process
- * (dist/src/cli/main.js kernel -f FILE) and talks to it over the wire the way jupyter_client does,
- * with its own signing code so that the kernel's signatures are checked independently.
+ * A minimal Jupyter client on zeromq, for the conformance tests and the benchmarks: it starts a
+ * kernel process (ours by default, or any kernelspec argv such as ipykernel's) and talks to it over
+ * the wire the way jupyter_client does, with its own signing code so that the kernel's signatures
+ * are checked independently of the kernel's wire module.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as zmq from "zeromq";
+import { PACKAGE_ROOT } from "../package-root";
+import { KERNEL_NODE_FLAGS } from "./kernelspec";
 
-export const ROOT = resolve(__dirname, "..", "..");
-export const KERNEL_MAIN = join(ROOT, "dist", "src", "cli", "main.js");
+export const KERNEL_MAIN = join(PACKAGE_ROOT, "dist", "src", "cli", "main.js");
+/** Our kernel's argv, as kernel.json has it. */
+export const XENLAB_ARGV = [process.execPath, ...KERNEL_NODE_FLAGS, KERNEL_MAIN, "kernel", "-f", "{connection_file}"];
 
 export interface Msg {
   header: { msg_id: string; msg_type: string; session: string; date: string; version: string; username: string };
@@ -39,6 +43,8 @@ export interface StartOptions {
   key?: string;
   env?: Record<string, string>;
   historyFile?: string;
+  /** The kernel command, `{connection_file}` standing for the file (default: ours). */
+  argv?: string[];
 }
 
 export class KernelClient {
@@ -74,13 +80,14 @@ export class KernelClient {
     const file = join(dir, "connection.json");
     writeFileSync(file, JSON.stringify(connection));
     const client = new KernelClient(key, connection, file);
-    await client.launch({ XENLAB_HISTORY: opts.historyFile ?? join(dir, "history.jsonl"), ...opts.env });
+    const argv = (opts.argv ?? XENLAB_ARGV).map((a) => a.replace("{connection_file}", file));
+    await client.launch(argv, { XENLAB_HISTORY: opts.historyFile ?? join(dir, "history.jsonl"), ...opts.env });
     return client;
   }
 
-  async launch(env: Record<string, string>): Promise<void> {
+  async launch(argv: string[], env: Record<string, string>): Promise<void> {
     this.startedAt = performance.now();
-    this.proc = spawn(process.execPath, [KERNEL_MAIN, "kernel", "-f", this.connectionFile], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     this.proc.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
     this.proc.stdout!.on("data", (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((res) => this.proc.once("exit", (code) => res(code)));
@@ -233,19 +240,20 @@ export class KernelClient {
     return performance.now() - t;
   }
 
-  /** Ready means: kernel_info answered and our IOPub subscription welcomed (JEP 65). */
+  /**
+   * Ready means: a kernel_info_request answered and its busy/idle seen on IOPub, which proves our
+   * subscription is live (kernels without JEP 65's iopub_welcome need this; jupyter_client does it).
+   */
   async waitReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    await this.waitIopub((m) => m.header.msg_type === "iopub_welcome", timeoutMs);
     for (;;) {
+      const { id, reply } = await this.send("shell", "kernel_info_request");
       try {
-        const { reply } = await Promise.race([
-          this.request("shell", "kernel_info_request"),
-          new Promise<never>((_, rej) => setTimeout(() => rej(new Error("timeout")), 500)),
-        ]);
-        if (reply) return;
+        await Promise.race([reply, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("timeout")), 500))]);
+        await this.waitIopub((m) => m.parent_header.msg_id === id && m.header.msg_type === "status", 500);
+        return;
       } catch {
-        if (Date.now() > deadline) throw new Error(`kernel did not start\n${this.stderr}`);
+        if (Date.now() > deadline) throw new Error(`kernel did not become ready\n${this.stderr}`);
       }
     }
   }

@@ -1,0 +1,88 @@
+/**
+ * Kernel figures (issue 2), each beside ipykernel (Debian's python3-ipykernel) measured in the
+ * same run through the same zeromq client: start-up, execute round trips, idle memory.
+ */
+import { readFileSync } from "node:fs";
+import { KernelClient } from "../src/jupyter/client";
+import { Figure, median, nowMs } from "./harness";
+
+const IPYKERNEL_ARGV = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"];
+const ROUNDS = 60;
+
+async function started(argv?: string[]): Promise<{ client: KernelClient; ms: number }> {
+  const t0 = nowMs();
+  const client = await KernelClient.start(argv ? { argv } : {});
+  await client.request("shell", "kernel_info_request");
+  const ms = nowMs() - t0;
+  await client.waitReady();
+  return { client, ms };
+}
+
+async function startupMs(argv?: string[]): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { client, ms } = await started(argv);
+    samples.push(ms);
+    await client.shutdown();
+  }
+  return median(samples);
+}
+
+async function roundTripMs(argv: string[] | undefined, code: (i: number) => string): Promise<number> {
+  const { client } = await started(argv);
+  try {
+    for (let i = 0; i < 5; i++) await client.execute(code(1000 + i)); // warm-up
+    const samples: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const c = code(i);
+      const t0 = nowMs();
+      const { reply } = await client.execute(c);
+      samples.push(nowMs() - t0);
+      if (reply.content.status !== "ok") throw new Error(`${c} failed: ${JSON.stringify(reply.content)}`);
+    }
+    return median(samples);
+  } finally {
+    await client.shutdown();
+  }
+}
+
+async function idleRssMiB(argv?: string[]): Promise<number> {
+  const { client } = await started(argv);
+  try {
+    await client.execute("1");
+    await new Promise((r) => setTimeout(r, 500));
+    const status = readFileSync(`/proc/${client.proc.pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  } finally {
+    await client.shutdown();
+  }
+}
+
+const trivial = (i: number) => `${i}`;
+
+export const figures: Figure[] = [
+  {
+    name: "kernel.startup",
+    async run() {
+      return { value: await startupMs(), unit: "ms", anchor: "ipykernel start to kernel_info_reply", anchor_value: await startupMs(IPYKERNEL_ARGV), note: "goal: ratio <= 1" };
+    },
+  },
+  {
+    name: "kernel.magic_cell",
+    async run() {
+      return { value: await roundTripMs(undefined, () => "%who"), unit: "ms", anchor: "ipykernel trivial cell, median", anchor_value: await roundTripMs(IPYKERNEL_ARGV, trivial), note: "execute to idle; goal: ratio <= 0.5" };
+    },
+  },
+  {
+    name: "kernel.ts_cell",
+    async run() {
+      return { value: await roundTripMs(undefined, (i) => `${i} + 1`), unit: "ms", anchor: "ipykernel same cell, median", anchor_value: await roundTripMs(IPYKERNEL_ARGV, (i) => `${i} + 1`), note: "a different type-checked cell each time; goal: ratio <= 1" };
+    },
+  },
+  {
+    name: "kernel.idle_rss",
+    async run() {
+      return { value: await idleRssMiB(), unit: "MiB", anchor: "ipykernel resident memory at idle", anchor_value: await idleRssMiB(IPYKERNEL_ARGV) };
+    },
+  },
+];
