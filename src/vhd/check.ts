@@ -7,6 +7,7 @@ import { Finding, finding } from "./finding";
 import { FOOTER_FIELD, decodeFooter, footerFindings } from "./footer";
 import { Region, allZero, endOfMetadata, metadataRegions, roundUp } from "./layout";
 import { VhdDisk } from "./vhd-disk";
+import { rewriteVhd } from "./rewrite";
 
 /**
  * `check`: every field and checksum, the footer copy, BAT entries out of range or overlapping,
@@ -67,6 +68,18 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
     }
   } finally {
     file.close();
+  }
+  if (options.repair && !a.findings.some((f) => f.severity === "error") && a.findings.some((f) => f.severity === "leak" && f.field === "blocks")) {
+    // Space between blocks (a crash between two BAT sector writes of one flush) can only be
+    // reclaimed by moving blocks: rewrite the file (compact), atomically renamed over it.
+    const r = rewriteVhd(path, { host });
+    repairs.push(`rewrote the file without unreferenced space (compact): ${r.bytesBefore} -> ${r.bytesAfter} bytes`);
+    const again = host.open(path, false);
+    try {
+      a = analyze(path, again, host, options);
+    } finally {
+      again.close();
+    }
   }
   const errors = a.findings.some((f) => f.severity === "error");
   const leaks = a.findings.some((f) => f.severity === "leak");
