@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FatFileSystem, FileSystem, FsError, MemoryDevice, mountDisk } from "./fixtures";
-import { join, makeImage, pattern, run, tempDir, writeTree } from "./helpers";
+import { ExtFileSystem, FatFileSystem, FileSystem, FsError, MemoryDevice, mountDisk } from "./fixtures";
+import { writeFileSync } from "node:fs";
+import { join, makeImage, pattern, run, tempDir, tryRun, writeTree } from "./helpers";
 
 /**
  * Mutation tests: images made by the real tools, then bytes in their metadata changed at random
@@ -158,5 +159,49 @@ describe("corrupted images give typed errors only", () => {
     expect(found).toBe(true);
     const bad = FatFileSystem.open(new MemoryDevice(b));
     expect(() => bad.tree("/")).toThrowError(expect.objectContaining({ code: "ECORRUPT", message: expect.stringMatching(/cycle/) as string }) as Error);
+  });
+});
+
+describe("ext4 metadata_csum", () => {
+  /** Flips one byte, then asks both us and e2fsck -n about the image. */
+  function damaged(offset: number): { image: Uint8Array; fsck: string } {
+    const b = images.ext4!.slice();
+    b[offset] ^= 0x5a;
+    const path = join(tmp.dir, `csum-${offset}.img`);
+    writeFileSync(path, b);
+    return { image: b, fsck: tryRun("e2fsck", ["-n", "-f", path]).out };
+  }
+  const expectCorrupt = (f: () => unknown, field: RegExp) => {
+    try {
+      f();
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(FsError);
+      expect((e as FsError).code).toBe("ECORRUPT");
+      expect((e as FsError).field).toMatch(field);
+    }
+  };
+
+  it("catches a damaged inode by its checksum, as e2fsck does", () => {
+    const img = join(tmp.dir, "ext4-pristine.img");
+    writeFileSync(img, images.ext4!);
+    const imap = run("debugfs", ["-R", "imap /a.txt", img]);
+    const block = Number(/located at block (\d+)/.exec(imap)![1]);
+    const off = Number.parseInt(/offset (0x[0-9a-f]+)/.exec(imap)![1]!, 16);
+    const { image, fsck } = damaged(block * 1024 + off + 0x10); // i_mtime
+    expect(fsck).toMatch(/checksum/i);
+    const fs = ExtFileSystem.open(new MemoryDevice(image));
+    expectCorrupt(() => fs.stat("/a.txt"), /i_checksum/);
+    expect(fs.cat("/many/f1", "utf8")).toBe("file 1\n"); // the rest still reads
+  });
+
+  it("catches a damaged group descriptor and superblock", () => {
+    // 1 KiB blocks: superblock in block 1, descriptors from block 2 (bg_free_inodes_count at 0x0E)
+    const gd = damaged(2 * 1024 + 0x0e);
+    expect(gd.fsck).toMatch(/checksum|descriptor/i);
+    expectCorrupt(() => ExtFileSystem.open(new MemoryDevice(gd.image)), /bg_checksum/);
+    const sb = damaged(1024 + 120); // s_volume_name
+    expect(sb.fsck).toMatch(/checksum|superblock/i);
+    expectCorrupt(() => ExtFileSystem.open(new MemoryDevice(sb.image)), /s_checksum/);
   });
 });

@@ -4,6 +4,7 @@ import { FsError } from "../errors";
 import { DEFAULT_MAX_READ, FileStat, FileSystem, FileType, MAX_SYMLINK_HOPS } from "../filesystem";
 import { readAt } from "../partition";
 import { childPath, joinPath } from "../path";
+import { crc32cRaw, le32 } from "./checksum";
 import { BlockRun, blockMapRuns, BlockSource, extentRuns } from "./block-runs";
 import {
   ExtInode,
@@ -135,6 +136,20 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
     const { block, offset } = this.descriptorLocation(g);
     const field = `ext group ${g} descriptor bg_inode_table`;
     const d = this.readBlock(block, field).subarray(offset, offset + this.sb.descSize);
+    if (this.sb.csumSeed !== undefined) {
+      // ext4_group_desc_csum: CRC-32C over the group number and the descriptor with bg_checksum
+      // (offset 0x1E) left out, low 16 bits kept.
+      let c = crc32cRaw(this.sb.csumSeed, le32(g));
+      c = crc32cRaw(c, d, 0, 0x1e);
+      c = crc32cRaw(c, Uint8Array.of(0, 0));
+      c = crc32cRaw(c, d, 0x20, this.sb.descSize);
+      if ((c & 0xffff) !== u16(d, 0x1e)) {
+        throw new FsError("ECORRUPT", `group ${g} descriptor checksum 0x${u16(d, 0x1e).toString(16)}, computed 0x${(c & 0xffff).toString(16)}`, {
+          field: `ext group ${g} descriptor bg_checksum`,
+          offset: block * this.blockSize + offset + 0x1e,
+        });
+      }
+    }
     const table = u32(d, 8) + (this.sb.descSize >= 64 ? u32(d, 0x28) * 0x100000000 : 0);
     const tableBlocks = Math.ceil((this.sb.inodesPerGroup * this.sb.inodeSize) / this.blockSize);
     if (table === 0 || table + tableBlocks > this.blocksCount) {
@@ -154,7 +169,33 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
     const block = this.inodeTable(g) + Math.floor(byte / this.blockSize);
     const within = byte % this.blockSize;
     const b = this.readBlock(block, `ext inode ${ino}`);
-    return parseInode(ino, b.subarray(within, within + this.sb.inodeSize));
+    const raw = b.subarray(within, within + this.sb.inodeSize);
+    if (this.sb.csumSeed !== undefined) this.checkInode(ino, raw, path, block * this.blockSize + within);
+    return parseInode(ino, raw);
+  }
+
+  /**
+   * ext4_inode_csum: CRC-32C seeded with the fs seed, the inode number and i_generation, over the
+   * inode with i_checksum_lo (0x7C) and, when the extra fields hold it, i_checksum_hi (0x82) zeroed.
+   */
+  private checkInode(ino: Ino, raw: Uint8Array, path: string | undefined, offset: number): void {
+    const extra = raw.length > 128 ? u16(raw, 128) : 0;
+    const hasHi = raw.length > 128 && extra >= 4;
+    const copy = raw.slice();
+    copy[0x7c] = copy[0x7d] = 0;
+    if (hasHi) copy[0x82] = copy[0x83] = 0;
+    let c = crc32cRaw(this.sb.csumSeed!, le32(ino));
+    c = crc32cRaw(c, raw, 100, 104); // i_generation
+    c = crc32cRaw(c, copy);
+    const stored = u16(raw, 0x7c) + (hasHi ? u16(raw, 0x82) * 0x10000 : 0);
+    const want = hasHi ? c >>> 0 : c & 0xffff;
+    if (stored !== want) {
+      throw new FsError("ECORRUPT", `inode ${ino} checksum 0x${stored.toString(16)}, computed 0x${want.toString(16)}`, {
+        path,
+        field: `ext inode ${ino} i_checksum`,
+        offset: offset + 0x7c,
+      });
+    }
   }
 
   // ---- file data ----

@@ -1,6 +1,7 @@
 import { latin1z, u16, u32 } from "../bytes";
 import { FsError } from "../errors";
 import { readGuid, Guid } from "../guid";
+import { crc32cRaw } from "./checksum";
 
 /**
  * The ext2/3/4 superblock, 1024 bytes at byte 1024 of the volume. Offsets from the kernel's
@@ -30,6 +31,10 @@ export const INCOMPAT_ENCRYPT = 0x10000;
 export const RO_COMPAT_SPARSE_SUPER = 0x0001;
 export const RO_COMPAT_HUGE_FILE = 0x0008;
 export const RO_COMPAT_METADATA_CSUM = 0x0400;
+export const INCOMPAT_CSUM_SEED = 0x2000;
+/** s_checksum: CRC-32C of the superblock up to this offset (ext4.h struct ext4_super_block). */
+export const SB_CHECKSUM_OFFSET = 0x3fc;
+const SB_CHECKSUM_SEED_OFFSET = 0x270;
 
 /** Incompatible features we cannot read through, with their ext4.h names. */
 const UNSUPPORTED_INCOMPAT: Array<[number, string]> = [
@@ -61,6 +66,8 @@ export interface Superblock {
   descSize: number;
   firstMetaBg: number;
   groupCount: number;
+  /** metadata_csum: the seed every inode/descriptor checksum starts from, or undefined without the feature. */
+  csumSeed?: number;
   /** What mount(8) would call it: ext4 when extents/64bit/flex_bg are on, ext3 with a journal. */
   kind: ExtKind;
 }
@@ -102,6 +109,14 @@ export function parseSuperblock(b: Uint8Array): Superblock {
   }
   const featureCompat = revLevel >= 1 ? u32(b, 92) : 0;
   const featureRoCompat = revLevel >= 1 ? u32(b, 100) : 0;
+  let csumSeed: number | undefined;
+  if (featureRoCompat & RO_COMPAT_METADATA_CSUM) {
+    const want = u32(b, SB_CHECKSUM_OFFSET);
+    const got = crc32cRaw(0xffffffff, b, 0, SB_CHECKSUM_OFFSET);
+    if (want !== got) throw bad("s_checksum", SB_CHECKSUM_OFFSET, `checksum 0x${want.toString(16)}, computed 0x${got.toString(16)}`);
+    // fs/ext4/super.c: the seed is s_checksum_seed with csum_seed, else CRC-32C of the UUID.
+    csumSeed = featureIncompat & INCOMPAT_CSUM_SEED ? u32(b, SB_CHECKSUM_SEED_OFFSET) : crc32cRaw(0xffffffff, b, 104, 120);
+  }
   const ext4ish = featureIncompat & (INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG | INCOMPAT_INLINE_DATA) || featureRoCompat & (RO_COMPAT_HUGE_FILE | RO_COMPAT_METADATA_CSUM);
   return {
     inodesCount,
@@ -123,6 +138,7 @@ export function parseSuperblock(b: Uint8Array): Superblock {
     descSize,
     firstMetaBg: u32(b, 260),
     groupCount,
+    csumSeed,
     kind: ext4ish ? "ext4" : featureCompat & COMPAT_HAS_JOURNAL ? "ext3" : "ext2",
   };
 }
