@@ -38,7 +38,7 @@ export { Vcpu, vectorName } from "./vcpu";
 export type { CpuMode, VcpuInit } from "./vcpu";
 export type { Exit, ExitKind, Access } from "./exits";
 export { Vector } from "./exits";
-export { buildPageTables } from "./boot";
+export { buildPageTables, segmentDescriptor, writeStandardGdt, writeIdtGate, GDT_KERNEL_CS, GDT_KERNEL_DS, GDT_CODE32, GDT_USER_CS, GDT_USER_DS } from "./boot";
 export type { Mapping } from "./boot";
 export { ElfFile, PT_LOAD } from "./elf";
 export type { ElfProgramHeader, ElfSymbol, ElfSection } from "./elf";

@@ -20,8 +20,10 @@ export interface CachedBlock {
 export class Machine {
   readonly memory: MachineMemory;
   private readonly p2ms = new Map<number, P2m>();
-  /** Bumped whenever cached translations may be stale (P2M change, frame becomes code). */
+  /** Bumped whenever cached translations may be stale (P2M change). */
   epoch = 0;
+  /** Bumped when a frame becomes code: vCPUs drop their write-TLB entries (writes must see it). */
+  codeEpoch = 0;
   /** Decoded blocks by key (machine address * 4 + mode bits). */
   readonly code = new Map<number, CachedBlock>();
   /** Blocks decoded from each machine frame. */
@@ -75,7 +77,7 @@ export class Machine {
       list.push(b);
       if (this.codeFrames[f] === 0) {
         this.codeFrames[f] = 1;
-        this.epoch++; // write-TLB entries for this frame must go
+        this.codeEpoch++; // write-TLB entries for this frame must go
       }
     }
   }

@@ -95,6 +95,7 @@ export class Vcpu {
   private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly xPhys = new Float64Array(TLB_SIZE);
   private seenEpoch = -1;
+  private seenCodeEpoch = -1;
   /** Walk result side channel. */
   private walkPerm = 0;
   tlbFlushes = 0;
@@ -329,6 +330,7 @@ export class Vcpu {
     let prev: Block | undefined;
     for (;;) {
       if (this.seenEpoch !== this.machine.epoch) this.flushTlb();
+      if (this.seenCodeEpoch !== this.machine.codeEpoch) this.flushWriteTlb();
       if (this.pendingIrq.length !== 0 && (this.eflagsRest & IF) && !this.interruptShadow) {
         const v = this.pendingIrq.shift()!;
         this.trace.event(this.rip, `interrupt ${v}`);
@@ -428,6 +430,7 @@ export class Vcpu {
     if (!(this.cr0 & CR0_PE)) throw new ExitSignal({ kind: "unsupported", rip: va as Gva, reason: "real mode is not modelled" });
     const nb = compileBlock(this, va, key, single);
     this.machine.registerBlock(nb);
+    if (this.seenCodeEpoch !== this.machine.codeEpoch) this.flushWriteTlb();
     return nb;
   }
 
@@ -571,8 +574,15 @@ export class Vcpu {
     this.wTag.fill(NaN);
     this.xTag.fill(NaN);
     this.seenEpoch = this.machine.epoch;
+    this.seenCodeEpoch = this.machine.codeEpoch;
     this.tlbFlushes++;
     this.tlbGen++;
+  }
+
+  /** Drops write translations only (a frame became code: stores to it must take the slow path). */
+  private flushWriteTlb(): void {
+    this.wTag.fill(NaN);
+    this.seenCodeEpoch = this.machine.codeEpoch;
   }
 
   /** invlpg: drops one page from every TLB. */
@@ -997,41 +1007,35 @@ export class Vcpu {
     if (!(this.efer & EFER_LMA)) {
       return { kind: "triple-fault", rip: returnRip as Gva, vector, reason: `${reason} (IDT delivery is modelled in long mode only)` };
     }
+    const oldCpl = this.cpl;
     try {
       const gateAddr = this.idtrBase + vector * 16;
       if (vector * 16 + 15 > this.idtrLimit) throw new GuestFault(Vector.GP, vector * 8 + 2, `vector ${vector} beyond IDT limit`);
-      const savedCpl = this.cpl;
-      // IDT reads are supervisor accesses regardless of CPL.
-      if (savedCpl !== 0) { this.cpl = 0; this.flushTlb(); }
-      let d0: number, d1: number, d2: number;
-      try {
-        d0 = this.r32(gateAddr); d1 = this.r32(gateAddr + 4); d2 = this.r32(gateAddr + 8);
-      } finally {
-        if (savedCpl !== 0) { this.cpl = savedCpl; this.flushTlb(); }
-      }
+      // IDT, GDT and TSS reads are supervisor accesses regardless of CPL (SDM Vol. 3A §4.6.1
+      // "implicit supervisor-mode accesses"); the frame is pushed at the new CPL.
+      if (oldCpl !== 0) { this.cpl = 0; this.flushTlb(); }
+      const d0 = this.r32(gateAddr), d1 = this.r32(gateAddr + 4), d2 = this.r32(gateAddr + 8);
       const type = (d1 >>> 8) & 0xf;
       if (!(d1 & 0x8000)) throw new GuestFault(Vector.NP, vector * 8 + 2, `IDT gate ${vector} not present`);
       if (type !== 0xe && type !== 0xf) throw new GuestFault(Vector.GP, vector * 8 + 2, `IDT gate ${vector} has type ${type}`);
       const dpl = (d1 >>> 13) & 3;
-      if (software && dpl < this.cpl) throw new GuestFault(Vector.GP, vector * 8 + 2, `int ${vector} from CPL ${this.cpl} to gate DPL ${dpl}`);
+      if (software && dpl < oldCpl) throw new GuestFault(Vector.GP, vector * 8 + 2, `int ${vector} from CPL ${this.cpl} to gate DPL ${dpl}`);
       const sel = d0 >>> 16;
       const target = gva((BigInt(d2 >>> 0) << 32n) | BigInt(((d1 & 0xffff0000) | (d0 & 0xffff)) >>> 0));
       const ist = d1 & 7;
       const [, chi] = this.descriptor(sel);
       const newCpl = (chi >>> 13) & 3;
-      const oldCpl = this.cpl;
       const oldSs = this.ss;
       const oldRsp = this.H[4]! * TWO32 + (this.R[4]! >>> 0);
       const rflags = this.getFlags();
       let rsp = oldRsp;
       if (newCpl < oldCpl || ist) {
         const slot = ist ? 36 + 8 * (ist - 1) : 4 + 8 * newCpl;
-        this.cpl = 0; this.flushTlb();
         const lo = this.r32(this.trBase + slot), hi = this.r32(this.trBase + slot + 4);
         rsp = gva((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
       }
       this.cpl = newCpl;
-      if (newCpl !== oldCpl) this.flushTlb();
+      if (newCpl !== 0) this.flushTlb();
       rsp -= rsp % 16 === 0 ? 0 : ((rsp % 16) + 16) % 16;
       const frame: number[] = [oldSs, oldRsp, rflags, this.cs.selector, returnRip];
       if (errorCode !== undefined) frame.push(errorCode);
@@ -1051,6 +1055,7 @@ export class Vcpu {
       this.eflagsRest = rest;
       return undefined;
     } catch (e) {
+      if (this.cpl !== oldCpl) { this.cpl = oldCpl; this.flushTlb(); }
       if (e instanceof GuestFault) {
         if (e.vector === Vector.PF && e.cr2 !== undefined) this.cr2 = e.cr2;
         if (nested >= 1 || vector === Vector.DF) {

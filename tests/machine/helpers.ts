@@ -45,3 +45,61 @@ export function buildWorkloads(): { native: string; emu: string } {
   execFileSync("gcc", [...flags, "-DEMU", "-o", emu, src]);
   return { native, emu };
 }
+
+import { ElfFile, GuestPhysical, Mapping, writeIdtGate, writeStandardGdt } from "../../src/machine";
+
+/** Assembles 64-bit NASM to an ELF object; returns .text bytes and label offsets (via our ELF reader). */
+export function nasmObject(src: string): { code: Uint8Array; labels: Map<string, number> } {
+  const f = join(TMP, `o${Math.random().toString(36).slice(2)}.asm`);
+  writeFileSync(f, `bits 64\ndefault rel\nsection .text\n${src}\n`);
+  execFileSync("nasm", ["-f", "elf64", "-o", `${f}.o`, f]);
+  const elf = new ElfFile(new Uint8Array(readFileSync(`${f}.o`)));
+  const text = elf.sections.find((s) => s.name === ".text")!;
+  const labels = new Map<string, number>();
+  const textIndex = elf.sections.indexOf(text);
+  for (const s of elf.symbols) if (s.name && s.shndx === textIndex) labels.set(s.name, Number(s.value));
+  return { code: elf.bytes.subarray(text.offset, text.offset + text.size), labels };
+}
+
+export const GDT_AT = 0x1000, IDT_AT = 0x2000, TSS_AT = 0x3000, CODE_AT = 0x400000;
+
+export interface SysGuest extends Guest {
+  g: GuestPhysical;
+  at(label: string): number;
+}
+
+/**
+ * A long-mode kernel-ish guest: identity map of 8 MiB (supervisor, RW) plus `extra` mappings,
+ * a GDT (boot.ts layout), an IDT whose vectors named `vec_N` in the source point at those labels,
+ * a TSS with RSP0 = 0x7f0000, code at CODE_AT starting at label `start`.
+ */
+export function sysGuest(src: string, extra: Mapping[] = []): SysGuest {
+  const { code, labels } = nasmObject(src);
+  const m = new Machine(64);
+  const dom = domId(1);
+  m.populate(dom, gfn(0), 4096);
+  const g = m.guest(dom);
+  const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048 }, ...extra]);
+  g.write(CODE_AT, code);
+  const gdt = writeStandardGdt(g, GDT_AT);
+  // 64-bit TSS descriptor at 0x38 (16 bytes, type 9 = available TSS)
+  const tssDesc = 0x67n | (BigInt(TSS_AT & 0xffffff) << 16n) | (0x89n << 40n) | (BigInt(TSS_AT >>> 24) << 56n);
+  g.setU64(GDT_AT + 0x38, tssDesc);
+  g.setU64(GDT_AT + 0x40, 0n);
+  g.setU64(TSS_AT + 4, 0x7f0000n); // RSP0
+  g.setU64(TSS_AT + 36, 0x7e0000n); // IST1
+  const at = (l: string) => {
+    const v = labels.get(l);
+    if (v === undefined) throw new Error(`no label ${l}`);
+    return CODE_AT + v;
+  };
+  for (const [name, off] of labels) {
+    const mm = /^vec_(\d+)$/.exec(name);
+    if (mm) writeIdtGate(g, IDT_AT, Number(mm[1]), CODE_AT + off, { dpl: 3 });
+  }
+  const v = new Vcpu(m, dom, 0, { mode: "long64", rip: at("start"), rsp: 0x7ff000, cr3 });
+  v.gdtrBase = gdt.base; v.gdtrLimit = gdt.limit + 16;
+  v.idtrBase = IDT_AT; v.idtrLimit = 256 * 16 - 1;
+  v.ltr(0x38);
+  return { m, v, g, at };
+}
