@@ -5,7 +5,9 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { MimeBundle } from "../render/mime";
+import { setCellSink } from "./cell-api";
 import { createCellRunner } from "./cell-environment";
+import { captureStdio } from "./stdio-capture";
 import { CellError, DisplayOptions, OutputSink, StreamName } from "./outputs";
 
 type NbOutput =
@@ -116,6 +118,7 @@ export function readNotebook(path: string): Notebook {
 
 /** Runs every code cell in order; stops at the first error unless `allowErrors`. */
 export async function runNotebook(nb: Notebook, options: { allowErrors?: boolean; cwd?: string; echo?: boolean } = {}): Promise<RunResult> {
+  captureStdio();
   const runner = createCellRunner({ cwd: options.cwd });
   const displays = new Map<string, { data: MimeBundle; metadata: Record<string, unknown> }[]>();
   let count = 0;
@@ -138,6 +141,7 @@ export async function runNotebook(nb: Notebook, options: { allowErrors?: boolean
       }
     }
   } finally {
+    setCellSink(undefined); // what is printed after the run is the caller's again
     runner.executor.close();
   }
   nb.metadata.kernelspec = { name: "xenlab", display_name: "XenLab (TypeScript)", language: "typescript" };
