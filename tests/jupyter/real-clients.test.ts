@@ -158,3 +158,16 @@ describe("through a real Jupyter server with @jupyterlab/services", () => {
     }
   });
 });
+
+it("`jupyter console` runs cells typed at its prompt", () => {
+  const out = execFileSync("jupyter", ["console", "--kernel", "xenlab", "--simple-prompt"], {
+    env,
+    input: "6 * 7\nconsole.log('from the console')\n%lsmagic\n",
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(out).toContain("XenLab");
+  expect(out).toMatch(/Out\[1\]: 42/);
+  expect(out).toContain("from the console");
+  expect(out).toContain("%lsmagic");
+});
