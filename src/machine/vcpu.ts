@@ -244,7 +244,10 @@ export class Vcpu {
     return this.deliver(vector, HAS_ERROR_CODE.has(vector) ? errorCode ?? 0 : undefined, false, this.rip, "injected");
   }
 
-  /** Asks a running `run` to return an `interrupt` exit at the next block boundary. */
+  /**
+   * Makes the current (or next) `run` return an `interrupt` exit at the next block boundary:
+   * for an owner's callback, a timer or a Jupyter interrupt between time slices.
+   */
   requestStop(): void {
     this.stopRequested = true;
   }
@@ -325,7 +328,6 @@ export class Vcpu {
   run(budget: number): Exit {
     let left = budget;
     const R = this.R, H = this.H;
-    this.stopRequested = false;
     this.pendingExit = undefined;
     let prev: Block | undefined;
     for (;;) {

@@ -46,7 +46,7 @@ export function buildWorkloads(): { native: string; emu: string } {
   return { native, emu };
 }
 
-import { ElfFile, GuestPhysical, Mapping, writeIdtGate, writeStandardGdt } from "../../src/machine";
+import { ElfFile, Exit, GuestPhysical, Mapping, writeIdtGate, writeStandardGdt } from "../../src/machine";
 
 /** Assembles 64-bit NASM to an ELF object; returns .text bytes and label offsets (via our ELF reader). */
 export function nasmObject(src: string): { code: Uint8Array; labels: Map<string, number> } {
@@ -103,3 +103,27 @@ export function sysGuest(src: string, extra: Mapping[] = []): SysGuest {
   v.ltr(0x38);
   return { m, v, g, at };
 }
+
+/** Loads an ELF into a 16 MiB identity-mapped long-mode guest and runs it to hlt, collecting port 0xE9 output. */
+export function runElfGuest(path: string, patch?: (v: Vcpu, elf: ElfFile) => void, onExit?: (x: Exit, v: Vcpu) => boolean): { out: string; v: Vcpu; elf: ElfFile } {
+  const elf = new ElfFile(new Uint8Array(readFileSync(path)));
+  const m = new Machine(64);
+  const dom = domId(1);
+  m.populate(dom, gfn(0), 4096);
+  const g = m.guest(dom);
+  const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 4096 }]);
+  elf.loadInto(g);
+  const v = new Vcpu(m, dom, 0, { mode: "long64", rip: elf.entry, rsp: 0xfff000, cr3 });
+  for (const [k, a] of elf.symbolMap()) v.symbols.set(k, Number(a));
+  patch?.(v, elf);
+  let out = "";
+  for (;;) {
+    const x = v.run(50_000_000);
+    if (x.kind === "io" && x.direction === "out" && x.port === 0xe9) { out += String.fromCharCode(x.value); continue; }
+    if (x.kind === "hlt") break;
+    if (onExit?.(x, v)) continue;
+    throw new Error(`unexpected exit ${JSON.stringify(x, (_k, val) => (typeof val === "bigint" ? val.toString() : val))}; trace: ${v.trace.recentEvents().map((e) => e.text).join("; ")}`);
+  }
+  return { out, v, elf };
+}
+
