@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExtFileSystem, FatFileSystem, FileSystem, FsError, MemoryDevice, mountDisk } from "./fixtures";
-import { writeFileSync } from "node:fs";
 import { join, makeImage, pattern, run, tempDir, tryRun, writeTree } from "./helpers";
 
 /**
@@ -18,12 +17,17 @@ beforeAll(() => {
     "a.txt": "alpha\n",
     "Long Name Here.txt": pattern(3000, 1),
     "d1/d2/d3/deep.bin": pattern(40_000, 2),
-    "links/link": { symlink: "../a.txt" },
-    "links/longlink": { symlink: "x/".repeat(40) },
+    "extonly/link": { symlink: "../a.txt" },
+    "extonly/longlink": { symlink: "x/".repeat(40) },
     "empty": null,
   };
   for (let i = 0; i < 40; i++) files[`many/f${i}`] = `file ${i}\n`;
   writeTree(SRC, files);
+  // eight data chunks between zeros (mke2fs -d leaves zero blocks unallocated): more extents
+  // than i_block holds, so a depth-1 tree
+  const sparse = Buffer.alloc(8 * 8192);
+  for (let i = 0; i < 8; i++) pattern(1024, i + 1).copy(sparse, i * 8192 + 4096);
+  writeFileSync(join(SRC, "extonly/sparse.bin"), sparse);
   const make = (name: string, size: number, build: (img: string) => void) => {
     const img = join(tmp.dir, `${name}.img`);
     makeImage(img, size);
@@ -73,7 +77,7 @@ function exercise(bytes: Uint8Array): string {
         for (const n of fs.tree("/").walk()) if (n.stat.type === "file") paths.push(n.stat.path);
       });
       for (const p of paths) attempt(`cat ${p}`, () => void fs.readFile(p, 64 * 1024 * 1024));
-      if (!(fs instanceof FatFileSystem)) attempt("cat via symlink", () => void fs.cat("/links/link"));
+      if (!(fs instanceof FatFileSystem)) attempt("cat via symlink", () => void fs.cat("/extonly/link"));
       if (fs instanceof FatFileSystem) {
         attempt("write", () => fs.writeFile("/new file.txt", pattern(5000, 3)));
         attempt("mkdir", () => fs.mkdir("/d1/new dir"));
@@ -193,6 +197,20 @@ describe("ext4 metadata_csum", () => {
     const fs = ExtFileSystem.open(new MemoryDevice(image));
     expectCorrupt(() => fs.stat("/a.txt"), /i_checksum/);
     expect(fs.cat("/many/f1", "utf8")).toBe("file 1\n"); // the rest still reads
+  });
+
+  it("catches a damaged extent block and directory block", () => {
+    const img = join(tmp.dir, "ext4-pristine2.img");
+    writeFileSync(img, images.ext4!);
+    const ex = run("debugfs", ["-R", "ex /extonly/sparse.bin", img]);
+    const leaf = Number(/^\s*0\/\s*1\s+\d+\/\s*\d+\s+\d+\s+-\s+\d+\s+(\d+)/m.exec(ex)![1]);
+    const e = damaged(leaf * 1024 + 12 + 4); // ee_len of the first extent
+    expect(e.fsck).toMatch(/checksum|extent/i);
+    expectCorrupt(() => ExtFileSystem.open(new MemoryDevice(e.image)).cat("/extonly/sparse.bin"), /et_checksum/);
+    const dirBlock = Number(run("debugfs", ["-R", "blocks /many", img]).trim().split(/\s+/)[0]);
+    const d = damaged(dirBlock * 1024 + 8); // the "." of the first entry
+    expect(d.fsck).toMatch(/checksum|directory/i);
+    expectCorrupt(() => ExtFileSystem.open(new MemoryDevice(d.image)).ls("/many"), /det_checksum/);
   });
 
   it("catches a damaged group descriptor and superblock", () => {

@@ -1,5 +1,6 @@
 import { u16, u32 } from "../bytes";
 import { FsError } from "../errors";
+import { crc32cRaw } from "./checksum";
 import { ExtInode, I_BLOCK_BYTES } from "./inode";
 
 /** A run of logical file blocks mapped to consecutive physical blocks. */
@@ -16,6 +17,8 @@ export interface BlockSource {
   readonly blockSize: number;
   readonly blocksCount: number;
   readBlock(block: number, field: string): Uint8Array;
+  /** metadata_csum: the per-inode checksum seed, or undefined when checksums are off. */
+  inodeSeed(inode: ExtInode): number | undefined;
 }
 
 /** Extent tree constants (fs/ext4/ext4_extents.h). */
@@ -65,7 +68,16 @@ export function extentRuns(src: BlockSource, inode: ExtInode, path: string, maxL
         if (child === 0 || child >= src.blocksCount) throw new FsError("ECORRUPT", `extent index points at block ${child}`, { path, field: field("ei_leaf") });
         if (seen.has(child)) throw new FsError("ECORRUPT", `extent tree visits block ${child} twice`, { path, field: field("ei_leaf") });
         seen.add(child);
-        walk(src.readBlock(child, field("ei_leaf")), depth - 1, `block ${child}`);
+        const blk = src.readBlock(child, field("ei_leaf"));
+        const seed = src.inodeSeed(inode);
+        if (seed !== undefined) {
+          // struct ext4_extent_tail follows eh_max entries: CRC-32C of the node up to it.
+          const tail = 12 + 12 * u16(blk, 4);
+          if (tail + 4 <= blk.length && u16(blk, 0) === EXTENT_MAGIC && crc32cRaw(seed, blk, 0, tail) !== u32(blk, tail)) {
+            throw new FsError("ECORRUPT", `extent block ${child} checksum does not match`, { path, field: field("et_checksum"), offset: child * src.blockSize + tail });
+          }
+        }
+        walk(blk, depth - 1, `block ${child}`);
       }
     }
   };

@@ -198,6 +198,12 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
     }
   }
 
+  /** ext4_inode_csum_seed: CRC-32C of the inode number and generation, from the fs seed. */
+  inodeSeed(inode: ExtInode): number | undefined {
+    if (this.sb.csumSeed === undefined) return undefined;
+    return crc32cRaw(crc32cRaw(this.sb.csumSeed, le32(inode.ino)), le32(inode.generation));
+  }
+
   // ---- file data ----
 
   /** The block runs of an inode (extents or block map) up to its size. */
@@ -289,6 +295,19 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
       for (let o = 0; o < data.length; o += this.blockSize) regions.push([o, Math.min(data.length, o + this.blockSize)]);
     }
     const bs = this.blockSize;
+    const seed = inode.flags & FL_INLINE_DATA ? undefined : this.inodeSeed(inode);
+    if (seed !== undefined) {
+      for (const [start, end] of regions) {
+        // struct ext4_dir_entry_tail: a 12-byte fake dirent (inode 0, rec_len 12, type 0xDE)
+        // ending each leaf block, holding CRC-32C of the block before it. htree index blocks
+        // carry a dx_tail instead and are not checked here.
+        const t = end - 12;
+        if (end - start !== bs || u32(data, t) !== 0 || u16(data, t + 4) !== 12 || data[t + 7] !== 0xde) continue;
+        if (crc32cRaw(seed, data, start, t) !== u32(data, t + 8)) {
+          throw new FsError("ECORRUPT", `directory block ${start / bs} checksum does not match`, { path, field: "ext dirent tail det_checksum", offset: t + 8 });
+        }
+      }
+    }
     // Linear walk of every block: htree interior blocks look like one empty dirent spanning the
     // block, and the dx_root hides behind ".."'s rec_len, so hashed directories read the same way.
     for (const [start, end] of regions) {

@@ -41,6 +41,7 @@ export interface ExtInode {
   blocks512: number;
   flags: number;
   fileAcl: number;
+  generation: number;
   /** The raw 60-byte i_block: extent root, block map or fast-symlink text. */
   iBlock: Uint8Array;
   /** The whole on-disk inode (for the in-inode extended attributes past i_extra_isize). */
@@ -91,6 +92,7 @@ export function parseInode(ino: Ino, b: Uint8Array): ExtInode {
     blocks512: u32(b, 28) + u16(b, 116) * 0x100000000,
     flags: u32(b, 32),
     fileAcl: u32(b, 104) + u16(b, 118) * 0x100000000,
+    generation: u32(b, 100),
     iBlock: b.slice(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_BYTES),
     raw: b.slice(),
   };
