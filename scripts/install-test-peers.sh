@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use as real peers and oracles (DEVELOPERS.md), if any is
+# missing. Runs before `npm test`; does nothing (quickly) when they are all there.
+set -euo pipefail
+PACKAGES=(
+  # Jupyter: clients, server, nbclient/nbconvert, ipykernel (the benchmark anchor), console
+  jupyter-client python3-jupyter-server python3-nbclient jupyter-nbconvert python3-nbformat
+  python3-ipykernel jupyter-console
+  # Disks: qemu-img/qemu-io, libvhdi (vhdiinfo, pyvhdi), filesystem and partition tools
+  qemu-utils libvhdi-utils python3-libvhdi mtools dosfstools e2fsprogs fdisk gdisk
+  # CPU and Xen oracles: the assembler, the compiler for native runs, Xen's public headers
+  nasm gcc libxen-dev
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing test peers: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
