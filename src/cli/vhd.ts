@@ -272,7 +272,7 @@ const VERBS: Record<string, Verb> = {
         for (let done = 0; done < length; ) {
           const n = Math.min(chunk.length, length - done);
           d.read(offset + done, chunk.subarray(0, n));
-          for (let w = 0; w < n; ) w += writeSync(1, chunk, w, n - w);
+          writeAllSync(1, chunk.subarray(0, n));
           done += n;
         }
       } finally {
@@ -300,6 +300,18 @@ const VERBS: Record<string, Verb> = {
     },
   },
 };
+
+/** writeSync that waits out EAGAIN: stdout may be a non-blocking pipe whose reader is slower. */
+function writeAllSync(fd: number, data: Uint8Array): void {
+  for (let w = 0; w < data.length; ) {
+    try {
+      w += writeSync(fd, data, w, data.length - w);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
 
 function usage(): string {
   const lines = ["usage: xenlab vhd VERB [options] ...", ""];

@@ -49,6 +49,8 @@ export interface VhdCreateOptions {
   uniqueId?: Uint8Array;
   /** Keep this exact geometry and size (convert and compact preserve a disk's identity). */
   geometry?: Chs;
+  /** Footer "original size" if not the size (compact preserves it). */
+  originalSize?: number;
 }
 
 export interface SizeChoice {
@@ -82,7 +84,7 @@ export function newFooter(type: DiskType, choice: SizeChoice, o: Partial<VhdCrea
     creatorApplication: o.creatorApplication ?? XENLAB_CREATOR_APP,
     creatorVersion: o.creatorVersion ?? XENLAB_CREATOR_VERSION,
     creatorHostOs: o.creatorHostOs ?? HOST_OS_WINDOWS, // Azure requires Wi2k (FreeBSD mkimg r284773)
-    originalSize: choice.size,
+    originalSize: o.originalSize ?? choice.size,
     currentSize: choice.size,
     geometry: choice.geometry,
     diskType: type,

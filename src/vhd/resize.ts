@@ -28,7 +28,9 @@ export function resizeVhd(path: string, requested: number, o: { shrink?: boolean
     disk.close();
     throw new VhdUsageError(`${path}: ${choice.size} is smaller than ${oldSize}; pass --shrink to discard the end of the disk`);
   }
-  const footer = { ...disk.footer, currentSize: choice.size, geometry: choice.geometry };
+  // Original size too: libvhdi 20210425 (vhdiinfo, pyvhdi) reports the footer's *original* size
+  // as the media size (verified: current 100 MiB, original 10 MiB -> vhdiinfo says 10 MiB).
+  const footer = { ...disk.footer, currentSize: choice.size, originalSize: choice.size, geometry: choice.geometry };
   const fraw = encodeFooter(footer);
   const file = disk.file;
   if (disk.type === DiskType.Fixed) {

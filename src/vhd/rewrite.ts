@@ -37,6 +37,7 @@ export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; hos
       creatorVersion: f.creatorVersion,
       creatorHostOs: f.creatorHostOs,
       geometry: o.geometry ?? f.geometry,
+      originalSize: o.size === undefined ? f.originalSize : o.size,
       host,
     };
     const dest =

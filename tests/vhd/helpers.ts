@@ -101,9 +101,9 @@ export function rng(seed: number): () => number {
  */
 export function buildVhdLib(outDir: string): string {
   const root = join(__dirname, "..", "..");
-  for (const sub of ["src/vhd", "src/render"]) {
+  for (const sub of ["src/vhd", "src/render", "src/cli"]) {
     for (const name of readdirSync(join(root, sub))) {
-      if (!name.endsWith(".ts")) continue;
+      if (!name.endsWith(".ts") || (sub === "src/cli" && name !== "vhd.ts")) continue;
       const src = readFileSync(join(root, sub, name), "utf8");
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
       const dest = join(outDir, sub, name.replace(/\.ts$/, ".js"));
