@@ -44,3 +44,7 @@ export { ElfFile, PT_LOAD } from "./elf";
 export type { ElfProgramHeader, ElfSymbol, ElfSection } from "./elf";
 export { TraceRing } from "./trace";
 export * from "./registers";
+export { Assembler, assemble, normalizeNumbers } from "./assembler";
+export type { AssembleOptions } from "./assembler";
+export { disassemble, formatListing, symbolizerFrom } from "./disasm";
+export type { DisasmLine, Symbolizer } from "./disasm";

@@ -1,0 +1,97 @@
+/**
+ * keystone (our assembler) against nasm, both read back by iced (our disassembler): for every
+ * instruction form of the differential corpus plus control/system instructions, keystone's bytes
+ * and nasm's bytes disassemble to the same NASM text, and that text reassembled by nasm means the
+ * same instruction again.
+ */
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Assembler, AssemblyError, ElfFile, disassemble, normalizeNumbers, symbolizerFrom } from "../../src/machine";
+import { buildForms } from "./diff-forms";
+import { buildWorkloads, nasm } from "./helpers";
+
+const SLOT = 32;
+function nasmSlots(lines: string[]): Uint8Array[] {
+  const src = ["%macro S 1", "  db %%e - %%s", "%%s: %1", "%%e: times 31 - (%%e - %%s) db 0x90", "%endmacro", ...lines.map((l) => `S {${l}}`)].join("\n");
+  const b = nasm(src, 64, 0);
+  return lines.map((_, i) => b.subarray(i * SLOT + 1, i * SLOT + 1 + b[i * SLOT]!));
+}
+const text = (b: Uint8Array) => disassemble(b, 0x1000, 64).map((l) => l.text).join("; ");
+
+/**
+ * Equivalent encodings the two assemblers choose differently: xchg's operands commute (keystone
+ * swaps them), and nasm turns a lone scaled index [r*2] into the shorter [r+r].
+ */
+function equiv(t: string): string {
+  return t
+    .replace(/^xchg (\w+), (\w+)$/, (_m, a: string, b: string) => `xchg ${[a, b].sort().join(", ")}`)
+    .replace(/\[(\w+)\+\1\]/g, "[$1*2]");
+}
+
+let as: Assembler;
+beforeAll(async () => { as = await Assembler.load(); });
+
+describe("assembler and disassembler", () => {
+  it("keystone and nasm encodings disassemble identically, and iced's text reassembles with nasm", () => {
+    const corpus = [
+      ...new Set([
+        ...buildForms().map((f) => f.asm),
+        "ret", "ret 16", "leave", "push rbx", "pop r12", "push 0x1234", "call rax", "jmp qword [rax+8]",
+        "cpuid", "rdtsc", "rdmsr", "wrmsr", "hlt", "pause", "vmcall", "vmmcall", "int 0x80", "iretq", "syscall",
+        "lgdt [rax]", "lidt [rbx+16]", "invlpg [rcx]", "mov cr3, rax", "mov rax, cr0", "cli", "sti", "in al, dx", "out 0x80, al",
+        "rep movsb", "rep stosq", "repne scasb", "repe cmpsb", "lodsq", "cld", "std", "swapgs", "ud2", "bswap r9",
+      ]),
+    ];
+    const fromNasm = nasmSlots(corpus);
+    const mismatches: string[] = [];
+    const ksFailed: string[] = [];
+    const kept: string[] = [];
+    corpus.forEach((line, i) => {
+      let kb: Uint8Array;
+      try { kb = as.assemble(line, { address: 0x1000 }); } catch { ksFailed.push(line); return; }
+      const a = equiv(text(kb)), b = equiv(text(fromNasm[i]!));
+      if (a !== b) mismatches.push(`${line}: keystone -> ${a} | nasm -> ${b}`);
+      kept.push(b);
+    });
+    expect(mismatches).toEqual([]);
+    expect(ksFailed.length, `keystone rejected: ${ksFailed.join(" | ")}`).toBeLessThan(corpus.length * 0.02);
+    // iced's NASM text is valid nasm input meaning the same instruction
+    const again = nasmSlots(kept.map((t) => t.replace(/ ; .*$/, "")));
+    const roundTrip = kept.filter((t, i) => equiv(text(again[i]!)) !== t);
+    expect(roundTrip).toEqual([]);
+    expect(kept.length).toBeGreaterThan(1200);
+  });
+
+  it("reports the failing line of a bad source", () => {
+    const err = (() => { try { as.assemble("nop\nmov rax, rbx\nbogus eax, 1\nnop"); return undefined; } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(AssemblyError);
+    expect((err as AssemblyError).line).toBe(3);
+    expect((err as AssemblyError).message).toMatch(/line 3: .*bogus eax, 1/);
+    // forward references are not mistaken for the error
+    expect(as.assemble("jmp done\nnop\ndone: ret").length).toBeGreaterThan(0);
+  });
+
+  it("disassembles with ELF symbols for branch targets", () => {
+    const elf = new ElfFile(new Uint8Array(readFileSync(buildWorkloads().emu)));
+    const syms = symbolizerFrom(elf.symbolMap());
+    const main = elf.symbolMap().get("main")!;
+    const text = elf.sections.find((s) => s.name === ".text")!;
+    const off = text.offset + Number(main - text.addr);
+    const lines = disassemble(elf.bytes.subarray(off, off + 4096), main, 64, { symbols: syms, count: 400 });
+    expect(lines[0]!.where).toBe("main");
+    expect(lines.some((l) => /^call 0x[0-9a-f]+ ; puthex$/.test(l.text))).toBe(true);
+  });
+});
+
+describe("keystone number syntax", () => {
+  it("reads NASM literals as NASM does (keystone alone takes 10 as 0x10)", async () => {
+    const as2 = await Assembler.load();
+    for (const [src, imm] of [["mov eax, 10", 10], ["mov eax, 10h", 16], ["mov eax, 0ah", 10], ["mov eax, 101b", 5], ["mov eax, 0x10", 16], ["mov eax, 17q", 15], ["mov eax, -3", -3 >>> 0]] as const) {
+      const b = as2.assemble(src);
+      expect(new DataView(b.buffer, b.byteOffset).getUint32(1, true), src).toBe(imm);
+      expect(b).toEqual(nasm(src, 64, 0));
+    }
+    expect(normalizeNumbers('db "10", 10 ; 10 things')).toBe('db "10", 0xa ; 10 things');
+    expect(normalizeNumbers("mov eax, [r15+13]")).toBe("mov eax, [r15+0xd]");
+  });
+});
