@@ -37,6 +37,9 @@ import {
 const BLOCK_CACHE_ENTRIES = 4096;
 /** Parsed directories kept for lookups (path resolution re-reads the same directories). */
 const DIR_CACHE_ENTRIES = 256;
+/** Parsed inodes kept (a listing stats every child, then reading looks each one up again). */
+const INODE_CACHE_ENTRIES = 16384;
+const ZERO16 = new Uint8Array(2);
 /** Largest directory we read (ext4 largedir tops out around 2 GiB; real ones are far smaller). */
 const MAX_DIR_BYTES = 256 * 1024 * 1024;
 
@@ -63,6 +66,7 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
   private readonly groupTables = new Map<number, number>();
   private readonly blockCache = new Map<number, Uint8Array>();
   private readonly dirCache = new Map<number, Map<string, ExtDirent>>();
+  private readonly inodeCache = new Map<Ino, ExtInode>();
 
   private constructor(readonly device: BlockDevice, sb: Superblock) {
     super();
@@ -160,6 +164,15 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
   }
 
   inode(ino: Ino, path?: string): ExtInode {
+    const hit = this.inodeCache.get(ino);
+    if (hit) return hit;
+    const inode = this.readInode(ino, path);
+    if (this.inodeCache.size >= INODE_CACHE_ENTRIES) this.inodeCache.delete(this.inodeCache.keys().next().value as Ino);
+    this.inodeCache.set(ino, inode);
+    return inode;
+  }
+
+  private readInode(ino: Ino, path?: string): ExtInode {
     if (!Number.isSafeInteger(ino) || ino < 1 || ino > this.sb.inodesCount) {
       throw new FsError("ECORRUPT", `inode number ${ino} is outside 1..${this.sb.inodesCount}`, { path, field: "ext dirent inode" });
     }
@@ -181,12 +194,15 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
   private checkInode(ino: Ino, raw: Uint8Array, path: string | undefined, offset: number): void {
     const extra = raw.length > 128 ? u16(raw, 128) : 0;
     const hasHi = raw.length > 128 && extra >= 4;
-    const copy = raw.slice();
-    copy[0x7c] = copy[0x7d] = 0;
-    if (hasHi) copy[0x82] = copy[0x83] = 0;
     let c = crc32cRaw(this.sb.csumSeed!, le32(ino));
     c = crc32cRaw(c, raw, 100, 104); // i_generation
-    c = crc32cRaw(c, copy);
+    c = crc32cRaw(c, raw, 0, 0x7c);
+    c = crc32cRaw(c, ZERO16);
+    if (hasHi) {
+      c = crc32cRaw(c, raw, 0x7e, 0x82);
+      c = crc32cRaw(c, ZERO16);
+      c = crc32cRaw(c, raw, 0x84, raw.length);
+    } else c = crc32cRaw(c, raw, 0x7e, raw.length);
     const stored = u16(raw, 0x7c) + (hasHi ? u16(raw, 0x82) * 0x10000 : 0);
     const want = hasHi ? c >>> 0 : c & 0xffff;
     if (stored !== want) {
@@ -223,8 +239,8 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
   private readData(inode: ExtInode, path: string, maxBytes: number): Uint8Array {
     if (inode.size > maxBytes) throw new FsError("EFBIG", `file of ${inode.size} bytes is over the ${maxBytes}-byte read limit`, { path });
     if (inode.flags & FL_ENCRYPT) throw new FsError("EUNSUPPORTED", "encrypted inode", { path, field: `ext inode ${inode.ino} i_flags` });
-    const out = new Uint8Array(inode.size);
     if (inode.flags & FL_INLINE_DATA) {
+      const out = new Uint8Array(inode.size);
       // The first 60 bytes live in i_block, the rest in the in-inode "system.data" attribute.
       const tail = this.inlineTail(inode, path);
       if (inode.size > I_BLOCK_BYTES + tail.length) {
@@ -234,7 +250,11 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
       if (inode.size > I_BLOCK_BYTES) out.set(tail.subarray(0, inode.size - I_BLOCK_BYTES), I_BLOCK_BYTES);
       return out;
     }
+    // Not zero-filled up front: every byte is either read or zeroed below (holes, uninitialised
+    // extents, the tail), which saves clearing each file twice.
+    const data = Buffer.allocUnsafe(inode.size);
     const bs = this.blockSize;
+    let done = 0;
     for (const r of this.runs(inode, path)) {
       if (r.uninit) continue; // preallocated, reads as zeros
       const start = r.logical * bs;
@@ -242,9 +262,12 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
       if (len <= 0) continue;
       const at = r.physical * bs;
       if (at + len > this.device.size) throw new FsError("ECORRUPT", `data block ${r.physical} outside the device`, { path, field: `ext inode ${inode.ino} i_block` });
-      this.device.read(at, out.subarray(start, start + len));
+      if (start > done) data.fill(0, done, start);
+      this.device.read(at, data.subarray(start, start + len));
+      done = start + len;
     }
-    return out;
+    if (done < inode.size) data.fill(0, done);
+    return data;
   }
 
   private inlineTail(inode: ExtInode, path: string): Uint8Array {

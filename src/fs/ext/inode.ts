@@ -93,8 +93,9 @@ export function parseInode(ino: Ino, b: Uint8Array): ExtInode {
     flags: u32(b, 32),
     fileAcl: u32(b, 104) + u16(b, 118) * 0x100000000,
     generation: u32(b, 100),
-    iBlock: b.slice(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_BYTES),
-    raw: b.slice(),
+    // views, not copies: the block cache never mutates its blocks
+    iBlock: b.subarray(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_BYTES),
+    raw: b,
   };
 }
 
