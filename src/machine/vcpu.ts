@@ -20,6 +20,9 @@ import { MachineError } from "./errors";
 import { TraceRing } from "./trace";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
+import { renderListing, listingText } from "../render/disasm";
+import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";
+import { disassemble, symbolizerFrom } from "./disasm";
 
 const TLB_SIZE = 256;
 const CANON = 2 ** 47;
@@ -1154,9 +1157,100 @@ export class Vcpu {
     return (this.eflagsRest & DF) !== 0;
   }
 
+  /**
+   * Disassembles `count` instructions at RIP (starting at the enclosing symbol when it is close,
+   * so the lines before RIP decode on real instruction boundaries).
+   */
+  disassembly(count = 12): { lines: ReturnType<typeof disassemble>; current: bigint } {
+    const sym = this.symbols.size ? symbolizerFrom(this.symbols) : undefined;
+    let start = this.rip;
+    if (sym) {
+      const w = sym(gvaToU64(this.rip));
+      const m = w ? /^(.*?)(?:\+0x([0-9a-f]+))?$/.exec(w) : null;
+      const off = m && m[2] ? parseInt(m[2], 16) : 0;
+      if (m && off <= 48) start = this.rip - off;
+    }
+    const bytes: number[] = [];
+    for (let k = 0; k < count * 15 + (this.rip - start); k++) {
+      try {
+        const phys = this.fetchPhys(start + k);
+        bytes.push(this.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
+      } catch {
+        break;
+      }
+    }
+    const all = disassemble(Uint8Array.from(bytes), gvaToU64(start), this.mode64 ? 64 : 32, { symbols: sym });
+    const cur = gvaToU64(this.rip);
+    const at = all.findIndex((l) => l.address === cur);
+    const from = at > 4 ? at - 4 : 0;
+    return { lines: all.slice(from, from + count), current: cur };
+  }
+
+  disassembleAround(count: number): string[] {
+    const d = this.disassembly(count);
+    return listingText(d.lines, d.current);
+  }
+
+  /** The disassembly view alone. */
+  disassemblyView(count = 16): MimeBundle {
+    const d = this.disassembly(count);
+    return renderListing(d.lines, d.current, `vCPU ${this.id} at 0x${d.current.toString(16)}`);
+  }
+
+  /** Walks the guest page tables for `va` without changing A/D bits: levels, gpa, machine frame. */
+  pageWalk(va: number | bigint): WalkResult & { toMimeBundle(): MimeBundle } {
+    const a = gva(va);
+    const levels: WalkLevel[] = [];
+    const res: WalkResult = { va: gvaToU64(a), levels };
+    const show = (lo: number, hi: number, level: number): string[] => {
+      const f: string[] = [];
+      if (lo & 1) f.push("P");
+      if (lo & 2) f.push("RW");
+      if (lo & 4) f.push("US");
+      if (lo & 0x20) f.push("A");
+      if (lo & 0x40) f.push("D");
+      if (level > 1 && lo & 0x80) f.push("PS");
+      if (hi < 0) f.push("NX");
+      return f;
+    };
+    if (!this.paging) {
+      res.gpa = a >>> 0;
+    } else {
+      const u48 = a < 0 ? a + 2 ** 48 : a;
+      let table = this.cr3 - (this.cr3 % PAGE_SIZE);
+      for (let level = 4; level >= 1; level--) {
+        const idx = Math.floor(u48 / 2 ** (12 + 9 * (level - 1))) % 512;
+        const ea = table + idx * 8;
+        const e = this.p2m.raw(Math.floor(ea / PAGE_SIZE));
+        if (e < 0) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
+        const view = this.machine.memory.view(Math.floor(e / 2) as never);
+        const lo = view.getInt32(ea % PAGE_SIZE, true), hi = view.getInt32((ea % PAGE_SIZE) + 4, true);
+        const leaf = level === 1 || (level <= 3 && (lo & PTE_PS) !== 0);
+        levels.push({ level, tableGpa: table, index: idx, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, level), leaf: leaf && (lo & 1) === 1 });
+        if (!(lo & 1)) { res.fault = `not present at ${["", "PT", "PD", "PDPT", "PML4"][level]}`; break; }
+        const base = (hi & 0xfffff) * TWO32 + ((lo & ~0xfff) >>> 0);
+        if (leaf) {
+          const size = 2 ** (12 + 9 * (level - 1));
+          res.gpa = base - (base % size) + (u48 % size);
+          break;
+        }
+        table = base;
+      }
+    }
+    if (res.gpa !== undefined) {
+      const e = this.p2m.raw(Math.floor(res.gpa / PAGE_SIZE));
+      if (e >= 0) res.mfn = Math.floor(e / 2);
+    }
+    return Object.assign(res, { toMimeBundle: () => renderWalk(res) });
+  }
+
   toMimeBundle(): MimeBundle {
     return renderVcpu(this);
   }
+}
+
+function gvaToU64(a: number): bigint {
+  return BigInt.asUintN(64, BigInt(a));
 }
 
 export function vectorName(v: number): string {

@@ -1,0 +1,36 @@
+/**
+ * Disassembly view: NASM-syntax listing with symbol labels, the current instruction marked, as
+ * text and HTML.
+ */
+import { MimeBundle, escapeXml } from "./mime";
+
+export interface ListingLine {
+  address: bigint;
+  bytes: Uint8Array;
+  text: string;
+  where?: string;
+}
+
+export function listingText(lines: readonly ListingLine[], current?: bigint): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    if (l.where && !l.where.includes("+")) out.push(`${l.where}:`);
+    const hex = [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    out.push(`${l.address === current ? "=>" : "  "} ${l.address.toString(16).padStart(16, "0")}  ${hex.padEnd(24)} ${l.text}`);
+  }
+  return out;
+}
+
+export function renderListing(lines: readonly ListingLine[], current?: bigint, title = "disassembly"): MimeBundle {
+  const text = listingText(lines, current).join("\n");
+  const rows = lines
+    .map((l) => {
+      const label = l.where && !l.where.includes("+") ? `<tr><td colspan="3" style="color:#2a5db0">${escapeXml(l.where)}:</td></tr>` : "";
+      const cur = l.address === current;
+      const hex = [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+      return `${label}<tr style="${cur ? "background:#fff3b0;font-weight:bold" : ""}"><td>${cur ? "&#9654;" : ""} ${l.address.toString(16)}</td><td style="color:#888;padding:0 8px">${hex}</td><td>${escapeXml(l.text)}</td></tr>`;
+    })
+    .join("");
+  const html = `<div style="font-family:monospace;font-size:12px"><b>${escapeXml(title)}</b><table style="border-collapse:collapse">${rows}</table></div>`;
+  return { "text/plain": text, "text/html": html };
+}
