@@ -234,8 +234,16 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   // Leaks: file space before the footer that neither metadata nor a block uses.
   const endBlocks = kept.reduce((m, g) => Math.max(m, g.start + span), 0);
   const usedEnd = Math.max(metaEnd, endBlocks);
-  const holes = gaps(regions, kept.map((g) => ({ start: g.start, end: g.start + span, what: "block" })), usedEnd);
-  const tail = Math.max(0, limit - usedEnd);
+  let holes = gaps(regions, kept.map((g) => ({ start: g.start, end: g.start + span, what: "block" })), usedEnd);
+  let tail = Math.max(0, limit - usedEnd);
+  // Zeroed padding right after the metadata is a layout choice, not a leak: Virtual PC 2007 leaves
+  // a zero sector after a one-sector BAT, Windows aligns its first block (reference §1.1).
+  const firstStart = kept.length ? kept[0]!.start : limit;
+  const pad = firstStart - metaEnd;
+  if (pad > 0 && pad <= PADDING_LIMIT && allZero(readAt(file, metaEnd, pad))) {
+    if (kept.length) holes -= pad;
+    else tail -= pad;
+  }
   out.leakedBytes = holes + tail;
   if (holes) F.push(finding("leak", "blocks", metaEnd, `${holes} bytes between blocks are not referenced (reclaim with compact)`));
   if (tail) {
@@ -257,6 +265,8 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   if (footer.diskType === DiskType.Differencing) checkParent(path, host, F);
   return out;
 }
+
+const PADDING_LIMIT = 64 * 1024;
 
 function gaps(meta: Region[], blocks: Region[], end: number): number {
   const all = [...meta, ...blocks].sort((a, b) => a.start - b.start);
