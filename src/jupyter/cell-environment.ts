@@ -8,7 +8,7 @@ import { TsExecutor } from "./ts-executor";
 import * as library from "../index";
 import * as cellScope from "./cell-scope";
 
-export function createCellRunner(options: { interrupted?: () => boolean; cwd?: string } = {}): CellRunner {
+export function createCellRunner(options: { interrupted?: () => boolean } = {}): CellRunner {
   const interrupted = options.interrupted ?? (() => false);
   const tick = () => {
     if (interrupted()) throw new KeyboardInterrupt();
@@ -21,7 +21,6 @@ export function createCellRunner(options: { interrupted?: () => boolean; cwd?: s
       { path: join(DIST_SRC, "jupyter", "cell-scope"), exports: cellScope as unknown as Record<string, unknown> },
     ],
     tick,
-    options.cwd,
   );
   return new CellRunner(executor, createMagicRegistry());
 }

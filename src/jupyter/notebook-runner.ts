@@ -119,7 +119,10 @@ export function readNotebook(path: string): Notebook {
 /** Runs every code cell in order; stops at the first error unless `allowErrors`. */
 export async function runNotebook(nb: Notebook, options: { allowErrors?: boolean; cwd?: string; echo?: boolean } = {}): Promise<RunResult> {
   captureStdio();
-  const runner = createCellRunner({ cwd: options.cwd });
+  // Like a Jupyter server, run the notebook from its own folder.
+  const startDir = process.cwd();
+  if (options.cwd) process.chdir(options.cwd);
+  const runner = createCellRunner();
   const displays = new Map<string, { data: MimeBundle; metadata: Record<string, unknown> }[]>();
   let count = 0;
   let cellsRun = 0;
@@ -143,6 +146,7 @@ export async function runNotebook(nb: Notebook, options: { allowErrors?: boolean
   } finally {
     setCellSink(undefined); // what is printed after the run is the caller's again
     runner.executor.close();
+    process.chdir(startDir);
   }
   nb.metadata.kernelspec = { name: "xenlab", display_name: "XenLab (TypeScript)", language: "typescript" };
   nb.metadata.language_info = { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" };

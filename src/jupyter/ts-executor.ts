@@ -63,7 +63,6 @@ export class TsExecutor {
   constructor(
     private readonly modules: ScopeModule[],
     private readonly tick: () => void,
-    private readonly cwd = process.cwd(),
   ) {
     this.prelude = modules
       .map((m) => {
@@ -186,9 +185,9 @@ export class TsExecutor {
     });
   }
 
-  /** `require` resolving from the notebook's folder, with `xenlab` meaning this library. */
+  /** `require` resolving from the working folder (see %cd), with `xenlab` meaning this library. */
   private cellRequire(): NodeJS.Require {
-    const base = createRequire(join(this.cwd, "__cell__.js"));
+    const base = createRequire(join(process.cwd(), "__cell__.js"));
     const library = this.modules[0]?.exports;
     const req = ((id: string) => (id === "xenlab" && library ? library : base(id))) as NodeJS.Require;
     return Object.assign(req, { resolve: base.resolve, cache: base.cache, main: base.main, extensions: base.extensions });

@@ -32,6 +32,13 @@ describe("complete_request", () => {
     expect(cell.reply.content.matches).toEqual(["%%html"]);
   });
 
+  it("completes magic arguments: folders after %cd", async () => {
+    const code = "%cd /tm";
+    const { reply } = await k.request("shell", "complete_request", { code, cursor_pos: code.length });
+    expect(reply.content.matches).toEqual(["/tmp/"]);
+    expect(reply.content.cursor_start).toBe(4);
+  });
+
   it("counts cursor positions in code points, not UTF-16 units", async () => {
     await k.execute("const emoji = { wide: 1 }");
     const code = "'🖥️🖥️'; emoji.wi";
