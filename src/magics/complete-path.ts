@@ -1,7 +1,7 @@
 /** File-path completion for magic arguments (`%vhd info dis<Tab>`, `%cd no<Tab>`). */
 import { readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 /**
  * Completions for the last word of `argsBeforeCursor`, as paths relative to the working folder:
@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 export function completePath(argsBeforeCursor: string, options: { directoriesOnly?: boolean; filter?: (name: string) => boolean } = {}): string[] {
   const word = /(\S*)$/.exec(argsBeforeCursor)![1]!;
   const expanded = word.startsWith("~/") ? join(homedir(), word.slice(2)) : word;
-  const dirPart = expanded.endsWith("/") ? expanded : dirname(expanded) === "." && !expanded.startsWith("./") ? "" : `${dirname(expanded)}/`;
+  const dirPart = expanded.slice(0, expanded.lastIndexOf("/") + 1);
   const prefix = expanded.slice(dirPart.length);
   let entries: string[];
   try {
