@@ -210,7 +210,7 @@ const ALU: Record<string, [number, string]> = {
   Xor: [5, "xor"], Cmp: [2, "cmp"], Test: [5, "test"],
 };
 
-function aluCode(name: string, d: Opd, src: Opd, s: number): string {
+function aluCode(name: string, d: Opd, src: Opd, s: number, flagsDead = false): string {
   const [fop, op] = ALU[name]!;
   let code = rd(d, s, "a") + rd(src, s, "b");
   const cy = op === "adc" || op === "sbb";
@@ -238,6 +238,7 @@ function aluCode(name: string, d: Opd, src: Opd, s: number): string {
     }
   }
   if (op !== "cmp" && op !== "test") code += wr(d, s, "r");
+  if (flagsDead) return code; // a later instruction of this block overwrites every flag
   code += `c.fop=${(fop << 2) | lgOf(s)};c.fr=rL;`;
   if (fop !== 5) code += "c.fa=aL;c.fb=bL;";
   if (s === 8) code += fop !== 5 ? "c.frh=rH;c.fah=aH;c.fbh=bH;" : "c.frh=rH;";
@@ -290,7 +291,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
           ctx.end = true;
         } else code = r;
       }
-      body.push(`c.ix=${n};${code}`);
+      body.push(/c\.\w+\(|X\.\w+\(|throw/.test(code) ? `c.ix=${n};${code}` : code);
       knownFop = nextFop(ctx, code);
       if (ctx.selfLoop) selfLoop = true;
       if (ctx.writes && !ctx.end) body.push(`if(c.stop!==0){c.rip=${next};return ${n + 1};}`);
@@ -309,7 +310,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   let inner = body.join("\n");
   if (selfLoop) inner = inner.replace(/return (\d+);/g, "return c.lb+$1;");
   const source = selfLoop
-    ? `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0,k=0;\nfor(;;){\n${inner}\n}};`
+    ? `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\nfor(;;){\n${inner}\n}};`
     : `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${inner}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function("X", source)(X) as BlockFn;
@@ -342,7 +343,7 @@ function emit(x: Ctx): string | undefined {
 
   if (ALU[mn] && nops === 2 && !ins.hasRepPrefix) {
     if (mn === "Cmp" || mn === "Test") x.writes = false;
-    return pre + aluCode(mn, o0, o1, s0);
+    return pre + aluCode(mn, o0, o1, s0, x.flagsDead);
   }
   switch (mn) {
     case "Mov": {
@@ -368,6 +369,10 @@ function emit(x: Ctx): string | undefined {
     }
     case "Inc": case "Dec": {
       const inc = mn === "Inc";
+      if (x.flagsDead) {
+        const body = s0 < 8 ? `rL=(aL${inc ? "+" : "-"}1)${maskOf(s0)};` : inc ? "rL=(aL+1)|0;rH=(aH+(rL===0?1:0))|0;" : "rL=(aL-1)|0;rH=(aH-(aL===0?1:0))|0;";
+        return pre + rd(o0, s0, "a") + body + wr(o0, s0, "r");
+      }
       let code = pre + "cy=c.cf();" + rd(o0, s0, "a");
       if (s0 < 8) code += `rL=(aL${inc ? "+" : "-"}1)${maskOf(s0)};`;
       else code += inc ? "rL=(aL+1)|0;rH=(aH+(rL===0?1:0))|0;" : "rL=(aL-1)|0;rH=(aH-(aL===0?1:0))|0;";
@@ -380,7 +385,9 @@ function emit(x: Ctx): string | undefined {
       let code = pre + rd(o0, s0, "b");
       if (s0 < 8) code += `rL=(0-bL)${maskOf(s0)};`;
       else code += "rL=(0-bL)|0;rH=(0-bH-(bL!==0?1:0))|0;";
-      code += wr(o0, s0, "r") + `c.fop=${(2 << 2) | lgOf(s0)};c.fr=rL;c.fa=0;c.fb=bL;`;
+      code += wr(o0, s0, "r");
+      if (x.flagsDead) return code;
+      code += `c.fop=${(2 << 2) | lgOf(s0)};c.fr=rL;c.fa=0;c.fb=bL;`;
       if (s0 === 8) code += "c.frh=rH;c.fah=0;c.fbh=bH;";
       return code;
     }
@@ -479,7 +486,8 @@ function emit(x: Ctx): string | undefined {
       if (t === x.start) {
         // Self-loop: iterate inside the function while the budget allows.
         x.selfLoop = true;
-        return `if(${cond}){if(++k<lim){c.lb+=${x.i + 1};continue;}c.rip=${t};return c.lb+${x.i + 1};}c.rip=${next};return c.lb+${x.i + 1};`;
+        const n1 = x.i + 1;
+        return `if(${cond}){c.lb+=${n1};if(c.lb+${n1}<=lim)continue;c.rip=${t};return c.lb;}c.rip=${next};return c.lb+${n1};`;
       }
       return `if(${cond}){c.rip=${t};return ${x.i + 1};}c.rip=${next};return ${x.i + 1};`;
     }

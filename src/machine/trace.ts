@@ -15,7 +15,6 @@ export class TraceRing {
   private readonly starts = new Float64Array(BLOCKS);
   private readonly counts = new Int32Array(BLOCKS);
   private head = 0;
-  private filled = 0;
   private readonly events: TraceEvent[] = [];
 
   block(start: number, n: number): void {
@@ -23,7 +22,12 @@ export class TraceRing {
     this.starts[h] = start;
     this.counts[h] = n;
     this.head = (h + 1) & (BLOCKS - 1);
-    if (this.filled < BLOCKS) this.filled++;
+    this.total++;
+  }
+  /** Blocks recorded since the last clear (the ring keeps the last BLOCKS of them). */
+  total = 0;
+  private get filledCount(): number {
+    return this.total < BLOCKS ? this.total : BLOCKS;
   }
 
   event(rip: number, text: string): void {
@@ -34,7 +38,7 @@ export class TraceRing {
   /** Recent blocks, oldest first: [start, instructions]. */
   recentBlocks(): [number, number][] {
     const out: [number, number][] = [];
-    for (let k = this.filled; k > 0; k--) {
+    for (let k = this.filledCount; k > 0; k--) {
       const i = (this.head - k + BLOCKS) & (BLOCKS - 1);
       out.push([this.starts[i]!, this.counts[i]!]);
     }
@@ -47,7 +51,7 @@ export class TraceRing {
 
   clear(): void {
     this.head = 0;
-    this.filled = 0;
+    this.total = 0;
     this.events.length = 0;
   }
 }

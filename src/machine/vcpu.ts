@@ -382,7 +382,7 @@ export class Vcpu {
       this.lb = 0;
       let n: number;
       try {
-        n = blk.fn(this, R, H, Math.floor(left / blk.n));
+        n = blk.fn(this, R, H, left);
       } catch (e) {
         n = this.lb + this.ix;
         this.icount += n;
