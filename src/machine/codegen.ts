@@ -687,7 +687,8 @@ function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boolean[] {
       if (dec.lastError !== DecoderError.None || ins.code === Code.INVALID) break;
       const mn = Mnemonic[ins.mnemonic]!;
       let k = 2;
-      if (FLAG_NEUTRAL.has(mn)) k = 0;
+      // setcc/cmovcc leave the flags alone (FLAG_NEUTRAL) but read them.
+      if (FLAG_NEUTRAL.has(mn) && !mn.startsWith("Set") && !mn.startsWith("Cmov")) k = 0;
       else if (FLAG_WRITERS.has(mn) && !ins.hasRepPrefix) k = 1;
       else if (FLAG_PARTIAL.has(mn)) {
         const imm = ins.opCount > 1 && ins.op1Kind >= OpKind.Immediate8 && ins.op1Kind <= OpKind.Immediate32to64;

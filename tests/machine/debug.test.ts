@@ -41,7 +41,7 @@ describe("control and debugging", () => {
       hits++;
       return true;
     });
-    expect(hits).toBe(6); // one call per result line
+    expect(hits).toBe(8); // one call per result line
     expect(out).toMatch(/^sieve 000000000000198e/);
     void v;
   });

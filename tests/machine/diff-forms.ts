@@ -19,7 +19,7 @@ export interface Form {
   undef(input: CaseInput): number;
   /** False: input must not be run (would fault natively, or the result is undefined). */
   valid?(input: CaseInput): boolean;
-  /** A second instruction (the block then has the first one's flags dead: tests inlined paths). */
+  /** One or two more instructions, "a | b" (exercises flag liveness across instructions). */
   then?: string;
 }
 
@@ -210,6 +210,18 @@ export function buildForms(): Form[] {
     add(`imul ${reg(3, s)}, ${reg(6, s)}`, "imul", s, () => AF, { then: "test r14, r14" });
     add(`imul ${reg(9, s)}, ${reg(10, s)}, -7`, "imul", s, () => AF, { then: "test r14, r14" });
     add(`imul ${reg(0, s)}, ${mem(s)}`, "imul", s, () => AF, { then: "test r14, r14" });
+  }
+  // Flags consumed by setcc/cmovcc and then overwritten: the compare's flags are live only
+  // through the consumer (a liveness bug here once dropped them).
+  for (const cc of ["a", "b", "l", "g", "e", "s", "o", "p", "be", "ge"]) {
+    for (const [s, a, b] of [[4, "eax", "0x80000000"], [8, "rdx", "rsi"], [1, "al", "bl"], [2, "cx", "0x7fff"]] as const) {
+      const dst = s === 1 ? "cl" : s === 2 ? "di" : s === 4 ? "r9d" : "r9";
+      add(`cmp ${a}, ${b}`, "cmp", s, () => AF, { then: `set${cc} r8b | add r10, r11` });
+      add(`sub ${a}, ${b}`, "sub", s, () => AF, { then: `cmov${cc} r12, r13 | xor r10, r11` });
+      void dst;
+    }
+    add("test rbx, rsi", "test", 8, () => AF, { then: `set${cc} r8b | add r10, r11` });
+    add("and ecx, edx", "and", 4, () => AF, { then: `cmov${cc} r12d, r13d | or r10, r11` });
   }
   return forms;
 }

@@ -26,13 +26,14 @@ beforeAll(() => {
 
 function assembleSlots(forms: Form[]): Uint8Array {
   const src = [
-    "%macro S 2",
+    "%macro S 3",
     "  db %%e - %%s",
     "%%s: %1",
     "  %2",
+    "  %3",
     "%%e: times 31 - (%%e - %%s) db 0x90",
     "%endmacro",
-    ...forms.map((f) => `S {${f.asm}}, {${f.then ?? ""}}`),
+    ...forms.map((f) => `S {${f.asm}}, {${(f.then ?? "").split(" | ")[0]}}, {${(f.then ?? "").split(" | ")[1] ?? ""}}`),
   ].join("\n");
   return nasm(src, 64, 0);
 }

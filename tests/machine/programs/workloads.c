@@ -5,6 +5,8 @@ typedef unsigned long u64;
 typedef long i64;
 typedef unsigned int u32;
 typedef unsigned char u8;
+typedef int i32;
+#define i32_t(x) ((i32)(x))
 
 #ifndef ITERS
 #define ITERS 1
@@ -162,8 +164,51 @@ static u64 divs(void) {
   return acc ^ (u64)sacc;
 }
 
+/* String instructions and bit tricks through inline asm and builtins: the native build is the oracle. */
+static u8 sbuf[512], dbuf[512];
+static u64 strings(void) {
+  u64 h = 0;
+  for (int i = 0; i < 512; i++) sbuf[i] = (u8)(i * 7 + 3);
+  u64 n = 300; void *d = dbuf + 5; const void *sp = sbuf + 9;
+  __asm__ volatile("rep movsb" : "+D"(d), "+S"(sp), "+c"(n) : : "memory");
+  n = 16; d = dbuf + 400; u64 v = 0x0102030405060708ul;
+  __asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(v) : "memory");
+  n = 100; d = dbuf + 300 + 99; sp = sbuf + 200 + 99;
+  __asm__ volatile("std\n rep movsb\n cld" : "+D"(d), "+S"(sp), "+c"(n) : : "memory");
+  for (int i = 0; i < 512; i++) h = h * 131 + dbuf[i];
+  n = 512; d = sbuf; u64 al = sbuf[77];
+  __asm__ volatile("repne scasb" : "+D"(d), "+c"(n) : "a"(al) : "memory", "cc");
+  h ^= n * 1000003;
+  n = 64; d = dbuf + 5; sp = sbuf + 9;
+  __asm__ volatile("repe cmpsb" : "+D"(d), "+S"(sp), "+c"(n) : : "memory", "cc");
+  h ^= n << 20;
+  u64 q; sp = sbuf + 32;
+  __asm__ volatile("lodsq" : "=a"(q), "+S"(sp) : : "memory");
+  h += q;
+  return h;
+}
+
+static u64 bits(u64 seed) {
+  u64 h = 0;
+  for (int i = 0; i < 200; i++) {
+    seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+    u64 x = seed | 1;
+    h += (u64)__builtin_ctzll(x) + ((u64)__builtin_clzll(x) << 8);
+    h ^= __builtin_bswap64(seed);
+    unsigned __int128 w = (unsigned __int128)seed << (i & 127);
+    h += (u64)(w >> 64) ^ (u64)w;
+    __int128 sw = (__int128)(i64)seed >> (i & 63);
+    h += (u64)sw;
+    h += (i64)seed < 0 ? 3 : 7;
+    h += (u32)seed > 0x80000000u;
+    i64 a = (i64)seed, b = (i64)(seed >> 7) | 1;
+    h += (u64)(a / b) + (u64)(a % b) + (u64)((i32_t(seed)) / 3);
+  }
+  return h;
+}
+
 int main(void) {
-  u64 r[6] = {0};
+  u64 r[8] = {0};
   for (u32 it = 0; it < iterations; it++) {
     fill(it + 1);
     r[0] += sieve();
@@ -172,6 +217,8 @@ int main(void) {
     r[3] += sort_check();
     r[4] += bignum();
     r[5] += divs();
+    r[6] += strings();
+    r[7] += bits(it + 99);
   }
   puthex("sieve", r[0]);
   puthex("crc32", r[1]);
@@ -179,6 +226,8 @@ int main(void) {
   puthex("qsort", r[3]);
   puthex("bignum", r[4]);
   puthex("divs", r[5]);
+  puthex("strings", r[6]);
+  puthex("bits", r[7]);
   return 0;
 }
 
