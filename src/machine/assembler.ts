@@ -4,6 +4,7 @@
  * bad line is reported as `AssemblyError` with its 1-based number.
  */
 import { AssemblyError, MachineError } from "./errors";
+import type { GuestPhysical } from "./machine";
 
 // keystone-wasm ships an ESM/CJS build without usable typings for its constants object.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -108,6 +109,16 @@ export class Assembler {
       }
       throw new AssemblyError(lines.length, lines[lines.length - 1] ?? "", reason);
     }
+  }
+
+  /**
+   * Assembles `source` for `address` and writes it into guest-physical memory at `gpa` (what a
+   * `%%asm` cell does). Returns the bytes written.
+   */
+  assembleInto(g: GuestPhysical, gpa: number, source: string, opts: AssembleOptions = {}): Uint8Array {
+    const bytes = this.assemble(source, { ...opts, address: opts.address ?? gpa });
+    g.write(gpa, bytes);
+    return bytes;
   }
 
   close(): void {

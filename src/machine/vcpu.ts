@@ -741,6 +741,20 @@ export class Vcpu {
     const b = this.readVirt(va, 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
+  readVirtU32(va: number | bigint): number {
+    const b = this.readVirt(va, 4);
+    return new DataView(b.buffer).getUint32(0, true);
+  }
+  writeVirtU64(va: number | bigint, v: bigint | number): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true);
+    this.writeVirt(va, b);
+  }
+  writeVirtU32(va: number | bigint, v: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v >>> 0, true);
+    this.writeVirt(va, b);
+  }
 
   private hostAccess(f: () => void): void {
     try {

@@ -95,3 +95,24 @@ describe("keystone number syntax", () => {
     expect(normalizeNumbers("mov eax, [r15+13]")).toBe("mov eax, [r15+0xd]");
   });
 });
+
+describe("%%asm flow", () => {
+  it("assembles into a domain's memory and the vCPU runs it", async () => {
+    const as3 = await Assembler.load();
+    const { longModeGuest } = await import("./helpers");
+    const { v, m } = longModeGuest(new Uint8Array(0));
+    const g = m.guest(v.domain);
+    as3.assembleInto(g, 0x400000, [
+      "  mov ecx, 10        ; decimal ten",
+      "  xor eax, eax",
+      "top:",
+      "  add eax, ecx",
+      "  loop top",
+      "  mov [0x500000], rax",
+      "  hlt",
+    ].join("\n"));
+    expect(v.run(1000).kind).toBe("hlt");
+    expect(v.getReg("rax")).toBe(55n);
+    expect(v.readVirtU64(0x500000)).toBe(55n);
+  });
+});
