@@ -74,7 +74,12 @@ export class FatFileSystem extends FileSystem {
       const fsi = readAt(device, bs.fsInfoSector * bs.bytesPerSector, 512, "fat.FSInfo");
       this.fsInfoValid = u32(fsi, 0) === FSI_LEAD_SIG && u32(fsi, 484) === FSI_STRUC_SIG && u32(fsi, 508) === FSI_TRAIL_SIG;
     }
-    if (bs.type === "fat32") this.fat.chain(bs.rootCluster, "/");
+    if (bs.type === "fat32") {
+      if (bs.rootCluster < 2 || bs.rootCluster > this.fat.maxCluster) {
+        throw new FsError("ECORRUPT", `root directory cluster ${bs.rootCluster} is outside 2..${this.fat.maxCluster}`, { field: "fat.BPB_RootClus", offset: 44 });
+      }
+      this.fat.chain(bs.rootCluster, "/");
+    }
   }
 
   static open(device: BlockDevice): FatFileSystem {
@@ -135,7 +140,9 @@ export class FatFileSystem extends FileSystem {
       return (this.bs.reservedSectors + this.bs.numFats * this.bs.fatSectors) * this.bs.bytesPerSector + at;
     }
     const cb = this.bs.clusterBytes;
-    return this.clusterOffset(dir.clusters[Math.floor(at / cb)]!) + (at % cb);
+    const c = dir.clusters[Math.floor(at / cb)];
+    if (c === undefined) throw new FsError("ECORRUPT", `directory slot ${i} is past the directory's clusters`, { path: loc.path, field: "fat.entry" });
+    return this.clusterOffset(c) + (at % cb);
   }
 
   private toStat(e: FatDirEntry, path: string): FileStat {
