@@ -10,7 +10,7 @@ import { FatFileSystem } from "./fat/fat-fs";
 import { FileStat, FileSystem, FsTree, TreeOptions } from "./filesystem";
 import { Partition, readAt } from "./partition";
 import { PartitionEntry } from "./partition-entry";
-import { PartitionTable, readPartitionTable } from "./partition-table";
+import { looksLikeGpt, PartitionTable, readPartitionTable } from "./partition-table";
 
 /**
  * Opens the filesystem that starts at byte 0 of `dev`, or returns undefined when there is none we
@@ -91,8 +91,12 @@ export class MountedDisk {
  * broken or unknown are listed with the reason; ENOFS only when nothing at all is recognised.
  */
 export function mountDisk(device: BlockDevice): MountedDisk {
-  const whole = openFileSystem(device);
-  if (whole) return new MountedDisk(device, undefined, [{ device, fs: whole }]);
+  // A GPT is unambiguous; an MBR is not (a FAT boot sector also ends in 55 AA and its "partition
+  // table" bytes are boot code), so without a GPT a filesystem at byte 0 is looked for first.
+  if (!looksLikeGpt(device)) {
+    const whole = openFileSystem(device);
+    if (whole) return new MountedDisk(device, undefined, [{ device, fs: whole }]);
+  }
   const table = readPartitionTable(device);
   if (!table) throw new FsError("ENOFS", `no filesystem or partition table recognised on the disk (${device.size} bytes)`);
   const volumes: Volume[] = table.dataPartitions.map((p) => {

@@ -38,6 +38,14 @@ export class PartitionTable {
   }
 }
 
+/** A GPT (or its protective MBR) at the start of the disk: it wins over any filesystem guess. */
+export function looksLikeGpt(dev: BlockDevice): boolean {
+  if (dev.size < 2 * MBR_SECTOR) return false;
+  const sector0 = readAt(dev, 0, MBR_SECTOR, "mbr");
+  const protective = hasMbrSignature(sector0) && parseMbrEntries(sector0).some((e) => e.type === MBR_TYPE_GPT_PROTECTIVE);
+  return protective || hasGptSignature(dev, 512) || hasGptSignature(dev, 4096);
+}
+
 /**
  * Reads the partition table of a disk, or returns undefined when sector 0 holds none (e.g. a
  * filesystem written straight onto the disk: a FAT boot sector also ends in 55 AA, so the caller

@@ -85,7 +85,7 @@ export function encodeFatTime(d: Date): { date: number; time: number } {
  * carry the checksum of the short entry they precede; otherwise (orphaned or damaged LFN entries,
  * as after a DOS rename) the 8.3 name is shown, which is what Windows and Linux do.
  */
-export function parseDirectory(bytes: Uint8Array, path: string): FatDirEntry[] {
+export function parseDirectory(bytes: Uint8Array): FatDirEntry[] {
   const out: FatDirEntry[] = [];
   let lfn: { parts: string[]; checksum: number; expect: number; first: number } | undefined;
   const slots = Math.floor(bytes.length / DIR_ENTRY_SIZE);
@@ -143,7 +143,6 @@ export function parseDirectory(bytes: Uint8Array, path: string): FatDirEntry[] {
       firstSlot,
     });
   }
-  void path;
   return out;
 }
 
