@@ -232,7 +232,8 @@ class IoThread {
   /** stop_on_error: an error aborts the executes already queued, and only those. */
   private afterExecuteReply(reply: Message): void {
     const request = this.busy;
-    if (!request || reply.content.status !== "error" || request.content.stop_on_error === false) return;
+    // As ipykernel: a silent execute's error aborts nothing (frontends use them for housekeeping).
+    if (!request || reply.content.status !== "error" || request.content.stop_on_error === false || request.content.silent === true) return;
     const keep: Message[] = [];
     for (const queued of this.queue.splice(0)) {
       if (queued.header.msg_type === "execute_request") {

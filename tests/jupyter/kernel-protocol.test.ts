@@ -138,6 +138,13 @@ describe("stop_on_error", () => {
     expect(types(aborted)).not.toContain("execute_input");
   });
 
+  it("aborts nothing when the failing execute was silent", async () => {
+    const failing = await k.send("shell", "execute_request", { code: "await new Promise(r => setTimeout(r, 100)); throw new Error('x')", silent: true });
+    const queued = await k.send("shell", "execute_request", { code: "'runs after a silent error'" });
+    expect((await failing.reply).content.status).toBe("error");
+    expect((await queued.reply).content.status).toBe("ok");
+  });
+
   it("aborts nothing when stop_on_error is false", async () => {
     const failing = await k.send("shell", "execute_request", { code: "await new Promise(r => setTimeout(r, 100)); throw new Error('x')", stop_on_error: false });
     const queued = await k.send("shell", "execute_request", { code: "'still runs'" });

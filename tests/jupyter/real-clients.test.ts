@@ -24,6 +24,8 @@ const env = {
   JUPYTER_DATA_DIR: join(work, "data"),
   XENLAB_HISTORY: join(work, "history.jsonl"),
   JUPYTER_PLATFORM_DIRS: "1",
+  // debugpy (imported by jupyter tools) otherwise warns about frozen modules on every start
+  PYDEVD_DISABLE_FILE_VALIDATION: "1",
 };
 
 beforeAll(() => {

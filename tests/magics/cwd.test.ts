@@ -1,5 +1,5 @@
 /** %cd/%pwd and file-path completion of magic arguments. */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -38,5 +38,20 @@ describe("completePath", () => {
     expect(completePath("info ", { filter: (n) => n.endsWith(".vhd") })).toEqual(["disks/"]);
     expect(completePath("", { directoriesOnly: true })).toEqual(["disks/"]);
     expect(completePath(`${dir}/disks/n`)).toEqual([`${dir}/disks/notes.txt`]);
+  });
+});
+
+describe("%%writefile", () => {
+  const writefile = cwdMagics.find((m) => m.name === "writefile")!;
+  it("writes the body (ending it with a newline) and appends with -a", () => {
+    process.chdir(dir);
+    const r = writefile.run("guest.cfg", 'name = "longhorn"', ctx) as { text: string };
+    expect(r.text).toBe(`Wrote ${join(dir, "guest.cfg")} (18 bytes)`);
+    writefile.run("-a guest.cfg", "memory = 256\n", ctx);
+    expect(readFileSync(join(dir, "guest.cfg"), "utf8")).toBe('name = "longhorn"\nmemory = 256\n');
+  });
+  it("needs exactly one file name, and names a file it cannot write", () => {
+    expect(() => writefile.run("", "x", ctx)).toThrow(/exactly one file name/);
+    expect(() => writefile.run("no/such/dir/f", "x", ctx)).toThrow(/cannot write .*no\/such\/dir\/f: ENOENT/);
   });
 });
