@@ -19,7 +19,7 @@ export interface Form {
   undef(input: CaseInput): number;
   /** False: input must not be run (would fault natively, or the result is undefined). */
   valid?(input: CaseInput): boolean;
-  /** One or two more instructions, "a | b" (exercises flag liveness across instructions). */
+  /** More instructions, "a | b | c" (flag liveness across instructions; string ops). */
   then?: string;
 }
 
@@ -222,6 +222,27 @@ export function buildForms(): Form[] {
     }
     add("test rbx, rsi", "test", 8, () => AF, { then: `set${cc} r8b | add r10, r11` });
     add("and ecx, edx", "and", 4, () => AF, { then: `cmov${cc} r12d, r13d | or r10, r11` });
+  }
+  // Balanced stack use (the native runner's stack is real; only registers are compared).
+  add("push rax", "push", 8, none, { then: "pop rbx" });
+  add("push word 0x8123", "push", 2, none, { then: "pop cx" });
+  add("push -5", "push", 8, none, { then: "pop rsi" });
+  add("push qword [r15+8]", "push", 8, none, { then: "pop qword [r15+40]" });
+  add("push rbp", "push", 8, none, { then: "mov rbp, rsp | push rdi | leave" });
+  // String instructions on the 64-byte buffer; addresses are made r15-relative before comparing.
+  // lahf/seto keep the string op's flags in AH/BL; the final subs' AF depends on the buffer
+  // address (which differs between the host and the emulator), so AF is not compared.
+  const rel = "lahf | seto bl | sub rsi, r15 | sub rdi, r15";
+  const relUndef = () => AF;
+  for (const [sz, n] of [["b", 17], ["w", 9], ["d", 5], ["q", 3]] as const) {
+    add(`lea rsi, [r15+2]`, `movs${sz}`, 0, relUndef, { then: `lea rdi, [r15+36] | mov ecx, ${n} | rep movs${sz} | ${rel}` });
+    add(`lea rdi, [r15+1]`, `stos${sz}`, 0, relUndef, { then: `lea rsi, [r15] | mov ecx, ${n} | rep stos${sz} | ${rel}` });
+    add(`lea rsi, [r15+8]`, `lods${sz}`, 0, relUndef, { then: `lea rdi, [r15] | lods${sz} | lods${sz} | ${rel}` });
+    add(`lea rsi, [r15+8]`, `cmps${sz}`, 0, relUndef, { then: `lea rdi, [r15+8] | mov ecx, ${n} | repe cmps${sz} | ${rel}` });
+    add(`lea rsi, [r15+8]`, `cmps${sz}`, 0, relUndef, { then: `lea rdi, [r15+16] | mov ecx, ${n} | repne cmps${sz} | ${rel}` });
+    add(`lea rdi, [r15+8]`, `scas${sz}`, 0, relUndef, { then: `lea rsi, [r15] | mov ecx, ${n} | repne scas${sz} | ${rel}` });
+    add(`lea rdi, [r15+8]`, `scas${sz}`, 0, relUndef, { then: `lea rsi, [r15] | mov ecx, ${n} | repe scas${sz} | ${rel}` });
+    add(`std`, `movs${sz}`, 0, relUndef, { then: `lea rsi, [r15+30] | lea rdi, [r15+60] | mov ecx, ${n} | rep movs${sz} | cld | ${rel}` });
   }
   return forms;
 }

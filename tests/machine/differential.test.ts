@@ -25,17 +25,12 @@ beforeAll(() => {
 });
 
 function assembleSlots(forms: Form[]): Uint8Array {
-  const src = [
-    "%macro S 3",
-    "  db %%e - %%s",
-    "%%s: %1",
-    "  %2",
-    "  %3",
-    "%%e: times 31 - (%%e - %%s) db 0x90",
-    "%endmacro",
-    ...forms.map((f) => `S {${f.asm}}, {${(f.then ?? "").split(" | ")[0]}}, {${(f.then ?? "").split(" | ")[1] ?? ""}}`),
-  ].join("\n");
-  return nasm(src, 64, 0);
+  // Each slot: [length][instructions...][nop padding] in 32 bytes; unique labels per slot.
+  const src = forms.map((f, i) => {
+    const insns = [f.asm, ...(f.then ? f.then.split(" | ") : [])];
+    return [`db e${i} - b${i}`, `b${i}:`, ...insns.map((x) => `  ${x}`), `e${i}: times 31 - (e${i} - b${i}) db 0x90`].join("\n");
+  });
+  return nasm(src.join("\n"), 64, 0);
 }
 
 function encodeState(inp: CaseInput): Buffer {
@@ -106,7 +101,7 @@ describe("differential test against the host CPU", () => {
       g.write(MEM_AT, input.mem);
       v.rip = CODE_AT + form * SLOT;
       // Run to the hlt after the snippet so the snippet compiles as one block (with flag liveness).
-      const x = v.run(4);
+      const x = v.run(64);
       const native = decodeState(out, k * 200);
       const f = forms[form]!;
       const errs: string[] = [];
