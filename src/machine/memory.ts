@@ -35,6 +35,14 @@ export interface FrameInfo {
   touched: boolean;
 }
 
+/** Consecutive machine frames with the same owner and use. */
+export interface FrameRun {
+  start: Mfn;
+  count: number;
+  owner: DomId;
+  use: FrameUse;
+}
+
 export class MachineMemory {
   readonly frameCount: number;
   private readonly views: (DataView | undefined)[];
@@ -136,6 +144,27 @@ export class MachineMemory {
   info(m: Mfn): FrameInfo {
     this.check(m);
     return { mfn: m, owner: this.owner[m] as DomId, use: this.use[m] as FrameUse, touched: this.views[m] !== undefined };
+  }
+
+  /**
+   * The frame table as runs of frames with the same owner and use, in machine order: what a
+   * memory map draws. Scans the typed arrays directly (4 M frames in a few ms, no per-frame object).
+   */
+  runs(first = 0, end = this.frameCount): FrameRun[] {
+    const out: FrameRun[] = [];
+    const owner = this.owner;
+    const use = this.use;
+    let start = Math.max(0, first);
+    const stop = Math.min(end, this.frameCount);
+    while (start < stop) {
+      const o = owner[start]!;
+      const u = use[start]!;
+      let i = start + 1;
+      while (i < stop && owner[i] === o && use[i] === u) i++;
+      out.push({ start: mfn(start), count: i - start, owner: o as DomId, use: u as FrameUse });
+      start = i;
+    }
+    return out;
   }
 
   /** Frames owned by a domain, in machine order. */
