@@ -28,6 +28,15 @@ function equiv(t: string): string {
     .replace(/\[(\w+)\+\1\]/g, "[$1*2]");
 }
 
+/**
+ * Lines keystone-wasm 1.0.4 assembles to a different instruction than nasm (found by this test).
+ * Kept explicit: the test fails if keystone ever starts agreeing, so the list stays true.
+ */
+const KEYSTONE_DIVERGES: Record<string, string> = {
+  // keystone drops the operand-size prefix: a 64-bit push of a sign-extended imm32 instead of o16 push
+  "push word 0x8123": "push 0x8123",
+};
+
 let as: Assembler;
 beforeAll(async () => { as = await Assembler.load(); });
 
@@ -50,6 +59,10 @@ describe("assembler and disassembler", () => {
       let kb: Uint8Array;
       try { kb = as.assemble(line, { address: 0x1000 }); } catch { ksFailed.push(line); return; }
       const a = equiv(text(kb)), b = equiv(text(fromNasm[i]!));
+      if (line in KEYSTONE_DIVERGES) {
+        if (a !== KEYSTONE_DIVERGES[line]) mismatches.push(`${line}: known keystone divergence changed: now ${a}`);
+        return;
+      }
       if (a !== b) mismatches.push(`${line}: keystone -> ${a} | nasm -> ${b}`);
       kept.push(b);
     });
