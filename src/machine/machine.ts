@@ -37,7 +37,14 @@ export class Machine {
     if (!(memoryMiB > 0) || !Number.isInteger(memoryMiB)) throw new MachineError(`memory size ${memoryMiB} MiB must be a positive integer`);
     this.memory = new MachineMemory(memoryMiB * 1024 * 1024);
     this.codeFrames = new Uint8Array(this.memory.frameCount);
+    this.memory.onFree = (m) => {
+      this.invalidateFrame(m);
+      this.epoch++; // no vCPU may keep a translation to a freed frame
+    };
   }
+
+  /** Breakpoint addresses of all vCPUs: compiled blocks end before any of them (blocks are shared). */
+  readonly breakAddrs = new Map<number, number>();
 
   /** The P2M of a domain, created empty on first use. */
   p2m(dom: DomId): P2m {

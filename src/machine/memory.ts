@@ -49,6 +49,8 @@ export class MachineMemory {
   private readonly owner: Uint16Array;
   private readonly use: Uint8Array;
   private nextFree = 0;
+  /** Called before a frame is freed (the machine drops decoded code cached for it). */
+  onFree: ((m: Mfn) => void) | undefined;
   private allocatedCount = 0;
   private touchedCount = 0;
 
@@ -126,6 +128,7 @@ export class MachineMemory {
   free(m: Mfn): void {
     this.check(m);
     if (this.use[m] === FrameUse.Free) throw new FrameError(m, "freed twice");
+    this.onFree?.(m);
     this.use[m] = FrameUse.Free;
     this.owner[m] = DOMID_INVALID;
     if (this.views[m] !== undefined) {

@@ -283,8 +283,9 @@ export class Vcpu {
       if (s === undefined) throw new MachineError(`unknown symbol ${where}`);
       a = s; sym = where;
     } else a = gva(where);
+    if (!this.breakpoints.has(a)) this.machine.breakAddrs.set(a, (this.machine.breakAddrs.get(a) ?? 0) + 1);
     this.breakpoints.set(a, sym);
-    this.machine.flushCode(); // blocks must end before breakpoints
+    this.machine.flushCode(); // blocks (shared by all vCPUs) must end before breakpoints
     return a;
   }
 
@@ -292,7 +293,12 @@ export class Vcpu {
     const a = typeof where === "string" ? this.symbols.get(where) : gva(where);
     if (a === undefined) return false;
     const had = this.breakpoints.delete(a);
-    if (had) this.machine.flushCode();
+    if (had) {
+      const n = (this.machine.breakAddrs.get(a) ?? 1) - 1;
+      if (n <= 0) this.machine.breakAddrs.delete(a);
+      else this.machine.breakAddrs.set(a, n);
+      this.machine.flushCode();
+    }
     return had;
   }
 
@@ -300,8 +306,9 @@ export class Vcpu {
     return [...this.breakpoints.keys()];
   }
 
+  /** True if any vCPU of the machine has a breakpoint at `a` (used to end compiled blocks). */
   hasBreakpoint(a: number): boolean {
-    return this.breakpoints.size !== 0 && this.breakpoints.has(a);
+    return this.machine.breakAddrs.size !== 0 && this.machine.breakAddrs.has(a);
   }
 
   /** Stops `run` after any instruction that writes [address, address+size) (guest-virtual). */
