@@ -115,7 +115,8 @@ const REGIONS: Record<string, number> = { fat12: 40 * 512, fat32: 1200 * 512, ex
 const ROUNDS = Number(process.env.FS_FUZZ_ROUNDS ?? 150);
 
 describe("corrupted images give typed errors only", () => {
-  it.each(Object.keys(REGIONS))("%s", (name) => {
+  // A hang shows as this timeout; long local runs (FS_FUZZ_ROUNDS) get more time.
+  it.each(Object.keys(REGIONS))("%s", { timeout: process.env.FS_FUZZ_ROUNDS ? 3_600_000 : 60_000 }, (name) => {
     expect(exercise(images[name]!)).toBe(""); // the pristine image works
     const codes = new Map<string, number>();
     const sectors = hotSectors(images[name]!, REGIONS[name]!);

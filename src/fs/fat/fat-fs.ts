@@ -53,7 +53,8 @@ export class FatFileSystem extends FileSystem {
   readonly totalBytes: number;
   readonly bs: BootSector;
   private readonly fat: FatTable;
-  private readonly fsInfoValid: boolean;
+  /** The FSInfo sector (FAT32), rewritten with the free count and next-free hint on each commit. */
+  private readonly fsInfo: Uint8Array | undefined;
 
   private constructor(readonly device: BlockDevice, bs: BootSector) {
     super();
@@ -69,10 +70,10 @@ export class FatFileSystem extends FileSystem {
       });
     }
     this.fat = new FatTable(device, bs);
-    this.fsInfoValid = false;
     if (bs.type === "fat32" && bs.fsInfoSector > 0 && bs.fsInfoSector < bs.reservedSectors) {
       const fsi = readAt(device, bs.fsInfoSector * bs.bytesPerSector, 512, "fat.FSInfo");
-      this.fsInfoValid = u32(fsi, 0) === FSI_LEAD_SIG && u32(fsi, 484) === FSI_STRUC_SIG && u32(fsi, 508) === FSI_TRAIL_SIG;
+      // Only a well-signed FSInfo is kept up to date; a missing one is left alone, as Linux does.
+      if (u32(fsi, 0) === FSI_LEAD_SIG && u32(fsi, 484) === FSI_STRUC_SIG && u32(fsi, 508) === FSI_TRAIL_SIG) this.fsInfo = fsi;
     }
     if (bs.type === "fat32") {
       if (bs.rootCluster < 2 || bs.rootCluster > this.fat.maxCluster) {
@@ -238,14 +239,42 @@ export class FatFileSystem extends FileSystem {
     if (this.readOnly) throw this.readOnlyError(path);
   }
 
+  /** Writes file data cluster by cluster, one device write per contiguous run; the last cluster's slack is zeroed. */
   private writeClusters(clusters: readonly Cluster[], data: Uint8Array): void {
     const cb = this.bs.clusterBytes;
-    clusters.forEach((c, i) => {
-      const chunk = new Uint8Array(cb);
-      chunk.set(data.subarray(i * cb, Math.min(data.length, (i + 1) * cb)));
-      this.device.write(this.clusterOffset(c), chunk);
-    });
+    let i = 0;
+    while (i < clusters.length) {
+      let j = i + 1;
+      while (j < clusters.length && clusters[j] === clusters[j - 1]! + 1) j++;
+      const from = i * cb;
+      const to = j * cb;
+      let chunk = data.subarray(from, Math.min(data.length, to));
+      if (chunk.length < to - from) {
+        const padded = new Uint8Array(to - from);
+        padded.set(chunk);
+        chunk = padded;
+      }
+      this.device.write(this.clusterOffset(clusters[i]!), chunk);
+      i = j;
+    }
   }
+
+  /**
+   * copyIn commits each file's FAT changes as it goes but flushes the device once at the end:
+   * a whole tree is one durable step, not one fsync per file.
+   */
+  override copyIn(hostPath: string, path: string): number {
+    if (this.batching) return super.copyIn(hostPath, path);
+    this.batching = true;
+    try {
+      return super.copyIn(hostPath, path);
+    } finally {
+      this.batching = false;
+      this.device.flush();
+    }
+  }
+
+  private batching = false;
 
   override writeFile(path: string, data: Uint8Array, mtime: Date = new Date()): void {
     this.checkWritable(path);
@@ -340,7 +369,8 @@ export class FatFileSystem extends FileSystem {
 
   /** Places the LFN + short entries of a new name in the first run of free slots, growing the directory if needed. */
   private addEntry(loc: DirLoc, dir: DirData, name: string, attr: number, firstCluster: number, size: number, mtime: Date): void {
-    const plan = planShortName(name, (raw) => dir.entries.some((e) => Buffer.compare(e.rawShort, raw) === 0));
+    const taken = new Set(dir.entries.map((e) => Buffer.from(e.rawShort).toString("latin1")));
+    const plan = planShortName(name, (raw) => taken.has(Buffer.from(raw).toString("latin1")));
     const bytes = encodeEntries({ longName: plan.needsLfn ? name : undefined, raw: plan.raw, ntRes: plan.ntRes, attr, firstCluster, size, mtime });
     const need = bytes.length / DIR_ENTRY_SIZE;
     let slots = dir.bytes.length / DIR_ENTRY_SIZE;
@@ -386,13 +416,11 @@ export class FatFileSystem extends FileSystem {
   /** Writes the FATs and FSInfo (free count, next free hint) and flushes the device. */
   private commit(): void {
     this.fat.commit();
-    if (this.fsInfoValid) {
-      const at = this.bs.fsInfoSector * this.bs.bytesPerSector;
-      const fsi = readAt(this.device, at, 512, "fat.FSInfo");
-      put32(fsi, FSI_FREE_COUNT, this.fat.free);
-      put32(fsi, FSI_NXT_FREE, this.fat.nextFree);
-      this.device.write(at, fsi);
+    if (this.fsInfo) {
+      put32(this.fsInfo, FSI_FREE_COUNT, this.fat.free);
+      put32(this.fsInfo, FSI_NXT_FREE, this.fat.nextFree);
+      this.device.write(this.bs.fsInfoSector * this.bs.bytesPerSector, this.fsInfo);
     }
-    this.device.flush();
+    if (!this.batching) this.device.flush();
   }
 }
