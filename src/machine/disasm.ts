@@ -39,6 +39,7 @@ function fmt(): iced.Formatter {
     formatter.hexPrefix = "0x";
     formatter.hexSuffix = "";
     formatter.uppercaseHex = false;
+    formatter.branchLeadingZeros = false;
   }
   return formatter;
 }

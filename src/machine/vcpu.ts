@@ -1207,6 +1207,31 @@ export class Vcpu {
     return { lines: all.slice(from, from + count), current: cur };
   }
 
+  /**
+   * The last `count` instructions executed, oldest first, re-decoded from the trace ring's block
+   * starts and lengths (a block's instructions are consecutive), plus the recorded events.
+   */
+  recentInstructions(count = 32): { address: bigint; text: string }[] {
+    const out: { address: bigint; text: string }[] = [];
+    const blocks = this.trace.recentBlocks();
+    for (let b = blocks.length - 1; b >= 0 && out.length < count; b--) {
+      const [start, n] = blocks[b]!;
+      if (n <= 0) continue;
+      const bytes: number[] = [];
+      for (let k = 0; k < n * 15 && k < 4096 + 15; k++) {
+        try {
+          const phys = this.fetchPhys(start + k);
+          bytes.push(this.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
+        } catch {
+          break;
+        }
+      }
+      const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), this.mode64 ? 64 : 32, { count: n });
+      out.unshift(...lines.map((l) => ({ address: l.address, text: l.text })).slice(-(count - out.length)));
+    }
+    return out;
+  }
+
   disassembleAround(count: number): string[] {
     const d = this.disassembly(count);
     return listingText(d.lines, d.current);

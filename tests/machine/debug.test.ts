@@ -74,6 +74,9 @@ describe("control and debugging", () => {
     const blocks = v.trace.recentBlocks();
     expect(blocks.length).toBeGreaterThan(0);
     expect(blocks.every(([a]) => a === 0x400000)).toBe(true);
+    const recent = v.recentInstructions(5);
+    expect(recent).toHaveLength(5);
+    expect(recent.every((r) => r.address === 0x400000n && r.text === "jmp short 0x400000")).toBe(true);
     v.requestStop();
     expect(v.run(500)).toMatchObject({ kind: "interrupt" });
     expect(v.trace.recentEvents().at(-1)?.text).toBe("exit interrupt");
