@@ -91,6 +91,13 @@ export abstract class FileSystem {
   /** The contents of a regular file (symlinks followed). */
   abstract readFile(path: string, maxBytes?: number): Uint8Array;
 
+  /** The target of a symbolic link (EINVAL for anything else; FAT has no links). */
+  readlink(path: string): string {
+    const st = this.stat(path);
+    if (st.type !== "symlink" || st.target === undefined) throw new FsError("EINVAL", "not a symbolic link", { path: st.path });
+    return st.target;
+  }
+
   writeFile(path: string, _data: Uint8Array, _mtime?: Date): void {
     throw this.readOnlyError(path);
   }

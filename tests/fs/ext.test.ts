@@ -145,6 +145,8 @@ describe.each(CASES)("$name", (c) => {
     expect(fs.stat("/link-short")).toMatchObject({ type: "symlink", target: "hello.txt" });
     expect(fs.stat("/link-long")).toMatchObject({ type: "symlink", target: LONG_TARGET });
     expect(fs.cat("/link-short", "utf8")).toBe("hello, world\n");
+    expect(fs.readlink("/link-long")).toBe(LONG_TARGET);
+    expect(() => fs.readlink("/hello.txt")).toThrowError(expect.objectContaining({ code: "EINVAL" }) as Error);
     expect(fs.cat("/link-dir/small.txt", "utf8")).toBe("small\n");
     // ".." after a symlink climbs from the link's target, as the kernel does (the host agrees).
     expect(fs.cat("/link-dir/../nested/small.txt", "utf8")).toBe(readFileSync(`${SRC}/link-dir/../nested/small.txt`, "utf8"));

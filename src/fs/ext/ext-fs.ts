@@ -446,7 +446,7 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
     return this.readData(r.inode, r.path, maxBytes);
   }
 
-  readlink(path: string): string {
+  override readlink(path: string): string {
     const r = this.lookup(path, false);
     if ((r.inode.mode & S_IFMT) !== S_IFLNK) throw new FsError("EINVAL", "not a symbolic link", { path: r.path });
     return this.symlinkTarget(r.inode, r.path);
