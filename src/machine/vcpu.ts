@@ -1030,9 +1030,7 @@ export class Vcpu {
    * A fault while delivering becomes #DF, a fault delivering #DF a triple-fault exit.
    */
   deliver(vector: number, errorCode: number | undefined, software: boolean, returnRip: number, reason: string, nested = 0): Exit | undefined {
-    if (!(this.efer & EFER_LMA)) {
-      return { kind: "triple-fault", rip: returnRip as Gva, vector, reason: `${reason} (IDT delivery is modelled in long mode only)` };
-    }
+    if (!(this.efer & EFER_LMA)) return this.deliver32(vector, errorCode, software, returnRip, reason, nested);
     const oldCpl = this.cpl;
     try {
       const gateAddr = this.idtrBase + vector * 16;
@@ -1098,9 +1096,83 @@ export class Vcpu {
     }
   }
 
+  /**
+   * Protected-mode delivery through 8-byte gates (SDM Vol. 3A §6.12.1, Figure 6-2): pushes
+   * [SS, ESP,] EFLAGS, CS, EIP [, error code]; the stack switch comes from the 32-bit TSS
+   * (ESP0 at +4, SS0 at +8). Flat segments are assumed, as everywhere in this model.
+   */
+  private deliver32(vector: number, errorCode: number | undefined, software: boolean, returnRip: number, reason: string, nested: number): Exit | undefined {
+    const oldCpl = this.cpl;
+    try {
+      if (vector * 8 + 7 > this.idtrLimit) throw new GuestFault(Vector.GP, vector * 8 + 2, `vector ${vector} beyond IDT limit`);
+      if (oldCpl !== 0) { this.cpl = 0; this.flushTlb(); }
+      const lo = this.r32((this.idtrBase + vector * 8) >>> 0), hi = this.r32((this.idtrBase + vector * 8 + 4) >>> 0);
+      const type = (hi >>> 8) & 0xf;
+      if (!(hi & 0x8000)) throw new GuestFault(Vector.NP, vector * 8 + 2, `IDT gate ${vector} not present`);
+      if (type !== 0xe && type !== 0xf) throw new GuestFault(Vector.GP, vector * 8 + 2, `IDT gate ${vector} has type ${type} (only 32-bit interrupt/trap gates are modelled)`);
+      if (software && ((hi >>> 13) & 3) < oldCpl) throw new GuestFault(Vector.GP, vector * 8 + 2, `int ${vector} from CPL ${oldCpl}`);
+      const sel = lo >>> 16;
+      const target = ((hi & 0xffff0000) | (lo & 0xffff)) >>> 0;
+      const [, chi] = this.descriptor(sel);
+      const newCpl = (chi >>> 13) & 3;
+      const eflags = this.getFlags();
+      let esp = this.R[4]! >>> 0;
+      const frame: number[] = [];
+      if (newCpl < oldCpl) {
+        frame.push(this.ss, esp);
+        esp = this.r32((this.trBase + 4 + 8 * newCpl) >>> 0) >>> 0;
+        this.ss = this.r16((this.trBase + 8 + 8 * newCpl) >>> 0);
+      }
+      frame.push(eflags, this.cs.selector, returnRip >>> 0);
+      if (errorCode !== undefined) frame.push(errorCode);
+      this.cpl = newCpl;
+      for (const v of frame) {
+        esp = (esp - 4) >>> 0;
+        this.w32(esp, v | 0);
+      }
+      this.R[4] = esp | 0;
+      this.cs = { selector: (sel & ~3) | newCpl, long: false, db: (chi & (1 << 22)) !== 0 };
+      this.updateMode();
+      this.rip = target;
+      let rest = this.eflagsRest & ~(TF | (1 << 16) | (1 << 14) | (1 << 8));
+      if (type === 0xe) rest &= ~IF;
+      this.eflagsRest = rest;
+      return undefined;
+    } catch (e) {
+      if (this.cpl !== oldCpl) { this.cpl = oldCpl; this.flushTlb(); }
+      if (e instanceof GuestFault) {
+        if (nested >= 1 || vector === Vector.DF) return { kind: "triple-fault", rip: returnRip as Gva, vector, reason: `${reason}; then ${e.reason} while delivering` };
+        this.trace.event(returnRip, `#${vectorName(e.vector)} while delivering vector ${vector}: ${e.reason} -> #DF`);
+        return this.deliver32(Vector.DF, 0, false, returnRip, `double fault: ${e.reason}`, nested + 1);
+      }
+      if (e instanceof ExitSignal) {
+        (e.exit as { rip: number }).rip = returnRip;
+        return e.exit;
+      }
+      throw e;
+    }
+  }
+
+  /** iretd in protected mode: EIP, CS, EFLAGS [, ESP, SS when returning to an outer level]. */
+  private iret32(): void {
+    const eip = this.pop32() >>> 0, cs = this.pop32() & 0xffff, fl = this.pop32() >>> 0;
+    const newCpl = cs & 3;
+    if (newCpl < this.cpl) throw new GuestFault(Vector.GP, cs & ~3, "iret to a more privileged level");
+    let esp: number | undefined, ss: number | undefined;
+    if (newCpl > this.cpl) { esp = this.pop32() >>> 0; ss = this.pop32() & 0xffff; }
+    const keepIopl = this.cpl !== 0;
+    const old = this.eflagsRest;
+    this.setFlags(fl);
+    if (keepIopl) this.eflagsRest = (this.eflagsRest & ~0x3000) | (old & 0x3000);
+    this.loadCs(cs);
+    if (esp !== undefined) { this.R[4] = esp | 0; this.ss = ss!; }
+    this.rip = eip;
+  }
+
   /** iretq / iretd (SDM Vol. 2A IRET, 64-bit mode: always pops SS:RSP). */
   iret(size: 8 | 4): void {
-    if (!this.mode64) throw new GuestFault(Vector.UD, undefined, "iret outside 64-bit mode is not modelled");
+    if (!(this.efer & EFER_LMA)) return this.iret32();
+    if (!this.mode64) throw new GuestFault(Vector.UD, undefined, "iret in compatibility mode is not modelled");
     const pop = (): number => {
       if (size === 8) {
         const lo = this.pop64();

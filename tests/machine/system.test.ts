@@ -366,3 +366,51 @@ describe("modes", () => {
     expect(v.getReg("efer") & 0x500n).toBe(0x500n); // LME | LMA
   });
 });
+
+describe("32-bit protected mode", () => {
+  it("delivers int n and #DE through 8-byte IDT gates and returns with iretd", () => {
+    const code = nasm(`
+      bits 32
+      lgdt [gdtr]
+      lidt [idtr]
+      mov eax, 3
+      int 0x40
+      xor ecx, ecx
+      div ecx              ; #DE: the handler skips it
+      hlt
+    h40: add eax, 10
+      iretd
+    h0: add dword [esp], 2   ; div ecx is 2 bytes
+      mov ebx, [esp + 4]     ; pushed CS
+      iretd
+      align 8
+    gdt: dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+    idt: times 0x41 dq 0
+    gdtr: dw 23
+      dd gdt
+    idtr: dw 0x41 * 8 - 1
+      dd idt`, 32, 0x400000);
+    const { v, m } = longModeGuest(code);
+    const g = m.guest(v.domain);
+    // The IDT base is read back from the idtr operand (the last 6 bytes of the image).
+    const idtrAt = 0x400000 + code.length - 6;
+    const idt = g.u32(idtrAt + 2);
+    const gate = (vec: number, target: number) => {
+      g.setU32(idt + vec * 8, (target & 0xffff) | (0x08 << 16));
+      g.setU32(idt + vec * 8 + 4, ((target & 0xffff0000) | 0x8e00) >>> 0);
+    };
+    // Handler addresses, located by their first instruction's bytes (add eax,10 / add dword [esp],2).
+    const bytes = [...code];
+    const h40 = 0x400000 + bytes.findIndex((b, i) => b === 0x83 && bytes[i + 1] === 0xc0 && bytes[i + 2] === 10);
+    const h0 = 0x400000 + bytes.findIndex((b, i) => b === 0x83 && bytes[i + 1] === 0x04 && bytes[i + 2] === 0x24);
+    gate(0x40, h40);
+    gate(0, h0);
+    v.reset({ mode: "protected32", rip: 0x400000, rsp: 0x7000 });
+    v.cs = { selector: 0x08, long: false, db: true };
+    runTo(v, "hlt");
+    expect(v.getReg("rax")).toBe(13n);
+    expect(v.getReg("rbx")).toBe(8n);
+    expect(v.getReg("rsp")).toBe(0x7000n);
+    expect(v.mode).toBe("protected32");
+  });
+});
