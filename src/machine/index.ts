@@ -1,31 +1,47 @@
 /**
- * The machine layer: machine memory, P2M, soft-MMU and x86-64 vCPUs.
+ * The machine layer: machine memory, P2M, soft-MMU and x86-64 vCPUs. It knows nothing about Xen:
+ * whoever owns a vCPU handles its exits.
  *
- * API overview (for the hypervisor models built on top):
- *
- *   const m = new Machine(256);                       // 256 MiB of machine memory, sparse 4 KiB frames
+ * Memory (machine.ts, memory.ts, p2m.ts)
+ *   const m = new Machine(256);                          // 256 MiB machine memory: sparse 4 KiB frames
  *   const dom = domId(1);
- *   m.populate(dom, gfn(0), 4096);                     // allocate 16 MiB to dom, map gfn 0.. (P2M)
- *   m.memory.allocate(dom, n, FrameUse.PageTable)      // or allocate frames and map them yourself:
- *   m.p2m(dom).set(gfn(x), mfn(y), writable)           //   the P2M is EPT/NPT; no entry => gpa-fault exit
- *   const g = m.guest(dom);                            // guest-physical accessors (host side)
- *   g.write(gpa, bytes); g.u32(gpa); g.setU64(gpa, v)  //   typed little-endian struct fields at offsets
- *   const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048 }]);
- *   const v = new Vcpu(m, dom, 0, { mode: "long64", rip: 0x400000, rsp: 0x7ff000, cr3 });
- *   //  or { mode: "protected32", rip, regs: { rbx: startInfo } }  (the PVH entry state)
- *   v.readVirt(va, n) / v.writeVirt(va, bytes) / v.translate(va)   // guest-virtual, through CR3
- *   let x = v.run(1_000_000);                          // -> Exit (exits.ts): hypercall, cpuid, rdmsr,
- *   //   wrmsr, hlt, io, gpa-fault, triple-fault, breakpoint, watchpoint, budget, interrupt, unsupported
- *   if (x.kind === "hypercall") { v.setReg("rax", -38n); x = v.run(budget); }  // answer, resume
- *   if (x.kind === "cpuid") v.completeCpuid(a, b, c, d);  // rdmsr: completeRdmsr; in: completeIn
- *   v.injectException(13, 0, x.rip);                   // refuse an instruction with #GP(0)
- *   v.injectInterrupt(0xf3);                           // event delivery through the IDT when IF=1
- *   v.step(); v.addBreakpoint("main"); v.addWatchpoint(va, 8); v.requestStop();
- *   v.icount                                           // instructions retired = virtual time (rdtsc)
- *   v.toMimeBundle()                                   // registers + disassembly around RIP
+ *   m.populate(dom, gfn(0), 4096);                        // 16 MiB to dom, mapped at gfn 0.. (returns Mfn[])
+ *   m.memory.allocate(dom, n, FrameUse.PageTable);        // or allocate frames (frame table: owner, use)
+ *   m.p2m(dom).set(gfn(x), mfn(y), writable);             //   and map them; P2M = EPT/NPT; no entry => exit
+ *   m.memory.info(mfn) / framesOf(dom) / free(mfn)        // frame table queries; free drops decoded code
+ *   const g = m.guest(dom);                               // host-side guest-physical access:
+ *   g.read/write/fill(gpa, ...); g.u8/u16/u32/u64(gpa); g.setU8..setU64(gpa, v)   (little-endian)
  *
- * Exits caused by an instruction are reported with the instruction retired (RIP = nextRip); a
- * gpa-fault is reported before its instruction ran (map the frame and run again to retry).
+ * Boot helpers (boot.ts, elf.ts)
+ *   const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048, user, writable, noExecute }]);
+ *   writeStandardGdt(g, at) / writeIdtGate(g, idt, vector, handler, { dpl, trap, ist }) / segmentDescriptor
+ *   const elf = new ElfFile(bytes); elf.programHeaders; elf.symbols; elf.symbolMap(); elf.loadInto(g)
+ *
+ * vCPUs (vcpu.ts, exits.ts)
+ *   const v = new Vcpu(m, dom, 0, { mode: "long64", rip, rsp, cr3, regs: { rdi: 1n } });
+ *   //   or { mode: "protected32", rip, regs: { rbx: startInfo } }   (the PVH entry state)
+ *   v.getReg("rax") / v.setReg("rax", v) / v.regs() / v.getFlags() / v.setFlags(f); fields cr0..cr4, efer,
+ *   gdtrBase/idtrBase/..., fsBase/gsBase, cpl, mode, paging, icount (instructions retired = virtual time;
+ *   rdtsc = icount + tscOffset)
+ *   v.readVirt/writeVirt(va, ...), readVirtU32/U64, writeVirtU32/U64, translate(va) -> { gpa } | { fault }
+ *   let x = v.run(budget);    // -> Exit: hypercall | cpuid | rdmsr | wrmsr | hlt | io | gpa-fault |
+ *                             //    triple-fault | breakpoint | watchpoint | budget | interrupt | unsupported
+ *   // Instruction exits come back retired (RIP = nextRip): answer and resume.
+ *   if (x.kind === "hypercall") { v.setReg("rax", -38n); x = v.run(budget); }
+ *   v.completeCpuid(a, b, c, d); v.completeRdmsr(value); v.completeIn(size, value);
+ *   v.injectException(13, 0, x.rip);          // refuse the instruction instead (#GP(0) at it)
+ *   v.injectInterrupt(0xf3);                  // external interrupt: IDT delivery once IF=1
+ *   // A gpa-fault has not retired its instruction: map the frame (m.p2m(dom).set) and run again.
+ *   v.step(); v.requestStop(); v.addBreakpoint(addr | "symbol"); v.addWatchpoint(va, len);
+ *   v.symbols (name -> address, e.g. from elf.symbolMap()); v.trace (ring of blocks and events);
+ *   v.recentInstructions(n)
+ *
+ * Views: v.toMimeBundle() (registers, flags decoded, disassembly at RIP), v.disassemblyView(n),
+ *   v.pageWalk(va).toMimeBundle() (levels, gpa, mfn; text + SVG).
+ * Assembly: (await Assembler.load()).assemble(src, { bits, address }) / .assembleInto(g, gpa, src);
+ *   disassemble(bytes, address, bits, { symbols: symbolizerFrom(map) }).
+ *
+ * Unimplemented instructions raise #UD in the guest and are named in v.trace.
  */
 export * from "./types";
 export * from "./errors";
