@@ -1,10 +1,11 @@
 import { BlockDevice } from "../../vhd/block-device";
-import { u16, u32, u8 } from "../bytes";
+import { u16, u32 } from "../bytes";
 import { FsError } from "../errors";
 import { DEFAULT_MAX_READ, FileStat, FileSystem, FileType, MAX_SYMLINK_HOPS } from "../filesystem";
 import { readAt } from "../partition";
 import { childPath, joinPath } from "../path";
 import { crc32cRaw, le32 } from "./checksum";
+import { ExtDirent, parseDirents } from "./directory";
 import { BlockRun, blockMapRuns, BlockSource, extentRuns } from "./block-runs";
 import {
   ExtInode,
@@ -43,12 +44,6 @@ const ZERO16 = new Uint8Array(2);
 /** Largest directory we read (ext4 largedir tops out around 2 GiB; real ones are far smaller). */
 const MAX_DIR_BYTES = 256 * 1024 * 1024;
 
-interface ExtDirent {
-  name: string;
-  ino: Ino;
-  /** ext dirent file_type (1 file, 2 dir, 7 symlink...) or 0 when the FILETYPE feature is off. */
-  fileType: number;
-}
 
 /**
  * ext2/ext3/ext4, read-only. The journal is not replayed: a volume that needs recovery is
@@ -317,40 +312,8 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
       regions = [];
       for (let o = 0; o < data.length; o += this.blockSize) regions.push([o, Math.min(data.length, o + this.blockSize)]);
     }
-    const bs = this.blockSize;
     const seed = inode.flags & FL_INLINE_DATA ? undefined : this.inodeSeed(inode);
-    if (seed !== undefined) {
-      for (const [start, end] of regions) {
-        // struct ext4_dir_entry_tail: a 12-byte fake dirent (inode 0, rec_len 12, type 0xDE)
-        // ending each leaf block, holding CRC-32C of the block before it. htree index blocks
-        // carry a dx_tail instead and are not checked here.
-        const t = end - 12;
-        if (end - start !== bs || u32(data, t) !== 0 || u16(data, t + 4) !== 12 || data[t + 7] !== 0xde) continue;
-        if (crc32cRaw(seed, data, start, t) !== u32(data, t + 8)) {
-          throw new FsError("ECORRUPT", `directory block ${start / bs} checksum does not match`, { path, field: "ext dirent tail det_checksum", offset: t + 8 });
-        }
-      }
-    }
-    // Linear walk of every block: htree interior blocks look like one empty dirent spanning the
-    // block, and the dx_root hides behind ".."'s rec_len, so hashed directories read the same way.
-    for (const [start, end] of regions) {
-      let o = start;
-      while (o + 8 <= end) {
-        const ino = u32(data, o);
-        let recLen = u16(data, o + 4);
-        if (recLen === 0 || recLen === 65535) recLen = bs; // ext4_rec_len_from_disk for 64 KiB blocks
-        const nameLen = hasType ? u8(data, o + 6) : u16(data, o + 6);
-        if (recLen < 8 || recLen % 4 !== 0 || o + recLen > end || (ino !== 0 && 8 + nameLen > recLen)) {
-          throw new FsError("ECORRUPT", `directory entry at byte ${o} has rec_len ${recLen}, name_len ${nameLen}`, { path, field: "ext dirent rec_len", offset: o });
-        }
-        if (ino !== 0 && nameLen > 0) {
-          const name = Buffer.from(data.subarray(o + 8, o + 8 + nameLen)).toString("utf8");
-          if (name !== "." && name !== "..") out.set(name, { name, ino: ino as Ino, fileType: hasType ? u8(data, o + 7) : 0 });
-          else if (name === "..") out.set("..", { name, ino: ino as Ino, fileType: 2 });
-        }
-        o += recLen;
-      }
-    }
+    parseDirents(data, regions, { blockSize: this.blockSize, hasType, seed }, path, out);
     if (this.dirCache.size >= DIR_CACHE_ENTRIES) this.dirCache.delete(this.dirCache.keys().next().value as number);
     this.dirCache.set(inode.ino, out);
     return out;
