@@ -31,6 +31,8 @@ function buildSource(): void {
     "link-short": { symlink: "hello.txt" },
     "link-long": { symlink: LONG_TARGET },
     "link-dir": { symlink: "dir/nested" },
+    "loop-a": { symlink: "loop-b" },
+    "loop-b": { symlink: "loop-a" },
     "emptydir": null,
   });
   // A sparse file: data chunks separated by holes, the last one past 64 MiB so that with
@@ -152,6 +154,8 @@ describe.each(CASES)("$name", (c) => {
     expect(fs.cat("/link-dir/../nested/small.txt", "utf8")).toBe(readFileSync(`${SRC}/link-dir/../nested/small.txt`, "utf8"));
     expect(fs.cat("/link-dir/../../hello.txt", "utf8")).toBe("hello, world\n");
     expect(fs.ls("/link-dir/deep").map((e) => e.name)).toEqual(["data.bin"]);
+    expect(() => fs.cat("/loop-a")).toThrowError(expect.objectContaining({ code: "ELOOP" }) as Error);
+    expect(fs.stat("/loop-a").target).toBe("loop-b"); // stat does not follow
     // The long target dangles: reading through it is ENOENT, naming the path.
     expect(() => fs.cat("/link-long")).toThrowError(expect.objectContaining({ code: "ENOENT" }) as Error);
   });
