@@ -12,7 +12,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync, fsyncSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Figure, median, nowMs } from "./harness";
-import { VhdDisk, convertImage } from "../src/vhd";
+import { VhdDisk, convertImage, convertImageAsync } from "../src/vhd";
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -49,6 +49,12 @@ function seconds(fn: () => void): number {
   return (nowMs() - t0) / 1000;
 }
 
+async function secondsAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = nowMs();
+  await fn();
+  return (nowMs() - t0) / 1000;
+}
+
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 16 * MiB });
 }
@@ -60,12 +66,12 @@ function timeCp(src: string, dst: string): number {
 }
 
 /** Runs `a` and `b` alternately RUNS times (so neither always gets the warmer cache); medians. */
-function paired(a: () => number, b: () => number): [number, number] {
+async function paired(a: () => number | Promise<number>, b: () => number | Promise<number>): Promise<[number, number]> {
   const as: number[] = [];
   const bs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    as.push(a());
-    bs.push(b());
+    as.push(await a());
+    bs.push(await b());
   }
   return [median(as), median(bs)];
 }
@@ -114,10 +120,10 @@ export const figures: Figure[] = [
       const { dir, raw } = setup();
       const ours = join(dir, "ours.vhd");
       const theirs = join(dir, "qemu.vhd");
-      const [v, q] = paired(
+      const [v, q] = await paired(
         () => {
           rmSync(ours, { force: true });
-          return seconds(() => convertImage(raw, ours, { to: "dynamic", durable: false }));
+          return secondsAsync(() => convertImageAsync(raw, ours, { to: "dynamic", durable: false }));
         },
         () => {
           rmSync(theirs, { force: true });
@@ -136,10 +142,10 @@ export const figures: Figure[] = [
       rmSync(src, { force: true });
       convertImage(raw, src, { to: "dynamic" });
       const out = join(dir, "out.raw");
-      const [v, q] = paired(
+      const [v, q] = await paired(
         () => {
           rmSync(out, { force: true });
-          return seconds(() => convertImage(src, out, { to: "raw", durable: false }));
+          return secondsAsync(() => convertImageAsync(src, out, { to: "raw", durable: false }));
         },
         () => {
           rmSync(out, { force: true });
@@ -154,7 +160,7 @@ export const figures: Figure[] = [
     name: "vhd.random-4k.read",
     async run() {
       const p = dynamicDisk();
-      const [v, q] = paired(
+      const [v, q] = await paired(
         () => randomIops(p, false),
         () => qemuBenchIops(p, false),
       );
@@ -165,7 +171,7 @@ export const figures: Figure[] = [
     name: "vhd.random-4k.write",
     async run() {
       const p = dynamicDisk();
-      const [v, q] = paired(
+      const [v, q] = await paired(
         () => randomIops(p, true),
         () => qemuBenchIops(p, true),
       );

@@ -10,7 +10,7 @@ import {
   checkVhd,
   coalesceVhd,
   compactVhd,
-  convertImage,
+  convertImageAsync,
   createDifferencing,
   createVhd,
   formatSize,
@@ -25,7 +25,7 @@ import {
 interface Verb {
   usage: string;
   help: string;
-  run(args: Args): number;
+  run(args: Args): number | Promise<number>;
 }
 
 /** Parsed command line: flags (with or without values) and positional operands. */
@@ -191,7 +191,7 @@ const VERBS: Record<string, Verb> = {
   convert: {
     usage: "convert [-f raw|vpc] -O raw|fixed|dynamic [-b BLOCK_SIZE] [--chs] [-p] IN OUT",
     help: "raw <-> VHD, fixed <-> dynamic, a chain flattened; raw input keeps its exact size unless --chs",
-    run(a) {
+    async run(a) {
       a.onlyFlags(["-f", "-O", "-b", "--chs", "-p"]);
       const [input, output] = a.operands(2);
       const to = a.value("-O");
@@ -199,7 +199,7 @@ const VERBS: Record<string, Verb> = {
       const from = a.value("-f") as "raw" | "vpc" | undefined;
       if (from !== undefined && from !== "raw" && from !== "vpc") throw new VhdUsageError("-f must be raw or vpc");
       let last = -1;
-      const r = convertImage(input!, output!, {
+      const r = await convertImageAsync(input!, output!, {
         to,
         from: from ?? "auto",
         blockSize: a.value("-b") ? parseSize(a.value("-b")!) : undefined,
@@ -374,7 +374,7 @@ export async function vhdCommand(argv: string[]): Promise<number> {
       out(`usage: xenlab vhd ${v.usage}\n  ${v.help}`);
       return 0;
     }
-    return v.run(new Args(rest, VALUE_FLAGS));
+    return await v.run(new Args(rest, VALUE_FLAGS));
   } catch (e) {
     if (e instanceof VhdFormatError || e instanceof VhdUsageError) {
       err(`xenlab vhd ${verb}: ${e.message}`);

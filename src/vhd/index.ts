@@ -22,3 +22,4 @@ export * from "./own-data";
 export * from "./size";
 export * from "./info";
 export { formatUuid } from "./uuid";
+export * from "./convert-async";
