@@ -59,6 +59,12 @@ export class FsTree {
   }
 }
 
+/** Options every filesystem opener takes. */
+export interface FsOptions {
+  /** The clock for timestamps of what we write (writable formats only); default the wall clock. */
+  now?: () => Date;
+}
+
 export interface TreeOptions {
   /** Directory levels below `path` to descend into (default unlimited). */
   maxDepth?: number;

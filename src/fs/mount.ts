@@ -7,7 +7,7 @@ import { ExtFileSystem } from "./ext/ext-fs";
 import { looksLikeExt, SUPERBLOCK_OFFSET } from "./ext/superblock";
 import { looksLikeFat } from "./fat/boot-sector";
 import { FatFileSystem } from "./fat/fat-fs";
-import { FileStat, FileSystem, FsTree, TreeOptions } from "./filesystem";
+import { FileStat, FileSystem, FsOptions, FsTree, TreeOptions } from "./filesystem";
 import { Partition, readAt } from "./partition";
 import { PartitionEntry } from "./partition-entry";
 import { looksLikeGpt, PartitionTable, readPartitionTable } from "./partition-table";
@@ -17,9 +17,9 @@ import { looksLikeGpt, PartitionTable, readPartitionTable } from "./partition-ta
  * know. Recognised: ext2/3/4 (magic 0xEF53 at byte 1080) and FAT12/16/32 (a boot sector whose BPB
  * makes sense). A recognised but broken filesystem throws its FsError.
  */
-export function openFileSystem(dev: BlockDevice): FileSystem | undefined {
+export function openFileSystem(dev: BlockDevice, options: FsOptions = {}): FileSystem | undefined {
   if (dev.size >= SUPERBLOCK_OFFSET + 1024 && looksLikeExt(readAt(dev, SUPERBLOCK_OFFSET, 1024, "ext.superblock"))) return ExtFileSystem.open(dev);
-  if (dev.size >= 512 && looksLikeFat(readAt(dev, 0, 512, "fat.boot_sector"))) return FatFileSystem.open(dev);
+  if (dev.size >= 512 && looksLikeFat(readAt(dev, 0, 512, "fat.boot_sector"))) return FatFileSystem.open(dev, options);
   return undefined;
 }
 
@@ -90,11 +90,11 @@ export class MountedDisk {
  * logical partitions, or GPT) and then a filesystem per partition. Partitions whose filesystem is
  * broken or unknown are listed with the reason; ENOFS only when nothing at all is recognised.
  */
-export function mountDisk(device: BlockDevice): MountedDisk {
+export function mountDisk(device: BlockDevice, options: FsOptions = {}): MountedDisk {
   // A GPT is unambiguous; an MBR is not (a FAT boot sector also ends in 55 AA and its "partition
   // table" bytes are boot code), so without a GPT a filesystem at byte 0 is looked for first.
   if (!looksLikeGpt(device)) {
-    const whole = openFileSystem(device);
+    const whole = openFileSystem(device, options);
     if (whole) return new MountedDisk(device, undefined, [{ device, fs: whole }]);
   }
   const table = readPartitionTable(device);
@@ -102,7 +102,7 @@ export function mountDisk(device: BlockDevice): MountedDisk {
   const volumes: Volume[] = table.dataPartitions.map((p) => {
     const dev = new Partition(device, p.start, p.size, `partition ${p.index}`);
     try {
-      const fs = openFileSystem(dev);
+      const fs = openFileSystem(dev, options);
       return fs ? { partition: p, device: dev, fs } : { partition: p, device: dev };
     } catch (e) {
       if (!(e instanceof FsError)) throw e;
@@ -116,10 +116,10 @@ export function mountDisk(device: BlockDevice): MountedDisk {
  * Opens an image file (a VHD, fixed/dynamic/differencing, or a raw image: probed by the VHD
  * footer cookie) and looks inside it. The disk stays open for copyIn; `close()` it when done.
  */
-export function mountImage(path: string, options: { readOnly?: boolean; format?: ImageFormat | "auto" } = {}): MountedDisk {
+export function mountImage(path: string, options: FsOptions & { readOnly?: boolean; format?: ImageFormat | "auto" } = {}): MountedDisk {
   const dev = openImage(path, options.format ?? "auto", { readOnly: options.readOnly ?? true });
   try {
-    return mountDisk(dev);
+    return mountDisk(dev, options);
   } catch (e) {
     dev.close();
     throw e;

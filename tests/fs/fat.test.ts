@@ -284,3 +284,19 @@ describe("4096-byte sectors", () => {
     expect(again.ls("/").filter((e) => e.name.toLowerCase() === "replaced later.bin").length).toBe(1);
   });
 });
+
+describe("timestamps", () => {
+  it("stamps what we write with the clock we are given (same notebook, same output)", () => {
+    const image = join(tmp.dir, "clock.img");
+    makeImage(image, 1440 * 1024);
+    run("mkfs.vfat", ["-F", "12", image]);
+    const when = new Date(Date.UTC(2006, 6, 17, 12, 34, 56)); // FAT keeps 2-second steps
+    const disk = mountDisk(RawImageForTests.open(image), { now: () => when });
+    disk.fs().mkdir("/Longhorn");
+    disk.fs().writeFile("/Longhorn/server.txt", Buffer.from("Windows Server\n"));
+    expect(disk.stat("/Longhorn/server.txt").mtime).toEqual(when);
+    disk.close();
+    // mdir prints local time; the helpers run mtools with TZ=UTC
+    expect(run("mdir", ["-i", image, "::/Longhorn"])).toMatch(/^server\s+txt\s+15 2006-07-17\s+12:34/m);
+  });
+});

@@ -1,7 +1,7 @@
 import { BlockDevice } from "../../vhd/block-device";
 import { put32, u32 } from "../bytes";
 import { FsError } from "../errors";
-import { DEFAULT_MAX_READ, FileStat, FileSystem } from "../filesystem";
+import { DEFAULT_MAX_READ, FileStat, FileSystem, FsOptions } from "../filesystem";
 import { readAt } from "../partition";
 import { childPath, joinPath, splitPath } from "../path";
 import { BootSector, parseBootSector } from "./boot-sector";
@@ -56,7 +56,11 @@ export class FatFileSystem extends FileSystem {
   /** The FSInfo sector (FAT32), rewritten with the free count and next-free hint on each commit. */
   private readonly fsInfo: Uint8Array | undefined;
 
-  private constructor(readonly device: BlockDevice, bs: BootSector) {
+  private constructor(
+    readonly device: BlockDevice,
+    bs: BootSector,
+    private readonly now: () => Date,
+  ) {
     super();
     this.bs = bs;
     this.type = bs.type;
@@ -83,9 +87,13 @@ export class FatFileSystem extends FileSystem {
     }
   }
 
-  static open(device: BlockDevice): FatFileSystem {
+  /**
+   * `now` stamps new and rewritten entries (default: the wall clock, as mtools does); a notebook
+   * that wants the same output every run passes a fixed or virtual clock.
+   */
+  static open(device: BlockDevice, options: FsOptions = {}): FatFileSystem {
     const sector = readAt(device, 0, 512, "fat.boot_sector");
-    return new FatFileSystem(device, parseBootSector(sector));
+    return new FatFileSystem(device, parseBootSector(sector), options.now ?? (() => new Date()));
   }
 
   freeBytes(): number {
@@ -276,12 +284,12 @@ export class FatFileSystem extends FileSystem {
 
   private batching = false;
 
-  override writeFile(path: string, data: Uint8Array, mtime: Date = new Date()): void {
+  override writeFile(path: string, data: Uint8Array, mtime: Date = this.now()): void {
     this.checkWritable(path);
     this.transaction(() => this.doWriteFile(path, data, mtime));
   }
 
-  override mkdir(path: string, mtime: Date = new Date()): void {
+  override mkdir(path: string, mtime: Date = this.now()): void {
     this.checkWritable(path);
     this.transaction(() => this.doMkdir(path, mtime));
   }
