@@ -1,10 +1,12 @@
 /** Differencing chains: read through every parent, checked against libvhdi (pyvhdi set_parent). */
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   HEADER_FIELD,
   MemoryFileHost,
+  checkVhd,
+  encodeFooter,
   VhdDisk,
   VhdFormatError,
   createDifferencing,
@@ -13,7 +15,7 @@ import {
   encodeHeader,
   mapVhd,
 } from "../../src/vhd";
-import { pattern, pyvhdiRead, rng, run, tempDir } from "./helpers";
+import { pattern, pyvhdiRead, qemuVirtualSize, rng, run, tempDir } from "./helpers";
 
 const t = tempDir("chain");
 afterAll(t.cleanup);
@@ -169,5 +171,101 @@ describe("differencing chains", () => {
     alone.read(0, b);
     expect([b[0], b[4095], b[8192], b[12287], b[12288]]).toEqual([0, 0, 7, 7, 0]);
     alone.close();
+  });
+});
+
+describe("foreign layouts and parent paths", () => {
+  it("a Windows-style differencing disk (reference §1.1: BAT at 8 KiB, W2ku/W2ru in UTF-16LE with byte-sized data spaces, a full Windows path in the header, parent time stamp 0) reads through its parent like pyvhdi reads it", () => {
+    const dir = join(t.dir, "win");
+    mkdirSync(dir);
+    const parentPath = join(dir, "fat-parent.vhd");
+    const p = createVhd(parentPath, { size: 4 * MiB, sizePolicy: "chs" });
+    p.write(0, pattern(77, p.size));
+    const size = p.size;
+    const parentId = Buffer.from(p.footer.uniqueId);
+    p.close();
+    const bs = 2 * MiB;
+    const file = Buffer.alloc(81920 + bs + 512);
+    const footer = encodeFooter({
+      cookie: "conectix", features: 2, formatVersion: 0x10000, dataOffset: 512n, timestamp: 0x20000000,
+      creatorApplication: "win ", creatorVersion: 0x000a0000, creatorHostOs: 0x5769326b, originalSize: size,
+      currentSize: size, geometry: { cylinders: 120, heads: 4, sectorsPerTrack: 17 }, diskType: 4,
+      checksum: 0, uniqueId: new Uint8Array(16).fill(0x33), savedState: 0, hidden: 0, reservedNonZero: 0,
+    });
+    const w2ku = Buffer.from("C:\\Users\\xen\\fat-parent.vhd", "utf16le");
+    const w2ru = Buffer.from(".\\fat-parent.vhd", "utf16le");
+    const locators = decodeHeader(Buffer.alloc(1024)).parentLocators;
+    Object.assign(locators[0]!, { platformCode: 0x57326b75, platformDataSpace: 4096, platformDataLength: w2ku.length, platformDataOffset: 4096 });
+    Object.assign(locators[1]!, { platformCode: 0x57327275, platformDataSpace: 65536, platformDataLength: w2ru.length, platformDataOffset: 12288 });
+    const header = encodeHeader({
+      cookie: "cxsparse", dataOffset: 0xffffffffffffffffn, tableOffset: 8192, headerVersion: 0x10000, maxTableEntries: Math.ceil(size / bs),
+      blockSize: bs, checksum: 0, parentUniqueId: new Uint8Array(parentId), parentTimestamp: 0, reserved1: 0,
+      parentUnicodeName: "C:\\Users\\xen\\fat-parent.vhd", parentLocators: locators, reservedNonZero: 0,
+    });
+    footer.copy(file, 0);
+    header.copy(file, 512);
+    w2ku.copy(file, 4096);
+    w2ru.copy(file, 12288);
+    file.fill(0xff, 8192, 8192 + 512);
+    file.writeUInt32BE(81408 / 512, 8192 + 4); // block 1: bitmap at 81408, data at 81920 (4 KiB aligned)
+    file.fill(0xff, 81408 + 16, 81408 + 24); // sectors 128..191 of block 1 are the child's
+    const childData = pattern(78, 64 * 512);
+    childData.copy(file, 81920 + 128 * 512);
+    footer.copy(file, 81920 + bs);
+    const childPath = join(dir, "fat-differential.vhd");
+    writeFileSync(childPath, file);
+
+    const model = Buffer.from(pattern(77, size));
+    childData.copy(model, bs + 128 * 512);
+    const d = VhdDisk.open(childPath, { readOnly: true, strictParentTimestamp: true });
+    expect(d.parentFoundBy?.source).toBe("W2ru");
+    expect(readAll(d).equals(model)).toBe(true);
+    d.close();
+    const out = join(dir, "py.raw");
+    pyvhdiRead([childPath, parentPath], out);
+    expect(readFileSync(out).equals(model)).toBe(true);
+    const rep = checkVhd(childPath);
+    expect(rep.findings.filter((f) => f.severity !== "warning")).toEqual([]);
+    // and our writes into it keep working, read the same by libvhdi
+    const w = VhdDisk.open(childPath);
+    w.write(100_000, pattern(79, 9000));
+    w.close();
+    pattern(79, 9000).copy(model, 100_000);
+    pyvhdiRead([childPath, parentPath], out);
+    expect(readFileSync(out).equals(model)).toBe(true);
+    expect(checkVhd(childPath).result).toBe(0);
+  });
+
+  it("falls back to the absolute locator when the child moves away from its parent", () => {
+    const a = join(t.dir, "absA");
+    const b = join(t.dir, "absB");
+    mkdirSync(a);
+    mkdirSync(b);
+    const p = join(a, "p.vhd");
+    createVhd(p, { size: 2 * MiB }).close();
+    createDifferencing(join(a, "c.vhd"), p).close();
+    renameSync(join(a, "c.vhd"), join(b, "c.vhd"));
+    const d = VhdDisk.open(join(b, "c.vhd"), { readOnly: true });
+    expect(d.parentFoundBy?.source).toBe("W2ku");
+    expect(d.parent?.path).toBe(realpathSync(p));
+    d.close();
+  });
+
+  it("creates and uses a 2040 GiB disk as sparse host files", () => {
+    const big = 2040 * 1024 * MiB;
+    for (const type of ["dynamic", "fixed"] as const) {
+      const path = join(t.dir, `huge-${type}.vhd`);
+      const d = createVhd(path, { type, size: big, sizePolicy: "exact" });
+      d.write(big - 4096, pattern(80, 4096));
+      d.close();
+      expect(qemuVirtualSize(path)).toBe(big);
+      const r = VhdDisk.open(path, { readOnly: true });
+      const got = Buffer.alloc(4096);
+      r.read(big - 4096, got);
+      r.close();
+      expect(got.equals(pattern(80, 4096))).toBe(true);
+      expect(statSync(path).blocks * 512).toBeLessThan(64 * MiB);
+    }
+    expect(() => createVhd(join(t.dir, "too-big.vhd"), { size: big + 512, sizePolicy: "exact" })).toThrow(/2040 GiB/);
   });
 });
