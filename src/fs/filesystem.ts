@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BlockDevice } from "../vhd/block-device";
 import { MimeBundle } from "../render/mime";
@@ -170,6 +170,7 @@ export abstract class FileSystem {
     const st = this.stat(path);
     if (st.type === "file") {
       writeFileSync(hostPath, this.readFile(path));
+      utimesSync(hostPath, st.mtime, st.mtime); // keep the modification time, as cp -p would
       return 1;
     }
     if (st.type === "symlink") {

@@ -218,5 +218,6 @@ describe.each(CASES)("$name", (c) => {
     const out = join(tmp.dir, `out-${c.name}`);
     disk.copyOut("/dir", out);
     expect(hostTree(out)).toEqual(hostTree(join(SRC, "dir")));
+    expect(statSync(join(out, "nested/small.txt")).mtimeMs).toBe(Math.floor(statSync(join(SRC, "dir/nested/small.txt")).mtimeMs / 1000) * 1000);
   });
 });
