@@ -420,3 +420,59 @@ export function strop(c: Vcpu, op: number, size: number, rep: number, a32: boole
   }
   return done;
 }
+
+// ---- BMI1/BMI2 (x86-64-v3) --------------------------------------------------------------------
+
+/** shlx/shrx/sarx: shifts without flags, count masked to 5/6 bits (SDM Vol. 2B SARX/SHLX/SHRX). */
+export function shiftNoFlags(c: Vcpu, op: number, lo: number, hi: number, count: number, size: number): number {
+  const n = count & (size === 8 ? 63 : 31);
+  if (size === 8) {
+    const r = op === ShiftOp.Shl ? shl64(lo, hi, n) : op === ShiftOp.Shr ? shr64(lo, hi, n) : sar64(lo, hi, n);
+    c.tH = gH;
+    return r;
+  }
+  c.tH = 0;
+  if (n === 0) return lo;
+  return op === ShiftOp.Shl ? lo << n : op === ShiftOp.Shr ? lo >>> n | 0 : lo >> n;
+}
+
+/**
+ * andn/blsr/blsi/blsmsk/bzhi with their flags (SDM Vol. 2A): kind 0 andn (a=src1, b=src2),
+ * 1 blsr, 2 blsi, 3 blsmsk (a=src), 4 bzhi (a=src, b=index). AF and PF are undefined.
+ */
+export function bmi(c: Vcpu, kind: number, al: number, ah: number, bl: number, bh: number, size: number): number {
+  const bits = BigInt(size * 8);
+  const m = (1n << bits) - 1n;
+  const a = big(al, ah) & m, b = big(bl, bh) & m;
+  let r: bigint, cf = 0, zfForced: boolean | undefined;
+  switch (kind) {
+    case 0: r = ~a & b & m; break;
+    case 1: r = a & (a - 1n) & m; cf = a === 0n ? 1 : 0; break;
+    case 2: r = a & (-a & m); cf = a !== 0n ? 1 : 0; break;
+    case 3: r = (a ^ (a - 1n)) & m; cf = a === 0n ? 1 : 0; zfForced = false; break;
+    default: {
+      const n = Number(b & 0xffn);
+      r = n < Number(bits) ? a & ((1n << BigInt(n)) - 1n) : a;
+      cf = n > Number(bits) - 1 ? 1 : 0;
+    }
+  }
+  const lo = Number(r & 0xffffffffn) | 0, hi = Number(r >> 32n) | 0;
+  let f = (cf ? CF : 0) | ((r >> (bits - 1n)) & 1n ? SF : 0);
+  if (zfForced === undefined ? r === 0n : zfForced) f |= ZF;
+  c.setArith(f);
+  c.tH = size === 8 ? hi : 0;
+  return size === 8 ? lo : lo;
+}
+
+/** mulx: unsigned RDX/EDX * src, no flags; returns the low half, high half (both words) via out. */
+export function mulx(al: number, ah: number, bl: number, bh: number, size: number, out: Int32Array): void {
+  if (size === 4) {
+    out[0] = umul32(al, bl); out[1] = 0; out[2] = gH; out[3] = 0;
+    return;
+  }
+  const p = big(al, ah) * big(bl, bh);
+  const lo = p & M64, hi = p >> 64n;
+  out[0] = Number(lo & 0xffffffffn) | 0; out[1] = Number(lo >> 32n) | 0;
+  out[2] = Number(hi & 0xffffffffn) | 0; out[3] = Number(hi >> 32n) | 0;
+}
+export const MULX_OUT = new Int32Array(4);

@@ -596,6 +596,35 @@ function emit(x: Ctx): string | undefined {
       x.writes = op === 0 || op === 1;
       return `if(!X.strop(c,${op},${size},${rep},${a32},${segBase})){c.rip=${x.rip};return ${x.i};}`;
     }
+    // ---- BMI1/BMI2 (gcc -march=x86-64-v3) ----
+    case "Rorx": {
+      const n = operand(ins, 2);
+      const k = n.k === "i" ? n.lo & (s0 === 8 ? 63 : 31) : 0;
+      return pre + rd(o1, s0, "a") + (k === 0 ? "rL=aL;rH=aH;" : inlineShift("Ror", k, s0)) + wr(o0, s0, "r");
+    }
+    case "Shlx": case "Shrx": case "Sarx": {
+      const op = mn === "Shlx" ? 4 : mn === "Shrx" ? 5 : 7;
+      return pre + rd(o1, s0, "a") + rd(operand(ins, 2), s0, "b") + `rL=X.shiftNoFlags(c,${op},aL,aH,bL,${s0});rH=c.tH;` + wr(o0, s0, "r");
+    }
+    case "Andn": case "Bzhi":
+      return pre + rd(o1, s0, "a") + rd(operand(ins, 2), s0, "b") + `rL=X.bmi(c,${mn === "Andn" ? 0 : 4},aL,aH,bL,bH,${s0});rH=c.tH;` + wr(o0, s0, "r");
+    case "Blsr": case "Blsi": case "Blsmsk":
+      return pre + rd(o1, s0, "a") + `rL=X.bmi(c,${["Blsr", "Blsi", "Blsmsk"].indexOf(mn) + 1},aL,aH,0,0,${s0});rH=c.tH;` + wr(o0, s0, "r");
+    case "Mulx": {
+      // mulx hi, lo, src: RDX * src; when both destinations are the same register it gets the high half.
+      const o2 = operand(ins, 2);
+      return pre + rd({ k: "r", r: 2, s: s0, h: false }, s0, "a") + rd(o2, s0, "b") + `X.mulx(aL,aH,bL,bH,${s0},X.MULX_OUT);` +
+        `rL=X.MULX_OUT[0];rH=X.MULX_OUT[1];` + wr(o1, s0, "r") + `rL=X.MULX_OUT[2];rH=X.MULX_OUT[3];` + wr(o0, s0, "r");
+    }
+    case "Movbe": {
+      const sw = (v: string) => `(((${v}&255)<<24)|(((${v}>>>8)&255)<<16)|(((${v}>>>16)&255)<<8)|((${v}>>>24)&255))`;
+      const size = o0.k === "r" ? o0.s : sizeOf(o1);
+      let code = pre + rd(o1, size, "a");
+      if (size === 8) code += `t=aL;aL=${sw("aH")};aH=${sw("t")};`;
+      else if (size === 4) code += `aL=${sw("aL")};`;
+      else code += "aL=((aL&255)<<8)|((aL>>>8)&255);";
+      return code + wr(o0, size, "a");
+    }
     // ---- system instructions: end the block ----
     case "Cpuid":
       return `c.exitAfter({kind:"cpuid",leaf:R[0]>>>0,subleaf:R[1]>>>0,rip:${x.rip},nextRip:${next}});` + done();
@@ -665,7 +694,7 @@ function inlineShift(mn: string, n: number, s: number): string {
 }
 
 /** Mnemonics that always overwrite all six arithmetic flags (in this implementation). */
-const FLAG_WRITERS = new Set(["Add", "Sub", "And", "Or", "Xor", "Cmp", "Test", "Neg", "Cmpxchg", "Xadd", "Popcnt", "Tzcnt", "Lzcnt", "Mul", "Imul"]);
+const FLAG_WRITERS = new Set(["Add", "Sub", "And", "Or", "Xor", "Cmp", "Test", "Neg", "Cmpxchg", "Xadd", "Popcnt", "Tzcnt", "Lzcnt", "Mul", "Imul", "Andn", "Blsr", "Blsi", "Blsmsk", "Bzhi"]);
 /** Mnemonics that change only some flags, or none for some inputs: transparent for liveness. */
 const FLAG_PARTIAL = new Set(["Rol", "Ror", "Shl", "Sal", "Shr", "Sar"]);
 
@@ -715,7 +744,7 @@ function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boolean[] {
 /** Instructions that leave the arithmetic flags alone (the known lazy op survives them). */
 const FLAG_NEUTRAL = new Set([
   "Mov", "Movzx", "Movsx", "Movsxd", "Lea", "Push", "Pop", "Xchg", "Nop", "Cbw", "Cwde", "Cdqe", "Cwd", "Cdq", "Cqo",
-  "Bswap", "Not", "Leave", "Endbr64", "Endbr32", "Pause", "Prefetchnta", "Prefetcht0", "Prefetcht1", "Prefetcht2",
+  "Bswap", "Not", "Leave", "Rorx", "Shlx", "Shrx", "Sarx", "Mulx", "Movbe", "Endbr64", "Endbr32", "Pause", "Prefetchnta", "Prefetcht0", "Prefetcht1", "Prefetcht2",
   "Setb", "Setae", "Sete", "Setne", "Setbe", "Seta", "Sets", "Setns", "Setp", "Setnp", "Setl", "Setge", "Setle", "Setg", "Seto", "Setno",
   "Cmovb", "Cmovae", "Cmove", "Cmovne", "Cmovbe", "Cmova", "Cmovs", "Cmovns", "Cmovp", "Cmovnp", "Cmovl", "Cmovge", "Cmovle", "Cmovg", "Cmovo", "Cmovno",
 ]);

@@ -223,6 +223,28 @@ export function buildForms(): Form[] {
     add("test rbx, rsi", "test", 8, () => AF, { then: `set${cc} r8b | add r10, r11` });
     add("and ecx, edx", "and", 4, () => AF, { then: `cmov${cc} r12d, r13d | or r10, r11` });
   }
+  // BMI1/BMI2/MOVBE (x86-64-v3; the development hosts have them).
+  for (const s of [4, 8]) {
+    for (const c of [0, 1, 7, 13, 31, 63]) if (s === 8 || c < 32) add(`rorx ${reg(3, s)}, ${reg(6, s)}, ${c}`, "rorx", s);
+    add(`rorx ${reg(0, s)}, ${mem(s)}, 9`, "rorx", s);
+    for (const op of ["shlx", "shrx", "sarx"]) {
+      add(`${op} ${reg(3, s)}, ${reg(6, s)}, ${reg(1, s)}`, op, s);
+      add(`${op} ${reg(0, s)}, ${mem(s)}, ${reg(7, s)}`, op, s);
+    }
+    add(`andn ${reg(0, s)}, ${reg(3, s)}, ${reg(6, s)}`, "andn", s, () => AF | PF);
+    add(`andn ${reg(0, s)}, ${reg(3, s)}, ${mem(s)}`, "andn", s, () => AF | PF);
+    for (const op of ["blsr", "blsi", "blsmsk"]) {
+      add(`${op} ${reg(0, s)}, ${reg(3, s)}`, op, s, () => AF | PF);
+      add(`${op} ${reg(9, s)}, ${mem(s)}`, op, s, () => AF | PF);
+    }
+    add(`bzhi ${reg(0, s)}, ${reg(3, s)}, ${reg(1, s)}`, "bzhi", s, () => AF | PF);
+    add(`mulx ${reg(0, s)}, ${reg(3, s)}, ${reg(6, s)}`, "mulx", s);
+    add(`mulx ${reg(8, s)}, ${reg(9, s)}, ${mem(s)}`, "mulx", s);
+    add(`movbe ${reg(3, s)}, ${mem(s)}`, "movbe", s);
+    add(`movbe ${mem(s, 16)}, ${reg(6, s)}`, "movbe", s);
+  }
+  add("movbe bx, word [r15+8]", "movbe", 2);
+
   // Balanced stack use (the native runner's stack is real; only registers are compared).
   add("push rax", "push", 8, none, { then: "pop rbx" });
   add("push word 0x8123", "push", 2, none, { then: "pop cx" });

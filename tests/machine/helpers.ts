@@ -36,11 +36,12 @@ export function longModeGuest(code: Uint8Array, codeAt = 0x400000, mib = 16): Gu
 }
 
 /** Builds tests/machine/programs/workloads.c natively and for the emulator; returns both paths. */
-export function buildWorkloads(): { native: string; emu: string } {
+export function buildWorkloads(opt: string[] = ["-O2"]): { native: string; emu: string } {
   const src = join(__dirname, "programs", "workloads.c");
-  const flags = ["-O2", "-ffreestanding", "-nostdlib", "-mno-sse", "-mno-red-zone", "-static", "-no-pie", "-fno-pic"];
-  const native = join(TMP, "workloads-native");
-  const emu = join(TMP, "workloads-emu");
+  const flags = [...opt, "-ffreestanding", "-nostdlib", "-mno-sse", "-mno-red-zone", "-static", "-no-pie", "-fno-pic"];
+  const tag = opt.join("").replace(/[^A-Za-z0-9]/g, "_");
+  const native = join(TMP, `workloads-native${tag}`);
+  const emu = join(TMP, `workloads-emu${tag}`);
   execFileSync("gcc", [...flags, "-DNATIVE", "-o", native, src]);
   execFileSync("gcc", [...flags, "-DEMU", "-o", emu, src]);
   return { native, emu };

@@ -15,4 +15,11 @@ describe("gcc -O2 workloads", () => {
     expect(out).toBe(want);
     expect(v.icount).toBeGreaterThan(1_000_000);
   });
+
+  for (const opt of [["-O0"], ["-O1"], ["-O3", "-funroll-loops"], ["-Os"], ["-O2", "-march=x86-64-v3", "-mno-avx", "-mno-avx2"]]) {
+    it(`also with ${opt.join(" ")}`, () => {
+      const b = buildWorkloads(opt);
+      expect(runElfGuest(b.emu).out).toBe(execFileSync(b.native).toString());
+    });
+  }
 });
