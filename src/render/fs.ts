@@ -59,11 +59,14 @@ export function treeHtml(tree: FsTree, maxNodes = 2000): string {
   let budget = maxNodes;
   const node = (n: TreeNode, depth: number): string => {
     const st = n.stat;
-    const meta = `<span style="color:#888">${escapeXml(modeString(st))} ${st.mtime.toISOString().slice(0, 19).replace("T", " ")}</span>`;
+    const when = depth === 0 ? "" : ` ${st.mtime.toISOString().slice(0, 19).replace("T", " ")}`;
+    const meta = `<span style="color:#888">${escapeXml(modeString(st))}${when}</span>`;
     if (st.type !== "dir") {
-      const icon = st.type === "symlink" ? "🔗" : "📄";
-      const extra = st.type === "symlink" ? ` → <code>${escapeXml(st.target ?? "")}</code>` : ` <span style="color:#555">${formatBytes(st.size)}</span>`;
-      return `<li>${icon} <code>${escapeXml(st.name)}</code>${extra} ${meta}</li>`;
+      const extra =
+        st.type === "symlink"
+          ? ` <span style="color:#a0a">→</span> <code><i>${escapeXml(st.target ?? "")}</i></code>`
+          : ` <span style="color:#555">${formatBytes(st.size)}</span>`;
+      return `<li><code>${escapeXml(st.name)}</code>${extra} ${meta}</li>`;
     }
     const kids = n.children ?? [];
     const shown: string[] = [];
@@ -75,7 +78,7 @@ export function treeHtml(tree: FsTree, maxNodes = 2000): string {
       shown.push(node(k, depth + 1));
     }
     const open = depth < 2 ? " open" : "";
-    return `<li><details${open}><summary>📁 <code>${escapeXml(st.name)}</code> <span style="color:#555">(${kids.length})</span> ${meta}</summary><ul style="list-style:none;padding-left:1.2em;margin:0">${shown.join("")}</ul></details></li>`;
+    return `<li><details${open}><summary><code><b>${escapeXml(st.name === "/" ? "/" : `${st.name}/`)}</b></code> <span style="color:#555">(${kids.length})</span> ${meta}</summary><ul style="list-style:none;padding-left:1.2em;margin:0">${shown.join("")}</ul></details></li>`;
   };
   const more = tree.omitted ? `<div style="color:#888">${tree.omitted} entries not listed</div>` : "";
   return `<div class="xenlab-fs-tree" style="font-family:monospace;font-size:12px"><div><b>${escapeXml(tree.title)}</b></div><ul style="list-style:none;padding-left:0;margin:0">${node(tree.root, 0)}</ul>${more}</div>`;
@@ -108,6 +111,8 @@ export interface LayoutSegment {
   size: number;
   /** Row 0 = the disk, row 1 = inside an MBR extended partition. */
   row: 0 | 1;
+  /** An MBR extended partition (holds the logical ones). */
+  container?: boolean;
 }
 
 /** The partition bar: each partition at its true position, a minimum width so tiny ones stay visible. */
@@ -125,8 +130,11 @@ export function partitionSvg(diskSize: number, title: string, segments: LayoutSe
     const w = Math.max(3, x(s.start + s.size) - x0);
     const y = top + s.row * rowH;
     const color = PALETTE[i % PALETTE.length]!;
-    parts.push(`<rect x="${x0.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" fill="${color}" fill-opacity="${s.row ? 0.9 : 0.75}" stroke="#333"><title>${escapeXml(`${s.label}: ${s.detail}`)}</title></rect>`);
-    if (w > 30) parts.push(`<text x="${(x0 + w / 2).toFixed(1)}" y="${y + rowH / 2 + 4}" text-anchor="middle" font-size="11" fill="#fff">${escapeXml(s.label)}</text>`);
+    // An MBR extended partition is a container: drawn as a dashed outline around its logicals.
+    const fill = s.container ? `fill="${color}" fill-opacity="0.15" stroke-dasharray="5,3"` : `fill="${color}" fill-opacity="${s.row ? 0.9 : 0.75}"`;
+    const h = s.container && hasRow1 ? 2 * rowH - 4 : rowH - 4;
+    parts.push(`<rect x="${x0.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${h}" ${fill} stroke="#333"><title>${escapeXml(`${s.label}: ${s.detail}`)}</title></rect>`);
+    if (w > 30) parts.push(`<text x="${(x0 + w / 2).toFixed(1)}" y="${y + rowH / 2 + 4}" text-anchor="middle" font-size="11" fill="${s.container ? "#333" : "#fff"}">${escapeXml(s.label)}</text>`);
     const ly = top + rowH * (hasRow1 ? 2 : 1) + 14 + i * 16;
     parts.push(`<rect x="10" y="${ly - 9}" width="10" height="10" fill="${color}"/><text x="26" y="${ly}" font-size="11">${escapeXml(`${s.label}  ${s.detail}`)}</text>`);
   });
@@ -140,6 +148,7 @@ export function tableSegments(table: PartitionTable): LayoutSegment[] {
     start: p.start,
     size: p.size,
     row: p.logical ? 1 : 0,
+    container: p.extended === true,
   }));
 }
 
