@@ -23,7 +23,7 @@ export interface Block extends CachedBlock {
   n: number;
   /** Address of each instruction (and one past the last). */
   ips: number[];
-  /** Generated source, for inspection. */
+  /** Generated source, kept when `machine.keepSource` is set (for inspection). */
   source: string;
   /** Mnemonics that compiled to #UD. */
   unimplemented: string[];
@@ -317,7 +317,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   const frames: number[] = [Math.floor(c.fetchPhys(va) / 4096)];
   const lastByte = ip - 1;
   if (lastByte - (lastByte & 4095) !== firstPage) frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
-  return { valid: true, single, frames, key, va, fn, n, ips, source, unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined, sgen: -1 };
+  return { valid: true, single, frames, key, va, fn, n, ips, source: c.machine.keepSource ? source : "", unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined, sgen: -1 };
 }
 
 /** Emits the JS for one instruction; undefined = not implemented (compiled to #UD). */
@@ -493,7 +493,7 @@ function emit(x: Ctx): string | undefined {
     }
     case "Jrcxz": case "Jecxz": case "Loop": case "Loope": case "Loopne": {
       const t = branchTarget(ins);
-      const a32 = /32|Jecxz/.test(codeName) && !/64/.test(codeName) ? true : !x.m64;
+      const a32 = /ECX|Jecxz/.test(codeName) || !x.m64; // counter is ECX with a 0x67 prefix or in 32-bit mode
       x.end = true;
       let code = "";
       if (mn === "Jrcxz" || mn === "Jecxz") code = mn === "Jrcxz" ? "t=(R[1]|H[1])===0;" : "t=R[1]===0;";

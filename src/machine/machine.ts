@@ -30,6 +30,8 @@ export class Machine {
   private readonly frameBlocks = new Map<number, CachedBlock[]>();
   /** 1 for frames holding decoded code: writes to them take the slow path. */
   readonly codeFrames: Uint8Array;
+  /** Keep each compiled block's JavaScript source on the block (debugging the interpreter). */
+  keepSource = false;
   /** Count of decode-cache invalidations (self-modifying code, loaders). */
   invalidations = 0;
 

@@ -1298,8 +1298,14 @@ export class Vcpu {
           break;
         }
       }
-      const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), this.mode64 ? 64 : 32, { count: n });
-      out.unshift(...lines.map((l) => ({ address: l.address, text: l.text })).slice(-(count - out.length)));
+      // A self-looping block retires its instructions `n / length` times in one trace entry.
+      const key = (() => { try { return this.fetchPhys(start) * 4 + (this.mode64 ? 2 : 0); } catch { return -1; } })();
+      const blk = this.machine.code.get(key) as Block | undefined;
+      const period = blk && blk.va === start ? blk.n : n;
+      const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), this.mode64 ? 64 : 32, { count: period });
+      const seq: { address: bigint; text: string }[] = [];
+      for (let k = 0; k < n && lines.length; k++) seq.push({ address: lines[k % lines.length]!.address, text: lines[k % lines.length]!.text });
+      out.unshift(...seq.slice(-(count - out.length)));
     }
     return out;
   }

@@ -90,7 +90,8 @@ describe("assembler and disassembler", () => {
     const main = elf.symbolMap().get("main")!;
     const text = elf.sections.find((s) => s.name === ".text")!;
     const off = text.offset + Number(main - text.addr);
-    const lines = disassemble(elf.bytes.subarray(off, off + 4096), main, 64, { symbols: syms, count: 400 });
+    const size = elf.symbols.find((x) => x.name === "main")!.size;
+    const lines = disassemble(elf.bytes.subarray(off, off + size), main, 64, { symbols: syms });
     expect(lines[0]!.where).toBe("main");
     expect(lines.some((l) => /^call 0x[0-9a-f]+ ; puthex$/.test(l.text))).toBe(true);
   });

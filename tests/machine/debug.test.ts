@@ -41,7 +41,7 @@ describe("control and debugging", () => {
       hits++;
       return true;
     });
-    expect(hits).toBe(8); // one call per result line
+    expect(hits).toBe(9); // one call per result line
     expect(out).toMatch(/^sieve 000000000000198e/);
     void v;
   });
@@ -77,6 +77,10 @@ describe("control and debugging", () => {
     const recent = v.recentInstructions(5);
     expect(recent).toHaveLength(5);
     expect(recent.every((r) => r.address === 0x400000n && r.text === "jmp short 0x400000")).toBe(true);
+    // a self-looping block: one trace entry covers many iterations
+    const { v: w } = longModeGuest(nasm("mov ecx, 50\nl: inc eax\ndec ecx\njnz l\nhlt", 64, 0x400000));
+    expect(w.run(1000).kind).toBe("hlt");
+    expect(w.recentInstructions(7).map((r) => r.text.split(" ")[0])).toEqual(["inc", "dec", "jne", "inc", "dec", "jne", "hlt"]);
     v.requestStop();
     expect(v.run(500)).toMatchObject({ kind: "interrupt" });
     expect(v.trace.recentEvents().at(-1)?.text).toBe("exit interrupt");

@@ -207,8 +207,34 @@ static u64 bits(u64 seed) {
   return h;
 }
 
+/* A dense switch: gcc -O2 compiles it to a jump table (indirect jmp through memory or register). */
+static __attribute__((noinline)) u64 op(u32 k, u64 x) {
+  switch (k & 15) {
+    case 0: return x + 1;
+    case 1: return x * 3;
+    case 2: return x ^ 0x5555;
+    case 3: return x >> 3;
+    case 4: return x << 5;
+    case 5: return ~x;
+    case 6: return x - 77;
+    case 7: return x * x;
+    case 8: return x / 7;
+    case 9: return x % 1000;
+    case 10: return x | 0x100;
+    case 11: return x & 0xff00ff;
+    case 12: return (x << 13) | (x >> 51);
+    case 13: return -x;
+    default: return x + k;
+  }
+}
+static u64 dispatch(void) {
+  u64 x = 12345;
+  for (u32 i = 0; i < 5000; i++) x = op(i * 7 + (u32)(x >> 9), x);
+  return x;
+}
+
 int main(void) {
-  u64 r[8] = {0};
+  u64 r[9] = {0};
   for (u32 it = 0; it < iterations; it++) {
     fill(it + 1);
     r[0] += sieve();
@@ -219,6 +245,7 @@ int main(void) {
     r[5] += divs();
     r[6] += strings();
     r[7] += bits(it + 99);
+    r[8] += dispatch();
   }
   puthex("sieve", r[0]);
   puthex("crc32", r[1]);
@@ -228,6 +255,7 @@ int main(void) {
   puthex("divs", r[5]);
   puthex("strings", r[6]);
   puthex("bits", r[7]);
+  puthex("switch", r[8]);
   return 0;
 }
 
