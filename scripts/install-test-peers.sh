@@ -10,6 +10,8 @@ PACKAGES=(
   qemu-utils libvhdi-utils python3-libvhdi mtools dosfstools e2fsprogs fdisk gdisk
   # CPU and Xen oracles: the assembler, the compiler for native runs, Xen's public headers
   nasm gcc libxen-dev
+  # Views checked in a real browser: the classic notebook and Chromium (driven by playwright-core)
+  jupyter-notebook chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

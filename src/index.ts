@@ -1,5 +1,7 @@
 /** The XenLab library: everything a notebook cell (or any Node program) can use without Jupyter. */
 export * from "./render/mime";
+export { memoryMap, MemoryMap } from "./render/memmap";
+export type { MemoryMapOptions } from "./render/memmap";
 export * from "./interrupt";
 export * from "./machine";
 export * from "./vhd";
