@@ -113,6 +113,9 @@ export abstract class FileSystem {
   remove(path: string): void {
     throw this.readOnlyError(path);
   }
+  rename(from: string, _to: string): void {
+    throw this.readOnlyError(from);
+  }
 
   protected readOnlyError(path: string): FsError {
     return new FsError("EROFS", `${this.type} is mounted read-only`, { path });

@@ -82,6 +82,7 @@ function exercise(bytes: Uint8Array): string {
         attempt("write", () => fs.writeFile("/new file.txt", pattern(5000, 3)));
         attempt("mkdir", () => fs.mkdir("/d1/new dir"));
         attempt("remove", () => fs.remove("/a.txt"));
+        attempt("rename", () => fs.rename("/d1/d2", "/moved d2"));
         attempt("reread", () => void (fs as FileSystem).tree("/"));
       }
     }

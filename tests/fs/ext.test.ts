@@ -191,7 +191,7 @@ describe.each(CASES)("$name", (c) => {
 
   it("is read-only and says so with a typed error", () => {
     const fs = open();
-    for (const f of [() => fs.writeFile("/x", new Uint8Array(1)), () => fs.mkdir("/d"), () => fs.remove("/hello.txt"), () => fs.copyIn(join(SRC, "hello.txt"), "/h")]) {
+    for (const f of [() => fs.writeFile("/x", new Uint8Array(1)), () => fs.mkdir("/d"), () => fs.remove("/hello.txt"), () => fs.rename("/hello.txt", "/h"), () => fs.copyIn(join(SRC, "hello.txt"), "/h")]) {
       expect(f).toThrowError(FsError);
       expect(f).toThrowError(/EROFS/);
     }

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FatFileSystem, FsError, mountDisk, RawImageForTests } from "./fixtures";
@@ -55,13 +56,16 @@ beforeAll(() => {
   const addMany: Record<string, string> = {};
   for (let i = 0; i < 150; i++) addMany[`crowd/A crowded directory entry ${i}.txt`] = `crowd ${i}\n`;
   writeTree(ADD, addMany);
-  for (const c of CASES) {
-    makeImage(img(c), c.size);
-    run("mkfs.vfat", [...c.mkfs, "-n", c.name.toUpperCase(), img(c)]);
-    const top = Object.keys(hostTreeTop(SRC));
-    run("mcopy", ["-s", "-m", "-i", img(c), ...top.map((t) => join(SRC, t)), "::/"]);
-  }
+  for (const c of CASES) buildImage(c, img(c));
 });
+
+/** mkfs.vfat, then mcopy -s -m of the source tree. */
+function buildImage(c: Case, path: string): void {
+  makeImage(path, c.size);
+  run("mkfs.vfat", [...c.mkfs, "-n", c.name.toUpperCase(), path]);
+  const top = Object.keys(hostTreeTop(SRC));
+  run("mcopy", ["-s", "-m", "-i", path, ...top.map((t) => join(SRC, t)), "::/"]);
+}
 afterAll(() => tmp.cleanup());
 
 function hostTreeTop(dir: string): Record<string, true> {
@@ -212,6 +216,33 @@ describe.each(CASES)("$name", (c) => {
     const fsck = tryRun("fsck.vfat", ["-n", copy]);
     expect(fsck.status, fsck.out).toBe(0);
     expect(run("mdir", ["-i", copy, "-b", "::/"]).split("\n").filter((l) => l.includes("root file number")).length).toBe(n);
+  });
+
+  it("renames and moves files and directories as mtools then sees them", () => {
+    const copy = join(tmp.dir, `rename-${c.name}.img`);
+    buildImage(c, copy); // its own image: the write test above changes the shared one
+    const fs = FatFileSystem.open(RawImageForTests.open(copy));
+    fs.rename("/Long File Name with spaces.txt", "/short.txt");
+    fs.rename("/HELLO.TXT", "/Hello.txt"); // case only
+    fs.rename("/lower.txt", "/dir/sub/moved into sub.txt");
+    fs.rename("/dir/Another Long Directory Name", "/emptydir/Moved Directory"); // a directory, with its file
+    fs.rename("/dir/sub", "/sub at root");
+    expect(() => fs.rename("/a.b.c.d", "/many")).toThrowError(expect.objectContaining({ code: "EEXIST" }) as Error);
+    expect(() => fs.rename("/emptydir", "/emptydir/Moved Directory/inside")).toThrowError(expect.objectContaining({ code: "EINVAL" }) as Error);
+    expect(() => fs.rename("/nope", "/x")).toThrowError(expect.objectContaining({ code: "ENOENT" }) as Error);
+    fs.device.close();
+    const fsck = tryRun("fsck.vfat", ["-n", copy]);
+    expect(fsck.status, fsck.out).toBe(0);
+    const listing = run("mdir", ["-i", copy, "-b", "-/", "::/"]).split("\n").filter(Boolean);
+    for (const p of ["::/short.txt", "::/Hello.txt", "::/sub at root/moved into sub.txt", "::/sub at root/deep.bin", "::/emptydir/Moved Directory/file.dat"]) {
+      expect(listing).toContain(p);
+    }
+    for (const gone of ["::/Long File Name with spaces.txt", "::/lower.txt", "::/dir/sub", "::/dir/Another Long Directory Name"]) {
+      expect(listing.some((l) => l === gone || l.startsWith(`${gone}/`))).toBe(false);
+    }
+    expect(run("mtype", ["-i", copy, "::/sub at root/moved into sub.txt"])).toBe("lower case 8.3 name\n");
+    expect(execFileSync("mtype", ["-i", copy, "::/emptydir/Moved Directory/file.dat"], { env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } }).equals(pattern(5_000, 4))).toBe(true);
+    // (fsck.vfat above also checked that each moved directory's ".." names its new parent)
   });
 
   it("refuses to write to a read-only device", () => {

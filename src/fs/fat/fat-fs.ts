@@ -1,5 +1,5 @@
 import { BlockDevice } from "../../vhd/block-device";
-import { put32, u32 } from "../bytes";
+import { put16, put32, u32 } from "../bytes";
 import { FsError } from "../errors";
 import { DEFAULT_MAX_READ, FileStat, FileSystem, FsOptions } from "../filesystem";
 import { readAt } from "../partition";
@@ -299,6 +299,12 @@ export class FatFileSystem extends FileSystem {
     this.transaction(() => this.doRemove(path));
   }
 
+  /** Renames or moves a file or directory (the target must not exist, except for a change of case). */
+  override rename(from: string, to: string): void {
+    this.checkWritable(from);
+    this.transaction(() => this.doRename(from, to));
+  }
+
   /**
    * Runs one change: on success the FATs and FSInfo are written; on failure the in-memory FAT is
    * rolled back. Directory slots are written last, so a failure leaves no entry pointing at
@@ -373,6 +379,48 @@ export class FatFileSystem extends FileSystem {
     }
     this.fat.freeChain(this.fat.chain(e.firstCluster, r.path));
     for (let s = e.firstSlot; s <= e.slot; s++) this.device.write(this.slotOffset(r.parent, r.parentDir, s), Uint8Array.of(DELETED));
+  }
+
+  private doRename(from: string, to: string): void {
+    const src = this.resolve(from);
+    if (!src.entry || !src.parentDir) throw new FsError("EINVAL", "cannot rename the root directory", { path: "/" });
+    const e = src.entry;
+    const parts = splitPath(to);
+    if (parts.length === 0) throw new FsError("EEXIST", "the root exists", { path: "/" });
+    const name = parts[parts.length - 1]!;
+    const targetPath = joinPath(parts);
+    const parentParts = parts.slice(0, -1);
+    // A directory cannot move below itself: no directory on the target's parent path may be it.
+    if (e.attr & ATTR_DIRECTORY) {
+      for (let i = 1; i <= parentParts.length; i++) {
+        const st = this.stat(joinPath(parentParts.slice(0, i)));
+        if (st.type === "dir" && st.inode === e.firstCluster) {
+          throw new FsError("EINVAL", "cannot move a directory into itself", { path: targetPath });
+        }
+      }
+    }
+    const parent = this.resolveDir(joinPath(parentParts));
+    const dir = this.readDir(parent);
+    const clash = this.findIn(dir.entries, name);
+    // A case-only rename finds the entry itself; anything else with that name is in the way.
+    if (clash && !(parent.cluster === src.parent.cluster && parent.isRoot === src.parent.isRoot && clash.slot === e.slot)) {
+      throw new FsError("EEXIST", "file exists", { path: targetPath });
+    }
+    validateLongName(name, targetPath);
+    this.addEntry(parent, dir, name, e.attr, e.firstCluster, e.size, e.mtime);
+    for (let s = e.firstSlot; s <= e.slot; s++) this.device.write(this.slotOffset(src.parent, src.parentDir, s), Uint8Array.of(DELETED));
+    if (e.attr & ATTR_DIRECTORY && (parent.cluster !== src.parent.cluster || parent.isRoot !== src.parent.isRoot)) {
+      // The moved directory's ".." (its second slot) now names the new parent (0 for the root).
+      const at = this.clusterOffset(e.firstCluster) + DIR_ENTRY_SIZE;
+      const dotdot = readAt(this.device, at, DIR_ENTRY_SIZE, "fat.dotdot");
+      if (Buffer.from(dotdot.subarray(0, 11)).toString("latin1") !== "..         ") {
+        throw new FsError("ECORRUPT", "directory has no \"..\" entry in its second slot", { path: src.path, field: "fat.dotdot" });
+      }
+      const c = parent.isRoot ? 0 : parent.cluster;
+      put16(dotdot, 20, c >>> 16);
+      put16(dotdot, 26, c & 0xffff);
+      this.device.write(at, dotdot);
+    }
   }
 
   /** Places the LFN + short entries of a new name in the first run of free slots, growing the directory if needed. */
