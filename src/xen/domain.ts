@@ -1,0 +1,119 @@
+/**
+ * A domain (xen/include/xen/sched.h struct domain) as the hypervisor and toolstack see it: vCPUs,
+ * memory accounting, shared_info, event channels, grant table, HVM params, lifecycle state, and
+ * the per-domain hypercall counters.
+ */
+import { DomId, FrameUse, GuestPhysical, Machine, Mfn, gfn } from "../machine";
+import { HVM_NR_PARAMS, SHUTDOWN_NAMES, ShutdownReason } from "./abi";
+import { ConsoleRing } from "./console-ring";
+import { EventChannelTable } from "./event-channels";
+import { GrantTable } from "./grant-table";
+import { SharedInfo } from "./shared-info";
+import type { DomainConfig } from "./xl-config";
+import { XenVcpu } from "./xen-vcpu";
+import { XenStoreRing } from "./xenstore/ring";
+import type { MimeBundle } from "../render/mime";
+import { renderDomain } from "../render/xen-domains";
+import type { XenHost } from "./host";
+
+export type DomainKind = "dom0" | "pvh" | "lab";
+
+export class Domain {
+  readonly vcpus: XenVcpu[] = [];
+  /** Toolstack pause count (domain_pause_by_systemcontroller). */
+  pauseCount = 0;
+  shutdownReason: ShutdownReason | undefined;
+  shutdownCode = 0;
+  dying = false;
+  /** Why the hypervisor crashed the domain (domain_crash), shown by xl and views. */
+  crashReason: string | undefined;
+  readonly sharedInfoMfn: Mfn;
+  readonly sharedInfo: SharedInfo;
+  sharedInfoGfn: number | undefined;
+  readonly evtchn = new EventChannelTable();
+  readonly gnttab: GrantTable;
+  readonly hvmParams: bigint[] = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
+  hypercallPageGpa: number | undefined;
+  /** Hypercalls by number. */
+  readonly hypercalls = new Map<number, number>();
+  /** Pages the domain may own (max_pages) and the balloon target, in 4 KiB pages. */
+  maxPages: number;
+  targetPages: number;
+  /** Virtual ns when created (for xl uptime). */
+  readonly createdAt: number;
+  /** Console output captured by the host's xenconsoled (ring and console_io for dom0's log). */
+  consoleLog = "";
+  /** Lines written with HYPERVISOR_console_io (they go to Xen's console: `xl dmesg`). */
+  consoleIoBuffer = "";
+  consoleRing: ConsoleRing | undefined;
+  storeRing: XenStoreRing | undefined;
+  /** Port numbers in this domain for the store and console (the HVM params mirror them). */
+  storePort = 0;
+  consolePort = 0;
+  /** Kernel symbols, for views and breakpoints. */
+  symbols = new Map<string, number>();
+  /** Bytes of the kernel image, kept for reboot. */
+  kernelImage: Uint8Array | undefined;
+  /** Set when the domain is a restore of a saved image. */
+  restoredFrom: string | undefined;
+
+  constructor(readonly host: XenHost, readonly domid: DomId, public name: string, readonly kind: DomainKind,
+    readonly config: DomainConfig, readonly uuid: string) {
+    const m = host.machine;
+    [this.sharedInfoMfn] = m.memory.allocate(domid, 1, FrameUse.Shared) as [Mfn];
+    this.sharedInfo = new SharedInfo(m.memory.view(this.sharedInfoMfn));
+    // All event channels start masked? No: Xen leaves mask bits clear; guests mask what they want.
+    this.gnttab = new GrantTable(m, domid, config.maxGrantFrames);
+    this.maxPages = config.maxmem * 256;
+    this.targetPages = config.memory * 256;
+    this.createdAt = host.now;
+  }
+
+  get id(): number {
+    return this.domid;
+  }
+  get machine(): Machine {
+    return this.host.machine;
+  }
+  get guest(): GuestPhysical {
+    return this.host.machine.guest(this.domid);
+  }
+
+  /** Pages the domain owns (tot_pages): RAM mapped in its P2M plus Xen pages it owns. */
+  get totPages(): number {
+    return this.host.machine.p2m(this.domid).size;
+  }
+
+  get paused(): boolean {
+    return this.pauseCount > 0;
+  }
+  get isShutdown(): boolean {
+    return this.shutdownReason !== undefined;
+  }
+
+  /** xl's six state letters (tools/xl/xl_info.c list_domains): r b p s, reason from "-rscwS", d. */
+  stateLetters(): string {
+    const running = this.vcpus.some((v) => v.runstate === "running");
+    const blocked = !running && this.vcpus.some((v) => v.runstate === "blocked");
+    const reason = this.shutdownReason === undefined ? 0 : SHUTDOWN_NAMES.indexOf(this.shutdownReason as (typeof SHUTDOWN_NAMES)[number]);
+    return [running ? "r" : "-", blocked ? "b" : "-", this.paused ? "p" : "-", this.isShutdown ? "s" : "-", "-rscwS"[reason] ?? "?", this.dying ? "d" : "-"].join("");
+  }
+
+  /** CPU time of all vCPUs, ns. */
+  cpuTime(now = this.host.now): number {
+    return this.vcpus.reduce((a, v) => a + v.cpuTime(now), 0);
+  }
+
+  countHypercall(nr: number): void {
+    this.hypercalls.set(nr, (this.hypercalls.get(nr) ?? 0) + 1);
+  }
+
+  /** Maps a domain-owned Xen page (shared_info, grant frame) at a guest frame. */
+  mapXenPage(g: number, m: Mfn): void {
+    this.host.machine.p2m(this.domid).set(gfn(g), m, true);
+  }
+
+  toMimeBundle(): MimeBundle {
+    return renderDomain(this);
+  }
+}

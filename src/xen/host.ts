@@ -1,0 +1,900 @@
+/**
+ * The Xen host: machine memory, pCPUs, dom0 (whose toolstack, xenstored and xenconsoled are this
+ * kernel), domUs, the credit scheduler and deterministic virtual time.
+ *
+ * Virtual time moves only inside `run()`: each pCPU runs its vCPU for a quantum of instructions
+ * (cpuMHz instructions per virtual µs), in pCPU order, so the same calls give the same result.
+ * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
+ * interrupt between quanta and stop at a consistent point (after a whole instruction).
+ */
+import { DomId, Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
+import { checkInterrupt } from "../interrupt";
+import {
+  DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
+  XEN_HYPERCALL_MSR, XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
+} from "./abi";
+import { buildLab, buildPvh, CONSOLE_PFN, XENSTORE_PFN } from "./builder";
+import { ConsoleRing } from "./console-ring";
+import { hypercallPage, xenCpuid } from "./cpuid";
+import { Domain, DomainKind } from "./domain";
+import { XenError } from "./errors";
+import { dispatchHypercall } from "./hypercalls";
+import { CreditScheduler, MS, Pcpu } from "./sched-credit";
+import { DomainConfig, parseXlConfig } from "./xl-config";
+import { XenVcpu, CSCHED_PRI } from "./xen-vcpu";
+import { XenStore } from "./xenstore/store";
+import { XenStoreRing } from "./xenstore/ring";
+import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
+import { readFileSync } from "node:fs";
+import type { MimeBundle } from "../render/mime";
+import { renderDomainList } from "../render/xen-domains";
+
+export interface HostOptions {
+  pcpus?: number;
+  memoryMiB?: number;
+  /** Virtual instructions per virtual microsecond (and the TSC frequency in MHz). */
+  cpuMHz?: number;
+  /** Scheduling quantum in virtual ns (how far pCPUs may drift apart). */
+  quantumNs?: number;
+  dom0MemoryMiB?: number;
+  hostname?: string;
+}
+
+export interface TraceRecord {
+  t: number;
+  dom: number;
+  vcpu: number;
+  nr: number;
+  name: string;
+  args: bigint[];
+  result: bigint;
+}
+
+export interface RunOptions {
+  /** Virtual time to run, in ns (default: until `until` or every domain is idle). */
+  ns?: number;
+  /** Stop as soon as this returns true (checked between quanta). */
+  until?: (host: XenHost) => boolean;
+  /** Stop after this many instructions in total. */
+  maxInstructions?: number;
+  /** Called between quanta (e.g. to update a live display); return nothing. */
+  onSlice?: (host: XenHost) => void;
+}
+
+export interface RunResult {
+  startNs: number;
+  endNs: number;
+  instructions: number;
+  stoppedBy: "time" | "until" | "idle" | "instructions" | "breakpoint";
+  breakpoint?: { domain: string; vcpu: number; rip: number; kind: string };
+}
+
+export interface CreateOptions {
+  paused?: boolean;
+  /** Kernel image bytes (instead of reading `kernel` from the filesystem). */
+  kernel?: Uint8Array;
+  /** Machine code for type "lab". */
+  code?: Uint8Array;
+  /** Reuse a domid (restart) or a uuid. */
+  uuid?: string;
+}
+
+let uuidCounter = 0;
+function makeUuid(seed: string): string {
+  // Deterministic (same notebook, same uuids): FNV-1a of the name and a counter, formatted as v4.
+  let h = 0x811c9dc5n;
+  const s = `${seed}/${uuidCounter++}`;
+  const parts: string[] = [];
+  for (let k = 0; k < 4; k++) {
+    for (const ch of s + k) { h ^= BigInt(ch.charCodeAt(0)); h = (h * 0x01000193n) & 0xffffffffn; }
+    parts.push(h.toString(16).padStart(8, "0"));
+  }
+  const hex32 = parts.join("");
+  return `${hex32.slice(0, 8)}-${hex32.slice(8, 12)}-4${hex32.slice(13, 16)}-a${hex32.slice(17, 20)}-${hex32.slice(20, 32)}`;
+}
+
+export class XenHost {
+  readonly machine: Machine;
+  readonly pcpus: Pcpu[];
+  readonly sched: CreditScheduler;
+  readonly xenstore = new XenStore();
+  readonly domains = new Map<number, Domain>();
+  readonly cpuMHz: number;
+  readonly quantumNs: number;
+  readonly hostname: string;
+  /** Virtual time, ns since boot. */
+  now = 0;
+  private nextTick: number;
+  private nextAcct: number;
+  /** Xen's console ring (`xl dmesg`). */
+  readonly dmesg: string[] = [];
+  /** Recent hypercalls (a ring of the last `traceLimit`). */
+  readonly trace: TraceRecord[] = [];
+  traceLimit = 1000;
+  traceEnabled = true;
+  /** Instructions retired by all guests. */
+  instructions = 0;
+  private nextDomid = 1;
+  /** Domains whose shutdown the toolstack has not acted on yet. */
+  private pendingShutdowns: Domain[] = [];
+  /** Listeners for console output (domid, text) — live displays. */
+  readonly consoleListeners = new Set<(dom: Domain, text: string) => void>();
+  /** Toolstack messages (what xl would print: restarts, destroys). */
+  readonly toolstackLog: string[] = [];
+  lastBreak: RunResult["breakpoint"];
+
+  constructor(opts: HostOptions = {}) {
+    const pcpus = opts.pcpus ?? 4;
+    if (!(Number.isInteger(pcpus) && pcpus >= 1 && pcpus <= 512)) throw new XenError("EINVAL", `pcpus ${pcpus} must be 1..512`);
+    this.cpuMHz = opts.cpuMHz ?? 1000;
+    this.quantumNs = opts.quantumNs ?? 100_000;
+    this.hostname = opts.hostname ?? "xenlab";
+    this.machine = new Machine(opts.memoryMiB ?? 4096);
+    this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
+    this.sched = new CreditScheduler(this.pcpus, (v) => ({ weight: v.domain.config.cpuWeight, cap: v.domain.config.cap }));
+    this.nextTick = this.sched.tickNs;
+    this.nextAcct = this.sched.tsliceNs;
+    this.log(`Xen version ${4}.${17}${".0-xenlab"} (xenlab) (gcc) debug=n`);
+    this.log(`Using scheduler: SMP Credit Scheduler (credit)`);
+    this.log(`Brought up ${pcpus} CPUs`);
+    this.createDom0(opts.dom0MemoryMiB ?? Math.min(1024, Math.floor((opts.memoryMiB ?? 4096) / 4)));
+  }
+
+  // =========================================================================================
+  // Domains
+  // =========================================================================================
+
+  private createDom0(memMiB: number): void {
+    const cfg = parseXlConfig(`name = "Domain-0"\ntype = "lab"\nmemory = ${memMiB}\nvcpus = ${Math.min(this.pcpus.length, 4)}`);
+    const d = new Domain(this, domId(0), "Domain-0", "dom0", cfg, "00000000-0000-0000-0000-000000000000");
+    this.machine.populate(d.domid, gfn(0), memMiB * 256);
+    for (let i = 0; i < cfg.vcpus; i++) {
+      const v = new XenVcpu(d, i, undefined);
+      v.pcpu = i % this.pcpus.length;
+      v.setRunstate("blocked", 0);
+      d.vcpus.push(v);
+    }
+    this.domains.set(0, d);
+    const xs = this.xenstore;
+    xs.mkdirs("/local/domain/0", 0);
+    xs.write("/local/domain/0/name", "Domain-0");
+    xs.write("/local/domain/0/domid", "0");
+    xs.write("/local/domain/0/memory/target", String(memMiB * 1024));
+    xs.write("/local/domain/0/memory/static-max", String(memMiB * 1024));
+    for (let i = 0; i < cfg.vcpus; i++) xs.write(`/local/domain/0/cpu/${i}/availability`, "online");
+  }
+
+  get dom0(): Domain {
+    return this.domains.get(0)!;
+  }
+
+  /** Looks a domain up by id or name (xl's domain qualifier). */
+  domain(q: number | string): Domain {
+    if (typeof q === "number" || /^\d+$/.test(q)) {
+      const d = this.domains.get(Number(q));
+      if (!d) throw new XenError("ESRCH", `invalid domain identifier: ${q}`);
+      return d;
+    }
+    for (const d of this.domains.values()) if (d.name === q) return d;
+    throw new XenError("ESRCH", `invalid domain identifier: ${q}`);
+  }
+
+  findDomain(q: number | string): Domain | undefined {
+    try { return this.domain(q); } catch { return undefined; }
+  }
+
+  /** Creates a domain from xl.cfg text (or a parsed config), as `xl create` does. */
+  createDomain(cfg: string | DomainConfig, opts: CreateOptions = {}): Domain {
+    const config = typeof cfg === "string" ? parseXlConfig(cfg, { nrCpus: this.pcpus.length }) : cfg;
+    for (const d of this.domains.values()) if (d.name === config.name) throw new XenError("EEXIST", `domain with name "${config.name}" already exists`);
+    if (config.type === "pv" || config.type === "hvm") throw new XenError("EOPNOTSUPP", `type "${config.type}" is not supported by this host: use type = "pvh" (an ELF kernel with XEN_ELFNOTE_PHYS32_ENTRY) or "lab"`);
+    const freeMiB = (this.machine.memory.frameCount - this.machine.memory.allocatedFrames) / 256;
+    if (config.memory + 1 > freeMiB) throw new XenError("ENOMEM", `not enough free memory for ${config.name}: ${config.memory} MiB wanted, ${Math.floor(freeMiB)} MiB free`);
+    let id = this.nextDomid;
+    while (this.domains.has(id)) id++;
+    if (id >= DOMID_FIRST_RESERVED) throw new XenError("ENOSPC", "no free domain id");
+    this.nextDomid = id + 1;
+    const uuid = opts.uuid ?? config.uuid ?? makeUuid(config.name);
+    const d = new Domain(this, domId(id), config.name, config.type as DomainKind, config, uuid);
+    for (let i = 0; i < config.maxvcpus; i++) {
+      const v = new XenVcpu(d, i, new Vcpu(this.machine, d.domid, i));
+      v.affinity = config.cpus;
+      v.pcpu = config.cpus ? config.cpus[i % config.cpus.length]! : (id + i) % this.pcpus.length;
+      v.stateEntry = this.now;
+      d.vcpus.push(v);
+    }
+    this.domains.set(id, d);
+    try {
+      if (config.type === "pvh") {
+        const image = opts.kernel ?? readFileSync(config.kernel!);
+        buildPvh(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline);
+      } else {
+        buildLab(d, opts.code ?? new Uint8Array([0xfa, 0xf4])); // cli; hlt
+      }
+      this.setupDevices(d);
+      this.writeXenstoreTree(d);
+    } catch (e) {
+      this.destroyDomain(d, true);
+      throw e;
+    }
+    this.log(`d${id}: created ${config.type} domain "${config.name}" (${config.memory} MiB, ${config.vcpus} vCPUs)`);
+    if (opts.paused) d.pauseCount = 1;
+    d.vcpus[0]!.setRunstate(d.paused ? "offline" : "runnable", this.now);
+    for (let i = 1; i < d.vcpus.length; i++) d.vcpus[i]!.setRunstate("offline", this.now);
+    if (d.paused) d.vcpus[0]!.setRunstate("runnable", this.now);
+    if (!d.paused) this.makeRunnable(d.vcpus[0]!, false);
+    this.xenstore.fire("@introduceDomain", false);
+    return d;
+  }
+
+  /** Creates a lab domain around machine code (see builder.ts LAB for the layout). */
+  createLabDomain(name: string, code: Uint8Array, opts: { memoryMiB?: number; vcpus?: number; paused?: boolean; extra?: string } = {}): Domain {
+    const cfg = `name = "${name}"\ntype = "lab"\nmemory = ${opts.memoryMiB ?? 16}\nvcpus = ${opts.vcpus ?? 1}\n${opts.extra ?? ""}`;
+    return this.createDomain(cfg, { code, paused: opts.paused });
+  }
+
+  /** Store and console: pages at the special pfns, unbound ports toward dom0, reserved grants. */
+  private setupDevices(d: Domain): void {
+    const g = d.guest;
+    g.fill(XENSTORE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
+    g.fill(CONSOLE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
+    const store = d.evtchn.alloc("unbound", { remoteDom: 0, label: "xenstore" })!;
+    const cons = d.evtchn.alloc("unbound", { remoteDom: 0, label: "console" })!;
+    d.storePort = store.port;
+    d.consolePort = cons.port;
+    d.hvmParams[HVM_PARAM.STORE_PFN] = BigInt(XENSTORE_PFN);
+    d.hvmParams[HVM_PARAM.STORE_EVTCHN] = BigInt(store.port);
+    d.hvmParams[HVM_PARAM.CONSOLE_PFN] = BigInt(CONSOLE_PFN);
+    d.hvmParams[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(cons.port);
+    // Grant table v1 with the reserved entries for the console and xenstore backends
+    // (xg_dom_core.c xc_dom_gnttab_seed).
+    d.gnttab.grow(1);
+    d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, 0, CONSOLE_PFN, GTF_permit_access);
+    d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, 0, XENSTORE_PFN, GTF_permit_access);
+    // dom0's ends: xenstored (after XS_INTRODUCE) and xenconsoled, served by the host.
+    const pageView = (pfn: number) => () => this.machine.memory.view(this.machine.p2m(d.domid).lookup(gfn(pfn))!.mfn);
+    d.storeRing = new XenStoreRing(pageView(XENSTORE_PFN));
+    d.consoleRing = new ConsoleRing(pageView(CONSOLE_PFN));
+    this.bindService(d, store.port, "xenstore", () => this.serviceXenstore(d));
+    this.bindService(d, cons.port, "console", () => this.serviceConsole(d));
+  }
+
+  /** Binds a dom0 port to a domU's unbound port, served by host code. */
+  bindService(d: Domain, remotePort: number, label: string, service: () => void): number {
+    const dom0 = this.dom0;
+    const local = dom0.evtchn.alloc("interdomain", { remoteDom: d.domid, remotePort, label: `${label} d${d.domid}`, service })!;
+    const r = d.evtchn.get(remotePort)!;
+    r.state = "interdomain";
+    r.remoteDom = 0;
+    r.remotePort = local.port;
+    return local.port;
+  }
+
+  /** The XenStore tree libxl writes for a new domain (libxl_create.c, libxl_dom.c, libxl_console.c). */
+  private writeXenstoreTree(d: Domain): void {
+    const xs = this.xenstore, id = d.domid, p = `/local/domain/${id}`, c = d.config;
+    xs.mkdirs(p, 0);
+    xs.setPerms(p, [{ perm: "n", id: 0 }, { perm: "r", id }]);
+    const vm = `/vm/${d.uuid}`;
+    xs.write(`${vm}/uuid`, d.uuid);
+    xs.write(`${vm}/name`, d.name);
+    xs.write(`${vm}/start_time`, (this.now / 1e9).toFixed(2));
+    xs.write(`${p}/vm`, vm);
+    xs.write(`${p}/name`, d.name);
+    xs.write(`${p}/domid`, String(id));
+    for (const sub of ["device", "control", "data", "drivers", "feature", "attr", "error"]) {
+      xs.mkdir(`${p}/${sub}`);
+      xs.setPerms(`${p}/${sub}`, [{ perm: "n", id }]);
+    }
+    xs.write(`${p}/control/shutdown`, "");
+    xs.setPerms(`${p}/control/shutdown`, [{ perm: "n", id }]);
+    for (const f of ["feature-poweroff", "feature-reboot", "feature-suspend"]) xs.write(`${p}/control/${f}`, "");
+    xs.write(`${p}/memory/static-max`, String(c.maxmem * 1024));
+    xs.write(`${p}/memory/target`, String(c.memory * 1024));
+    xs.write(`${p}/memory/videoram`, "-1");
+    for (let i = 0; i < c.maxvcpus; i++) xs.write(`${p}/cpu/${i}/availability`, i < c.vcpus ? "online" : "offline");
+    xs.write(`${p}/store/port`, String(d.storePort));
+    xs.write(`${p}/store/ring-ref`, String(XENSTORE_PFN));
+    const cp = `${p}/console`;
+    xs.write(`${cp}/backend`, `/local/domain/0/backend/console/${id}/0`);
+    xs.write(`${cp}/backend-id`, "0");
+    xs.write(`${cp}/limit`, "1048576");
+    xs.write(`${cp}/type`, "xenconsoled");
+    xs.write(`${cp}/output`, "pty");
+    xs.write(`${cp}/tty`, `/dev/pts/${id}`);
+    xs.write(`${cp}/port`, String(d.consolePort));
+    xs.write(`${cp}/ring-ref`, String(CONSOLE_PFN));
+    xs.write(`/libxl/${id}/type`, c.type);
+    xs.write(`/libxl/${id}/dm-version`, "qemu_xen");
+  }
+
+  /** Destroys a domain: frees memory, closes its channels, removes its XenStore tree. */
+  destroyDomain(d: Domain, quiet = false): void {
+    if (d.domid === 0) throw new XenError("EINVAL", "cannot destroy Domain-0");
+    d.dying = true;
+    for (const v of d.vcpus) {
+      this.sched.remove(v);
+      v.setRunstate("offline", this.now);
+    }
+    // Close its event channels (peers see their ports become unbound, as in evtchn_close).
+    for (const e of d.evtchn.list()) {
+      if (e.state === "interdomain") {
+        const peer = this.domains.get(e.remoteDom);
+        const pe = peer?.evtchn.get(e.remotePort);
+        if (pe && peer!.domid === 0) peer!.evtchn.close(e.remotePort);
+        else if (pe) { pe.state = "unbound"; pe.remoteDom = d.domid; }
+      }
+      d.evtchn.close(e.port);
+    }
+    // Grant mappings other domains hold of this domain's pages are dropped with the pages.
+    for (const other of this.domains.values()) {
+      for (const m of [...other.gnttab.maptrack.values()]) {
+        if (m.granter === d.domid) { this.machine.p2m(other.domid).remove(gfn(m.gfn)); other.gnttab.removeMapping(m.handle); }
+      }
+    }
+    for (const m of [...d.gnttab.maptrack.values()]) {
+      this.machine.p2m(d.domid).remove(gfn(m.gfn));
+      this.domains.get(m.granter)?.gnttab.unpin(m.ref, m.readonly);
+    }
+    const p2m = this.machine.p2m(d.domid);
+    const grantFrames = new Set<number>(d.gnttab.frames);
+    for (const e of p2m.entries()) {
+      const info = this.machine.memory.info(e.mfn);
+      if (info.owner === d.domid && e.mfn !== d.sharedInfoMfn && !grantFrames.has(e.mfn)) this.machine.memory.free(e.mfn);
+      p2m.remove(e.gfn);
+    }
+    d.gnttab.release();
+    this.machine.memory.free(d.sharedInfoMfn);
+    this.domains.delete(d.domid);
+    try { this.xenstore.rm(`/local/domain/${d.domid}`); } catch { /* already gone */ }
+    try { this.xenstore.rm(`/vm/${d.uuid}`); } catch { /* already gone */ }
+    try { this.xenstore.rm(`/libxl/${d.domid}`); } catch { /* already gone */ }
+    this.xenstore.removeWatchesOf(d.domid);
+    this.xenstore.fire("@releaseDomain", false);
+    if (!quiet) this.log(`d${d.domid}: destroyed`);
+  }
+
+  pause(d: Domain): void {
+    if (d.domid === 0) throw new XenError("EINVAL", "cannot pause Domain-0");
+    d.pauseCount++;
+    for (const v of d.vcpus) {
+      const p = this.pcpus[v.pcpu];
+      if (p?.current === v) { p.current = undefined; }
+      this.sched.remove(v);
+      if (v.runstate === "running") v.setRunstate("runnable", this.now);
+    }
+  }
+
+  unpause(d: Domain): void {
+    if (d.pauseCount === 0) throw new XenError("EINVAL", `domain ${d.name} is not paused`);
+    d.pauseCount--;
+    if (d.pauseCount === 0 && !d.isShutdown) for (const v of d.vcpus) if (v.runstate === "runnable") this.makeRunnable(v, false);
+  }
+
+  /** Asks the guest to shut down through XenStore control/shutdown (what `xl shutdown` does). */
+  requestShutdown(d: Domain, reason: "poweroff" | "reboot" = "poweroff"): void {
+    this.xenstore.write(`/local/domain/${d.domid}/control/shutdown`, reason);
+  }
+
+  /** The hypervisor's domain_shutdown: vCPUs stop; the toolstack then applies on_* actions. */
+  shutdownDomain(d: Domain, reason: ShutdownReason, why?: string): void {
+    if (d.isShutdown) return;
+    d.shutdownReason = reason;
+    d.shutdownCode = SHUTDOWN[reason];
+    if (reason === "crash") d.crashReason = why ?? d.crashReason ?? "crashed";
+    for (const v of d.vcpus) {
+      this.sched.remove(v);
+      if (v.runstate !== "offline") v.setRunstate("offline", this.now);
+    }
+    this.log(`d${d.domid}: shutdown: ${reason}${why ? ` (${why})` : ""}`);
+    this.xenstore.fire("@releaseDomain", false);
+    this.pendingShutdowns.push(d);
+  }
+
+  /** domain_crash with a reason (shown by xl list -l, views and dmesg). */
+  crashDomain(d: Domain, reason: string): void {
+    this.log(`domain_crash called from the model: d${d.domid} ${reason}`);
+    this.shutdownDomain(d, "crash", reason);
+  }
+
+  /** xl's reaction to a shut-down domain (xl_vmcontrol.c handle_domain_death). */
+  private applyShutdownActions(): void {
+    while (this.pendingShutdowns.length) {
+      const d = this.pendingShutdowns.shift()!;
+      if (!this.domains.has(d.domid)) continue;
+      const r = d.shutdownReason!;
+      const action = r === "poweroff" ? d.config.onPoweroff : r === "reboot" ? d.config.onReboot : r === "crash" ? d.config.onCrash : r === "watchdog" ? d.config.onWatchdog : "preserve";
+      const msg = `Domain ${d.domid} has shut down, reason code ${d.shutdownCode} 0x${d.shutdownCode.toString(16)}`;
+      this.toolstackLog.push(msg);
+      if (r === "suspend") continue;
+      this.toolstackLog.push(`Action for shutdown reason code ${d.shutdownCode} is ${action}`);
+      if (action === "destroy" || action === "coredump-destroy") {
+        this.toolstackLog.push(`Domain ${d.domid} needs to be cleaned up: destroying the domain`);
+        this.destroyDomain(d);
+      } else if (action === "restart" || action === "rename-restart" || action === "coredump-restart") {
+        this.toolstackLog.push(`Domain ${d.domid} needs to be cleaned up: destroying the domain`);
+        const { config, kernelImage, name, uuid } = d;
+        this.destroyDomain(d);
+        const nc = { ...config, name: action === "rename-restart" ? `${name}--incoming` : name };
+        const nd = this.createDomain(nc, { kernel: kernelImage, code: kernelImage, uuid });
+        this.toolstackLog.push(`Done. Rebooting now (domain ${nd.domid})`);
+      }
+    }
+  }
+
+  // =========================================================================================
+  // Time and scheduling
+  // =========================================================================================
+
+  /** Virtual ns per instruction. */
+  get nsPerInstruction(): number {
+    return 1000 / this.cpuMHz;
+  }
+
+  /** TSC at a virtual time (the TSC runs at cpuMHz). */
+  tscAt(ns: number): number {
+    return Math.floor((ns * this.cpuMHz) / 1000);
+  }
+
+  /** vcpu_time_info scale for a TSC at cpuMHz: ns = ((tsc << shift) * mul) >> 32. */
+  timeScale(): { mul: number; shift: number } {
+    // Xen's set_time_scale: shift so that mul fits in 32 bits.
+    let shift = 0;
+    let ticksPerSec = this.cpuMHz * 1e6;
+    while (ticksPerSec > 2e9) { ticksPerSec /= 2; shift--; }
+    while (ticksPerSec <= 1e9) { ticksPerSec *= 2; shift++; }
+    const mul = Math.floor((1e9 * 2 ** 32) / ticksPerSec);
+    return { mul, shift };
+  }
+
+  private allVcpus(): XenVcpu[] {
+    const out: XenVcpu[] = [];
+    for (const d of this.domains.values()) if (d.domid !== 0) out.push(...d.vcpus);
+    return out;
+  }
+
+  /** A vCPU becomes runnable (woken, unpaused, brought up). */
+  makeRunnable(v: XenVcpu, boost: boolean, at = this.now): void {
+    if (v.domain.paused || v.domain.isShutdown || v.domain.dying) {
+      if (v.runstate === "blocked") v.setRunstate("runnable", at);
+      return;
+    }
+    v.blockedOn = undefined;
+    v.pollPorts = [];
+    v.pollDeadline = undefined;
+    if (v.runstate !== "runnable") v.setRunstate("runnable", Math.max(at, v.stateEntry));
+    v.readyAt = at;
+    this.sched.wake(v, boost);
+  }
+
+  /** Blocks a vCPU (SCHEDOP_block, hlt, poll). */
+  block(v: XenVcpu, on: "block" | "hlt" | "poll", at: number): void {
+    v.blockedOn = on;
+    v.setRunstate("blocked", at);
+    const p = this.pcpus[v.pcpu];
+    if (p?.current === v) p.current = undefined;
+  }
+
+  /** vcpu_kick/vcpu_unblock: wakes a blocked vCPU. */
+  kick(v: XenVcpu, at = this.now): void {
+    if (v.runstate === "blocked" && v.blockedOn !== undefined && !(v.blockedOn === "hlt" && v.cpu && !(v.cpu.getFlags() & 0x200))) {
+      this.makeRunnable(v, true, at);
+    }
+  }
+
+  /** Next timer deadline of any vCPU (or Infinity). */
+  private nextTimer(): number {
+    let t = Infinity;
+    for (const d of this.domains.values()) for (const v of d.vcpus) {
+      if (v.singleshot !== undefined && v.singleshot < t) t = v.singleshot;
+      if (v.periodicNext !== undefined && v.periodicNext < t) t = v.periodicNext;
+      if (v.pollDeadline !== undefined && v.pollDeadline < t) t = v.pollDeadline;
+    }
+    return t;
+  }
+
+  /** Fires expired timers: VIRQ_TIMER to the vCPU (send_timer_event) and poll timeouts. */
+  private fireTimers(now: number): void {
+    for (const d of [...this.domains.values()]) for (const v of d.vcpus) {
+      if (v.singleshot !== undefined && v.singleshot <= now) {
+        const at = v.singleshot;
+        v.singleshot = undefined;
+        this.sendVirq(v, VIRQ.TIMER, at);
+      }
+      if (v.periodicNext !== undefined && v.periodicNext <= now) {
+        const at = v.periodicNext;
+        while (v.periodicNext <= now) v.periodicNext += v.periodicNs;
+        this.sendVirq(v, VIRQ.TIMER, at);
+      }
+      if (v.pollDeadline !== undefined && v.pollDeadline <= now && v.runstate === "blocked" && v.blockedOn === "poll") {
+        const at = v.pollDeadline;
+        this.makeRunnable(v, true, at);
+      }
+    }
+  }
+
+  /**
+   * Runs the host in virtual time. Without `ns`, runs until every domain is idle (all vCPUs
+   * blocked with no timer pending), `until` holds, or `maxInstructions` (default 2e9) retire.
+   */
+  run(opts: RunOptions = {}): RunResult {
+    const start = this.now;
+    const end = opts.ns !== undefined ? start + opts.ns : Infinity;
+    const maxInsn = opts.maxInstructions ?? (opts.ns === undefined ? 2e9 : Infinity);
+    const insn0 = this.instructions;
+    let lastCheck = Date.now();
+    let stoppedBy: RunResult["stoppedBy"] = "time";
+    this.lastBreak = undefined;
+    for (;;) {
+      this.applyShutdownActions();
+      if (opts.until?.(this)) { stoppedBy = "until"; break; }
+      if (this.now >= end) { stoppedBy = "time"; break; }
+      if (this.instructions - insn0 >= maxInsn) { stoppedBy = "instructions"; break; }
+      if (Date.now() - lastCheck > 20) {
+        lastCheck = Date.now();
+        checkInterrupt();
+        opts.onSlice?.(this);
+      }
+      const qend = Math.min(this.now + this.quantumNs, end, this.nextTick);
+      let ran = false;
+      for (const p of this.pcpus) if (this.runPcpu(p, this.now, qend)) ran = true;
+      if (this.lastBreak) { this.now = qend; stoppedBy = "breakpoint"; break; }
+      let nowNext = qend;
+      if (!ran && !this.anyRunnable()) {
+        // Everyone is blocked: jump to the next timer (or the end).
+        const t = this.nextTimer();
+        if (t === Infinity && end === Infinity) { this.now = Math.max(this.now, qend); stoppedBy = "idle"; this.applyShutdownActions(); break; }
+        nowNext = Math.max(qend, Math.min(t, end));
+      }
+      this.advanceTo(nowNext);
+    }
+    return { startNs: start, endNs: this.now, instructions: this.instructions - insn0, stoppedBy, breakpoint: this.lastBreak };
+  }
+
+  private advanceTo(t: number): void {
+    // Ticks and accounting at their exact times, timers in order.
+    while (this.nextTick <= t || this.nextAcct <= t) {
+      if (this.nextTick <= this.nextAcct) {
+        this.now = this.nextTick;
+        this.fireTimers(this.now);
+        this.sched.tick();
+        for (const p of this.pcpus) if (p.current && this.sched.shouldPreempt(p)) p.sliceEnd = this.now;
+        this.nextTick += this.sched.tickNs;
+      } else {
+        this.now = this.nextAcct;
+        this.sched.account(this.allVcpus());
+        this.nextAcct += this.sched.tsliceNs;
+        // Parked vCPUs with credit again become eligible; unparked ones wait in their queues.
+      }
+    }
+    this.now = t;
+    this.fireTimers(t);
+  }
+
+  private anyRunnable(): boolean {
+    for (const p of this.pcpus) if (p.current || p.runq.some((v) => !v.parked)) return true;
+    return false;
+  }
+
+  /** Runs one pCPU from `t0` to `t1`; returns whether any guest instruction ran. */
+  private runPcpu(p: Pcpu, t0: number, t1: number): boolean {
+    let t = t0;
+    let ran = false;
+    const eligible = (v: XenVcpu) => !v.parked;
+    while (t < t1) {
+      let v = p.current;
+      if (v && (t >= p.sliceEnd || this.sched.shouldPreempt(p))) {
+        // Slice over (or a higher priority is waiting): back to the runqueue.
+        p.current = undefined;
+        v.setRunstate("runnable", t);
+        this.sched.requeue(v);
+        v = undefined;
+      }
+      if (!v) {
+        v = this.sched.pick(p, eligible);
+        if (!v) break;
+        if (v.readyAt > t) {
+          if (v.readyAt >= t1) { this.sched.requeue(v); break; }
+          t = v.readyAt;
+        }
+        p.current = v;
+        p.sliceEnd = t + this.sched.tsliceNs;
+        v.pcpu = p.id;
+        v.setRunstate("running", t);
+        this.publishTime(v, t);
+      }
+      const cpu = v.cpu!;
+      this.deliverUpcall(v);
+      const until = Math.min(t1, p.sliceEnd);
+      const budget = Math.max(1, Math.floor(((until - t) * this.cpuMHz) / 1000));
+      cpu.tscOffset = this.tscAt(t) - cpu.icount;
+      const before = cpu.icount;
+      const exit = cpu.run(budget);
+      const n = cpu.icount - before;
+      ran = ran || n > 0;
+      this.instructions += n;
+      const dt = (n * 1000) / this.cpuMHz;
+      t += dt;
+      p.busyNs += dt;
+      this.sched.burn(v, dt);
+      this.handleExit(v, exit, t);
+      if (this.lastBreak) {
+        if (p.current === v) { p.current = undefined; v.setRunstate("runnable", t); this.sched.requeue(v); }
+        return true;
+      }
+      if (p.current === v && v.runstate !== "running") p.current = undefined;
+      if (v.runstate === "running" && p.current !== v) {
+        v.setRunstate("runnable", t);
+        this.sched.requeue(v, true);
+      }
+      if (n === 0 && exit.kind === "budget") break;
+    }
+    if (p.current) {
+      // Still running at the end of the quantum: keep it current (time continues next quantum).
+    }
+    return ran;
+  }
+
+  /** Writes vcpu_time_info for a vCPU as it is scheduled in (Xen: update_vcpu_system_time). */
+  publishTime(v: XenVcpu, t: number): void {
+    if (v.id >= 32) return;
+    const { mul, shift } = this.timeScale();
+    v.domain.sharedInfo.setTime(v.id, BigInt(Math.floor(t)), BigInt(this.tscAt(t)), mul, shift);
+  }
+
+  /** Injects the event-channel upcall vector if events are pending (hvm_vcpu_has_pending_irq). */
+  private deliverUpcall(v: XenVcpu): void {
+    const d = v.domain;
+    const cb = d.hvmParams[HVM_PARAM.CALLBACK_IRQ]!;
+    if (Number(cb >> 56n) !== HVM_PARAM_CALLBACK_TYPE_VECTOR || v.id >= 32) return;
+    if (!d.sharedInfo.upcallPending(v.id)) return;
+    const vector = Number(cb & 0xffn);
+    const cpu = v.cpu!;
+    if (!(cpu.getFlags() & 0x200)) return;
+    if (cpu.pendingInterrupts.includes(vector)) return;
+    cpu.injectInterrupt(vector);
+  }
+
+  // =========================================================================================
+  // Exits
+  // =========================================================================================
+
+  private handleExit(v: XenVcpu, x: ReturnType<Vcpu["run"]>, t: number): void {
+    const d = v.domain;
+    const cpu = v.cpu!;
+    const saveNow = this.now;
+    this.now = t;
+    try {
+      switch (x.kind) {
+        case "budget":
+        case "interrupt":
+          return;
+        case "hypercall": {
+          d.countHypercall(Number(cpu.getReg("rax") & 0xffffffffn));
+          dispatchHypercall(this, v);
+          return;
+        }
+        case "cpuid": {
+          const [a, b, c, dd] = xenCpuid(x.leaf, x.subleaf, { domid: d.domid, vcpuId: v.id, nrVcpus: d.vcpus.length, viridian: d.config.viridian.length > 0 });
+          cpu.completeCpuid(a, b, c, dd);
+          return;
+        }
+        case "rdmsr": {
+          if (x.msr === XEN_HYPERCALL_MSR) { cpu.completeRdmsr(0n); return; }
+          if (x.msr === 0x1b) { cpu.completeRdmsr(0xfee00000n | 0x800n | (v.id === 0 ? 0x100n : 0n)); return; }
+          cpu.injectException(13, 0, x.rip);
+          return;
+        }
+        case "wrmsr": {
+          if (x.msr === XEN_HYPERCALL_MSR) {
+            // Low 12 bits = page index; only 0 exists (xen/arch/x86/msr.c).
+            if ((x.value & 0xfffn) !== 0n) { cpu.injectException(13, 0, x.rip); return; }
+            const gpa = Number(x.value & ~0xfffn);
+            try {
+              d.guest.write(gpa, hypercallPage());
+              d.hypercallPageGpa = gpa;
+            } catch {
+              cpu.injectException(13, 0, x.rip);
+            }
+            return;
+          }
+          if (x.msr === 0x1b) return;
+          cpu.injectException(13, 0, x.rip);
+          return;
+        }
+        case "hlt": {
+          if (!(cpu.getFlags() & 0x200)) {
+            // hvm_hlt with interrupts off: the vCPU goes down; no vCPU left = power off.
+            v.setRunstate("offline", t);
+            const p = this.pcpus[v.pcpu];
+            if (p?.current === v) p.current = undefined;
+            if (!d.vcpus.some((o) => o.online)) {
+              this.log(`d${d.domid}v${v.id}: all CPUs offline -- powering off.`);
+              this.shutdownDomain(d, "poweroff");
+            }
+            return;
+          }
+          if (d.sharedInfo.upcallPending(v.id) && Number(d.hvmParams[HVM_PARAM.CALLBACK_IRQ]! >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR) return;
+          this.block(v, "hlt", t);
+          return;
+        }
+        case "io": {
+          // Port 0xe9: Xen's HVM debug console (hvm_print_line), shown in `xl dmesg` as (dN).
+          if (x.port === 0xe9 && x.direction === "out") { this.consoleIoWrite(d, String.fromCharCode(x.value & 0xff)); return; }
+          if (x.direction === "in") cpu.completeIn(x.size, x.size === 1 ? 0xff : x.size === 2 ? 0xffff : 0xffffffff);
+          return;
+        }
+        case "gpa-fault":
+          this.crashDomain(d, `unhandled ${x.access} of guest-physical ${hex(x.gpa)} (no memory there) at rip ${hex(x.rip)}`);
+          return;
+        case "triple-fault":
+          // hvm_triple_fault: HVM_PARAM_TRIPLE_FAULT_REASON defaults to SHUTDOWN_reboot.
+          this.log(`d${d.domid}v${v.id} Triple fault - invoking HVM shutdown action 1 (${x.reason} at ${hex(x.rip)})`);
+          d.crashReason = `triple fault: ${x.reason} at rip ${hex(x.rip)}`;
+          this.shutdownDomain(d, "reboot", "triple fault");
+          return;
+        case "unsupported":
+          this.crashDomain(d, `${x.reason} at rip ${hex(x.rip)}`);
+          return;
+        case "breakpoint":
+        case "watchpoint":
+          this.lastBreak = { domain: d.name, vcpu: v.id, rip: x.rip, kind: x.kind };
+          return;
+      }
+    } finally {
+      this.now = saveNow;
+    }
+  }
+
+  // =========================================================================================
+  // Events
+  // =========================================================================================
+
+  /** evtchn_port_set_pending with the 2-level ABI (event_2l.c evtchn_2l_set_pending). */
+  setPending(d: Domain, port: number, at = this.now): void {
+    const e = d.evtchn.get(port);
+    if (!e) return;
+    if (e.service) { e.service(port); return; }
+    const si = d.sharedInfo;
+    const v = d.vcpus[e.notifyVcpu];
+    if (si.testAndSetPending(port)) return;
+    if (v && v.runstate === "blocked" && v.blockedOn === "poll" && v.pollPorts.includes(port)) this.makeRunnable(v, true, at);
+    if (!si.testMasked(port) && !si.testAndSetPendingSel(e.notifyVcpu, port >> 6) && v) this.markEventsPending(v, at);
+  }
+
+  /** vcpu_mark_events_pending: raise upcall_pending and kick the vCPU. */
+  markEventsPending(v: XenVcpu, at = this.now): void {
+    const si = v.domain.sharedInfo;
+    if (si.upcallPending(v.id)) return;
+    si.setUpcallPending(v.id, 1);
+    this.kick(v, at);
+  }
+
+  /** EVTCHNOP_send from domain `d` port `port`. Returns 0 or a negative errno. */
+  evtchnSend(d: Domain, port: number): number {
+    const e = d.evtchn.get(port);
+    if (!e) return -XEN_ERRNO.EINVAL;
+    switch (e.state) {
+      case "interdomain": {
+        const rd = this.domains.get(e.remoteDom);
+        if (rd) this.setPending(rd, e.remotePort);
+        return 0;
+      }
+      case "ipi": this.setPending(d, port); return 0;
+      case "unbound": return 0;
+      default: return -XEN_ERRNO.EINVAL;
+    }
+  }
+
+  /** send_guest_vcpu_virq. */
+  sendVirq(v: XenVcpu, virq: number, at = this.now): void {
+    const port = v.domain.evtchn.virqPort(virq, v.id);
+    if (port !== undefined) this.setPending(v.domain, port, at);
+  }
+
+  /** Notifies a domU on the port of its side of a host-served channel (dom0 port `dom0Port`). */
+  notifyFromDom0(dom0Port: number): void {
+    const e = this.dom0.evtchn.get(dom0Port);
+    if (!e || e.state !== "interdomain") return;
+    const d = this.domains.get(e.remoteDom);
+    if (d) this.setPending(d, e.remotePort);
+  }
+
+  // =========================================================================================
+  // dom0 services: xenstored and xenconsoled
+  // =========================================================================================
+
+  private serviceXenstore(d: Domain): void {
+    const ring = d.storeRing;
+    if (!ring || !this.domains.has(d.domid)) return;
+    const send = (path: string, token: string) => { ring.queue(watchEvent(path, token)); this.flushStore(d); };
+    const msgs = ring.takeRequests();
+    withDeferredEvents(() => {
+      for (const m of msgs) {
+        const r = handleRequest(this.xenstore, d.domid, m, send, { domainPath: (id) => `/local/domain/${id}`, isIntroduced: (id) => this.domains.has(id) });
+        ring.queue(r);
+      }
+      this.flushStore(d);
+    });
+    this.flushStore(d);
+  }
+
+  private flushStore(d: Domain): void {
+    if (d.storeRing?.flush()) {
+      const e = d.evtchn.get(d.storePort);
+      if (e && e.state === "interdomain") this.setPending(d, d.storePort);
+    }
+  }
+
+  private serviceConsole(d: Domain): void {
+    const text = d.consoleRing?.drain() ?? "";
+    if (text) this.emitConsole(d, text);
+  }
+
+  emitConsole(d: Domain, text: string): void {
+    d.consoleLog += text;
+    if (d.consoleLog.length > 1 << 20) d.consoleLog = d.consoleLog.slice(-(1 << 19));
+    for (const l of this.consoleListeners) l(d, text);
+  }
+
+  /** Types input into a domain's console (in ring) and notifies it. */
+  consoleInput(d: Domain, text: string): number {
+    if (!d.consoleRing) throw new XenError("ENODEV", `${d.name} has no console`);
+    const n = d.consoleRing.input(new Uint8Array(Buffer.from(text, "latin1")));
+    this.setPending(d, d.consolePort);
+    return n;
+  }
+
+  /** HYPERVISOR_console_io / port 0xe9 output: Xen's console, line-buffered, "(dN) " prefix. */
+  consoleIoWrite(d: Domain, text: string): void {
+    d.consoleIoBuffer += text;
+    let nl: number;
+    while ((nl = d.consoleIoBuffer.indexOf("\n")) >= 0) {
+      const line = d.consoleIoBuffer.slice(0, nl);
+      d.consoleIoBuffer = d.consoleIoBuffer.slice(nl + 1);
+      this.log(d.domid === 0 ? line : `(d${d.domid}) ${line}`, false);
+      this.emitConsole(d, line + "\n");
+    }
+  }
+
+  log(line: string, xenPrefix = true): void {
+    this.dmesg.push(xenPrefix ? `(XEN) ${line}` : line);
+    if (this.dmesg.length > 5000) this.dmesg.splice(0, this.dmesg.length - 4000);
+  }
+
+  recordTrace(r: TraceRecord): void {
+    if (!this.traceEnabled) return;
+    this.trace.push(r);
+    if (this.trace.length > this.traceLimit) this.trace.splice(0, this.trace.length - this.traceLimit);
+  }
+
+  hypercallName(nr: number): string {
+    return HYPERCALL_NAMES[nr] ?? `#${nr}`;
+  }
+
+  /** Frees host memory (MiB) like `xl info` free_memory. */
+  get freeMemoryMiB(): number {
+    return Math.floor((this.machine.memory.frameCount - this.machine.memory.allocatedFrames) / 256);
+  }
+
+  get totalMemoryMiB(): number {
+    return Math.floor(this.machine.memory.frameCount / 256);
+  }
+
+  toMimeBundle(): MimeBundle {
+    return renderDomainList(this);
+  }
+
+  /** Sets a vCPU's credit priority as a fresh one (used by restore). */
+  static resetSched(v: XenVcpu): void {
+    v.credit = 0;
+    v.pri = CSCHED_PRI.UNDER;
+  }
+
+  /** Nothing to do with `ms` but convenient for cells: `host.run({ ns: host.ms(10) })`. */
+  ms(n: number): number {
+    return n * MS;
+  }
+}
+
+export type { DomId };

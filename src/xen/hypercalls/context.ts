@@ -1,0 +1,32 @@
+/** What a hypercall handler gets: the host, the calling domain and vCPU, and guest memory. */
+import { XEN_ERRNO, XenErrnoName, DOMID_SELF } from "../abi";
+import type { Domain } from "../domain";
+import type { XenHost } from "../host";
+import { GuestMem } from "../guest-memory";
+import type { XenVcpu } from "../xen-vcpu";
+
+export interface HcCtx {
+  host: XenHost;
+  dom: Domain;
+  v: XenVcpu;
+  mem: GuestMem;
+}
+
+/** A handler gets the five argument registers; it returns the value for RAX (negative errno on error). */
+export type Handler = (c: HcCtx, a: readonly bigint[]) => number | bigint;
+
+export const err = (e: XenErrnoName): number => -XEN_ERRNO[e];
+
+/** An argument as a JS number (addresses: signed, upper-half VAs negative). */
+export const num = (x: bigint): number => Number(BigInt.asIntN(64, x));
+
+/** Resolves a domid argument (DOMID_SELF) to a domain, or undefined. */
+export function domainArg(c: HcCtx, id: number): Domain | undefined {
+  if (id === DOMID_SELF) return c.dom;
+  return c.host.domains.get(id);
+}
+
+/** Only dom0 (the control domain) may act on other domains (XSM dummy policy). */
+export function privilegedOrSelf(c: HcCtx, target: Domain): boolean {
+  return target === c.dom || c.dom.domid === 0;
+}

@@ -1,0 +1,146 @@
+/** HYPERVISOR_grant_table_op, version 1 (common/grant_table.c; public grant_table.h). */
+import { gfn, PAGE_SIZE } from "../../machine";
+import {
+  DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST, GNTTABOP, GTF_permit_access,
+  GTF_readonly, GTF_type_mask, LAYOUT,
+} from "../abi";
+import { GRANT_ENTRIES_PER_FRAME } from "../grant-table";
+import { Handler, HcCtx, err, num, domainArg } from "./context";
+
+const ST = LAYOUT.gnttab_setup_table.f, QS = LAYOUT.gnttab_query_size.f, MP = LAYOUT.gnttab_map_grant_ref.f;
+const UM = LAYOUT.gnttab_unmap_grant_ref.f, CP = LAYOUT.gnttab_copy.f;
+
+function mapOne(c: HcCtx, op: number): void {
+  const { host, dom, mem } = c;
+  const hostAddr = num(mem.u64(op + MP.host_addr)), flags = mem.u32(op + MP.flags), ref = mem.u32(op + MP.ref), domid = mem.u16(op + MP.dom);
+  const status = (s: number) => mem.setI16(op + MP.status, s);
+  const gd = host.domains.get(domid);
+  if (!gd || domid === dom.domid) return status(GNTST.bad_domain);
+  if (!(flags & GNTMAP_host_map)) return status(GNTST.general_error); // device_map needs an IOMMU
+  if (ref >= gd.gnttab.nrEntries) return status(GNTST.bad_gntref);
+  const e = gd.gnttab.entry(ref)!;
+  if ((e.flags & GTF_type_mask) !== GTF_permit_access || e.domid !== dom.domid) return status(GNTST.permission_denied);
+  const readonly = (flags & GNTMAP_readonly) !== 0;
+  if ((e.flags & GTF_readonly) && !readonly) return status(GNTST.permission_denied);
+  const src = host.machine.p2m(gd.domid).lookup(gfn(e.frame));
+  if (!src) return status(GNTST.bad_page);
+  if (hostAddr < 0 || hostAddr % PAGE_SIZE !== 0) return status(GNTST.bad_virt_addr);
+  const g = hostAddr / PAGE_SIZE;
+  const p2m = host.machine.p2m(dom.domid);
+  const prev = p2m.lookup(gfn(g));
+  p2m.set(gfn(g), src.mfn, !readonly);
+  gd.gnttab.pin(ref, readonly);
+  const m = dom.gnttab.addMapping({ mapper: dom.domid, gfn: g, granter: gd.domid, ref, readonly, mfn: src.mfn });
+  (m as { prev?: typeof prev }).prev = prev;
+  mem.setU32(op + MP.handle, m.handle);
+  mem.setU64(op + MP.dev_bus_addr, BigInt(src.mfn) * 4096n);
+  status(GNTST.okay);
+}
+
+function unmapOne(c: HcCtx, op: number): void {
+  const { host, dom, mem } = c;
+  const hostAddr = num(mem.u64(op + UM.host_addr)), handle = mem.u32(op + UM.handle);
+  const status = (s: number) => mem.setI16(op + UM.status, s);
+  const m = dom.gnttab.maptrack.get(handle);
+  if (!m) return status(GNTST.bad_handle);
+  if (hostAddr !== 0 && hostAddr / PAGE_SIZE !== m.gfn) return status(GNTST.bad_virt_addr);
+  dom.gnttab.removeMapping(handle);
+  const p2m = host.machine.p2m(dom.domid);
+  const prev = (m as { prev?: { mfn: number; writable: boolean } }).prev;
+  if (prev) p2m.set(gfn(m.gfn), prev.mfn as never, prev.writable);
+  else p2m.remove(gfn(m.gfn));
+  host.domains.get(m.granter)?.gnttab.unpin(m.ref, m.readonly);
+  status(GNTST.okay);
+}
+
+/** Resolves one side of a gnttab_copy to (domain, machine frame, offset); a status on failure. */
+function copySide(c: HcCtx, at: number, isGref: boolean, write: boolean): { view: DataView; off: number } | number {
+  const { host, dom, mem } = c;
+  const u = num(mem.u64(at)), domid = mem.u16(at + 8), offset = mem.u16(at + 10);
+  let d = domid === DOMID_SELF ? dom : host.domains.get(domid);
+  if (!d) return GNTST.bad_domain;
+  let frame: number;
+  if (isGref) {
+    if (u >= d.gnttab.nrEntries) return GNTST.bad_gntref;
+    const e = d.gnttab.entry(u)!;
+    if ((e.flags & GTF_type_mask) !== GTF_permit_access || (e.domid !== dom.domid && d !== dom)) return GNTST.permission_denied;
+    if (write && (e.flags & GTF_readonly)) return GNTST.permission_denied;
+    frame = e.frame;
+  } else {
+    // A plain gmfn only for one's own memory (or dom0's privilege).
+    if (d !== dom && dom.domid !== 0) return GNTST.permission_denied;
+    frame = u;
+  }
+  const p = host.machine.p2m(d.domid).lookup(gfn(frame));
+  if (!p) return GNTST.bad_page;
+  if (write) host.machine.invalidateFrame(p.mfn);
+  d = undefined;
+  return { view: host.machine.memory.view(p.mfn), off: offset };
+}
+
+function copyOne(c: HcCtx, op: number): void {
+  const { mem } = c;
+  const len = mem.u16(op + CP.len), flags = mem.u16(op + CP.flags);
+  const status = (s: number) => mem.setI16(op + CP.status, s);
+  const s = copySide(c, op + CP["source.u"], (flags & GNTCOPY_source_gref) !== 0, false);
+  if (typeof s === "number") return status(s);
+  const d = copySide(c, op + CP["dest.u"], (flags & GNTCOPY_dest_gref) !== 0, true);
+  if (typeof d === "number") return status(d);
+  if (s.off + len > PAGE_SIZE || d.off + len > PAGE_SIZE) return status(GNTST.bad_copy_arg);
+  new Uint8Array(d.view.buffer, d.view.byteOffset + d.off, len).set(new Uint8Array(s.view.buffer, s.view.byteOffset + s.off, len));
+  status(GNTST.okay);
+}
+
+export const grantTableOp: Handler = (c, a) => {
+  const cmd = num(a[0]!), uop = num(a[1]!), count = num(a[2]!);
+  const { mem } = c;
+  if (count < 0 || count > 512) return err("EINVAL");
+  switch (cmd) {
+    case GNTTABOP.setup_table: {
+      if (count !== 1) return err("EINVAL");
+      const d = domainArg(c, mem.u16(uop + ST.dom));
+      if (!d) { mem.setI16(uop + ST.status, GNTST.bad_domain); return 0; }
+      if (d !== c.dom && c.dom.domid !== 0) { mem.setI16(uop + ST.status, GNTST.permission_denied); return 0; }
+      const n = mem.u32(uop + ST.nr_frames);
+      if (!d.gnttab.grow(n)) { mem.setI16(uop + ST.status, GNTST.general_error); return 0; }
+      const list = num(mem.u64(uop + ST.frame_list));
+      // Translated guests get the GFN where each frame is mapped (or the MFN if it is not).
+      const p2m = c.host.machine.p2m(d.domid).entries();
+      for (let i = 0; i < n; i++) {
+        const m = d.gnttab.frames[i]!;
+        const at = p2m.find((e) => e.mfn === m);
+        mem.setU64(list + i * 8, at ? at.gfn : m);
+      }
+      mem.setI16(uop + ST.status, GNTST.okay);
+      return 0;
+    }
+    case GNTTABOP.query_size: {
+      const d = domainArg(c, mem.u16(uop + QS.dom));
+      if (!d) { mem.setI16(uop + QS.status, GNTST.bad_domain); return 0; }
+      mem.setU32(uop + QS.nr_frames, d.gnttab.frames.length);
+      mem.setU32(uop + QS.max_nr_frames, d.gnttab.maxFrames);
+      mem.setI16(uop + QS.status, GNTST.okay);
+      return 0;
+    }
+    case GNTTABOP.map_grant_ref:
+      for (let i = 0; i < count; i++) mapOne(c, uop + i * LAYOUT.gnttab_map_grant_ref.size);
+      return 0;
+    case GNTTABOP.unmap_grant_ref:
+      for (let i = 0; i < count; i++) unmapOne(c, uop + i * LAYOUT.gnttab_unmap_grant_ref.size);
+      return 0;
+    case GNTTABOP.copy:
+      for (let i = 0; i < count; i++) copyOne(c, uop + i * LAYOUT.gnttab_copy.size);
+      return 0;
+    case GNTTABOP.get_version:
+      // struct gnttab_get_version { domid_t dom; uint16_t pad; uint32_t version; }
+      mem.setU32(uop + 4, 1);
+      return 0;
+    case GNTTABOP.set_version: {
+      const v = mem.u32(uop);
+      return v === 1 ? 0 : err("EINVAL");
+    }
+    default: return err("ENOSYS");
+  }
+};
+
+export { GRANT_ENTRIES_PER_FRAME };

@@ -1,0 +1,49 @@
+/** HYPERVISOR_xen_version (common/kernel.c do_xen_version; public version.h). */
+import { XENFEAT, XENVER, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, LAYOUT } from "../abi";
+import { Handler, err, num } from "./context";
+
+const F = LAYOUT.xen_feature_info.f;
+
+function putString(c: Parameters<Handler>[0], va: number, s: string, size: number): void {
+  const b = new Uint8Array(size);
+  b.set(Buffer.from(s.slice(0, size - 1), "latin1"));
+  c.mem.write(va, b);
+}
+
+export const xenVersion: Handler = (c, a) => {
+  const cmd = num(a[0]!), arg = num(a[1]!);
+  switch (cmd) {
+    case XENVER.version: return (XEN_MAJOR << 16) | XEN_MINOR;
+    case XENVER.extraversion: putString(c, arg, XEN_EXTRA, 16); return 0;
+    case XENVER.compile_info: {
+      // xen_compile_info_t: compiler[64], compile_by[16], compile_domain[32], compile_date[32].
+      const b = new Uint8Array(144);
+      const put = (s: string, o: number, n: number) => b.set(Buffer.from(s.slice(0, n - 1), "latin1"), o);
+      put("gcc (Debian) xenlab", 0, 64); put("xenlab", 64, 16); put("xenlab.invalid", 80, 32); put("Tue Nov 24 2026", 112, 32);
+      c.mem.write(arg, b);
+      return 0;
+    }
+    case XENVER.capabilities: putString(c, arg, "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64", 1024); return 0;
+    case XENVER.changeset: putString(c, arg, "xenlab", 64); return 0;
+    case XENVER.platform_parameters: c.mem.setU64(arg, 0xffff800000000000n); return 0;
+    case XENVER.get_features: {
+      const idx = c.mem.u32(arg + F.submap_idx);
+      let map = 0;
+      if (idx === 0) {
+        map = (1 << XENFEAT.writable_page_tables) | (1 << XENFEAT.auto_translated_physmap) | (1 << XENFEAT.supervisor_mode_kernel)
+          | (1 << XENFEAT.hvm_callback_vector) | (1 << XENFEAT.hvm_safe_pvclock);
+        if (c.dom.domid === 0) map |= 1 << XENFEAT.dom0;
+      }
+      c.mem.setU32(arg + F.submap, map >>> 0);
+      return 0;
+    }
+    case XENVER.pagesize: return 4096;
+    case XENVER.guest_handle: {
+      const hex = c.dom.uuid.replace(/-/g, "");
+      c.mem.write(arg, Uint8Array.from(Buffer.from(hex, "hex")));
+      return 0;
+    }
+    case XENVER.commandline: putString(c, arg, "console=vga loglvl=all", 1024); return 0;
+    default: return err("ENOSYS");
+  }
+};

@@ -1,0 +1,89 @@
+/**
+ * shared_info and vcpu_info (xen/xen.h, x86-64 layouts in abi.ts LAYOUT): the page Xen shares
+ * with each domain. It is a machine frame owned by the domain from creation; the guest maps it
+ * into its physmap with XENMEM_add_to_physmap(XENMAPSPACE_shared_info). The host reads and writes
+ * it directly, as Xen does.
+ */
+import { LAYOUT } from "./abi";
+
+const SI = LAYOUT.shared_info.f;
+const VI = LAYOUT.vcpu_info.f;
+const VT = LAYOUT.vcpu_time_info.f;
+const VCPU_INFO_SIZE = LAYOUT.vcpu_info.size;
+/** xen.h XEN_LEGACY_MAX_VCPUS: vcpu_info slots inside shared_info. */
+export const XEN_LEGACY_MAX_VCPUS = 32;
+
+export class SharedInfo {
+  constructor(readonly view: DataView) {}
+
+  private vi(vcpu: number): number {
+    return SI.vcpu_info + vcpu * VCPU_INFO_SIZE;
+  }
+
+  // ---- 2-level event bitmaps (xen/common/event_2l.c) -----------------------------------------
+  private bit(base: number, port: number): [number, number] {
+    return [base + (port >> 3), 1 << (port & 7)];
+  }
+  testPending(port: number): boolean { const [a, m] = this.bit(SI.evtchn_pending, port); return (this.view.getUint8(a) & m) !== 0; }
+  testMasked(port: number): boolean { const [a, m] = this.bit(SI.evtchn_mask, port); return (this.view.getUint8(a) & m) !== 0; }
+  /** Sets the pending bit; returns its old value. */
+  testAndSetPending(port: number): boolean {
+    const [a, m] = this.bit(SI.evtchn_pending, port);
+    const old = this.view.getUint8(a);
+    this.view.setUint8(a, old | m);
+    return (old & m) !== 0;
+  }
+  clearPending(port: number): void { const [a, m] = this.bit(SI.evtchn_pending, port); this.view.setUint8(a, this.view.getUint8(a) & ~m); }
+  setMask(port: number, on: boolean): void {
+    const [a, m] = this.bit(SI.evtchn_mask, port);
+    this.view.setUint8(a, on ? this.view.getUint8(a) | m : this.view.getUint8(a) & ~m);
+  }
+  testAndClearMask(port: number): boolean {
+    const [a, m] = this.bit(SI.evtchn_mask, port);
+    const old = this.view.getUint8(a);
+    this.view.setUint8(a, old & ~m);
+    return (old & m) !== 0;
+  }
+
+  // ---- vcpu_info -----------------------------------------------------------------------------
+  upcallPending(vcpu: number): number { return this.view.getUint8(this.vi(vcpu) + VI.evtchn_upcall_pending); }
+  setUpcallPending(vcpu: number, v: number): void { this.view.setUint8(this.vi(vcpu) + VI.evtchn_upcall_pending, v); }
+  upcallMask(vcpu: number): number { return this.view.getUint8(this.vi(vcpu) + VI.evtchn_upcall_mask); }
+  setUpcallMask(vcpu: number, v: number): void { this.view.setUint8(this.vi(vcpu) + VI.evtchn_upcall_mask, v); }
+  pendingSel(vcpu: number): bigint { return this.view.getBigUint64(this.vi(vcpu) + VI.evtchn_pending_sel, true); }
+  /** Sets bit `word` of evtchn_pending_sel; returns its old value. */
+  testAndSetPendingSel(vcpu: number, word: number): boolean {
+    const a = this.vi(vcpu) + VI.evtchn_pending_sel;
+    const old = this.view.getBigUint64(a, true);
+    const m = 1n << BigInt(word);
+    this.view.setBigUint64(a, old | m, true);
+    return (old & m) !== 0n;
+  }
+
+  /**
+   * Publishes the time of a vCPU (vcpu_time_info, xen.h): version odd while updating, then the
+   * TSC stamp, system time in ns, and the TSC→ns scale (ns = ((tsc - stamp) << shift) * mul >> 32).
+   */
+  setTime(vcpu: number, systemNs: bigint, tsc: bigint, mul: number, shift: number): void {
+    const t = this.vi(vcpu) + VI.time;
+    const ver = this.view.getUint32(t + VT.version, true);
+    this.view.setUint32(t + VT.version, (ver | 1) >>> 0, true);
+    this.view.setBigUint64(t + VT.tsc_timestamp, tsc, true);
+    this.view.setBigUint64(t + VT.system_time, systemNs, true);
+    this.view.setUint32(t + VT.tsc_to_system_mul, mul >>> 0, true);
+    this.view.setInt8(t + VT.tsc_shift, shift);
+    this.view.setUint32(t + VT.version, ((ver | 1) + 1) >>> 0, true);
+  }
+  timeVersion(vcpu: number): number { return this.view.getUint32(this.vi(vcpu) + VI.time + VT.version, true); }
+  systemTime(vcpu: number): bigint { return this.view.getBigUint64(this.vi(vcpu) + VI.time + VT.system_time, true); }
+
+  /** Wall clock at system time 0 (wc_sec/wc_nsec, xen.h), with the version protocol. */
+  setWallclock(sec: number, nsec: number): void {
+    const v = this.view.getUint32(SI.wc_version, true);
+    this.view.setUint32(SI.wc_version, (v | 1) >>> 0, true);
+    this.view.setUint32(SI.wc_sec, sec >>> 0, true);
+    this.view.setUint32(SI.wc_nsec, nsec >>> 0, true);
+    this.view.setUint32(SI.wc_sec_hi, Math.floor(sec / 2 ** 32), true);
+    this.view.setUint32(SI.wc_version, ((v | 1) + 1) >>> 0, true);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * A Xen vCPU: the machine's x86 Vcpu plus what Xen keeps about it (struct vcpu in
+ * xen/include/xen/sched.h): runstate accounting, blocked/polling state, timers, affinity and the
+ * credit scheduler's bookkeeping (struct csched_unit in xen/common/sched/credit.c).
+ */
+import { Vcpu } from "../machine";
+import { RUNSTATE, Runstate } from "./abi";
+import type { Domain } from "./domain";
+
+/** Credit scheduler priorities (credit.c CSCHED_PRI_*). */
+export const CSCHED_PRI = { BOOST: 0, UNDER: -1, OVER: -2, IDLE: -64 } as const;
+
+export class XenVcpu {
+  /** Runstate (vcpu.h RUNSTATE_*) and when it was entered (virtual ns). */
+  runstate: Runstate = "offline";
+  stateEntry = 0;
+  /** Time spent in each runstate, ns (vcpu_runstate_info.time[4]). */
+  readonly stateTime = [0, 0, 0, 0];
+  /** Why a blocked vCPU sleeps: SCHEDOP_block, hlt, SCHEDOP_poll, or down/paused. */
+  blockedOn: "block" | "hlt" | "poll" | undefined;
+  pollPorts: number[] = [];
+  pollDeadline: number | undefined;
+  /** Timers (absolute virtual ns). */
+  singleshot: number | undefined;
+  periodicNs = 0;
+  periodicNext: number | undefined;
+  /** The pCPU it last ran on / is queued on, and its hard affinity (undefined = all). */
+  pcpu = 0;
+  affinity: number[] | undefined;
+  // credit scheduler
+  credit = 0;
+  pri: number = CSCHED_PRI.UNDER;
+  active = false;
+  parked = false;
+  /** Earliest virtual time it may start running (when it became runnable). */
+  readyAt = 0;
+  /** Registered vcpu_info location, if moved out of shared_info (VCPUOP_register_vcpu_info). */
+  vcpuInfoGpa: number | undefined;
+
+  constructor(readonly domain: Domain, readonly id: number, readonly cpu: Vcpu | undefined) {}
+
+  get online(): boolean {
+    return this.runstate !== "offline";
+  }
+
+  /** Moves to a new runstate at virtual time `now`, charging the time spent in the old one. */
+  setRunstate(s: Runstate, now: number): void {
+    this.stateTime[RUNSTATE[this.runstate]]! += Math.max(0, now - this.stateEntry);
+    this.runstate = s;
+    this.stateEntry = now;
+  }
+
+  /** Total time spent running, up to `now` (ns). */
+  cpuTime(now: number): number {
+    return this.stateTime[RUNSTATE.running]! + (this.runstate === "running" ? Math.max(0, now - this.stateEntry) : 0);
+  }
+
+  allowedOn(p: number): boolean {
+    return this.affinity === undefined || this.affinity.includes(p);
+  }
+}
