@@ -2,6 +2,8 @@
 export * from "./render/mime";
 export { memoryMap, MemoryMap } from "./render/memmap";
 export type { MemoryMapOptions } from "./render/memmap";
+export { ProgressView } from "./render/progress";
+export type { ProgressState } from "./render/progress";
 export * from "./interrupt";
 export * from "./machine";
 export * from "./vhd";

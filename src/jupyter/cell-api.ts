@@ -78,6 +78,27 @@ export function updateDisplay(id: string, value: unknown): void {
   sink().updateDisplay(id, mimeBundleOf(value));
 }
 
+/**
+ * A display that redraws at most every `intervalMs` (and always on `finish`), for loops that
+ * would otherwise flood the frontend with update_display_data messages.
+ */
+export function liveDisplay(initial: unknown, intervalMs = 100): { update(value: unknown): void; finish(value: unknown): void; readonly id: string } {
+  const handle = display(initial);
+  let last = 0;
+  return {
+    id: handle.id,
+    update(value: unknown) {
+      const now = Date.now();
+      if (now - last < intervalMs) return;
+      last = now;
+      handle.update(value);
+    },
+    finish(value: unknown) {
+      handle.update(value);
+    },
+  };
+}
+
 /** Clears the cell's output; with `{ wait: true }` only when the next output arrives (no flicker). */
 export function clearOutput(options: { wait?: boolean } = {}): void {
   sink().clearOutput(options.wait ?? false);

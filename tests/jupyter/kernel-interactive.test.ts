@@ -27,6 +27,18 @@ describe("display", () => {
     expect(upd.content).toMatchObject({ transient: { display_id: "live-view" }, data: { "text/plain": "'v2'" } });
   });
 
+  it("liveDisplay() throttles a loop's updates and always sends the final state", async () => {
+    const { iopub } = await k.execute(`
+      const live = liveDisplay(new ProgressView({ label: "work", done: 0, total: 300 }), 50);
+      const t0 = Date.now();
+      for (let i = 1; i <= 300; i++) { while (Date.now() - t0 < i) {} live.update(new ProgressView({ label: "work", done: i, total: 300 })) }
+      live.finish(new ProgressView({ label: "work", done: 300, total: 300, status: "done" }))`);
+    const updates = iopub.filter((m) => m.header.msg_type === "update_display_data");
+    expect(updates.length).toBeGreaterThanOrEqual(3);
+    expect(updates.length).toBeLessThanOrEqual(12);
+    expect(updates[updates.length - 1]!.content.data["text/plain"]).toContain("300 / 300 — done");
+  });
+
   it("clearOutput({ wait }) sends clear_output", async () => {
     const { iopub } = await k.execute("console.log('a'); clearOutput({ wait: true }); console.log('b')");
     const clear = iopub.find((m) => m.header.msg_type === "clear_output")!;
