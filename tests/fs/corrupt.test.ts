@@ -70,7 +70,7 @@ function exercise(bytes: Uint8Array): string {
     }
   };
   attempt("mount", () => {
-    const disk = mountDisk(new MemoryDevice(bytes));
+    const disk = mountDisk(new MemoryDevice(bytes.slice())); // writes go to a copy
     for (const fs of disk.filesystems) {
       const paths: string[] = [];
       attempt("tree", () => {
