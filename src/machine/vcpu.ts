@@ -13,7 +13,7 @@ import { P2m } from "./p2m";
 import {
   CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, MSR_CSTAR, MSR_EFER,
   MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX,
-  PFEC_I, PFEC_P, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS, gprIndex,
+  PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS, gprIndex,
 } from "./registers";
 import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";
@@ -101,6 +101,8 @@ export class Vcpu {
   private seenCodeEpoch = -1;
   /** Walk result side channel. */
   private walkPerm = 0;
+  /** Some TLB entry came from a 2 MiB / 1 GiB page (invlpg must then drop more than one entry). */
+  private largePagesCached = false;
   tlbFlushes = 0;
 
   // ---- events and debugging ----
@@ -587,6 +589,7 @@ export class Vcpu {
     this.xTag.fill(NaN);
     this.seenEpoch = this.machine.epoch;
     this.seenCodeEpoch = this.machine.codeEpoch;
+    this.largePagesCached = false;
     this.tlbFlushes++;
     this.tlbGen++;
   }
@@ -597,8 +600,12 @@ export class Vcpu {
     this.seenCodeEpoch = this.machine.codeEpoch;
   }
 
-  /** invlpg: drops one page from every TLB. */
+  /** invlpg: drops one page from every TLB (all of them if a large page may cover it). */
   invlpg(va: number): void {
+    if (this.largePagesCached) {
+      this.flushTlb();
+      return;
+    }
     const page = va - (va & 4095);
     const i = (va >>> 12) & 255;
     if (this.rTag[i] === page) this.rTag[i] = NaN;
@@ -679,6 +686,11 @@ export class Vcpu {
       rw &= (el >>> 1) & 1;
       if (nxe && eh < 0) nx = 1;
       const leaf = level === 3 || (level >= 1 && (el & PTE_PS) !== 0);
+      // Reserved bits (SDM Vol. 3A §4.5, Tables 4-14..4-20): XD without EFER.NXE, PS in a PML4E,
+      // and the low frame bits of a 1 GiB / 2 MiB page (it must be aligned).
+      if ((!nxe && eh < 0) || (level === 0 && (el & PTE_PS)) || (leaf && level === 1 && (el & 0x3fffe000)) || (leaf && level === 2 && (el & 0x1fe000))) {
+        throw new GuestFault(Vector.PF, pfec | PFEC_P | PFEC_RSVD, `reserved bit set in a level ${4 - level} entry`, va);
+      }
       let nl = el;
       if ((el & PTE_A) === 0) nl |= PTE_A;
       let base = (eh & 0xfffff) * TWO32 + ((el & ~0xfff) >>> 0);
@@ -690,6 +702,7 @@ export class Vcpu {
         if (nl !== el) this.ptWrite(view, m, ea % PAGE_SIZE, nl);
         const dirty = (nl & PTE_D) !== 0;
         this.walkPerm = dirty && (rw || (!user && !(this.cr0 & CR0_WP))) ? WP_WRITABLE_NOW : 0;
+        if (level < 3) this.largePagesCached = true;
         if (level === 1) {
           // 1 GiB page: bits 29:13 of the entry are reserved/PAT; frame is bits 51:30.
           return base - (base % 2 ** 30) + ((lo & 0x3ffff000) >>> 0);

@@ -414,3 +414,43 @@ describe("32-bit protected mode", () => {
     expect(v.mode).toBe("protected32");
   });
 });
+
+describe("large pages", () => {
+  it("translates through 2 MiB and 1 GiB pages and invlpg drops the whole large page", () => {
+    const { v, g } = sysGuest(`start:
+      mov rax, [0x40000000 + 0x123458]   ; 1 GiB page at va 1 GiB -> gpa 0
+      mov rdx, 0x80001008                ; (a disp32 would be sign-extended)
+      mov rbx, [rdx]                     ; 2 MiB page at va 2 GiB -> gpa 0x600000
+      hlt
+      mov rsi, 0x80000000
+      invlpg [rsi]
+      mov rcx, [rdx]
+      hlt`);
+    const pml4 = Number(v.cr3);
+    const pdpt = Number(g.u64(pml4) & 0xffffffffff000n);
+    g.setU64(pdpt + 1 * 8, 0x0n | 0x83n); // PDPT[1]: 1 GiB page at gpa 0 (P RW PS)
+    g.setU64(0x20000, 0n);
+    g.setU64(pdpt + 2 * 8, 0x20000n | 0x3n); // PDPT[2] -> PD at 0x20000
+    g.setU64(0x20000, 0x600000n | 0x83n); // PD[0]: 2 MiB page at gpa 0x600000
+    g.setU64(0x123458, 0x1111n);
+    g.setU64(0x601008, 0x2222n);
+    g.setU64(0xa01008, 0x3333n);
+    runTo(v, "hlt");
+    expect(v.getReg("rax")).toBe(0x1111n);
+    expect(v.getReg("rbx")).toBe(0x2222n);
+    expect(v.pageWalk(0x80001008).gpa).toBe(0x601008);
+    g.setU64(0x20000, 0xa00000n | 0x83n); // remap the 2 MiB page; invlpg of its first 4 KiB must drop it all
+    runTo(v, "hlt");
+    expect(v.getReg("rcx")).toBe(0x3333n);
+  });
+
+  it("a misaligned 2 MiB page is a reserved-bit #PF: error code P|RSVD = 9", () => {
+    const { v, g } = sysGuest(`start:\n mov rdx, 0x80001008\n mov rbx, [rdx]\n ud2\n${PF_HANDLER}`);
+    const pdpt = Number(g.u64(Number(v.cr3)) & 0xffffffffff000n);
+    g.setU64(pdpt + 2 * 8, 0x20000n | 0x3n);
+    g.setU64(0x20000, 0x700000n | 0x83n); // 0x700000 is not 2 MiB aligned: bit 20 is reserved
+    runTo(v, "hlt");
+    expect(v.getReg("rbx")).toBe(9n);
+    expect(v.getReg("rcx")).toBe(0x80001008n);
+  });
+});
