@@ -16,7 +16,7 @@ import { VhdDisk, convertImage, convertImageAsync } from "../src/vhd";
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
-const RUNS = 3;
+const RUNS = 5;
 const IOPS_OPS = 100_000;
 /** qemu's vpc write path manages ~2000 writes/s here: fewer of them keep the run short. */
 const QEMU_WRITE_OPS = 20_000;
@@ -59,9 +59,10 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 16 * MiB });
 }
 
-/** Plain `cp` (no sync, like both converters in these figures). */
+/** Plain `cp` (no sync, like both converters in these figures), from a clean page cache state. */
 function timeCp(src: string, dst: string): number {
   rmSync(dst, { force: true });
+  sh("sync", []);
   return seconds(() => sh("cp", [src, dst]));
 }
 
@@ -70,7 +71,10 @@ async function paired(a: () => number | Promise<number>, b: () => number | Promi
   const as: number[] = [];
   const bs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    // each timed run starts with no dirty pages: otherwise one side pays for the other's writeback
+    sh("sync", []);
     as.push(await a());
+    sh("sync", []);
     bs.push(await b());
   }
   return [median(as), median(bs)];

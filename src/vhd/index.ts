@@ -1,4 +1,15 @@
-/** The VHD library: `import { VhdDisk, createVhd } from "xenlab/vhd"`-style entry point. */
+/**
+ * The VHD library (Microsoft Virtual Hard Disk Image Format Specification v1.0).
+ *
+ *   VhdDisk.open(path, {readOnly?, sizeMode?, noParent?, parentPath?})   fixed / dynamic / differencing
+ *   createVhd(path, {type, size, blockSize?, sizePolicy?})                 new fixed or dynamic disk
+ *   createDifferencing(child, parent)                                      snapshot
+ *   checkVhd(path, {repair?}) -> CheckReport (result 0 / 2 / 3)            vhd-util check, reimplemented
+ *   mapVhd(disk) -> Extent[]; vhdInfo(disk) -> VhdInfo
+ *   convertImage / convertImageAsync, compactVhd, resizeVhd, coalesceVhd
+ *   VhdFormatError (field + offset) for bad input, VhdUsageError for bad requests.
+ * Every VhdDisk is a BlockDevice and shows itself with toMimeBundle() (text + SVG).
+ */
 export * from "./block-device";
 export * from "./block-file";
 export * from "./constants";

@@ -170,7 +170,13 @@ export class VhdDisk implements BlockDevice {
     const blockLimit = footerSource === "end of file" ? footerOffset : fileSize;
     const metaEnd = endOfMetadata(regions);
     if (metaEnd > blockLimit) {
-      throw new VhdFormatError("header table offset", headerOffset + HEADER_FIELD.tableOffset, `metadata ends at ${metaEnd}, beyond the footer at ${blockLimit}`, path);
+      // name the structure that runs into the footer: the BAT, a locator's data, blktap's batmap
+      const r = regions.reduce((m, x) => (x.end > m.end ? x : m));
+      const loc = /^parent locator (\d+)/.exec(r.what);
+      const [field, at] = loc
+        ? [`parent locator ${loc[1]} data space`, headerOffset + HEADER_FIELD.parentLocators + Number(loc[1]) * 24 + 4]
+        : [r.what === "BAT" ? "header table offset" : r.what, r.what === "BAT" ? headerOffset + HEADER_FIELD.tableOffset : r.start];
+      throw new VhdFormatError(field, at, `the ${r.what} (${r.start}..${r.end}) runs past the footer at ${blockLimit}`, path);
     }
     validateBat(bat, header.tableOffset, bitmapBytes(header.blockSize) + header.blockSize, regions, blockLimit, path);
 
