@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { VhdDisk, checkVhd, createDifferencing, createVhd } from "../../src/vhd";
 import { buildVhdLib, rng, tempDir } from "./helpers";
 
-const TRIALS = 240;
+const TRIALS = 210;
 const PARALLEL = 4;
-const DISK = 4 * 1024 * 1024;
+const DISK = 2 * 1024 * 1024;
 const SECTOR = 512;
 const PARENT_TAG = 0xfffffffe;
 
