@@ -139,9 +139,19 @@ const VERBS: Record<string, Verb> = {
     run(a) {
       a.onlyFlags(["--json"]);
       const [file] = a.operands(1);
-      const d = VhdDisk.open(file!, { readOnly: true });
+      let d: VhdDisk;
+      let parentProblem: string | undefined;
+      try {
+        d = VhdDisk.open(file!, { readOnly: true });
+      } catch (e) {
+        // still describe a differencing disk whose parent is missing or wrong (qemu-img info -U style)
+        if (!(e instanceof VhdFormatError) || !e.field.startsWith("header parent")) throw e;
+        d = VhdDisk.open(file!, { readOnly: true, noParent: true });
+        parentProblem = e.message;
+      }
       try {
         const chain = d.chain().map(vhdInfo);
+        if (parentProblem) chain[0]!.warnings.push(`parent not opened: ${parentProblem}`);
         if (a.has("--json")) json(chain.length === 1 ? chain[0] : { ...chain[0], chain });
         else out(chain.map(infoText).join("\n"));
       } finally {
