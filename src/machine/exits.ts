@@ -54,3 +54,9 @@ export const Vector = {
 
 /** Exceptions that push an error code (SDM Vol. 3A Table 6-1, "Error Code" column). */
 export const HAS_ERROR_CODE = new Set<number>([8, 10, 11, 12, 13, 14, 17]);
+
+/** Short mnemonic of an exception vector (#PF, #GP...). */
+export function vectorName(v: number): string {
+  const names = ["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "CSO", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC", "MC", "XM"];
+  return names[v] ?? String(v);
+}

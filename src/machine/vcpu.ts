@@ -5,15 +5,23 @@
  * Registers are two Int32Arrays (low and high halves) so the hot path never touches BigInt.
  * Addresses are signed doubles (canonical 48-bit addresses are exact). Flags are lazy (flags.ts).
  */
+import { TLB_SIZE, ptRead as ptReadImpl, ptWrite as ptWriteImpl, translate as translateImpl, walk as walkImpl, xlate as xlateImpl } from "./mmu";
+import { deliver as deliverImpl, deliver32 as deliver32Impl, iret as iretImpl, iret32 as iret32Impl, softInt as softIntImpl, syscall as syscallImpl, sysret as sysretImpl } from "./events";
+import {
+  descriptor as descriptorImpl, lgdt as lgdtImpl, loadCs as loadCsImpl, loadSeg as loadSegImpl, ltr as ltrImpl, rdmsr as rdmsrImpl,
+  readCr as readCrImpl, sgdt as sgdtImpl, wrmsr as wrmsrImpl, writeCr as writeCrImpl,
+} from "./sysregs";
+import { disassembly as disassemblyImpl, pageWalk as pageWalkImpl, recentInstructions as recentInstructionsImpl } from "./vcpu-views";
 import { Block, compileBlock } from "./codegen";
-import { Exit, ExitSignal, GuestFault, HAS_ERROR_CODE, Vector } from "./exits";
-import { ARITH_FLAGS, CF, DF, FlagOp, IF, TF, computeFlags, evalCond } from "./flags";
+import { Exit, ExitSignal, GuestFault, HAS_ERROR_CODE, Vector, vectorName } from "./exits";
+export { vectorName } from "./exits";
+import { ARITH_FLAGS, CF, DF, FlagOp, IF, computeFlags, evalCond } from "./flags";
 import { Machine } from "./machine";
 import { P2m } from "./p2m";
 import {
-  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, MSR_CSTAR, MSR_EFER,
-  MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX,
-  PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS, gprIndex,
+  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, 
+  
+  gprIndex,
 } from "./registers";
 import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";
@@ -21,14 +29,12 @@ import { TraceRing } from "./trace";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
 import { renderListing, listingText } from "../render/disasm";
-import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";
-import { disassemble, symbolizerFrom } from "./disasm";
+import { WalkResult } from "../render/pagewalk";
+import { disassemble } from "./disasm";
 
-const TLB_SIZE = 256;
 const CANON = 2 ** 47;
 const TWO32 = 4294967296;
 /** Permission bits cached with a walk result. */
-const WP_WRITABLE_NOW = 1;
 
 export type CpuMode = "long64" | "protected32";
 
@@ -87,32 +93,32 @@ export class Vcpu {
   /** Instructions retired by earlier iterations of a self-looping block. */
   lb = 0;
   /** Bumped whenever any translation or the mode may have changed (block chaining key). */
-  private tlbGen = 0;
+  /** @internal */ tlbGen = 0;
   pendingExit: Exit | undefined;
 
   // ---- soft TLB: direct-mapped by virtual page ----
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly rView: DataView[] = new Array<DataView>(TLB_SIZE);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly wView: DataView[] = new Array<DataView>(TLB_SIZE);
-  private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly xPhys = new Float64Array(TLB_SIZE);
-  private seenEpoch = -1;
-  private seenCodeEpoch = -1;
+  /** @internal */ readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  /** @internal */ readonly rView: DataView[] = new Array<DataView>(TLB_SIZE);
+  /** @internal */ readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  /** @internal */ readonly wView: DataView[] = new Array<DataView>(TLB_SIZE);
+  /** @internal */ readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
+  /** @internal */ readonly xPhys = new Float64Array(TLB_SIZE);
+  /** @internal */ seenEpoch = -1;
+  /** @internal */ seenCodeEpoch = -1;
   /** Walk result side channel. */
-  private walkPerm = 0;
+  /** @internal */ walkPerm = 0;
   /** Some TLB entry came from a 2 MiB / 1 GiB page (invlpg must then drop more than one entry). */
-  private largePagesCached = false;
+  /** @internal */ largePagesCached = false;
   tlbFlushes = 0;
 
   // ---- events and debugging ----
-  private pendingIrq: number[] = [];
-  private interruptShadow = false;
-  private stopRequested = false;
-  private readonly breakpoints = new Map<number, string | undefined>();
-  private skipBreakpointAt = NaN;
-  private readonly watches: { address: number; size: number }[] = [];
-  private readonly watchPages = new Set<number>();
+  /** @internal */ pendingIrq: number[] = [];
+  /** @internal */ interruptShadow = false;
+  /** @internal */ stopRequested = false;
+  /** @internal */ readonly breakpoints = new Map<number, string | undefined>();
+  /** @internal */ skipBreakpointAt = NaN;
+  /** @internal */ readonly watches: { address: number; size: number }[] = [];
+  /** @internal */ readonly watchPages = new Set<number>();
   readonly trace = new TraceRing();
   /** Symbols for views and breakpoints (name → address), e.g. from an ELF file. */
   symbols = new Map<string, number>();
@@ -619,128 +625,26 @@ export class Vcpu {
    * Raises #PF (GuestFault) or a gpa-fault exit (ExitSignal).
    */
   xlate(va: number, acc: 0 | 1 | 2): number {
-    const off = va & 4095;
-    const page = va - off;
-    let gpaPage: number;
-    let writable: boolean;
-    if (this.paging) {
-      if (!(this.efer & EFER_LMA)) throw new ExitSignal({ kind: "unsupported", rip: 0 as Gva, reason: "paging without long mode (legacy 32-bit/PAE paging) is not modelled" });
-      gpaPage = this.walk(va, acc);
-      writable = (this.walkPerm & WP_WRITABLE_NOW) !== 0;
-    } else {
-      gpaPage = page >= 0 ? page % TWO32 : (page % TWO32) + TWO32;
-      writable = true;
-    }
-    const g = gpaPage / PAGE_SIZE;
-    const e = this.p2m.raw(g);
-    const access = acc === 0 ? "read" : acc === 1 ? "write" : "exec";
-    if (e < 0 || (acc === 1 && (e & 1) === 0)) {
-      throw new ExitSignal({ kind: "gpa-fault", gpa: (gpaPage + off) as Gpa, access, rip: 0 as Gva, va: va as Gva });
-    }
-    const m = Math.floor(e / 2);
-    const view = this.machine.memory.view(m as never);
-    const i = (va >>> 12) & (TLB_SIZE - 1);
-    if (acc === 2) {
-      this.xTag[i] = page;
-      this.xPhys[i] = m * PAGE_SIZE;
-    } else {
-      this.rTag[i] = page;
-      this.rView[i] = view;
-      if (writable && (e & 1) && this.machine.codeFrames[m] === 0 && !this.watchPages.has(page)) {
-        this.wTag[i] = page;
-        this.wView[i] = view;
-      } else if (this.wTag[i] === page) this.wTag[i] = NaN;
-    }
-    return m * PAGE_SIZE + off;
+    return xlateImpl(this, va, acc);
   }
 
   /** Reads a 64-bit page-table entry at a guest-physical address as [lo, hi]. */
-  private ptRead(a: number, va: number): [number, number, DataView, number] {
-    const g = Math.floor(a / PAGE_SIZE);
-    const e = this.p2m.raw(g);
-    if (e < 0) throw new ExitSignal({ kind: "gpa-fault", gpa: a as Gpa, access: "read", rip: 0 as Gva, va: va as Gva });
-    const m = Math.floor(e / 2);
-    const v = this.machine.memory.view(m as never);
-    const off = a % PAGE_SIZE;
-    return [v.getInt32(off, true), v.getInt32(off + 4, true), v, m];
+  ptRead(a: number, va: number): [number, number, DataView, number] {
+    return ptReadImpl(this, a, va);
   }
 
   /** 4-level walk (SDM Vol. 3A §4.5). Returns the guest-physical 4 KiB page base. */
-  private walk(va: number, acc: 0 | 1 | 2): number {
-    if (!(va >= -CANON && va < CANON)) throw new GuestFault(Vector.GP, 0, "non-canonical address");
-    const u48 = va < 0 ? va + 2 ** 48 : va;
-    const hi16 = Math.floor(u48 / TWO32);
-    const lo = u48 >>> 0;
-    const idx = [(hi16 >>> 7) & 511, ((hi16 & 127) << 2) | (lo >>> 30), (lo >>> 21) & 511, (lo >>> 12) & 511];
-    const user = this.cpl === 3;
-    const nxe = (this.efer & EFER_NXE) !== 0;
-    let table = this.cr3 - (this.cr3 % PAGE_SIZE);
-    table = table % 2 ** 52;
-    let us = 1, rw = 1, nx = 0;
-    const pfec = (user ? PFEC_U : 0) | (acc === 1 ? PFEC_W : 0) | (acc === 2 && nxe ? PFEC_I : 0);
-    for (let level = 0; level < 4; level++) {
-      const ea = table + idx[level]! * 8;
-      const [el, eh, view, m] = this.ptRead(ea, va);
-      if ((el & 1) === 0) throw new GuestFault(Vector.PF, pfec, `page not present at level ${4 - level}`, va);
-      us &= (el >>> 2) & 1;
-      rw &= (el >>> 1) & 1;
-      if (nxe && eh < 0) nx = 1;
-      const leaf = level === 3 || (level >= 1 && (el & PTE_PS) !== 0);
-      // Reserved bits (SDM Vol. 3A §4.5, Tables 4-14..4-20): XD without EFER.NXE, PS in a PML4E,
-      // and the low frame bits of a 1 GiB / 2 MiB page (it must be aligned).
-      if ((!nxe && eh < 0) || (level === 0 && (el & PTE_PS)) || (leaf && level === 1 && (el & 0x3fffe000)) || (leaf && level === 2 && (el & 0x1fe000))) {
-        throw new GuestFault(Vector.PF, pfec | PFEC_P | PFEC_RSVD, `reserved bit set in a level ${4 - level} entry`, va);
-      }
-      let nl = el;
-      if ((el & PTE_A) === 0) nl |= PTE_A;
-      let base = (eh & 0xfffff) * TWO32 + ((el & ~0xfff) >>> 0);
-      if (leaf) {
-        if (user && !us) throw new GuestFault(Vector.PF, pfec | PFEC_P, "user access to supervisor page", va);
-        if (acc === 1 && !rw && (user || (this.cr0 & CR0_WP))) throw new GuestFault(Vector.PF, pfec | PFEC_P, "write to read-only page", va);
-        if (acc === 2 && nx) throw new GuestFault(Vector.PF, pfec | PFEC_P, "execute from no-execute page", va);
-        if (acc === 1) nl |= PTE_D;
-        if (nl !== el) this.ptWrite(view, m, ea % PAGE_SIZE, nl);
-        const dirty = (nl & PTE_D) !== 0;
-        this.walkPerm = dirty && (rw || (!user && !(this.cr0 & CR0_WP))) ? WP_WRITABLE_NOW : 0;
-        if (level < 3) this.largePagesCached = true;
-        if (level === 1) {
-          // 1 GiB page: bits 29:13 of the entry are reserved/PAT; frame is bits 51:30.
-          return base - (base % 2 ** 30) + ((lo & 0x3ffff000) >>> 0);
-        }
-        if (level === 2) {
-          base = base - (base % 2 ** 21) + ((lo & 0x1ff000) >>> 0);
-          return base;
-        }
-        return base;
-      }
-      if (nl !== el) this.ptWrite(view, m, ea % PAGE_SIZE, nl);
-      table = base;
-    }
-    throw new MachineError("unreachable page walk state");
+  walk(va: number, acc: 0 | 1 | 2): number {
+    return walkImpl(this, va, acc);
   }
 
-  private ptWrite(view: DataView, m: number, off: number, lo: number): void {
-    if (this.machine.codeFrames[m] !== 0) this.machine.invalidateFrame(m);
-    view.setInt32(off, lo, true);
+  ptWrite(view: DataView, m: number, off: number, lo: number): void {
+    ptWriteImpl(this, view, m, off, lo);
   }
 
   /** Walks the page tables for `va` without side effects (for views and the host). */
   translate(va: number | bigint, access: "read" | "write" | "exec" = "read"): { gpa: Gpa } | { fault: string } {
-    const a = gva(va);
-    const saveCpl = this.cpl;
-    try {
-      // Use xlate's logic on a copy would need a side-effect-free walk; A/D updates are benign.
-      const acc = access === "read" ? 0 : access === "write" ? 1 : 2;
-      if (!this.paging) return { gpa: ((a >>> 0) as Gpa) };
-      const p = this.walk(a, acc);
-      return { gpa: (p + (a & 4095)) as Gpa };
-    } catch (e) {
-      if (e instanceof GuestFault) return { fault: `#${vectorName(e.vector)} error code ${e.errorCode}: ${e.reason}` };
-      if (e instanceof ExitSignal) return { fault: `gpa-fault ${JSON.stringify(e.exit, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}` };
-      throw e;
-    } finally {
-      this.cpl = saveCpl;
-    }
+    return translateImpl(this, va, access);
   }
 
   /** Reads guest-virtual memory as the guest at CPL 0 would (faults become MachineError). */
@@ -882,160 +786,51 @@ export class Vcpu {
 
   /** mov to CRn. Returns nothing; the block ends after every CR write. */
   writeCr(n: number, lo: number, hi: number): void {
-    this.priv();
-    const v = hi * TWO32 + (lo >>> 0);
-    switch (n) {
-      case 0: {
-        if ((lo & CR0_PG) && !(lo & CR0_PE)) throw new GuestFault(Vector.GP, 0, "CR0.PG without PE");
-        if ((lo & CR0_PG) && (this.efer & EFER_LME) && !(this.cr4 & CR4_PAE)) throw new GuestFault(Vector.GP, 0, "long mode needs CR4.PAE");
-        this.cr0 = lo | 0;
-        this.updateMode();
-        this.flushTlb();
-        return;
-      }
-      case 2: this.cr2 = hi * TWO32 + (lo >>> 0); return;
-      case 3: this.cr3 = v % 2 ** 52; this.flushTlb(); return;
-      case 4: this.cr4 = lo | 0; this.updateMode(); this.flushTlb(); return;
-      case 8: this.cr8 = lo & 15; return;
-    }
-    throw new GuestFault(Vector.UD, undefined, `mov to cr${n}`);
+    writeCrImpl(this, n, lo, hi);
   }
 
   readCr(n: number): number {
-    this.priv();
-    switch (n) {
-      case 0: return this.cr0 >>> 0;
-      case 2: return this.cr2;
-      case 3: return this.cr3;
-      case 4: return this.cr4 >>> 0;
-      case 8: return this.cr8;
-    }
-    throw new GuestFault(Vector.UD, undefined, `mov from cr${n}`);
+    return readCrImpl(this, n);
   }
 
   /** rdmsr: architectural MSRs are answered here, others become an exit. */
   rdmsr(ix: number, rip: number, next: number): boolean {
-    this.priv();
-    const msr = this.R[1]! >>> 0;
-    let v: bigint | undefined;
-    switch (msr) {
-      case MSR_EFER: v = BigInt(this.efer >>> 0); break;
-      case MSR_STAR: v = this.star; break;
-      case MSR_LSTAR: v = BigInt.asUintN(64, BigInt(this.lstar)); break;
-      case MSR_CSTAR: v = BigInt.asUintN(64, BigInt(this.cstar)); break;
-      case MSR_SFMASK: v = BigInt(this.sfmask >>> 0); break;
-      case MSR_FS_BASE: v = BigInt.asUintN(64, BigInt(this.fsBase)); break;
-      case MSR_GS_BASE: v = BigInt.asUintN(64, BigInt(this.gsBase)); break;
-      case MSR_KERNEL_GS_BASE: v = BigInt.asUintN(64, BigInt(this.kernelGsBase)); break;
-      case MSR_TSC: v = BigInt(this.icount + ix + this.tscOffset); break;
-      case MSR_TSC_AUX: v = BigInt(this.tscAux >>> 0); break;
-    }
-    if (v !== undefined) {
-      this.completeRdmsr(v);
-      return false;
-    }
-    this.exitAfter({ kind: "rdmsr", msr, rip: rip as Gva, nextRip: next as Gva });
-    return true;
+    return rdmsrImpl(this, ix, rip, next);
   }
 
   wrmsr(rip: number, next: number): boolean {
-    this.priv();
-    const msr = this.R[1]! >>> 0;
-    const value = (BigInt(this.R[2]! >>> 0) << 32n) | BigInt(this.R[0]! >>> 0);
-    const asVa = (): number => {
-      const a = gva(value);
-      if (!(a >= -CANON && a < CANON)) throw new GuestFault(Vector.GP, 0, `non-canonical value for MSR 0x${msr.toString(16)}`);
-      return a;
-    };
-    switch (msr) {
-      case MSR_EFER: {
-        const lo = this.R[0]! | 0;
-        if ((this.cr0 & CR0_PG) && ((lo ^ this.efer) & EFER_LME)) throw new GuestFault(Vector.GP, 0, "EFER.LME changed with paging on");
-        this.efer = (lo & ~EFER_LMA) | (this.efer & EFER_LMA);
-        this.updateMode();
-        this.flushTlb();
-        return false;
-      }
-      case MSR_STAR: this.star = value; return false;
-      case MSR_LSTAR: this.lstar = asVa(); return false;
-      case MSR_CSTAR: this.cstar = asVa(); return false;
-      case MSR_SFMASK: this.sfmask = this.R[0]! >>> 0; return false;
-      case MSR_FS_BASE: this.fsBase = asVa(); return false;
-      case MSR_GS_BASE: this.gsBase = asVa(); return false;
-      case MSR_KERNEL_GS_BASE: this.kernelGsBase = asVa(); return false;
-      case MSR_TSC_AUX: this.tscAux = this.R[0]! >>> 0; return false;
-    }
-    this.exitAfter({ kind: "wrmsr", msr, value, rip: rip as Gva, nextRip: next as Gva });
-    return true;
+    return wrmsrImpl(this, rip, next);
   }
 
   /** Reads the 8-byte descriptor for a selector from the GDT. */
   descriptor(sel: number): [number, number] {
-    const off = sel & ~7;
-    if (off + 7 > this.gdtrLimit) throw new GuestFault(Vector.GP, sel & ~3, `selector 0x${sel.toString(16)} beyond GDT limit`);
-    const lo = this.r32(this.gdtrBase + off);
-    const hi = this.r32(this.gdtrBase + off + 4);
-    return [lo, hi];
+    return descriptorImpl(this, sel);
   }
 
   /** Loads CS (far jmp/call/ret, iret, syscall): reads L and D from the GDT descriptor. */
   loadCs(sel: number, fromGdt = true): void {
-    if (fromGdt) {
-      if ((sel & ~3) === 0) throw new GuestFault(Vector.GP, 0, "null CS selector");
-      const [, hi] = this.descriptor(sel);
-      if (!(hi & (1 << 15))) throw new GuestFault(Vector.NP, sel & ~3, "code segment not present");
-      this.cs = { selector: sel, long: (hi & (1 << 21)) !== 0, db: (hi & (1 << 22)) !== 0 };
-    } else this.cs = { ...this.cs, selector: sel };
-    const newCpl = sel & 3;
-    if (newCpl !== this.cpl) {
-      this.cpl = newCpl;
-      this.flushTlb();
-    }
-    this.updateMode();
+    loadCsImpl(this, sel, fromGdt);
   }
 
   loadSeg(which: "ss" | "ds" | "es" | "fs" | "gs", sel: number): void {
-    if ((sel & ~3) !== 0) this.descriptor(sel); // #GP if outside the GDT
-    this[which] = sel & 0xffff;
-    // In long mode the FS/GS bases come from MSRs; a selector load in 32-bit mode would set them
-    // from the descriptor: flat segments (base 0) are all we model.
-    if (!this.mode64 && which === "fs") this.fsBase = 0;
-    if (!this.mode64 && which === "gs") this.gsBase = 0;
+    loadSegImpl(this, which, sel);
   }
 
   lgdt(ea: number, idt: boolean): void {
-    this.priv();
-    const limit = this.r16(ea);
-    let base: number;
-    if (this.mode64) {
-      const lo = this.r32(ea + 2), hi = this.r32(ea + 6);
-      base = gva((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-    } else base = this.r32(ea + 2) >>> 0;
-    if (idt) { this.idtrBase = base; this.idtrLimit = limit; }
-    else { this.gdtrBase = base; this.gdtrLimit = limit; }
+    lgdtImpl(this, ea, idt);
   }
 
   sgdt(ea: number, idt: boolean): void {
-    this.w16(ea, idt ? this.idtrLimit : this.gdtrLimit);
-    const b = idt ? this.idtrBase : this.gdtrBase;
-    this.w32(ea + 2, b | 0);
-    if (this.mode64) this.w32(ea + 6, Math.floor(b / TWO32) | 0);
+    sgdtImpl(this, ea, idt);
   }
 
   ltr(sel: number): void {
-    this.priv();
-    const [lo, hi] = this.descriptor(sel);
-    // 64-bit TSS descriptor: 16 bytes (SDM Vol. 3A §8.2.3); base 31:0 from bytes 2-4,7; 63:32 next dword.
-    let base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0;
-    if (this.mode64) base += (this.r32(this.gdtrBase + (sel & ~7) + 8) >>> 0) * TWO32;
-    this.trSelector = sel;
-    this.trBase = gva(base);
+    ltrImpl(this, sel);
   }
 
   /** Software interrupt `int n` (and int3/into): delivered with the next RIP pushed. */
   softInt(vector: number, next: number): void {
-    const x = this.deliver(vector, undefined, true, next, `int ${vector}`);
-    if (x) this.pendingExit = x;
+    softIntImpl(this, vector, next);
   }
 
   /**
@@ -1043,70 +838,7 @@ export class Vcpu {
    * A fault while delivering becomes #DF, a fault delivering #DF a triple-fault exit.
    */
   deliver(vector: number, errorCode: number | undefined, software: boolean, returnRip: number, reason: string, nested = 0): Exit | undefined {
-    if (!(this.efer & EFER_LMA)) return this.deliver32(vector, errorCode, software, returnRip, reason, nested);
-    const oldCpl = this.cpl;
-    try {
-      const gateAddr = this.idtrBase + vector * 16;
-      if (vector * 16 + 15 > this.idtrLimit) throw new GuestFault(Vector.GP, vector * 8 + 2, `vector ${vector} beyond IDT limit`);
-      // IDT, GDT and TSS reads are supervisor accesses regardless of CPL (SDM Vol. 3A §4.6.1
-      // "implicit supervisor-mode accesses"); the frame is pushed at the new CPL.
-      if (oldCpl !== 0) { this.cpl = 0; this.flushTlb(); }
-      const d0 = this.r32(gateAddr), d1 = this.r32(gateAddr + 4), d2 = this.r32(gateAddr + 8);
-      const type = (d1 >>> 8) & 0xf;
-      if (!(d1 & 0x8000)) throw new GuestFault(Vector.NP, vector * 8 + 2, `IDT gate ${vector} not present`);
-      if (type !== 0xe && type !== 0xf) throw new GuestFault(Vector.GP, vector * 8 + 2, `IDT gate ${vector} has type ${type}`);
-      const dpl = (d1 >>> 13) & 3;
-      if (software && dpl < oldCpl) throw new GuestFault(Vector.GP, vector * 8 + 2, `int ${vector} from CPL ${this.cpl} to gate DPL ${dpl}`);
-      const sel = d0 >>> 16;
-      const target = gva((BigInt(d2 >>> 0) << 32n) | BigInt(((d1 & 0xffff0000) | (d0 & 0xffff)) >>> 0));
-      const ist = d1 & 7;
-      const [, chi] = this.descriptor(sel);
-      const newCpl = (chi >>> 13) & 3;
-      const oldSs = this.ss;
-      const oldRsp = this.H[4]! * TWO32 + (this.R[4]! >>> 0);
-      const rflags = this.getFlags();
-      let rsp = oldRsp;
-      if (newCpl < oldCpl || ist) {
-        const slot = ist ? 36 + 8 * (ist - 1) : 4 + 8 * newCpl;
-        const lo = this.r32(this.trBase + slot), hi = this.r32(this.trBase + slot + 4);
-        rsp = gva((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-      }
-      this.cpl = newCpl;
-      if (newCpl !== 0) this.flushTlb();
-      rsp -= rsp % 16 === 0 ? 0 : ((rsp % 16) + 16) % 16;
-      const frame: number[] = [oldSs, oldRsp, rflags, this.cs.selector, returnRip];
-      if (errorCode !== undefined) frame.push(errorCode);
-      for (const v of frame) {
-        rsp -= 8;
-        const b = BigInt.asUintN(64, BigInt(v));
-        this.w64(rsp, Number(b & 0xffffffffn) | 0, Number(b >> 32n) | 0);
-      }
-      this.R[4] = rsp | 0;
-      this.H[4] = Math.floor(rsp / TWO32) | 0;
-      if (newCpl < oldCpl) this.ss = newCpl; // null selector with RPL = new CPL (SDM §6.14.2)
-      this.cs = { selector: (sel & ~3) | newCpl, long: (chi & (1 << 21)) !== 0, db: (chi & (1 << 22)) !== 0 };
-      this.updateMode();
-      this.rip = target;
-      let rest = this.eflagsRest & ~(TF | (1 << 16) | (1 << 14) | (1 << 8));
-      if (type === 0xe) rest &= ~IF;
-      this.eflagsRest = rest;
-      return undefined;
-    } catch (e) {
-      if (this.cpl !== oldCpl) { this.cpl = oldCpl; this.flushTlb(); }
-      if (e instanceof GuestFault) {
-        if (e.vector === Vector.PF && e.cr2 !== undefined) this.cr2 = e.cr2;
-        if (nested >= 1 || vector === Vector.DF) {
-          return { kind: "triple-fault", rip: returnRip as Gva, vector, reason: `${reason}; then ${e.reason} while delivering` };
-        }
-        this.trace.event(returnRip, `#${vectorName(e.vector)} while delivering vector ${vector}: ${e.reason} -> #DF`);
-        return this.deliver(Vector.DF, 0, false, returnRip, `double fault: ${e.reason}`, nested + 1);
-      }
-      if (e instanceof ExitSignal) {
-        (e.exit as { rip: number }).rip = returnRip;
-        return e.exit;
-      }
-      throw e;
-    }
+    return deliverImpl(this, vector, errorCode, software, returnRip, reason, nested);
   }
 
   /**
@@ -1114,133 +846,33 @@ export class Vcpu {
    * [SS, ESP,] EFLAGS, CS, EIP [, error code]; the stack switch comes from the 32-bit TSS
    * (ESP0 at +4, SS0 at +8). Flat segments are assumed, as everywhere in this model.
    */
-  private deliver32(vector: number, errorCode: number | undefined, software: boolean, returnRip: number, reason: string, nested: number): Exit | undefined {
-    const oldCpl = this.cpl;
-    try {
-      if (vector * 8 + 7 > this.idtrLimit) throw new GuestFault(Vector.GP, vector * 8 + 2, `vector ${vector} beyond IDT limit`);
-      if (oldCpl !== 0) { this.cpl = 0; this.flushTlb(); }
-      const lo = this.r32((this.idtrBase + vector * 8) >>> 0), hi = this.r32((this.idtrBase + vector * 8 + 4) >>> 0);
-      const type = (hi >>> 8) & 0xf;
-      if (!(hi & 0x8000)) throw new GuestFault(Vector.NP, vector * 8 + 2, `IDT gate ${vector} not present`);
-      if (type !== 0xe && type !== 0xf) throw new GuestFault(Vector.GP, vector * 8 + 2, `IDT gate ${vector} has type ${type} (only 32-bit interrupt/trap gates are modelled)`);
-      if (software && ((hi >>> 13) & 3) < oldCpl) throw new GuestFault(Vector.GP, vector * 8 + 2, `int ${vector} from CPL ${oldCpl}`);
-      const sel = lo >>> 16;
-      const target = ((hi & 0xffff0000) | (lo & 0xffff)) >>> 0;
-      const [, chi] = this.descriptor(sel);
-      const newCpl = (chi >>> 13) & 3;
-      const eflags = this.getFlags();
-      let esp = this.R[4]! >>> 0;
-      const frame: number[] = [];
-      if (newCpl < oldCpl) {
-        frame.push(this.ss, esp);
-        esp = this.r32((this.trBase + 4 + 8 * newCpl) >>> 0) >>> 0;
-        this.ss = this.r16((this.trBase + 8 + 8 * newCpl) >>> 0);
-      }
-      frame.push(eflags, this.cs.selector, returnRip >>> 0);
-      if (errorCode !== undefined) frame.push(errorCode);
-      this.cpl = newCpl;
-      for (const v of frame) {
-        esp = (esp - 4) >>> 0;
-        this.w32(esp, v | 0);
-      }
-      this.R[4] = esp | 0;
-      this.cs = { selector: (sel & ~3) | newCpl, long: false, db: (chi & (1 << 22)) !== 0 };
-      this.updateMode();
-      this.rip = target;
-      let rest = this.eflagsRest & ~(TF | (1 << 16) | (1 << 14) | (1 << 8));
-      if (type === 0xe) rest &= ~IF;
-      this.eflagsRest = rest;
-      return undefined;
-    } catch (e) {
-      if (this.cpl !== oldCpl) { this.cpl = oldCpl; this.flushTlb(); }
-      if (e instanceof GuestFault) {
-        if (nested >= 1 || vector === Vector.DF) return { kind: "triple-fault", rip: returnRip as Gva, vector, reason: `${reason}; then ${e.reason} while delivering` };
-        this.trace.event(returnRip, `#${vectorName(e.vector)} while delivering vector ${vector}: ${e.reason} -> #DF`);
-        return this.deliver32(Vector.DF, 0, false, returnRip, `double fault: ${e.reason}`, nested + 1);
-      }
-      if (e instanceof ExitSignal) {
-        (e.exit as { rip: number }).rip = returnRip;
-        return e.exit;
-      }
-      throw e;
-    }
+  deliver32(vector: number, errorCode: number | undefined, software: boolean, returnRip: number, reason: string, nested: number): Exit | undefined {
+    return deliver32Impl(this, vector, errorCode, software, returnRip, reason, nested);
   }
 
   /** iretd in protected mode: EIP, CS, EFLAGS [, ESP, SS when returning to an outer level]. */
-  private iret32(): void {
-    const eip = this.pop32() >>> 0, cs = this.pop32() & 0xffff, fl = this.pop32() >>> 0;
-    const newCpl = cs & 3;
-    if (newCpl < this.cpl) throw new GuestFault(Vector.GP, cs & ~3, "iret to a more privileged level");
-    let esp: number | undefined, ss: number | undefined;
-    if (newCpl > this.cpl) { esp = this.pop32() >>> 0; ss = this.pop32() & 0xffff; }
-    const keepIopl = this.cpl !== 0;
-    const old = this.eflagsRest;
-    this.setFlags(fl);
-    if (keepIopl) this.eflagsRest = (this.eflagsRest & ~0x3000) | (old & 0x3000);
-    this.loadCs(cs);
-    if (esp !== undefined) { this.R[4] = esp | 0; this.ss = ss!; }
-    this.rip = eip;
+  iret32(): void {
+    iret32Impl(this);
   }
 
   /** iretq / iretd (SDM Vol. 2A IRET, 64-bit mode: always pops SS:RSP). */
   iret(size: 8 | 4): void {
-    if (!(this.efer & EFER_LMA)) return this.iret32();
-    if (!this.mode64) throw new GuestFault(Vector.UD, undefined, "iret in compatibility mode is not modelled");
-    const pop = (): number => {
-      if (size === 8) {
-        const lo = this.pop64();
-        return gva((BigInt(this.tH >>> 0) << 32n) | BigInt(lo >>> 0));
-      }
-      return this.pop32() >>> 0;
-    };
-    const rip = pop(), cs = pop(), fl = pop(), rsp = pop(), ss = pop();
-    const newCpl = cs & 3;
-    if (newCpl < this.cpl) throw new GuestFault(Vector.GP, cs & ~3, "iret to a more privileged level");
-    const keepIopl = this.cpl !== 0;
-    const old = this.eflagsRest;
-    this.setFlags(fl);
-    if (keepIopl) this.eflagsRest = (this.eflagsRest & ~0x3000) | (old & 0x3000);
-    this.loadCs(cs);
-    this.ss = ss & 0xffff;
-    this.setSpRaw(rsp);
-    this.rip = rip;
+    iretImpl(this, size);
   }
 
-  private setSpRaw(v: number): void {
+  /** @internal */ setSpRaw(v: number): void {
     this.R[4] = v | 0;
     this.H[4] = Math.floor(v / TWO32) | 0;
   }
 
   /** syscall (SDM Vol. 2B): RCX=next RIP, R11=RFLAGS, CS/SS from STAR, RIP=LSTAR, RFLAGS&=~SFMASK. */
   syscall(next: number): void {
-    if (!(this.efer & EFER_SCE) || !this.mode64) throw new GuestFault(Vector.UD, undefined, "syscall with EFER.SCE clear or outside 64-bit mode");
-    const b = BigInt.asUintN(64, BigInt(next));
-    this.R[1] = Number(b & 0xffffffffn) | 0; this.H[1] = Number(b >> 32n) | 0;
-    const fl = this.getFlags();
-    this.R[11] = fl; this.H[11] = 0;
-    const sel = Number((this.star >> 32n) & 0xffffn);
-    this.cs = { selector: sel & ~3, long: true, db: false };
-    this.ss = (sel + 8) & ~3;
-    if (this.cpl !== 0) { this.cpl = 0; this.flushTlb(); }
-    this.updateMode();
-    this.setFlags(fl & ~this.sfmask & ~0x10000);
-    this.rip = this.lstar;
+    syscallImpl(this, next);
   }
 
   /** sysretq: back to CPL 3 at RCX with RFLAGS from R11. */
   sysret(): void {
-    this.priv();
-    if (!(this.efer & EFER_SCE) || !this.mode64) throw new GuestFault(Vector.UD, undefined, "sysret with EFER.SCE clear");
-    const sel = Number((this.star >> 48n) & 0xffffn);
-    const rcx = this.H[1]! * TWO32 + (this.R[1]! >>> 0);
-    if (!(rcx >= -CANON && rcx < CANON)) throw new GuestFault(Vector.GP, 0, "sysret to non-canonical RCX");
-    this.cs = { selector: (sel + 16) | 3, long: true, db: false };
-    this.ss = (sel + 8) | 3;
-    this.setFlags((this.R[11]! & 0x3c7fd7) | 2);
-    this.cpl = 3;
-    this.flushTlb();
-    this.updateMode();
-    this.rip = rcx;
+    sysretImpl(this);
   }
 
   swapgs(): void {
@@ -1268,28 +900,7 @@ export class Vcpu {
    * so the lines before RIP decode on real instruction boundaries).
    */
   disassembly(count = 12): { lines: ReturnType<typeof disassemble>; current: bigint } {
-    const sym = this.symbols.size ? symbolizerFrom(this.symbols) : undefined;
-    let start = this.rip;
-    if (sym) {
-      const w = sym(gvaToU64(this.rip));
-      const m = w ? /^(.*?)(?:\+0x([0-9a-f]+))?$/.exec(w) : null;
-      const off = m && m[2] ? parseInt(m[2], 16) : 0;
-      if (m && off <= 48) start = this.rip - off;
-    }
-    const bytes: number[] = [];
-    for (let k = 0; k < count * 15 + (this.rip - start); k++) {
-      try {
-        const phys = this.fetchPhys(start + k);
-        bytes.push(this.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
-      } catch {
-        break;
-      }
-    }
-    const all = disassemble(Uint8Array.from(bytes), gvaToU64(start), this.mode64 ? 64 : 32, { symbols: sym });
-    const cur = gvaToU64(this.rip);
-    const at = all.findIndex((l) => l.address === cur);
-    const from = at > 4 ? at - 4 : 0;
-    return { lines: all.slice(from, from + count), current: cur };
+    return disassemblyImpl(this, count);
   }
 
   /**
@@ -1297,30 +908,7 @@ export class Vcpu {
    * starts and lengths (a block's instructions are consecutive), plus the recorded events.
    */
   recentInstructions(count = 32): { address: bigint; text: string }[] {
-    const out: { address: bigint; text: string }[] = [];
-    const blocks = this.trace.recentBlocks();
-    for (let b = blocks.length - 1; b >= 0 && out.length < count; b--) {
-      const [start, n] = blocks[b]!;
-      if (n <= 0) continue;
-      const bytes: number[] = [];
-      for (let k = 0; k < n * 15 && k < 4096 + 15; k++) {
-        try {
-          const phys = this.fetchPhys(start + k);
-          bytes.push(this.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
-        } catch {
-          break;
-        }
-      }
-      // A self-looping block retires its instructions `n / length` times in one trace entry.
-      const key = (() => { try { return this.fetchPhys(start) * 4 + (this.mode64 ? 2 : 0); } catch { return -1; } })();
-      const blk = this.machine.code.get(key) as Block | undefined;
-      const period = blk && blk.va === start ? blk.n : n;
-      const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), this.mode64 ? 64 : 32, { count: period });
-      const seq: { address: bigint; text: string }[] = [];
-      for (let k = 0; k < n && lines.length; k++) seq.push({ address: lines[k % lines.length]!.address, text: lines[k % lines.length]!.text });
-      out.unshift(...seq.slice(-(count - out.length)));
-    }
-    return out;
+    return recentInstructionsImpl(this, count);
   }
 
   disassembleAround(count: number): string[] {
@@ -1336,49 +924,7 @@ export class Vcpu {
 
   /** Walks the guest page tables for `va` without changing A/D bits: levels, gpa, machine frame. */
   pageWalk(va: number | bigint): WalkResult & { toMimeBundle(): MimeBundle } {
-    const a = gva(va);
-    const levels: WalkLevel[] = [];
-    const res: WalkResult = { va: gvaToU64(a), levels };
-    const show = (lo: number, hi: number, level: number): string[] => {
-      const f: string[] = [];
-      if (lo & 1) f.push("P");
-      if (lo & 2) f.push("RW");
-      if (lo & 4) f.push("US");
-      if (lo & 0x20) f.push("A");
-      if (lo & 0x40) f.push("D");
-      if (level > 1 && lo & 0x80) f.push("PS");
-      if (hi < 0) f.push("NX");
-      return f;
-    };
-    if (!this.paging) {
-      res.gpa = a >>> 0;
-    } else {
-      const u48 = a < 0 ? a + 2 ** 48 : a;
-      let table = this.cr3 - (this.cr3 % PAGE_SIZE);
-      for (let level = 4; level >= 1; level--) {
-        const idx = Math.floor(u48 / 2 ** (12 + 9 * (level - 1))) % 512;
-        const ea = table + idx * 8;
-        const e = this.p2m.raw(Math.floor(ea / PAGE_SIZE));
-        if (e < 0) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
-        const view = this.machine.memory.view(Math.floor(e / 2) as never);
-        const lo = view.getInt32(ea % PAGE_SIZE, true), hi = view.getInt32((ea % PAGE_SIZE) + 4, true);
-        const leaf = level === 1 || (level <= 3 && (lo & PTE_PS) !== 0);
-        levels.push({ level, tableGpa: table, index: idx, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, level), leaf: leaf && (lo & 1) === 1 });
-        if (!(lo & 1)) { res.fault = `not present at ${["", "PT", "PD", "PDPT", "PML4"][level]}`; break; }
-        const base = (hi & 0xfffff) * TWO32 + ((lo & ~0xfff) >>> 0);
-        if (leaf) {
-          const size = 2 ** (12 + 9 * (level - 1));
-          res.gpa = base - (base % size) + (u48 % size);
-          break;
-        }
-        table = base;
-      }
-    }
-    if (res.gpa !== undefined) {
-      const e = this.p2m.raw(Math.floor(res.gpa / PAGE_SIZE));
-      if (e >= 0) res.mfn = Math.floor(e / 2);
-    }
-    return Object.assign(res, { toMimeBundle: () => renderWalk(res) });
+    return pageWalkImpl(this, va);
   }
 
   toMimeBundle(): MimeBundle {
@@ -1386,11 +932,4 @@ export class Vcpu {
   }
 }
 
-function gvaToU64(a: number): bigint {
-  return BigInt.asUintN(64, BigInt(a));
-}
 
-export function vectorName(v: number): string {
-  const names = ["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "CSO", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC", "MC", "XM"];
-  return names[v] ?? String(v);
-}

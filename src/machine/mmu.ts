@@ -1,0 +1,149 @@
+/**
+ * The soft-MMU's slow path: the 4-level page walk with permission checks, accessed/dirty updates
+ * and reserved-bit checks (Intel SDM Vol. 3A §4.5-4.7), then the P2M, filling the vCPU's TLB.
+ */
+import type { Vcpu } from "./vcpu";
+import { ExitSignal, GuestFault, Vector, vectorName } from "./exits";
+import {
+  CR0_WP, EFER_LMA, EFER_NXE, 
+  PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W,
+  PTE_A, PTE_D, PTE_PS,
+} from "./registers";
+import { Gpa, Gva, PAGE_SIZE, gva } from "./types";
+import { MachineError } from "./errors";
+
+/** Entries of each direct-mapped TLB (read, write, fetch), indexed by virtual page number. */
+export const TLB_SIZE = 256;
+const TWO32 = 4294967296;
+const CANON = 2 ** 47;
+/** Walk result: the page may be written without another walk (writable and already dirty). */
+export const WP_WRITABLE_NOW = 1;
+
+/**
+ * Translates `va` for an access (0 read, 1 write, 2 exec) to a machine address, filling the TLB.
+ * Raises #PF (GuestFault) or a gpa-fault exit (ExitSignal).
+ */
+export function xlate(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
+  const off = va & 4095;
+  const page = va - off;
+  let gpaPage: number;
+  let writable: boolean;
+  if (c.paging) {
+    if (!(c.efer & EFER_LMA)) throw new ExitSignal({ kind: "unsupported", rip: 0 as Gva, reason: "paging without long mode (legacy 32-bit/PAE paging) is not modelled" });
+    gpaPage = c.walk(va, acc);
+    writable = (c.walkPerm & WP_WRITABLE_NOW) !== 0;
+  } else {
+    gpaPage = page >= 0 ? page % TWO32 : (page % TWO32) + TWO32;
+    writable = true;
+  }
+  const g = gpaPage / PAGE_SIZE;
+  const e = c.p2m.raw(g);
+  const access = acc === 0 ? "read" : acc === 1 ? "write" : "exec";
+  if (e < 0 || (acc === 1 && (e & 1) === 0)) {
+    throw new ExitSignal({ kind: "gpa-fault", gpa: (gpaPage + off) as Gpa, access, rip: 0 as Gva, va: va as Gva });
+  }
+  const m = Math.floor(e / 2);
+  const view = c.machine.memory.view(m as never);
+  const i = (va >>> 12) & (TLB_SIZE - 1);
+  if (acc === 2) {
+    c.xTag[i] = page;
+    c.xPhys[i] = m * PAGE_SIZE;
+  } else {
+    c.rTag[i] = page;
+    c.rView[i] = view;
+    if (writable && (e & 1) && c.machine.codeFrames[m] === 0 && !c.watchPages.has(page)) {
+      c.wTag[i] = page;
+      c.wView[i] = view;
+    } else if (c.wTag[i] === page) c.wTag[i] = NaN;
+  }
+  return m * PAGE_SIZE + off;
+}
+
+/** Reads a 64-bit page-table entry at a guest-physical address as [lo, hi]. */
+export function ptRead(c: Vcpu, a: number, va: number): [number, number, DataView, number] {
+  const g = Math.floor(a / PAGE_SIZE);
+  const e = c.p2m.raw(g);
+  if (e < 0) throw new ExitSignal({ kind: "gpa-fault", gpa: a as Gpa, access: "read", rip: 0 as Gva, va: va as Gva });
+  const m = Math.floor(e / 2);
+  const v = c.machine.memory.view(m as never);
+  const off = a % PAGE_SIZE;
+  return [v.getInt32(off, true), v.getInt32(off + 4, true), v, m];
+}
+
+/** 4-level walk (SDM Vol. 3A §4.5). Returns the guest-physical 4 KiB page base. */
+export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
+  if (!(va >= -CANON && va < CANON)) throw new GuestFault(Vector.GP, 0, "non-canonical address");
+  const u48 = va < 0 ? va + 2 ** 48 : va;
+  const hi16 = Math.floor(u48 / TWO32);
+  const lo = u48 >>> 0;
+  const idx = [(hi16 >>> 7) & 511, ((hi16 & 127) << 2) | (lo >>> 30), (lo >>> 21) & 511, (lo >>> 12) & 511];
+  const user = c.cpl === 3;
+  const nxe = (c.efer & EFER_NXE) !== 0;
+  let table = c.cr3 - (c.cr3 % PAGE_SIZE);
+  table = table % 2 ** 52;
+  let us = 1, rw = 1, nx = 0;
+  const pfec = (user ? PFEC_U : 0) | (acc === 1 ? PFEC_W : 0) | (acc === 2 && nxe ? PFEC_I : 0);
+  for (let level = 0; level < 4; level++) {
+    const ea = table + idx[level]! * 8;
+    const [el, eh, view, m] = c.ptRead(ea, va);
+    if ((el & 1) === 0) throw new GuestFault(Vector.PF, pfec, `page not present at level ${4 - level}`, va);
+    us &= (el >>> 2) & 1;
+    rw &= (el >>> 1) & 1;
+    if (nxe && eh < 0) nx = 1;
+    const leaf = level === 3 || (level >= 1 && (el & PTE_PS) !== 0);
+    // Reserved bits (SDM Vol. 3A §4.5, Tables 4-14..4-20): XD without EFER.NXE, PS in a PML4E,
+    // and the low frame bits of a 1 GiB / 2 MiB page (it must be aligned).
+    if ((!nxe && eh < 0) || (level === 0 && (el & PTE_PS)) || (leaf && level === 1 && (el & 0x3fffe000)) || (leaf && level === 2 && (el & 0x1fe000))) {
+      throw new GuestFault(Vector.PF, pfec | PFEC_P | PFEC_RSVD, `reserved bit set in a level ${4 - level} entry`, va);
+    }
+    let nl = el;
+    if ((el & PTE_A) === 0) nl |= PTE_A;
+    let base = (eh & 0xfffff) * TWO32 + ((el & ~0xfff) >>> 0);
+    if (leaf) {
+      if (user && !us) throw new GuestFault(Vector.PF, pfec | PFEC_P, "user access to supervisor page", va);
+      if (acc === 1 && !rw && (user || (c.cr0 & CR0_WP))) throw new GuestFault(Vector.PF, pfec | PFEC_P, "write to read-only page", va);
+      if (acc === 2 && nx) throw new GuestFault(Vector.PF, pfec | PFEC_P, "execute from no-execute page", va);
+      if (acc === 1) nl |= PTE_D;
+      if (nl !== el) c.ptWrite(view, m, ea % PAGE_SIZE, nl);
+      const dirty = (nl & PTE_D) !== 0;
+      c.walkPerm = dirty && (rw || (!user && !(c.cr0 & CR0_WP))) ? WP_WRITABLE_NOW : 0;
+      if (level < 3) c.largePagesCached = true;
+      if (level === 1) {
+        // 1 GiB page: bits 29:13 of the entry are reserved/PAT; frame is bits 51:30.
+        return base - (base % 2 ** 30) + ((lo & 0x3ffff000) >>> 0);
+      }
+      if (level === 2) {
+        base = base - (base % 2 ** 21) + ((lo & 0x1ff000) >>> 0);
+        return base;
+      }
+      return base;
+    }
+    if (nl !== el) c.ptWrite(view, m, ea % PAGE_SIZE, nl);
+    table = base;
+  }
+  throw new MachineError("unreachable page walk state");
+}
+
+export function ptWrite(c: Vcpu, view: DataView, m: number, off: number, lo: number): void {
+  if (c.machine.codeFrames[m] !== 0) c.machine.invalidateFrame(m);
+  view.setInt32(off, lo, true);
+}
+
+/** Walks the page tables for `va` without side effects (for views and the host). */
+export function translate(c: Vcpu, va: number | bigint, access: "read" | "write" | "exec" = "read"): { gpa: Gpa } | { fault: string } {
+  const a = gva(va);
+  const saveCpl = c.cpl;
+  try {
+    // Use xlate's logic on a copy would need a side-effect-free walk; A/D updates are benign.
+    const acc = access === "read" ? 0 : access === "write" ? 1 : 2;
+    if (!c.paging) return { gpa: ((a >>> 0) as Gpa) };
+    const p = c.walk(a, acc);
+    return { gpa: (p + (a & 4095)) as Gpa };
+  } catch (e) {
+    if (e instanceof GuestFault) return { fault: `#${vectorName(e.vector)} error code ${e.errorCode}: ${e.reason}` };
+    if (e instanceof ExitSignal) return { fault: `gpa-fault ${JSON.stringify(e.exit, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}` };
+    throw e;
+  } finally {
+    c.cpl = saveCpl;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * System registers: CR0-CR8, the architectural MSRs the vCPU implements itself, descriptor
+ * tables and segment loads (flat segments; CS carries the L and D bits).
+ */
+import type { Vcpu } from "./vcpu";
+import { GuestFault, Vector } from "./exits";
+import {
+  CR0_PE, CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
+  MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX, 
+  
+} from "./registers";
+import { Gva, gva } from "./types";
+
+const TWO32 = 4294967296;
+const CANON = 2 ** 47;
+
+/** mov to CRn. Returns nothing; the block ends after every CR write. */
+export function writeCr(c: Vcpu, n: number, lo: number, hi: number): void {
+  c.priv();
+  const v = hi * TWO32 + (lo >>> 0);
+  switch (n) {
+    case 0: {
+      if ((lo & CR0_PG) && !(lo & CR0_PE)) throw new GuestFault(Vector.GP, 0, "CR0.PG without PE");
+      if ((lo & CR0_PG) && (c.efer & EFER_LME) && !(c.cr4 & CR4_PAE)) throw new GuestFault(Vector.GP, 0, "long mode needs CR4.PAE");
+      c.cr0 = lo | 0;
+      c.updateMode();
+      c.flushTlb();
+      return;
+    }
+    case 2: c.cr2 = hi * TWO32 + (lo >>> 0); return;
+    case 3: c.cr3 = v % 2 ** 52; c.flushTlb(); return;
+    case 4: c.cr4 = lo | 0; c.updateMode(); c.flushTlb(); return;
+    case 8: c.cr8 = lo & 15; return;
+  }
+  throw new GuestFault(Vector.UD, undefined, `mov to cr${n}`);
+}
+
+export function readCr(c: Vcpu, n: number): number {
+  c.priv();
+  switch (n) {
+    case 0: return c.cr0 >>> 0;
+    case 2: return c.cr2;
+    case 3: return c.cr3;
+    case 4: return c.cr4 >>> 0;
+    case 8: return c.cr8;
+  }
+  throw new GuestFault(Vector.UD, undefined, `mov from cr${n}`);
+}
+
+/** rdmsr: architectural MSRs are answered here, others become an exit. */
+export function rdmsr(c: Vcpu, ix: number, rip: number, next: number): boolean {
+  c.priv();
+  const msr = c.R[1]! >>> 0;
+  let v: bigint | undefined;
+  switch (msr) {
+    case MSR_EFER: v = BigInt(c.efer >>> 0); break;
+    case MSR_STAR: v = c.star; break;
+    case MSR_LSTAR: v = BigInt.asUintN(64, BigInt(c.lstar)); break;
+    case MSR_CSTAR: v = BigInt.asUintN(64, BigInt(c.cstar)); break;
+    case MSR_SFMASK: v = BigInt(c.sfmask >>> 0); break;
+    case MSR_FS_BASE: v = BigInt.asUintN(64, BigInt(c.fsBase)); break;
+    case MSR_GS_BASE: v = BigInt.asUintN(64, BigInt(c.gsBase)); break;
+    case MSR_KERNEL_GS_BASE: v = BigInt.asUintN(64, BigInt(c.kernelGsBase)); break;
+    case MSR_TSC: v = BigInt(c.icount + ix + c.tscOffset); break;
+    case MSR_TSC_AUX: v = BigInt(c.tscAux >>> 0); break;
+  }
+  if (v !== undefined) {
+    c.completeRdmsr(v);
+    return false;
+  }
+  c.exitAfter({ kind: "rdmsr", msr, rip: rip as Gva, nextRip: next as Gva });
+  return true;
+}
+
+export function wrmsr(c: Vcpu, rip: number, next: number): boolean {
+  c.priv();
+  const msr = c.R[1]! >>> 0;
+  const value = (BigInt(c.R[2]! >>> 0) << 32n) | BigInt(c.R[0]! >>> 0);
+  const asVa = (): number => {
+    const a = gva(value);
+    if (!(a >= -CANON && a < CANON)) throw new GuestFault(Vector.GP, 0, `non-canonical value for MSR 0x${msr.toString(16)}`);
+    return a;
+  };
+  switch (msr) {
+    case MSR_EFER: {
+      const lo = c.R[0]! | 0;
+      if ((c.cr0 & CR0_PG) && ((lo ^ c.efer) & EFER_LME)) throw new GuestFault(Vector.GP, 0, "EFER.LME changed with paging on");
+      c.efer = (lo & ~EFER_LMA) | (c.efer & EFER_LMA);
+      c.updateMode();
+      c.flushTlb();
+      return false;
+    }
+    case MSR_STAR: c.star = value; return false;
+    case MSR_LSTAR: c.lstar = asVa(); return false;
+    case MSR_CSTAR: c.cstar = asVa(); return false;
+    case MSR_SFMASK: c.sfmask = c.R[0]! >>> 0; return false;
+    case MSR_FS_BASE: c.fsBase = asVa(); return false;
+    case MSR_GS_BASE: c.gsBase = asVa(); return false;
+    case MSR_KERNEL_GS_BASE: c.kernelGsBase = asVa(); return false;
+    case MSR_TSC_AUX: c.tscAux = c.R[0]! >>> 0; return false;
+  }
+  c.exitAfter({ kind: "wrmsr", msr, value, rip: rip as Gva, nextRip: next as Gva });
+  return true;
+}
+
+/** Reads the 8-byte descriptor for a selector from the GDT. */
+export function descriptor(c: Vcpu, sel: number): [number, number] {
+  const off = sel & ~7;
+  if (off + 7 > c.gdtrLimit) throw new GuestFault(Vector.GP, sel & ~3, `selector 0x${sel.toString(16)} beyond GDT limit`);
+  const lo = c.r32(c.gdtrBase + off);
+  const hi = c.r32(c.gdtrBase + off + 4);
+  return [lo, hi];
+}
+
+/** Loads CS (far jmp/call/ret, iret, syscall): reads L and D from the GDT descriptor. */
+export function loadCs(c: Vcpu, sel: number, fromGdt = true): void {
+  if (fromGdt) {
+    if ((sel & ~3) === 0) throw new GuestFault(Vector.GP, 0, "null CS selector");
+    const [, hi] = c.descriptor(sel);
+    if (!(hi & (1 << 15))) throw new GuestFault(Vector.NP, sel & ~3, "code segment not present");
+    c.cs = { selector: sel, long: (hi & (1 << 21)) !== 0, db: (hi & (1 << 22)) !== 0 };
+  } else c.cs = { ...c.cs, selector: sel };
+  const newCpl = sel & 3;
+  if (newCpl !== c.cpl) {
+    c.cpl = newCpl;
+    c.flushTlb();
+  }
+  c.updateMode();
+}
+
+export function loadSeg(c: Vcpu, which: "ss" | "ds" | "es" | "fs" | "gs", sel: number): void {
+  if ((sel & ~3) !== 0) c.descriptor(sel); // #GP if outside the GDT
+  c[which] = sel & 0xffff;
+  // In long mode the FS/GS bases come from MSRs; a selector load in 32-bit mode would set them
+  // from the descriptor: flat segments (base 0) are all we model.
+  if (!c.mode64 && which === "fs") c.fsBase = 0;
+  if (!c.mode64 && which === "gs") c.gsBase = 0;
+}
+
+export function lgdt(c: Vcpu, ea: number, idt: boolean): void {
+  c.priv();
+  const limit = c.r16(ea);
+  let base: number;
+  if (c.mode64) {
+    const lo = c.r32(ea + 2), hi = c.r32(ea + 6);
+    base = gva((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+  } else base = c.r32(ea + 2) >>> 0;
+  if (idt) { c.idtrBase = base; c.idtrLimit = limit; }
+  else { c.gdtrBase = base; c.gdtrLimit = limit; }
+}
+
+export function sgdt(c: Vcpu, ea: number, idt: boolean): void {
+  c.w16(ea, idt ? c.idtrLimit : c.gdtrLimit);
+  const b = idt ? c.idtrBase : c.gdtrBase;
+  c.w32(ea + 2, b | 0);
+  if (c.mode64) c.w32(ea + 6, Math.floor(b / TWO32) | 0);
+}
+
+export function ltr(c: Vcpu, sel: number): void {
+  c.priv();
+  const [lo, hi] = c.descriptor(sel);
+  // 64-bit TSS descriptor: 16 bytes (SDM Vol. 3A §8.2.3); base 31:0 from bytes 2-4,7; 63:32 next dword.
+  let base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0;
+  if (c.mode64) base += (c.r32(c.gdtrBase + (sel & ~7) + 8) >>> 0) * TWO32;
+  c.trSelector = sel;
+  c.trBase = gva(base);
+}

@@ -1,0 +1,125 @@
+/** Inspection of a vCPU for views: disassembly at RIP, recent instructions, page-table walks. */
+import type { Vcpu } from "./vcpu";
+import type { Block } from "./codegen";
+import {
+  
+  
+  PTE_PS,
+} from "./registers";
+import { PAGE_SIZE, gva } from "./types";
+import type { MimeBundle } from "../render/mime";
+import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";
+import { disassemble, symbolizerFrom } from "./disasm";
+
+const TWO32 = 4294967296;
+
+/**
+ * Disassembles `count` instructions at RIP (starting at the enclosing symbol when it is close,
+ * so the lines before RIP decode on real instruction boundaries).
+ */
+export function disassembly(c: Vcpu, count = 12): { lines: ReturnType<typeof disassemble>; current: bigint } {
+  const sym = c.symbols.size ? symbolizerFrom(c.symbols) : undefined;
+  let start = c.rip;
+  if (sym) {
+    const w = sym(gvaToU64(c.rip));
+    const m = w ? /^(.*?)(?:\+0x([0-9a-f]+))?$/.exec(w) : null;
+    const off = m && m[2] ? parseInt(m[2], 16) : 0;
+    if (m && off <= 48) start = c.rip - off;
+  }
+  const bytes: number[] = [];
+  for (let k = 0; k < count * 15 + (c.rip - start); k++) {
+    try {
+      const phys = c.fetchPhys(start + k);
+      bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
+    } catch {
+      break;
+    }
+  }
+  const all = disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : 32, { symbols: sym });
+  const cur = gvaToU64(c.rip);
+  const at = all.findIndex((l) => l.address === cur);
+  const from = at > 4 ? at - 4 : 0;
+  return { lines: all.slice(from, from + count), current: cur };
+}
+
+/**
+ * The last `count` instructions executed, oldest first, re-decoded from the trace ring's block
+ * starts and lengths (a block's instructions are consecutive), plus the recorded events.
+ */
+export function recentInstructions(c: Vcpu, count = 32): { address: bigint; text: string }[] {
+  const out: { address: bigint; text: string }[] = [];
+  const blocks = c.trace.recentBlocks();
+  for (let b = blocks.length - 1; b >= 0 && out.length < count; b--) {
+    const [start, n] = blocks[b]!;
+    if (n <= 0) continue;
+    const bytes: number[] = [];
+    for (let k = 0; k < n * 15 && k < 4096 + 15; k++) {
+      try {
+        const phys = c.fetchPhys(start + k);
+        bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
+      } catch {
+        break;
+      }
+    }
+    // A self-looping block retires its instructions `n / length` times in one trace entry.
+    const key = (() => { try { return c.fetchPhys(start) * 4 + (c.mode64 ? 2 : 0); } catch { return -1; } })();
+    const blk = c.machine.code.get(key) as Block | undefined;
+    const period = blk && blk.va === start ? blk.n : n;
+    const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : 32, { count: period });
+    const seq: { address: bigint; text: string }[] = [];
+    for (let k = 0; k < n && lines.length; k++) seq.push({ address: lines[k % lines.length]!.address, text: lines[k % lines.length]!.text });
+    out.unshift(...seq.slice(-(count - out.length)));
+  }
+  return out;
+}
+
+/** Walks the guest page tables for `va` without changing A/D bits: levels, gpa, machine frame. */
+export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBundle(): MimeBundle } {
+  const a = gva(va);
+  const levels: WalkLevel[] = [];
+  const res: WalkResult = { va: gvaToU64(a), levels };
+  const show = (lo: number, hi: number, level: number): string[] => {
+    const f: string[] = [];
+    if (lo & 1) f.push("P");
+    if (lo & 2) f.push("RW");
+    if (lo & 4) f.push("US");
+    if (lo & 0x20) f.push("A");
+    if (lo & 0x40) f.push("D");
+    if (level > 1 && lo & 0x80) f.push("PS");
+    if (hi < 0) f.push("NX");
+    return f;
+  };
+  if (!c.paging) {
+    res.gpa = a >>> 0;
+  } else {
+    const u48 = a < 0 ? a + 2 ** 48 : a;
+    let table = c.cr3 - (c.cr3 % PAGE_SIZE);
+    for (let level = 4; level >= 1; level--) {
+      const idx = Math.floor(u48 / 2 ** (12 + 9 * (level - 1))) % 512;
+      const ea = table + idx * 8;
+      const e = c.p2m.raw(Math.floor(ea / PAGE_SIZE));
+      if (e < 0) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
+      const view = c.machine.memory.view(Math.floor(e / 2) as never);
+      const lo = view.getInt32(ea % PAGE_SIZE, true), hi = view.getInt32((ea % PAGE_SIZE) + 4, true);
+      const leaf = level === 1 || (level <= 3 && (lo & PTE_PS) !== 0);
+      levels.push({ level, tableGpa: table, index: idx, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, level), leaf: leaf && (lo & 1) === 1 });
+      if (!(lo & 1)) { res.fault = `not present at ${["", "PT", "PD", "PDPT", "PML4"][level]}`; break; }
+      const base = (hi & 0xfffff) * TWO32 + ((lo & ~0xfff) >>> 0);
+      if (leaf) {
+        const size = 2 ** (12 + 9 * (level - 1));
+        res.gpa = base - (base % size) + (u48 % size);
+        break;
+      }
+      table = base;
+    }
+  }
+  if (res.gpa !== undefined) {
+    const e = c.p2m.raw(Math.floor(res.gpa / PAGE_SIZE));
+    if (e >= 0) res.mfn = Math.floor(e / 2);
+  }
+  return Object.assign(res, { toMimeBundle: () => renderWalk(res) });
+}
+
+function gvaToU64(a: number): bigint {
+  return BigInt.asUintN(64, BigInt(a));
+}
