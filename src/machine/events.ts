@@ -5,11 +5,7 @@
 import type { Vcpu } from "./vcpu";
 import { Exit, ExitSignal, GuestFault, Vector, vectorName } from "./exits";
 import { IF, TF } from "./flags";
-import {
-  EFER_LMA, EFER_SCE, 
-  
-  
-} from "./registers";
+import { EFER_LMA, EFER_SCE } from "./registers";
 import { Gva, gva } from "./types";
 
 const TWO32 = 4294967296;

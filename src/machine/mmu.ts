@@ -5,9 +5,7 @@
 import type { Vcpu } from "./vcpu";
 import { ExitSignal, GuestFault, Vector, vectorName } from "./exits";
 import {
-  CR0_WP, EFER_LMA, EFER_NXE, 
-  PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W,
-  PTE_A, PTE_D, PTE_PS,
+  CR0_WP, EFER_LMA, EFER_NXE, PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS,
 } from "./registers";
 import { Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";

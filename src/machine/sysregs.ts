@@ -6,8 +6,7 @@ import type { Vcpu } from "./vcpu";
 import { GuestFault, Vector } from "./exits";
 import {
   CR0_PE, CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
-  MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX, 
-  
+  MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX,
 } from "./registers";
 import { Gva, gva } from "./types";
 

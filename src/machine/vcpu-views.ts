@@ -1,11 +1,7 @@
 /** Inspection of a vCPU for views: disassembly at RIP, recent instructions, page-table walks. */
 import type { Vcpu } from "./vcpu";
 import type { Block } from "./codegen";
-import {
-  
-  
-  PTE_PS,
-} from "./registers";
+import { PTE_PS } from "./registers";
 import { PAGE_SIZE, gva } from "./types";
 import type { MimeBundle } from "../render/mime";
 import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";

@@ -5,13 +5,22 @@
  * Registers are two Int32Arrays (low and high halves) so the hot path never touches BigInt.
  * Addresses are signed doubles (canonical 48-bit addresses are exact). Flags are lazy (flags.ts).
  */
-import { TLB_SIZE, ptRead as ptReadImpl, ptWrite as ptWriteImpl, translate as translateImpl, walk as walkImpl, xlate as xlateImpl } from "./mmu";
-import { deliver as deliverImpl, deliver32 as deliver32Impl, iret as iretImpl, iret32 as iret32Impl, softInt as softIntImpl, syscall as syscallImpl, sysret as sysretImpl } from "./events";
 import {
-  descriptor as descriptorImpl, lgdt as lgdtImpl, loadCs as loadCsImpl, loadSeg as loadSegImpl, ltr as ltrImpl, rdmsr as rdmsrImpl,
-  readCr as readCrImpl, sgdt as sgdtImpl, wrmsr as wrmsrImpl, writeCr as writeCrImpl,
+  TLB_SIZE, ptRead as ptReadImpl, ptWrite as ptWriteImpl, translate as translateImpl, walk as walkImpl,
+  xlate as xlateImpl,
+} from "./mmu";
+import {
+  deliver as deliverImpl, deliver32 as deliver32Impl, iret as iretImpl, iret32 as iret32Impl,
+  softInt as softIntImpl, syscall as syscallImpl, sysret as sysretImpl,
+} from "./events";
+import {
+  descriptor as descriptorImpl, lgdt as lgdtImpl, loadCs as loadCsImpl, loadSeg as loadSegImpl,
+  ltr as ltrImpl, rdmsr as rdmsrImpl, readCr as readCrImpl, sgdt as sgdtImpl, wrmsr as wrmsrImpl,
+  writeCr as writeCrImpl,
 } from "./sysregs";
-import { disassembly as disassemblyImpl, pageWalk as pageWalkImpl, recentInstructions as recentInstructionsImpl } from "./vcpu-views";
+import {
+  disassembly as disassemblyImpl, pageWalk as pageWalkImpl, recentInstructions as recentInstructionsImpl,
+} from "./vcpu-views";
 import { Block, compileBlock } from "./codegen";
 import { Exit, ExitSignal, GuestFault, HAS_ERROR_CODE, Vector, vectorName } from "./exits";
 export { vectorName } from "./exits";
@@ -19,9 +28,7 @@ import { ARITH_FLAGS, CF, DF, FlagOp, IF, computeFlags, evalCond } from "./flags
 import { Machine } from "./machine";
 import { P2m } from "./p2m";
 import {
-  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, 
-  
-  gprIndex,
+  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, gprIndex,
 } from "./registers";
 import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";
