@@ -197,7 +197,7 @@ export const LAYOUT = {
   xencons_interface: { size: 3088, header: "xen/io/console.h", f: { in: 0, out: 1024, in_cons: 3072, in_prod: 3076, out_cons: 3080, out_prod: 3084 } },
   xenstore_domain_interface: { size: 2076, header: "xen/io/xs_wire.h", f: { req: 0, rsp: 1024, req_cons: 2048, req_prod: 2052, rsp_cons: 2056, rsp_prod: 2060, server_features: 2064, connection: 2068, error: 2072 } },
   xsd_sockmsg: { size: 16, header: "xen/io/xs_wire.h", f: { type: 0, req_id: 4, tx_id: 8, len: 12 } },
-  vcpu_hvm_context: { size: 120, header: "xen/hvm/hvm_vcpu.h", f: { mode: 0, "cpu_regs.x86_64.rax": 8, "cpu_regs.x86_64.rsp": 40, "cpu_regs.x86_64.rsi": 56, "cpu_regs.x86_64.rdi": 64, "cpu_regs.x86_64.rip": 72, "cpu_regs.x86_64.rflags": 80, "cpu_regs.x86_64.cr0": 88, "cpu_regs.x86_64.cr3": 96, "cpu_regs.x86_64.cr4": 104, "cpu_regs.x86_64.efer": 112 } },
+  vcpu_hvm_context: { size: 128, header: "xen/hvm/hvm_vcpu.h", f: { mode: 0, "cpu_regs.x86_64.rax": 8, "cpu_regs.x86_64.rsp": 40, "cpu_regs.x86_64.rsi": 56, "cpu_regs.x86_64.rdi": 64, "cpu_regs.x86_64.rip": 72, "cpu_regs.x86_64.rflags": 80, "cpu_regs.x86_64.cr0": 88, "cpu_regs.x86_64.cr3": 96, "cpu_regs.x86_64.cr4": 104, "cpu_regs.x86_64.efer": 112 } },
   xen_feature_info: { size: 8, header: "xen/version.h", f: { submap_idx: 0, submap: 4 } },
 } as const;
 export type LayoutName = keyof typeof LAYOUT;

@@ -112,6 +112,7 @@ export class XenHost {
   readonly trace: TraceRecord[] = [];
   traceLimit = 1000;
   traceEnabled = true;
+  private traceNext = 0;
   /** Instructions retired by all guests. */
   instructions = 0;
   private nextDomid = 1;
@@ -650,7 +651,8 @@ export class XenHost {
     if (!d.sharedInfo.upcallPending(v.id)) return;
     const vector = Number(cb & 0xffn);
     const cpu = v.cpu!;
-    if (!(cpu.getFlags() & 0x200)) return;
+    // Queued even with IF=0: like a vector pending in the local APIC's IRR, it is delivered as
+    // soon as the guest enables interrupts (sti after a cli/block sequence).
     if (cpu.pendingInterrupts.includes(vector)) return;
     cpu.injectInterrupt(vector);
   }
@@ -864,8 +866,17 @@ export class XenHost {
 
   recordTrace(r: TraceRecord): void {
     if (!this.traceEnabled) return;
-    this.trace.push(r);
-    if (this.trace.length > this.traceLimit) this.trace.splice(0, this.trace.length - this.traceLimit);
+    // A ring: overwrite the oldest record once full.
+    if (this.trace.length < this.traceLimit) this.trace.push(r);
+    else this.trace[this.traceNext % this.traceLimit] = r;
+    this.traceNext++;
+  }
+
+  /** The trace in order, oldest first. */
+  traceRecords(): TraceRecord[] {
+    if (this.trace.length < this.traceLimit) return [...this.trace];
+    const k = this.traceNext % this.traceLimit;
+    return [...this.trace.slice(k), ...this.trace.slice(0, k)];
   }
 
   hypercallName(nr: number): string {
