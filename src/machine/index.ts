@@ -20,6 +20,7 @@
  * vCPUs (vcpu.ts, exits.ts)
  *   const v = new Vcpu(m, dom, 0, { mode: "long64", rip, rsp, cr3, regs: { rdi: 1n } });
  *   //   or { mode: "protected32", rip, regs: { rbx: startInfo } }   (the PVH entry state)
+ *   v.getState() / v.setState(st)           // whole architectural state as plain data (save/restore)
  *   v.getReg("rax") / v.setReg("rax", v) / v.regs() / v.getFlags() / v.setFlags(f); fields cr0..cr4, efer,
  *   gdtrBase/idtrBase/..., fsBase/gsBase, cpl, mode, paging, icount (instructions retired = virtual time;
  *   rdtsc = icount + tscOffset)
@@ -51,7 +52,7 @@ export { P2m } from "./p2m";
 export type { P2mEntry } from "./p2m";
 export { Machine, GuestPhysical } from "./machine";
 export { Vcpu, vectorName } from "./vcpu";
-export type { CpuMode, VcpuInit } from "./vcpu";
+export type { CpuMode, VcpuInit, VcpuState, SegmentState } from "./vcpu";
 export type { Exit, ExitKind, Access } from "./exits";
 export { Vector } from "./exits";
 export { buildPageTables, segmentDescriptor, writeStandardGdt, writeIdtGate, GDT_KERNEL_CS, GDT_KERNEL_DS, GDT_CODE32, GDT_USER_CS, GDT_USER_DS } from "./boot";

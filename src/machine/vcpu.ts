@@ -53,6 +53,24 @@ export interface SegmentState {
   db: boolean;
 }
 
+/**
+ * The whole architectural state of a vCPU as plain data (the shape of Xen's vcpu_hvm_context /
+ * hvm_hw_cpu, simplified): what a hypervisor saves, restores or sets for VCPUOP_initialise.
+ */
+export interface VcpuState {
+  gprs: Record<(typeof GPR_NAMES)[number], bigint>;
+  rip: bigint;
+  rflags: number;
+  cr0: number; cr2: bigint; cr3: bigint; cr4: number; efer: number;
+  cs: SegmentState; ss: number; ds: number; es: number; fs: number; gs: number;
+  fsBase: bigint; gsBase: bigint; kernelGsBase: bigint;
+  gdtr: { base: bigint; limit: number }; idtr: { base: bigint; limit: number };
+  tr: { selector: number; base: bigint };
+  star: bigint; lstar: bigint; cstar: bigint; sfmask: number; tscAux: number;
+  cpl: number;
+  icount: number;
+}
+
 export interface VcpuInit {
   mode: CpuMode;
   rip: number | bigint;
@@ -163,6 +181,39 @@ export class Vcpu {
     this.rip = gva(init.rip);
     if (init.rsp !== undefined) this.setReg("rsp", init.rsp);
     for (const [k, v] of Object.entries(init.regs ?? {})) this.setReg(k, v as number | bigint);
+    this.updateMode();
+    this.flushTlb();
+  }
+
+  /** A snapshot of the architectural state (plain data; see VcpuState). */
+  getState(): VcpuState {
+    const u = (a: number) => BigInt.asUintN(64, BigInt(a));
+    const gprs = {} as Record<(typeof GPR_NAMES)[number], bigint>;
+    for (const r of GPR_NAMES) gprs[r] = this.getReg(r);
+    return {
+      gprs, rip: u(this.rip), rflags: this.getFlags(),
+      cr0: this.cr0 >>> 0, cr2: u(this.cr2), cr3: BigInt(this.cr3), cr4: this.cr4 >>> 0, efer: this.efer >>> 0,
+      cs: { ...this.cs }, ss: this.ss, ds: this.ds, es: this.es, fs: this.fs, gs: this.gs,
+      fsBase: u(this.fsBase), gsBase: u(this.gsBase), kernelGsBase: u(this.kernelGsBase),
+      gdtr: { base: u(this.gdtrBase), limit: this.gdtrLimit }, idtr: { base: u(this.idtrBase), limit: this.idtrLimit },
+      tr: { selector: this.trSelector, base: u(this.trBase) },
+      star: this.star, lstar: u(this.lstar), cstar: u(this.cstar), sfmask: this.sfmask, tscAux: this.tscAux,
+      cpl: this.cpl, icount: this.icount,
+    };
+  }
+
+  /** Loads a full state (from getState, or built by a hypervisor); flushes the TLB. */
+  setState(st: VcpuState): void {
+    for (const r of GPR_NAMES) this.setReg(r, st.gprs[r]);
+    this.rip = gva(st.rip);
+    this.setFlags(st.rflags);
+    this.cr0 = st.cr0 | 0; this.cr2 = gva(st.cr2); this.cr3 = Number(st.cr3); this.cr4 = st.cr4 | 0; this.efer = st.efer | 0;
+    this.cs = { ...st.cs }; this.ss = st.ss; this.ds = st.ds; this.es = st.es; this.fs = st.fs; this.gs = st.gs;
+    this.fsBase = gva(st.fsBase); this.gsBase = gva(st.gsBase); this.kernelGsBase = gva(st.kernelGsBase);
+    this.gdtrBase = gva(st.gdtr.base); this.gdtrLimit = st.gdtr.limit; this.idtrBase = gva(st.idtr.base); this.idtrLimit = st.idtr.limit;
+    this.trSelector = st.tr.selector; this.trBase = gva(st.tr.base);
+    this.star = st.star; this.lstar = gva(st.lstar); this.cstar = gva(st.cstar); this.sfmask = st.sfmask; this.tscAux = st.tscAux;
+    this.cpl = st.cpl; this.icount = st.icount;
     this.updateMode();
     this.flushTlb();
   }

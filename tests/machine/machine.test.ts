@@ -79,3 +79,22 @@ describe("machine memory", () => {
     expect(b.getReg("rcx")).toBe(3n);
   });
 });
+
+describe("vCPU state", () => {
+  it("getState/setState moves a running guest to another vCPU, which continues identically", () => {
+    const m = new Machine(4);
+    const d = domId(1);
+    m.populate(d, gfn(0), 512);
+    const g = m.guest(d);
+    const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 512 }]);
+    g.write(0x100000, nasm("mov ecx, 1000\nl: add rax, rcx\nimul rax, rax, 3\ndec ecx\njnz l\nhlt", 64, 0x100000));
+    const a = new Vcpu(m, d, 0, { mode: "long64", rip: 0x100000, rsp: 0x80000, cr3 });
+    expect(a.run(1500).kind).toBe("budget");
+    const b = new Vcpu(m, d, 1);
+    b.setState(a.getState());
+    expect(b.getState()).toEqual(a.getState());
+    expect(a.run(1e6).kind).toBe("hlt");
+    expect(b.run(1e6).kind).toBe("hlt");
+    expect(b.getState()).toEqual(a.getState());
+  });
+});
