@@ -127,7 +127,20 @@ export class FatFileSystem extends FileSystem {
     return out;
   }
 
+  /** Parsed directories by first cluster (0 = fixed root); dropped whenever anything is written. */
+  private readonly dirCache = new Map<number, DirData>();
+
   private readDir(loc: DirLoc): DirData {
+    const key = loc.isRoot ? 0 : loc.cluster;
+    const hit = this.dirCache.get(key);
+    if (hit) return hit;
+    const dir = this.readDirUncached(loc);
+    if (this.dirCache.size >= 256) this.dirCache.delete(this.dirCache.keys().next().value as number);
+    this.dirCache.set(key, dir);
+    return dir;
+  }
+
+  private readDirUncached(loc: DirLoc): DirData {
     if (loc.isRoot && this.bs.type !== "fat32") {
       const off = (this.bs.reservedSectors + this.bs.numFats * this.bs.fatSectors) * this.bs.bytesPerSector;
       const bytes = readAt(this.device, off, this.bs.rootEntryCount * DIR_ENTRY_SIZE, "fat.root_directory");
@@ -312,11 +325,14 @@ export class FatFileSystem extends FileSystem {
    */
   private transaction(change: () => void): void {
     this.fat.begin();
+    this.dirCache.clear();
     try {
       change();
     } catch (e) {
       this.fat.rollback();
       throw e;
+    } finally {
+      this.dirCache.clear(); // the change may have written (or half-written) directory slots
     }
     this.commit();
   }
