@@ -4,33 +4,15 @@
  * `jupyter nbconvert --execute` (nbclient), and reached through a real Jupyter server by
  * @jupyterlab/services, JupyterLab's own client library.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KERNEL_NODE_FLAGS } from "../../src/jupyter/kernelspec";
 import { KERNEL_MAIN } from "../../src/jupyter/client";
+import { KERNEL_NODE_FLAGS } from "../../src/jupyter/kernelspec";
+import { jupyterSandbox, PY, RunningServer, startServer } from "../support/jupyter";
 
-const PY = "/usr/bin/python3";
-const prefix = mkdtempSync(join(tmpdir(), "xenlab-prefix-"));
-const work = mkdtempSync(join(tmpdir(), "xenlab-work-"));
-const env = {
-  ...process.env,
-  JUPYTER_PATH: join(prefix, "share", "jupyter"),
-  JUPYTER_RUNTIME_DIR: join(work, "runtime"),
-  JUPYTER_CONFIG_DIR: join(work, "config"),
-  JUPYTER_DATA_DIR: join(work, "data"),
-  XENLAB_HISTORY: join(work, "history.jsonl"),
-  JUPYTER_PLATFORM_DIRS: "1",
-  // debugpy (imported by jupyter tools) otherwise warns about frozen modules on every start
-  PYDEVD_DISABLE_FILE_VALIDATION: "1",
-};
-
-beforeAll(() => {
-  execFileSync(process.execPath, [KERNEL_MAIN, "install", "--prefix", prefix], { env });
-});
+const { work, prefix, env } = jupyterSandbox("clients");
 
 it("`xenlab install --prefix` writes a kernelspec that `jupyter kernelspec list` finds", () => {
   const listed = JSON.parse(execFileSync("jupyter", ["kernelspec", "list", "--json"], { env, encoding: "utf8" }));
@@ -92,44 +74,19 @@ it("`jupyter nbconvert --execute` (nbclient) runs a notebook on the kernel and n
 });
 
 describe("through a real Jupyter server with @jupyterlab/services", () => {
-  let server: ChildProcess;
-  let port: number;
-  const token = "xenlab-test-token";
-  let serverLog = "";
-
+  let server: RunningServer;
   beforeAll(async () => {
-    port = await new Promise<number>((res) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => res(p));
-      });
-    });
-    server = spawn(PY, ["-m", "jupyter_server", `--ServerApp.port=${port}`, "--ServerApp.ip=127.0.0.1", `--ServerApp.token=${token}`, "--ServerApp.open_browser=False", "--ServerApp.allow_root=True", `--ServerApp.root_dir=${work}`], { env, stdio: ["ignore", "pipe", "pipe"] });
-    server.stderr!.on("data", (d: Buffer) => (serverLog += d.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`);
-        if (r.ok) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`jupyter server did not start:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    server = await startServer("jupyter_server", { work, prefix, env });
   });
-
-  afterAll(() => {
-    server?.kill("SIGTERM");
-  });
+  afterAll(() => server?.stop());
 
   it("starts the kernel, receives execute_result and display_data, and completes", async () => {
     const services = await import("@jupyterlab/services");
     const WebSocket = (await import("ws")).default;
     const serverSettings = services.ServerConnection.makeSettings({
-      baseUrl: `http://127.0.0.1:${port}/`,
-      wsUrl: `ws://127.0.0.1:${port}/`,
-      token,
+      baseUrl: `${server.url}/`,
+      wsUrl: `ws://127.0.0.1:${server.port}/`,
+      token: server.token,
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
       appendToken: true,
     });
@@ -153,7 +110,7 @@ describe("through a real Jupyter server with @jupyterlab/services", () => {
       const completion = await kernel.requestComplete({ code: "%lsm", cursor_pos: 4 });
       expect(completion!.content).toMatchObject({ status: "ok", matches: ["%lsmagic"] });
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- jupyter server log ---\n${serverLog}`);
+      throw new Error(`${(err as Error).message}\n--- jupyter server log ---\n${server.log()}`);
     } finally {
       await kernel.shutdown().catch(() => undefined);
       kernelManager.dispose();

@@ -4,28 +4,16 @@
  * asserts that each picture is in the page with the elements it should have, and saves a
  * screenshot of each (tests/.artifacts/views/*.png).
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { KERNEL_MAIN } from "../../src/jupyter/client";
 import { PACKAGE_ROOT } from "../../src/package-root";
+import { jupyterSandbox, RunningServer, startServer } from "../support/jupyter";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(PACKAGE_ROOT, "tests", ".artifacts", "views");
-const work = mkdtempSync(join(tmpdir(), "xenlab-browser-"));
-const prefix = join(work, "prefix");
-const env = {
-  ...process.env,
-  JUPYTER_PATH: join(prefix, "share", "jupyter"),
-  JUPYTER_RUNTIME_DIR: join(work, "runtime"),
-  JUPYTER_CONFIG_DIR: join(work, "config"),
-  JUPYTER_DATA_DIR: join(work, "data"),
-  XENLAB_HISTORY: join(work, "history.jsonl"),
-  PYDEVD_DISABLE_FILE_VALIDATION: "1",
-};
+const sandbox = jupyterSandbox("browser");
+const work = sandbox.work;
 
 /** One cell per view; `view` names the screenshot, `expect` is a CSS selector that must match. */
 const VIEWS = [
@@ -59,13 +47,9 @@ disk`,
   },
 ];
 
-let server: ChildProcess;
-let port = 0;
-const token = "browser-test";
-let log = "";
+let server: RunningServer;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [KERNEL_MAIN, "install", "--prefix", prefix], { env });
   const nb = {
     nbformat: 4,
     nbformat_minor: 5,
@@ -73,27 +57,10 @@ beforeAll(async () => {
     cells: VIEWS.map((v, i) => ({ id: `v${i}`, cell_type: "code", metadata: {}, execution_count: null, outputs: [], source: v.source })),
   };
   writeFileSync(join(work, "views.ipynb"), JSON.stringify(nb));
-  port = await new Promise<number>((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-  server = spawn("/usr/bin/python3", ["-m", "notebook", "--no-browser", "--allow-root", `--port=${port}`, "--ip=127.0.0.1", `--NotebookApp.token=${token}`, `--notebook-dir=${work}`], { env, stdio: ["ignore", "pipe", "pipe"] });
-  server.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/api/status?token=${token}`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`notebook server did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  server = await startServer("notebook", sandbox);
 }, 120_000);
 
-afterAll(() => server?.kill("SIGTERM"));
+afterAll(() => server?.stop());
 
 it("the classic notebook in Chromium runs the views and shows each picture", async () => {
   expect(existsSync(CHROMIUM), "Debian's chromium is installed by scripts/install-test-peers.sh").toBe(true);
@@ -104,7 +71,7 @@ it("the classic notebook in Chromium runs the views and shows each picture", asy
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.goto(`http://127.0.0.1:${port}/notebooks/views.ipynb?token=${token}`);
+    await page.goto(`${server.url}/notebooks/views.ipynb?token=${server.token}`);
     await page.waitForFunction(() => (window as any).Jupyter?.notebook?.kernel?.is_connected?.() === true, undefined, { timeout: 60_000 });
     await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
     const state = () => page.evaluate(() => (window as any).Jupyter.notebook.get_cells().map((c: any) => ({ n: c.input_prompt_number, outputs: c.output_area.outputs.map((o: any) => o.output_type + ":" + (o.ename ?? "") + (o.evalue ?? "")) })));
@@ -118,7 +85,7 @@ it("the classic notebook in Chromium runs the views and shows each picture", asy
       { timeout: 90_000 },
     ).catch(async (err: Error) => {
       await page.screenshot({ path: join(work, "timeout.png") });
-      throw new Error(`${err.message}\ncells: ${JSON.stringify(await state())}\nscreenshot: ${join(work, "timeout.png")}\n${log.slice(-3000)}`);
+      throw new Error(`${err.message}\ncells: ${JSON.stringify(await state())}\nscreenshot: ${join(work, "timeout.png")}\n${server.log().slice(-3000)}`);
     });
     const errors = await page.evaluate(() => (window as any).Jupyter.notebook.get_cells().flatMap((c: any) => c.output_area.outputs.filter((o: any) => o.output_type === "error").map((o: any) => `${o.ename}: ${o.evalue}`)));
     expect(errors).toEqual([]);
