@@ -35,7 +35,8 @@ export function resizeVhd(path: string, requested: number, o: { shrink?: boolean
   const file = disk.file;
   if (disk.type === DiskType.Fixed) {
     // Grow: the new footer goes past the new end (the file grows sparse), then the old footer's
-    // bytes, now disk data, are zeroed. Shrink: footer first, then truncate.
+    // bytes, now disk data, are zeroed; a crash between the two leaves those 512 bytes holding the
+    // old footer instead of zeros (never data the guest wrote). Shrink: footer first, then truncate.
     file.write(choice.size, fraw);
     file.sync();
     if (choice.size > oldSize) file.write(oldSize, Buffer.alloc(Math.min(FOOTER_SIZE, choice.size - oldSize)));
