@@ -90,6 +90,11 @@ export abstract class FileSystem {
   abstract readonly totalBytes: number;
   abstract freeBytes(): number;
 
+  /** Things a reader should know that are not errors (an unreplayed journal, FAT copies that differ...). */
+  warnings(): string[] {
+    return [];
+  }
+
   /** Describes `path` itself (a symlink is described, not followed). */
   abstract stat(path: string): FileStat;
   /** The entries of a directory, without "." and "..". */

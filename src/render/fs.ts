@@ -90,7 +90,8 @@ export function renderTree(tree: FsTree): MimeBundle {
 
 function fsSummary(fs: FileSystem): string {
   const free = fs.freeBytes();
-  return `${fs.type}${fs.label ? ` "${fs.label}"` : ""}: ${formatBytes(fs.totalBytes)}, ${formatBytes(free)} free${fs.readOnly ? ", read-only" : ""}`;
+  const warnings = fs.warnings().map((w) => `; warning: ${w}`).join("");
+  return `${fs.type}${fs.label ? ` "${fs.label}"` : ""}: ${formatBytes(fs.totalBytes)}, ${formatBytes(free)} free${fs.readOnly ? ", read-only" : ""}${warnings}`;
 }
 
 /** A filesystem shows its summary and the first levels of its tree. */

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExtFileSystem, FsError, mountDisk, RawImageForTests } from "./fixtures";
-import { fsTree, hostTree, join, makeImage, pattern, run, tempDir, writeTree } from "./helpers";
+import { fsTree, hostTree, join, makeImage, pattern, run, tempDir, tryRun, writeTree } from "./helpers";
 
 /**
  * ext2/3/4 images are made by mke2fs -d from a host directory; what we read back must equal the
@@ -187,6 +187,23 @@ describe.each(CASES)("$name", (c) => {
     expect(names.length).toBe(MANY);
     expect(new Set(names).size).toBe(MANY);
     expect(fs.cat("/many/file-01234-with-a-longish-name.txt", "utf8")).toBe("file 1234\n");
+  });
+
+  it("warns about an unreplayed journal and an error state, as e2fsck does", () => {
+    expect(open().warnings()).toEqual([]);
+    const copy = join(tmp.dir, `${c.name}-warn.img`);
+    run("cp", [image(c), copy]);
+    run("debugfs", ["-w", "-R", "ssv state 2", copy]);
+    const warned = ExtFileSystem.open(RawImageForTests.open(copy, { readOnly: true }));
+    expect(tryRun("e2fsck", ["-n", copy]).out).toMatch(/contains a file system with errors/);
+    expect(warned.warnings().join("\n")).toMatch(/marked as having errors/);
+    if (c.kind !== "ext2") {
+      run("debugfs", ["-w", "-R", "feature needs_recovery", copy]);
+      expect(run("dumpe2fs", ["-h", copy])).toMatch(/needs_recovery/);
+      const journaled = ExtFileSystem.open(RawImageForTests.open(copy, { readOnly: true }));
+      expect(journaled.warnings().join("\n")).toMatch(/journal needs recovery/);
+      expect(journaled.cat("/hello.txt", "utf8")).toBe("hello, world\n"); // still readable
+    }
   });
 
   it("is read-only and says so with a typed error", () => {

@@ -331,3 +331,26 @@ describe("timestamps", () => {
     expect(run("mdir", ["-i", image, "::/Longhorn"])).toMatch(/^server\s+txt\s+15 2006-07-17\s+12:34/m);
   });
 });
+
+describe("warnings", () => {
+  it("reports FAT copies that differ and an unclean shutdown, as fsck.vfat does", () => {
+    const image = join(tmp.dir, "warn.img");
+    makeImage(image, 32 * 1024 * 1024);
+    run("mkfs.vfat", ["-F", "16", image]);
+    const dev = RawImageForTests.open(image);
+    let fs = FatFileSystem.open(dev);
+    expect(fs.warnings()).toEqual([]);
+    const fat = (n: number) => (fs.bs.reservedSectors + n * fs.bs.fatSectors) * fs.bs.bytesPerSector;
+    // FAT[1] bit 15 clear = not cleanly unmounted (in both copies), then a stray entry in copy 1
+    for (const n of [0, 1]) dev.write(fat(n) + 2, Uint8Array.of(0xff, 0x7f));
+    dev.write(fat(1) + 2 * 100, Uint8Array.of(0x34, 0x12));
+    fs = FatFileSystem.open(dev);
+    const fsck = tryRun("fsck.vfat", ["-n", image]).out;
+    expect(fsck).toMatch(/FATs differ/);
+    expect(fsck).toMatch(/[Dd]irty bit/);
+    expect(fs.warnings().join("\n")).toMatch(/FAT copies 1 differ/);
+    expect(fs.warnings().join("\n")).toMatch(/not cleanly unmounted/);
+    expect(fs.toMimeBundle()["text/plain"]).toMatch(/warning: FAT copies/);
+    dev.close();
+  });
+});

@@ -86,6 +86,14 @@ export class ExtFileSystem extends FileSystem implements BlockSource {
     return new ExtFileSystem(device, parseSuperblock(readAt(device, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, "ext.superblock")));
   }
 
+  override warnings(): string[] {
+    const out: string[] = [];
+    if (this.needsRecovery) out.push("the journal needs recovery and is not replayed: the newest changes may be missing");
+    // s_state (offset 58): EXT2_VALID_FS 1, EXT2_ERROR_FS 2 (fs/ext4/ext4.h)
+    if (this.sb.state & 2) out.push("the filesystem is marked as having errors (s_state)");
+    return out;
+  }
+
   freeBytes(): number {
     return this.sb.freeBlocksCount * this.blockSize;
   }

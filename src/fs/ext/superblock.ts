@@ -56,6 +56,8 @@ export interface Superblock {
   blocksPerGroup: number;
   inodesPerGroup: number;
   revLevel: number;
+  /** s_state: 1 cleanly unmounted, 2 errors detected. */
+  state: number;
   firstIno: number;
   inodeSize: number;
   featureCompat: number;
@@ -128,6 +130,7 @@ export function parseSuperblock(b: Uint8Array): Superblock {
     blocksPerGroup,
     inodesPerGroup,
     revLevel,
+    state: u16(b, 58),
     firstIno: revLevel >= 1 ? u32(b, 84) : 11,
     inodeSize,
     featureCompat,

@@ -96,6 +96,14 @@ export class FatFileSystem extends FileSystem {
     return new FatFileSystem(device, parseBootSector(sector), options.now ?? (() => new Date()));
   }
 
+  override warnings(): string[] {
+    const out: string[] = [];
+    const differ = this.fat.differingCopies();
+    if (differ.length) out.push(`FAT copies ${differ.join(", ")} differ from FAT 0 (we read FAT 0 and write all)`);
+    if (this.fat.uncleanShutdown) out.push("volume was not cleanly unmounted (clean-shutdown bit clear)");
+    return out;
+  }
+
   freeBytes(): number {
     return this.fat.free * this.bs.clusterBytes;
   }

@@ -42,6 +42,28 @@ export class FatTable {
     this.nextFreeHint = 2;
   }
 
+  /** Mirrored FATs (after the active one) whose bytes differ from it: fsck.fat's "FATs differ". */
+  differingCopies(): number[] {
+    if (!this.mirrored) return [];
+    const out: number[] = [];
+    const len = this.bs.fatSectors * this.bs.bytesPerSector;
+    for (let n = 1; n < this.bs.numFats; n++) {
+      const copy = readAt(this.dev, this.fatOffset(n), len, `fat.table[${n}]`);
+      if (Buffer.compare(copy, this.bytes) !== 0) out.push(n);
+    }
+    return out;
+  }
+
+  /**
+   * The "clean shutdown" bit in FAT[1] (fatgen103 section 4: ClnShutBitMask 0x8000 for FAT16,
+   * 0x08000000 for FAT32): clear means the volume was not unmounted cleanly. FAT12 has none.
+   */
+  get uncleanShutdown(): boolean {
+    if (this.bs.type === "fat16") return (this.get(1) & 0x8000) === 0;
+    if (this.bs.type === "fat32") return (this.get(1) & 0x08000000) === 0;
+    return false;
+  }
+
   get mirrored(): boolean {
     return (this.bs.extFlags & 0x80) === 0;
   }
