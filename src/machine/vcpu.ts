@@ -974,6 +974,20 @@ export class Vcpu {
     return listingText(d.lines, d.current);
   }
 
+  /** The trace ring as a view: the last instructions executed and the last events. */
+  traceView(count = 24): MimeBundle {
+    const ins = this.recentInstructions(count);
+    const ev = this.trace.recentEvents().slice(-12);
+    const text = [
+      `last ${ins.length} instructions of vCPU ${this.id} (${this.icount} retired):`,
+      ...ins.map((i) => `  ${i.address.toString(16).padStart(16, "0")}  ${i.text}`),
+      `last events:`,
+      ...ev.map((e) => `  ${BigInt.asUintN(64, BigInt(e.rip)).toString(16).padStart(16, "0")}  ${e.text}`),
+    ].join("\n");
+    const esc = (t: string) => t.replace(/[&<>]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : "&gt;"));
+    return { "text/plain": text, "text/html": `<pre style="font-size:12px">${esc(text)}</pre>` };
+  }
+
   /** The disassembly view alone. */
   disassemblyView(count = 16): MimeBundle {
     const d = this.disassembly(count);

@@ -81,6 +81,7 @@ describe("control and debugging", () => {
     const { v: w } = longModeGuest(nasm("mov ecx, 50\nl: inc eax\ndec ecx\njnz l\nhlt", 64, 0x400000));
     expect(w.run(1000).kind).toBe("hlt");
     expect(w.recentInstructions(7).map((r) => r.text.split(" ")[0])).toEqual(["inc", "dec", "jne", "inc", "dec", "jne", "hlt"]);
+    expect(w.traceView(3)["text/plain"]).toMatch(/last 3 instructions[\s\S]*jne[\s\S]*hlt[\s\S]*last events:[\s\S]*exit hlt/);
     v.requestStop();
     expect(v.run(500)).toMatchObject({ kind: "interrupt" });
     expect(v.trace.recentEvents().at(-1)?.text).toBe("exit interrupt");
