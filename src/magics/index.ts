@@ -2,10 +2,13 @@
 import { coreMagics } from "./core";
 import { cwdMagics } from "./cwd";
 import { MagicRegistry } from "./registry";
+import { xlMagic, runMagic } from "./xl";
+import { xenstoreMagic } from "./xenstore";
 
 export function createMagicRegistry(): MagicRegistry {
   const registry = new MagicRegistry();
   registry.register(...coreMagics(registry));
+  registry.register(xlMagic, runMagic, xenstoreMagic);
   registry.register(...cwdMagics);
   return registry;
 }

@@ -1,0 +1,51 @@
+/**
+ * The Xen hypervisor model.
+ *
+ *   const host = currentHost();                     // the notebook's host (4 pCPUs, 4 GiB, dom0)
+ *   const d = host.createDomain(`name="g"\ntype="pvh"\nkernel="guest.elf"\nmemory=32`);
+ *   host.run({ ns: 10e6 });                         // 10 ms of virtual time under the scheduler
+ *   runXl(host, ["list"]).stdout                    // what `xl list` prints
+ *   host.xenstore.read("/local/domain/1/name")      // XenStore as dom0
+ *   d.consoleLog, host.dmesg, host.traceRecords()   // console ring, Xen console, hypercall trace
+ *   host.createLabDomain("lab", machineCode)        // long-mode snippet (builder.ts LAB layout)
+ */
+import { XenHost, HostOptions } from "./host";
+
+export * from "./abi";
+export { XenHost } from "./host";
+export type { HostOptions, RunOptions, RunResult, TraceRecord, CreateOptions } from "./host";
+export { Domain } from "./domain";
+export type { DomainKind } from "./domain";
+export { XenVcpu, CSCHED_PRI } from "./xen-vcpu";
+export { parseXlConfig, parseXlSettings, parseDiskSpec, parseCpuList, XL_ACTIONS } from "./xl-config";
+export type { DomainConfig, DiskSpec, XlSetting, XlValue, XlAction } from "./xl-config";
+export { XlConfigError, XenError, DomainBuildError } from "./errors";
+export { XenStore, XsError, formatPerm, parsePerm } from "./xenstore/store";
+export type { XsPerm, XsNode, XsWatch, XsErrno } from "./xenstore/store";
+export { encodeMessage, decodeMessages, handleRequest } from "./xenstore/wire";
+export type { XsMessage } from "./xenstore/wire";
+export { EventChannelTable } from "./event-channels";
+export type { EvtchnPort, PortState } from "./event-channels";
+export { GrantTable } from "./grant-table";
+export { SharedInfo } from "./shared-info";
+export { CreditScheduler, Pcpu } from "./sched-credit";
+export { buildPvh, buildLab, LAB, XENSTORE_PFN, CONSOLE_PFN } from "./builder";
+export { xenCpuid, hypercallPage } from "./cpuid";
+export { readNotes } from "./elf-notes";
+export { runXl, attachConsole, parseMemKb, XlOutput, XL_COMMANDS } from "./xl/xl";
+export { xlList, xlVcpuList, xlInfo, xlUptime, xlSchedCredit, xlTop } from "./xl/format";
+export { saveDomain, restoreDomain } from "./save-restore";
+
+let current: XenHost | undefined;
+
+/** The host cells and magics share, created on first use (kernel restart = a fresh one). */
+export function currentHost(): XenHost {
+  current ??= new XenHost();
+  return current;
+}
+
+/** Replaces the shared host (e.g. `setCurrentHost(new XenHost({ pcpus: 8 }))`). */
+export function setCurrentHost(host: XenHost | HostOptions): XenHost {
+  current = host instanceof XenHost ? host : new XenHost(host);
+  return current;
+}

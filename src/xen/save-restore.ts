@@ -1,0 +1,132 @@
+/**
+ * `xl save` / `xl restore`. The file starts with xl's savefile magic ("Xen saved domain, xl
+ * format\n \0 \r", tools/xl/xl_saverestore.c) followed by our own stream: a JSON header (the
+ * domain config, vCPU registers, HVM params, event channels) and the contents of every touched
+ * guest frame. Like Xen, grant mappings of other domains' pages are not saved (they must be
+ * unmapped first), and channels to other domUs come back unbound.
+ */
+import { FrameUse, gfn, PAGE_SIZE, Vcpu } from "../machine";
+import type { Domain } from "./domain";
+import { XenError } from "./errors";
+import type { XenHost } from "./host";
+import type { DomainConfig } from "./xl-config";
+
+export const SAVEFILE_MAGIC = "Xen saved domain, xl format\n \0 \r";
+
+interface SavedHeader {
+  version: 1;
+  name: string;
+  uuid: string;
+  config: DomainConfig;
+  hvmParams: string[];
+  hypercallPageGpa?: number;
+  sharedInfoGfn?: number;
+  grantFrames: number;
+  /** gfn → kind for every P2M entry. */
+  pages: { gfn: number; kind: "ram" | "shared_info" | "grant"; idx?: number; touched: boolean }[];
+  vcpus: { runstate: string; regs: Record<string, number | string | boolean>; R: number[]; H: number[]; flags: number; cs: unknown }[];
+  ports: { port: number; state: string; remoteDom: number; virq: number; notifyVcpu: number; label?: string }[];
+  storePort: number;
+  consolePort: number;
+}
+
+function vcpuState(cpu: Vcpu): SavedHeader["vcpus"][number]["regs"] {
+  const out: Record<string, number | string | boolean> = {};
+  for (const [k, v] of Object.entries(cpu)) {
+    if (typeof v === "number" || typeof v === "boolean") out[k] = v;
+    else if (typeof v === "bigint") out[k] = `bigint:${v}`;
+  }
+  return out;
+}
+
+export function saveDomain(host: XenHost, d: Domain): Uint8Array {
+  if (d.domid === 0) throw new XenError("EINVAL", "cannot save Domain-0");
+  if (d.gnttab.maptrack.size) throw new XenError("EBUSY", `${d.name} still maps ${d.gnttab.maptrack.size} grant(s) of other domains`);
+  const p2m = host.machine.p2m(d.domid).entries();
+  const grantIdx = new Map(d.gnttab.frames.map((m, i) => [m, i]));
+  const pages: SavedHeader["pages"] = [];
+  const blobs: Uint8Array[] = [];
+  for (const e of p2m) {
+    const kind = e.mfn === d.sharedInfoMfn ? "shared_info" : grantIdx.has(e.mfn) ? "grant" : "ram";
+    const touched = host.machine.memory.isTouched(e.mfn);
+    pages.push({ gfn: e.gfn, kind, idx: grantIdx.get(e.mfn), touched });
+    if (touched) blobs.push(new Uint8Array(host.machine.memory.view(e.mfn).buffer.slice(0)));
+  }
+  // Grant frames not mapped in the physmap and shared_info if unmapped still hold state.
+  const extra: Uint8Array[] = [new Uint8Array(host.machine.memory.view(d.sharedInfoMfn).buffer.slice(0))];
+  for (const m of d.gnttab.frames) extra.push(new Uint8Array(host.machine.memory.view(m).buffer.slice(0)));
+  const header: SavedHeader = {
+    version: 1, name: d.name, uuid: d.uuid, config: d.config, hvmParams: d.hvmParams.map(String),
+    hypercallPageGpa: d.hypercallPageGpa, sharedInfoGfn: d.sharedInfoGfn, grantFrames: d.gnttab.frames.length, pages,
+    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, regs: vcpuState(v.cpu!), R: [...v.cpu!.R], H: [...v.cpu!.H], flags: v.cpu!.getFlags(), cs: { ...v.cpu!.cs } })),
+    ports: d.evtchn.list().map((e) => ({ port: e.port, state: e.state, remoteDom: e.remoteDom, virq: e.virq, notifyVcpu: e.notifyVcpu, label: e.label })),
+    storePort: d.storePort, consolePort: d.consolePort,
+  };
+  const json = Buffer.from(JSON.stringify(header));
+  const magic = Buffer.from(SAVEFILE_MAGIC, "latin1");
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length);
+  return Buffer.concat([magic, len, json, ...blobs, ...extra]);
+}
+
+export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: boolean } = {}): Domain {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const magic = Buffer.from(SAVEFILE_MAGIC, "latin1");
+  if (buf.length < magic.length + 4 || !buf.subarray(0, magic.length).equals(magic)) throw new XenError("EINVAL", "not an xl save file (bad magic)");
+  const len = buf.readUInt32LE(magic.length);
+  const header = JSON.parse(buf.subarray(magic.length + 4, magic.length + 4 + len).toString()) as SavedHeader;
+  let off = magic.length + 4 + len;
+  const next = (): Uint8Array => {
+    if (off + PAGE_SIZE > buf.length) throw new XenError("EINVAL", "save file truncated");
+    const b = buf.subarray(off, off + PAGE_SIZE);
+    off += PAGE_SIZE;
+    return b;
+  };
+  // Build an empty domain of the same shape (paused), then replace its memory and state.
+  const d = host.createDomain({ ...header.config, type: "lab" }, { paused: true, uuid: header.uuid, code: new Uint8Array([0xf4]) });
+  (d.config as { type: string }).type = header.config.type;
+  const p2m = host.machine.p2m(d.domid);
+  for (const e of p2m.entries()) {
+    const info = host.machine.memory.info(e.mfn);
+    if (info.owner === d.domid && info.use === FrameUse.Ram) host.machine.memory.free(e.mfn);
+    p2m.remove(e.gfn);
+  }
+  d.gnttab.grow(header.grantFrames);
+  for (const pg of header.pages) {
+    if (pg.kind === "shared_info") { d.mapXenPage(pg.gfn, d.sharedInfoMfn); if (pg.touched) next(); continue; }
+    if (pg.kind === "grant") { d.mapXenPage(pg.gfn, d.gnttab.frames[pg.idx!]!); if (pg.touched) next(); continue; }
+    host.machine.populate(d.domid, gfn(pg.gfn), 1);
+    if (pg.touched) d.guest.write(pg.gfn * PAGE_SIZE, next());
+  }
+  new Uint8Array(host.machine.memory.view(d.sharedInfoMfn).buffer).set(next());
+  for (const m of d.gnttab.frames) new Uint8Array(host.machine.memory.view(m).buffer).set(next());
+  d.hvmParams.splice(0, d.hvmParams.length, ...header.hvmParams.map((x) => BigInt(x)));
+  d.hypercallPageGpa = header.hypercallPageGpa;
+  d.sharedInfoGfn = header.sharedInfoGfn;
+  // Event channels: the store and console ones were re-created by the builder at the same
+  // numbers; others come back as saved (interdomain to domUs → unbound, as after the peer left).
+  for (const p of header.ports) {
+    if (p.port === header.storePort || p.port === header.consolePort) continue;
+    const state = p.state === "interdomain" ? "unbound" : p.state;
+    let e = d.evtchn.alloc(state as never, { remoteDom: p.remoteDom, virq: p.virq, notifyVcpu: p.notifyVcpu, label: p.label });
+    while (e && e.port < p.port) { d.evtchn.close(e.port); e = d.evtchn.alloc(state as never, { remoteDom: p.remoteDom, virq: p.virq, notifyVcpu: p.notifyVcpu }); }
+  }
+  header.vcpus.forEach((s, i) => {
+    const v = d.vcpus[i]!;
+    const cpu = v.cpu! as unknown as Record<string, unknown>;
+    for (const [k, val] of Object.entries(s.regs)) {
+      if (k === "id") continue;
+      cpu[k] = typeof val === "string" && val.startsWith("bigint:") ? BigInt(val.slice(7)) : val;
+    }
+    v.cpu!.R.set(s.R);
+    v.cpu!.H.set(s.H);
+    v.cpu!.setFlags(s.flags);
+    Object.assign(v.cpu!.cs, s.cs as object);
+    v.cpu!.updateMode();
+    v.cpu!.flushTlb();
+    v.setRunstate(s.runstate === "offline" ? "offline" : "runnable", host.now);
+  });
+  d.restoredFrom = header.name;
+  if (!opts.paused) host.unpause(d);
+  return d;
+}
