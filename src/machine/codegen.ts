@@ -69,14 +69,14 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
       const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false, flagsDead: dead[n] === true };
       let code: string;
       if (ins.code === Code.INVALID) {
-        code = `c.ud(${n},"invalid opcode");`;
+        code = `c.ud(${n},${ip},"invalid opcode");`;
         ctx.end = true;
       } else {
         const r = emit(ctx);
         if (r === undefined) {
           const text = ins.toString();
           unimplemented.push(text);
-          code = `c.ud(${n},${JSON.stringify(text)});`;
+          code = `c.ud(${n},${ip},${JSON.stringify(text)});`;
           ctx.end = true;
         } else code = r;
       }

@@ -814,9 +814,9 @@ export class Vcpu {
   }
 
   /** Raises #UD for an instruction we do not implement (and says so in the trace). */
-  ud(ix: number, text: string): never {
+  ud(ix: number, rip: number, text: string): never {
     this.ix = ix;
-    this.trace.event(this.rip, `unimplemented: ${text}`);
+    this.trace.event(rip, text === "invalid opcode" ? "invalid opcode" : `unimplemented: ${text}`);
     throw new GuestFault(Vector.UD, undefined, `unimplemented instruction ${text}`);
   }
 
