@@ -85,7 +85,7 @@ export function encodeFatTime(d: Date): { date: number; time: number } {
  * carry the checksum of the short entry they precede; otherwise (orphaned or damaged LFN entries,
  * as after a DOS rename) the 8.3 name is shown, which is what Windows and Linux do.
  */
-export function parseDirectory(bytes: Uint8Array): FatDirEntry[] {
+export function parseDirectory(bytes: Uint8Array, fat32: boolean): FatDirEntry[] {
   const out: FatDirEntry[] = [];
   let lfn: { parts: string[]; checksum: number; expect: number; first: number } | undefined;
   const slots = Math.floor(bytes.length / DIR_ENTRY_SIZE);
@@ -136,7 +136,9 @@ export function parseDirectory(bytes: Uint8Array): FatDirEntry[] {
       rawShort: raw,
       attr,
       ntRes,
-      firstCluster: hi * 0x10000 + lo,
+      // DIR_FstClusHI only means something on FAT32; FAT12/16 (and OS/2's EA index) may leave
+      // other bytes there, which Linux ignores too (fs/fat/fat.h fat_get_start).
+      firstCluster: (fat32 ? hi * 0x10000 : 0) + lo,
       size: u32(bytes, o + 28),
       mtime: decodeFatTime(u16(bytes, o + 24), u16(bytes, o + 22)),
       slot: i,

@@ -152,7 +152,7 @@ export class FatFileSystem extends FileSystem {
     if (loc.isRoot && this.bs.type !== "fat32") {
       const off = (this.bs.reservedSectors + this.bs.numFats * this.bs.fatSectors) * this.bs.bytesPerSector;
       const bytes = readAt(this.device, off, this.bs.rootEntryCount * DIR_ENTRY_SIZE, "fat.root_directory");
-      return { bytes, clusters: [], entries: parseDirectory(bytes) };
+      return { bytes, clusters: [], entries: parseDirectory(bytes, false) };
     }
     const first = loc.isRoot ? this.rootCluster() : loc.cluster;
     const clusters = this.fat.chain(first, loc.path);
@@ -160,7 +160,7 @@ export class FatFileSystem extends FileSystem {
       throw new FsError("ECORRUPT", `directory chain of ${clusters.length} clusters exceeds 65536 entries`, { path: loc.path, field: "fat.entry" });
     }
     const bytes = this.readClusters(clusters, clusters.length * this.bs.clusterBytes);
-    return { bytes, clusters, entries: parseDirectory(bytes) };
+    return { bytes, clusters, entries: parseDirectory(bytes, this.bs.type === "fat32") };
   }
 
   /** Device offset of slot `i` of a directory. */
