@@ -30,6 +30,9 @@ export interface VhdOpenOptions {
   chainSeen?: string[];
 }
 
+/** Sector bitmaps kept in memory per disk (512 bytes each for 2 MiB blocks). */
+const BITMAP_CACHE = 4096;
+
 /** Where a disk's footer came from when it was opened. */
 export type FooterSource = "end of file" | "copy at offset 0";
 
@@ -228,9 +231,24 @@ export class VhdDisk implements BlockDevice {
     let bm = this.bitmaps.get(b);
     if (!bm) {
       bm = readAt(this.file, entry * SECTOR, this.bitmapSize);
-      this.bitmaps.set(b, bm);
+      this.cacheBitmap(b, bm);
     }
     return bm;
+  }
+
+  /**
+   * Keeps at most BITMAP_CACHE bitmaps (2 MiB at the default block size: cheap when idle even on
+   * a 2 TiB disk). Only clean ones are dropped: a dirty bitmap lives here until flush writes it.
+   */
+  private cacheBitmap(b: number, bm: Buffer): void {
+    this.bitmaps.set(b, bm);
+    if (this.bitmaps.size <= BITMAP_CACHE) return;
+    for (const k of this.bitmaps.keys()) {
+      if (k !== b && !this.dirtyBitmaps.has(k)) {
+        this.bitmaps.delete(k);
+        return;
+      }
+    }
   }
 
   read(offset: number, buffer: Uint8Array): void {
@@ -385,7 +403,7 @@ export class VhdDisk implements BlockDevice {
     this.footerOffset = newFooterPos;
     // 4. the BAT entry: in memory now, on disk at flush() after the barrier
     this.bat[b] = blockPos / SECTOR;
-    this.bitmaps.set(b, bm);
+    this.cacheBitmap(b, bm);
     this.dirtyBatSectors.add(Math.floor((b * 4) / SECTOR));
   }
 

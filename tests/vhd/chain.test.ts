@@ -269,3 +269,31 @@ describe("foreign layouts and parent paths", () => {
     expect(() => createVhd(join(t.dir, "too-big.vhd"), { size: big + 512, sizePolicy: "exact" })).toThrow(/2040 GiB/);
   });
 });
+
+describe("bitmap cache", () => {
+  it("evicts only clean bitmaps: 8192 blocks of 512 bytes, written, flushed in the middle, reread", () => {
+    const host = new MemoryFileHost();
+    const size = 4 * MiB;
+    const p = createVhd("/b/p.vhd", { size, blockSize: 512, sizePolicy: "exact", host });
+    const model = Buffer.from(pattern(90, size));
+    p.write(0, model);
+    p.close();
+    const c = createDifferencing("/b/c.vhd", "/b/p.vhd", { host });
+    const r = rng(91);
+    for (let i = 0; i < 3000; i++) {
+      const off = Math.floor(r() * (size - 3000));
+      const data = pattern(1000 + i, 1 + Math.floor(r() * 3000));
+      c.write(off, data);
+      data.copy(model, off);
+      if (i === 1500) c.flush();
+    }
+    const mid = Buffer.alloc(size);
+    c.read(0, mid);
+    expect(mid.equals(model)).toBe(true);
+    c.close();
+    const back = VhdDisk.open("/b/c.vhd", { host, readOnly: true });
+    expect(readAll(back).equals(model)).toBe(true);
+    back.close();
+    expect(checkVhd("/b/c.vhd", { host }).result).toBe(0);
+  });
+});
