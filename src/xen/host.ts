@@ -202,6 +202,7 @@ export class XenHost {
       v.affinity = config.cpus;
       v.pcpu = config.cpus ? config.cpus[i % config.cpus.length]! : (id + i) % this.pcpus.length;
       v.stateEntry = this.now;
+      v.down = i > 0; // APs wait for VCPUOP_up
       d.vcpus.push(v);
     }
     this.domains.set(id, d);
@@ -708,6 +709,7 @@ export class XenHost {
           if (!(cpu.getFlags() & 0x200)) {
             // hvm_hlt with interrupts off: the vCPU goes down; no vCPU left = power off.
             v.setRunstate("offline", t);
+            v.down = true;
             const p = this.pcpus[v.pcpu];
             if (p?.current === v) p.current = undefined;
             if (!d.vcpus.some((o) => o.online)) {

@@ -24,7 +24,7 @@ interface SavedHeader {
   grantFrames: number;
   /** gfn → kind for every P2M entry. */
   pages: { gfn: number; kind: "ram" | "shared_info" | "grant"; idx?: number; touched: boolean }[];
-  vcpus: { runstate: string; regs: Record<string, number | string | boolean>; R: number[]; H: number[]; flags: number; cs: unknown }[];
+  vcpus: { runstate: string; down: boolean; regs: Record<string, number | string | boolean>; R: number[]; H: number[]; flags: number; cs: unknown }[];
   ports: { port: number; state: string; remoteDom: number; virq: number; notifyVcpu: number; label?: string }[];
   storePort: number;
   consolePort: number;
@@ -58,7 +58,7 @@ export function saveDomain(host: XenHost, d: Domain): Uint8Array {
   const header: SavedHeader = {
     version: 1, name: d.name, uuid: d.uuid, config: d.config, hvmParams: d.hvmParams.map(String),
     hypercallPageGpa: d.hypercallPageGpa, sharedInfoGfn: d.sharedInfoGfn, grantFrames: d.gnttab.frames.length, pages,
-    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, regs: vcpuState(v.cpu!), R: [...v.cpu!.R], H: [...v.cpu!.H], flags: v.cpu!.getFlags(), cs: { ...v.cpu!.cs } })),
+    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, down: v.down, regs: vcpuState(v.cpu!), R: [...v.cpu!.R], H: [...v.cpu!.H], flags: v.cpu!.getFlags(), cs: { ...v.cpu!.cs } })),
     ports: d.evtchn.list().map((e) => ({ port: e.port, state: e.state, remoteDom: e.remoteDom, virq: e.virq, notifyVcpu: e.notifyVcpu, label: e.label })),
     storePort: d.storePort, consolePort: d.consolePort,
   };
@@ -124,7 +124,8 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
     Object.assign(v.cpu!.cs, s.cs as object);
     v.cpu!.updateMode();
     v.cpu!.flushTlb();
-    v.setRunstate(s.runstate === "offline" ? "offline" : "runnable", host.now);
+    v.down = s.down;
+    v.setRunstate(s.down ? "offline" : "runnable", host.now);
   });
   d.restoredFrom = header.name;
   if (!opts.paused) host.unpause(d);

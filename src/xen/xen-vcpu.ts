@@ -39,8 +39,14 @@ export class XenVcpu {
 
   constructor(readonly domain: Domain, readonly id: number, readonly cpu: Vcpu | undefined) {}
 
+  /**
+   * Down (Xen's _VPF_down): not brought up yet (APs until VCPUOP_up), or taken down. A paused or
+   * shut-down vCPU is in RUNSTATE_offline but still online.
+   */
+  down = false;
+
   get online(): boolean {
-    return this.runstate !== "offline";
+    return !this.down;
   }
 
   /** Moves to a new runstate at virtual time `now`, charging the time spent in the old one. */

@@ -24,6 +24,7 @@ export const vcpuOp: Handler = (c, a) => {
     case VCPUOP.up: {
       if (!(v as { initialised?: boolean }).initialised && v.id !== 0) return err("EINVAL");
       if (v.online) return 0;
+      v.down = false;
       v.setRunstate("runnable", host.now);
       host.makeRunnable(v, false);
       host.xenstore.write(`/local/domain/${dom.domid}/cpu/${v.id}/availability`, "online");
@@ -32,6 +33,7 @@ export const vcpuOp: Handler = (c, a) => {
     case VCPUOP.down: {
       if (!v.online) return 0;
       host.sched.remove(v);
+      v.down = true;
       v.setRunstate("offline", host.now);
       return 0;
     }

@@ -15,7 +15,7 @@ export function domainMemMiB(dom: Domain): number {
 }
 
 export function onlineVcpus(dom: Domain): number {
-  return dom.vcpus.filter((v) => v.online || (dom.domid === 0)).length;
+  return dom.vcpus.filter((v) => v.online).length;
 }
 
 /** The flags xl list prints, with dom0 shown running: xl itself runs there when it asks. */
@@ -45,7 +45,7 @@ export function xlVcpuList(host: XenHost, doms: Domain[]): string {
   let out = `${s("Name", 32, true)} ${s("ID", 5)} ${s("VCPU", 5)} ${s("CPU", 5)} ${s("State", 5)} ${s("Time(s)", 9)} Affinity (Hard / Soft)\n`;
   for (const dom of doms) {
     for (const v of dom.vcpus) {
-      const online = v.online || dom.domid === 0;
+      const online = v.online;
       out += `${s(dom.name, 32, true)} ${d(dom.domid, 5)} ${d(v.id, 5)}`;
       if (!online) out += `${c("-", 5)} ${c("-", 3)}-p `;
       else out += `${d(v.pcpu, 5)} ${c(v.runstate === "running" ? "r" : "-", 3)}${v.runstate === "blocked" ? "b" : "-"}- `;
