@@ -11,6 +11,7 @@ import {
   VhdDisk,
   VhdFormatError,
   checkVhd,
+  createVhd,
   decodeFooter,
   decodeHeader,
   encodeFooter,
@@ -152,5 +153,32 @@ describe("size quirks", () => {
     const d = VhdDisk.open(p, { readOnly: true });
     expect(d.type).toBe(DiskType.Fixed);
     d.close();
+  });
+});
+
+describe("blktap's tdbatmap (reference Q6)", () => {
+  it("is metadata: not a leak, never overwritten by a new block", () => {
+    const host = new MemoryFileHost();
+    createVhd("/t/x.vhd", { size: 8 * 1024 * 1024, sizePolicy: "exact", host }).close();
+    const orig = Buffer.from(host.files.get("/t/x.vhd")!);
+    const footer = orig.subarray(orig.length - 512);
+    // vhd-util layout: BAT @1536 (one sector), tdbatmap header @2048, batmap @2560, footer @3072
+    const file = Buffer.alloc(3072 + 512);
+    orig.copy(file, 0, 0, 2048);
+    file.write("tdbatmap", 2048, "latin1");
+    file.writeBigUInt64BE(2560n, 2048 + 8); // batmap offset
+    file.writeUInt32BE(1, 2048 + 16); // batmap size in sectors
+    file.writeUInt32BE(0x00010002, 2048 + 20); // batmap version 1.2
+    file.fill(0x00, 2560, 3072);
+    footer.copy(file, 3072);
+    host.files.set("/t/x.vhd", file);
+    expect(checkVhd("/t/x.vhd", { host }).result).toBe(0);
+    const d = VhdDisk.open("/t/x.vhd", { host });
+    d.write(0, Buffer.alloc(4096, 7));
+    d.close();
+    const after = host.files.get("/t/x.vhd")!;
+    expect(Buffer.from(after).toString("latin1", 2048, 2056)).toBe("tdbatmap");
+    expect(Buffer.from(after).readUInt32BE(1536)).toBe(3072 / 512); // the block went after the batmap
+    expect(checkVhd("/t/x.vhd", { host }).result).toBe(0);
   });
 });
