@@ -298,6 +298,20 @@ export function emit(x: Ctx): string | undefined {
       if (s0 === 8) code += "c.frh=rH;c.fah=aH;c.fbh=bH;";
       return code;
     }
+    case "Cmpxchg8b": case "Cmpxchg16b": {
+      // Compare EDX:EAX (RDX:RAX) with m64 (m128); equal: store ECX:EBX (RCX:RBX), ZF=1; else load
+      // the accumulator pair, ZF=0. Other flags unchanged (SDM Vol. 2A CMPXCHG8B/16B).
+      x.writes = true;
+      if (mn === "Cmpxchg16b") {
+        return pre + "if((ea&15)!==0)c.fault(13,0,\"cmpxchg16b operand not 16-byte aligned\");" +
+          "aL=c.r64(ea);aH=c.tH;bL=c.r64(ea+8);bH=c.tH;" +
+          "if(aL===R[0]&&aH===H[0]&&bL===R[2]&&bH===H[2]){c.w64(ea,R[3],H[3]);c.w64(ea+8,R[1],H[1]);c.mergeArith(64,64);}" +
+          "else{c.w64(ea,aL,aH);c.w64(ea+8,bL,bH);R[0]=aL;H[0]=aH;R[2]=bL;H[2]=bH;c.mergeArith(64,0);}";
+      }
+      return pre + "aL=c.r32(ea);bL=c.r32(ea+4);" +
+        "if(aL===R[0]&&bL===R[2]){c.w32(ea,R[3]);c.w32(ea+4,R[1]);c.mergeArith(64,64);}" +
+        "else{c.w32(ea,aL);c.w32(ea+4,bL);R[0]=aL;H[0]=0;R[2]=bL;H[2]=0;c.mergeArith(64,0);}";
+    }
     case "Xadd": {
       let code = pre + rd(o0, s0, "a") + rd(o1, s0, "b");
       code += s0 < 8 ? `rL=(aL+bL)${maskOf(s0)};` : "rL=(aL+bL)|0;rH=(aH+bH+((rL>>>0)<(aL>>>0)?1:0))|0;";

@@ -244,6 +244,11 @@ export function buildForms(): Form[] {
     add(`movbe ${mem(s, 16)}, ${reg(6, s)}`, "movbe", s);
   }
   add("movbe bx, word [r15+8]", "movbe", 2);
+  // cmpxchg8b/16b: the accumulator pair is made equal to memory in half of the cases.
+  add("lock cmpxchg8b [r15+8]", "cmpxchg8b", 8, none);
+  add("mov eax, [r15+8]", "cmpxchg8b", 8, none, { then: "mov edx, [r15+12] | lock cmpxchg8b [r15+8]" });
+  add("mov rax, [r15+8]", "cmpxchg16b", 16, none, { then: "mov rdx, [r15+16] | lock cmpxchg16b [r15+8]" });
+  add("lock cmpxchg16b [r15+8]", "cmpxchg16b", 16, none);
 
   // Balanced stack use (the native runner's stack is real; only registers are compared).
   add("push rax", "push", 8, none, { then: "pop rbx" });

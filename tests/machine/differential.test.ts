@@ -16,7 +16,8 @@ const CASES_TARGET = Number(process.env.XENLAB_DIFF_CASES ?? 60_000);
 const SEED = Number(process.env.XENLAB_DIFF_SEED ?? 20261124);
 const SLOT = 32;
 const CODE_AT = 0x400000;
-const MEM_AT = 0x600000;
+/** 8 mod 16 like the native buffer (state + 136), so alignment-sensitive forms agree. */
+const MEM_AT = 0x600008;
 
 let runner = "";
 beforeAll(() => {
