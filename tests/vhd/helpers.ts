@@ -43,9 +43,10 @@ export function qemuRaw(path: string, dir: string): Buffer {
 /**
  * The whole virtual disk as libvhdi reads it, through Debian's python3-libvhdi; `chain` is the
  * child first then its parents, attached with set_parent (pyvhdi never opens parents itself).
- * Reads go 64 KiB at a time, aligned, so none crosses a block boundary: libvhdi 20210425 returns
- * zeros for part of a differencing block when one read starts in the block before it (verified:
- * the same bytes read correctly when the read starts inside the block).
+ * Reads go 64 KiB at a time, aligned, so none crosses a block boundary: libvhdi 20210425 reads the
+ * wrong source (parent, or zeros) for a differencing block when one read starts in the block
+ * before it (verified on a minimal chain: 512 KiB blocks, child data in blocks 0 and 1; a 2 MiB
+ * read from 0 misses block 1's child sectors, a read starting at block 1 returns them).
  */
 export function pyvhdiRead(chain: string[], out: string): { mediaSize: number } {
   const script = `
