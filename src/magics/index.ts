@@ -2,6 +2,7 @@
 import { coreMagics } from "./core";
 import { cwdMagics } from "./cwd";
 import { MagicRegistry } from "./registry";
+import { vhdMagic } from "./vhd";
 import { xlMagic, runMagic } from "./xl";
 import { xenstoreMagic } from "./xenstore";
 
@@ -10,5 +11,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(...coreMagics(registry));
   registry.register(xlMagic, runMagic, xenstoreMagic);
   registry.register(...cwdMagics);
+  registry.register(vhdMagic);
   return registry;
 }

@@ -66,6 +66,9 @@ export type CellPlan =
 
 export const LINE_MAGIC_CALL = "__xenlab_magic__";
 
+/** `const x =`, `let x: T =`, `x.y =` before a `%magic` on one line. */
+const ASSIGNED_MAGIC = /^(\s*(?:(?:export\s+)?(?:const|let|var)\s+)?[A-Za-z_$][\w$.]*(?:\s*:\s*[^=%]+)?\s*=\s*)%[A-Za-z_]/;
+
 const MAGIC_LINE = /^(%%?)([A-Za-z_][\w.-]*)(\?{1,2})?(?:[ \t]+(.*))?$/;
 
 /**
@@ -89,12 +92,21 @@ export function planCell(code: string): CellPlan {
     return { kind: "line-magics", magics: parsed.filter((p): p is ParsedMagic => p !== undefined) };
   }
   let magicLines = 0;
+  const call = (p: ParsedMagic) => `await ${LINE_MAGIC_CALL}(${JSON.stringify(p.name)}, ${JSON.stringify(p.args)}, ${p.help});`;
   const rewritten = lines.map((l, i) => {
     const p = parsed[i];
-    if (p?.kind !== "line") return l;
-    magicLines++;
-    const indent = /^\s*/.exec(l)![0];
-    return `${indent}await ${LINE_MAGIC_CALL}(${JSON.stringify(p.name)}, ${JSON.stringify(p.args)}, ${p.help});`;
+    if (p?.kind === "line") {
+      magicLines++;
+      return `${/^\s*/.exec(l)![0]}${call(p)}`;
+    }
+    // `const disk = %vhd mount x.vhd`: the magic's value is assigned, as IPython allows.
+    const assign = ASSIGNED_MAGIC.exec(l);
+    const q = assign ? parseMagicLine(l.slice(assign[1]!.length)) : undefined;
+    if (assign && q?.kind === "line") {
+      magicLines++;
+      return `${assign[1]}${call(q)}`;
+    }
+    return l;
   });
   return { kind: "typescript", code: rewritten.join("\n"), magicLines };
 }

@@ -64,3 +64,18 @@ it("closeMatches prefers the smallest edit distance", () => {
   expect(closeMatches("vdh", ["vhd", "xl", "step"])).toEqual(["vhd"]);
   expect(closeMatches("zzzz", ["vhd", "xl"])).toEqual([]);
 });
+
+describe("magics assigned in TypeScript", () => {
+  it("rewrites `const x = %magic args` into an awaited call whose value is assigned", () => {
+    expect(planCell("const disk = %vhd mount longhorn.vhd\ndisk.ls('/')")).toEqual({
+      kind: "typescript",
+      magicLines: 1,
+      code: 'const disk = await __xenlab_magic__("vhd", "mount longhorn.vhd", false);\ndisk.ls(\'/\')',
+    });
+    expect(planCell("let n: number = %who\nn")).toMatchObject({ code: 'let n: number = await __xenlab_magic__("who", "", false);\nn' });
+    expect(planCell("state.last = %lsmagic\n1")).toMatchObject({ code: 'state.last = await __xenlab_magic__("lsmagic", "", false);\n1' });
+  });
+  it("leaves the modulo operator in assignments alone", () => {
+    expect(planCell("const r = a %b\nr")).toMatchObject({ kind: "typescript", magicLines: 0 });
+  });
+});
