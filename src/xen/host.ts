@@ -544,7 +544,9 @@ export class XenHost {
       let nowNext = qend;
       if (!ran && !this.anyRunnable()) {
         // Everyone is blocked: jump to the next timer (or the end).
-        const t = this.nextTimer();
+        // Parked (capped) vCPUs come back at the next accounting.
+        const parked = this.pcpus.some((p) => p.runq.some((v) => v.parked));
+        const t = Math.min(this.nextTimer(), parked ? this.nextAcct : Infinity);
         if (t === Infinity && end === Infinity) { this.now = Math.max(this.now, qend); stoppedBy = "idle"; this.applyShutdownActions(); break; }
         nowNext = Math.max(qend, Math.min(t, end));
       }
