@@ -1,0 +1,227 @@
+/**
+ * The hypercall ABI from a lab guest: number in RAX, arguments in RDI RSI RDX R10 R8, result in
+ * RAX as a negative Xen errno on failure; struct fields at the libxen-dev offsets.
+ */
+import { describe, expect, it } from "vitest";
+import { XenHost } from "../../src/xen/host";
+import { HYPERVISOR, XEN_ERRNO, GNTST, GTF_permit_access } from "../../src/xen/abi";
+import { labCode } from "./helpers";
+
+/** Runs a snippet that stores results at `out` (qwords) and ends with cli; hlt. */
+function run(src: string, opts: { host?: XenHost; name?: string } = {}) {
+  const host = opts.host ?? new XenHost({ pcpus: 1, memoryMiB: 256 });
+  const d = host.createLabDomain(opts.name ?? "t", labCode(`${src}\n cli\n hlt\n align 8\n out: times 64 dq 0\n buf: times 512 db 0`), { extra: 'on_poweroff = "preserve"' });
+  host.run({ ns: 2e6 });
+  const outOff = findOut(d.kernelImage!);
+  const q = (i: number) => BigInt.asIntN(64, d.guest.u64(0x100000 + outOff + i * 8));
+  return { host, d, q, buf: (n: number) => d.guest.read(0x100000 + outOff + 512, n) };
+}
+
+// `out` follows `cli; hlt` and alignment: locate the 0xfa 0xf4 and align up.
+function findOut(code: Uint8Array): number {
+  for (let i = code.length - 512 - 512; i >= 0; i--) if (code[i] === 0xfa && code[i + 1] === 0xf4) return (i + 2 + 7) & ~7;
+  throw new Error("no cli;hlt");
+}
+
+describe("hypercall ABI", () => {
+  it("unknown or unimplemented hypercalls return -ENOSYS; a bad pointer gives -EFAULT", () => {
+    const { q } = run(`
+      mov eax, 41            ; dm_op: not for this guest
+      vmcall
+      mov [rel out], rax
+      mov edi, 2             ; sched_op(SCHEDOP_shutdown, bad pointer)
+      mov rsi, 0x7ffff0000000
+      call HC(29)
+      mov [rel out + 8], rax
+      mov edi, 99            ; xen_version(99)
+      call HC(17)
+      mov [rel out + 16], rax`);
+    expect(q(0)).toBe(BigInt(-XEN_ERRNO.ENOSYS));
+    expect(q(1)).toBe(BigInt(-XEN_ERRNO.EFAULT));
+    expect(q(2)).toBe(BigInt(-XEN_ERRNO.ENOSYS));
+  });
+
+  it("xen_version: version, extraversion, capabilities, get_features, pagesize", () => {
+    const { q, buf } = run(`
+      xor edi, edi
+      call HC(17)
+      mov [rel out], rax
+      mov edi, 1
+      lea rsi, [rel buf]
+      call HC(17)
+      mov edi, 7
+      call HC(17)
+      mov [rel out + 8], rax
+      mov edi, 6
+      lea rsi, [rel out + 16]
+      call HC(17)`);
+    expect(q(0)).toBe(BigInt((4 << 16) | 17));
+    expect(Buffer.from(buf(16)).toString("latin1").replace(/\0.*$/s, "")).toBe(".0-xenlab");
+    expect(q(1)).toBe(4096n);
+    const feat = Number(q(2) >> 32n);
+    expect(feat & (1 << 2)).not.toBe(0); // auto_translated_physmap
+    expect(feat & (1 << 8)).not.toBe(0); // hvm_callback_vector
+  });
+
+  it("memory_op: current/maximum reservation, maximum_gpfn; hvm_op refuses guest writes to STORE_PFN", () => {
+    const { q, d } = run(`
+      mov word [rel buf], 0x7ff0
+      mov edi, 3
+      lea rsi, [rel buf]
+      call HC(12)
+      mov [rel out], rax
+      mov edi, 4
+      lea rsi, [rel buf]
+      call HC(12)
+      mov [rel out + 8], rax
+      ; xen_hvm_param {domid=SELF, index=STORE_PFN, value=5}: set → -EPERM, get → the pfn
+      mov word [rel buf], 0x7ff0
+      mov dword [rel buf + 4], 1
+      mov qword [rel buf + 8], 5
+      xor edi, edi
+      lea rsi, [rel buf]
+      call HC(34)
+      mov [rel out + 16], rax
+      mov edi, 1
+      lea rsi, [rel buf]
+      call HC(34)
+      mov rax, [rel buf + 8]
+      mov [rel out + 24], rax`);
+    expect(Number(q(0))).toBe(d.totPages);
+    expect(Number(q(1))).toBe(16 * 256);
+    expect(q(2)).toBe(BigInt(-XEN_ERRNO.EPERM));
+    expect(q(3)).toBe(0xfeffcn);
+  });
+
+  it("event channels: alloc_unbound, status, bind_ipi + send sets pending in shared_info, close", () => {
+    const { q, d } = run(`
+      ; alloc_unbound {dom=SELF, remote_dom=0}
+      mov word [rel buf], 0x7ff0
+      mov word [rel buf + 2], 0
+      mov edi, 6
+      lea rsi, [rel buf]
+      call HC(32)
+      mov eax, [rel buf + 4]
+      mov [rel out], rax
+      ; status {dom=SELF, port}
+      mov word [rel buf + 16], 0x7ff0
+      mov eax, [rel out]
+      mov [rel buf + 20], eax
+      mov edi, 5
+      lea rsi, [rel buf + 16]
+      call HC(32)
+      mov eax, [rel buf + 24]
+      mov [rel out + 8], rax
+      ; bind_ipi {vcpu=0} then send
+      mov dword [rel buf + 48], 0
+      mov edi, 7
+      lea rsi, [rel buf + 48]
+      call HC(32)
+      mov eax, [rel buf + 52]
+      mov [rel out + 16], rax
+      mov [rel buf + 64], eax
+      mov edi, 4
+      lea rsi, [rel buf + 64]
+      call HC(32)
+      mov [rel out + 24], rax
+      ; close the unbound port, then status says closed
+      mov eax, [rel out]
+      mov [rel buf + 80], eax
+      mov edi, 3
+      lea rsi, [rel buf + 80]
+      call HC(32)
+      mov edi, 5
+      lea rsi, [rel buf + 16]
+      call HC(32)
+      mov eax, [rel buf + 24]
+      mov [rel out + 32], rax
+      ; send on a port that is not open: -EINVAL
+      mov dword [rel buf + 64], 4000
+      mov edi, 4
+      lea rsi, [rel buf + 64]
+      call HC(32)
+      mov [rel out + 40], rax`);
+    const unbound = Number(q(0)), ipi = Number(q(2));
+    expect(unbound).toBeGreaterThan(2); // 1 and 2 are xenstore and console
+    expect(q(1)).toBe(1n); // EVTCHNSTAT_unbound
+    expect(q(3)).toBe(0n);
+    expect(d.sharedInfo.testPending(ipi)).toBe(true);
+    expect(d.sharedInfo.upcallPending(0)).toBe(1);
+    expect(q(4)).toBe(0n); // EVTCHNSTAT_closed
+    expect(q(5)).toBe(BigInt(-XEN_ERRNO.EINVAL));
+  });
+
+  it("multicall runs each entry and writes its result", () => {
+    const { q, d } = run(`
+      ; entry 0: xen_version(0); entry 1: hypercall 41 (ENOSYS)
+      mov qword [rel buf], 17
+      mov qword [rel buf + 16], 0
+      mov qword [rel buf + 64], 41
+      lea rdi, [rel buf]
+      mov esi, 2
+      call HC(13)
+      mov [rel out], rax
+      mov rax, [rel buf + 8]
+      mov [rel out + 8], rax
+      mov rax, [rel buf + 72]
+      mov [rel out + 16], rax`);
+    expect(q(0)).toBe(0n);
+    expect(q(1)).toBe(BigInt((4 << 16) | 17));
+    expect(q(2)).toBe(BigInt(-XEN_ERRNO.ENOSYS));
+    expect(d.hypercalls.get(HYPERVISOR.multicall)).toBe(1);
+    expect(d.hypercalls.get(HYPERVISOR.xen_version)).toBe(1);
+  });
+
+  it("grant copy and query_size between two domains; copies are refused without a grant", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 256 });
+    // dom 1 grants its page 0x200 to dom 2 (written from outside, as a granter would).
+    const g = host.createLabDomain("granter", labCode("sti\n l: hlt\n jmp l"));
+    g.guest.write(0x200000, Buffer.from("copied through a grant"));
+    g.gnttab.setEntry(8, 2, 0x200, GTF_permit_access);
+    const { q, buf } = run(`
+      ; gnttab_copy {source{u=ref 8, domid 1, offset 0}, dest{u=gmfn of buf, SELF, offset}, len 22, flags=source_gref}
+      mov qword [rel out + 64], 8
+      mov word [rel out + 72], 1
+      mov word [rel out + 74], 0
+      lea rax, [rel buf]
+      mov rcx, rax
+      shr rax, 12
+      mov [rel out + 80], rax
+      mov word [rel out + 88], 0x7ff0
+      and ecx, 0xfff
+      mov [rel out + 90], cx
+      mov word [rel out + 96], 22
+      mov word [rel out + 98], 1
+      mov edi, 5
+      lea rsi, [rel out + 64]
+      mov edx, 1
+      call HC(20)
+      mov [rel out], rax
+      movsx rax, word [rel out + 100]
+      mov [rel out + 8], rax
+      ; same copy from ref 9 (not granted): permission denied
+      mov qword [rel out + 64], 9
+      mov edi, 5
+      lea rsi, [rel out + 64]
+      mov edx, 1
+      call HC(20)
+      movsx rax, word [rel out + 100]
+      mov [rel out + 16], rax
+      ; query_size {dom=1}
+      mov word [rel out + 112], 1
+      mov edi, 6
+      lea rsi, [rel out + 112]
+      mov edx, 1
+      call HC(20)
+      mov eax, [rel out + 116]
+      mov [rel out + 24], rax
+      mov eax, [rel out + 120]
+      mov [rel out + 32], rax`, { host, name: "copier" });
+    expect(q(0)).toBe(0n);
+    expect(q(1)).toBe(BigInt(GNTST.okay));
+    expect(Buffer.from(buf(22)).toString()).toBe("copied through a grant");
+    expect(q(2)).toBe(BigInt(GNTST.permission_denied));
+    expect(q(3)).toBe(1n);
+    expect(q(4)).toBe(64n);
+  });
+});
