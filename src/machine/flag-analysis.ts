@@ -23,6 +23,7 @@ export function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boole
   dec.ip = BigInt.asUintN(64, BigInt(va));
   const ins = new Instruction();
   const kinds: number[] = []; // 0 neutral/partial (transparent), 1 writes all, 2 reads
+  const stopsAfter: boolean[] = [];
   try {
     let ip = va;
     const page = va - (va & 4095);
@@ -39,7 +40,13 @@ export function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boole
         const imm = ins.opCount > 1 && ins.op1Kind >= OpKind.Immediate8 && ins.op1Kind <= OpKind.Immediate32to64;
         k = imm && (mn !== "Rol" && mn !== "Ror") && (Number(ins.immediate(1)) & 31) !== 0 ? 1 : 0;
       }
+      // An instruction that can fault exposes the incoming flags (pushed in the exception frame,
+      // or visible to the owner at a gpa-fault exit), so for liveness it reads them.
+      if (k !== 2 && mayFault(ins, mn)) k = 2;
       kinds.push(k);
+      // A store can end the block right after it (watchpoint, self-modifying code): its own
+      // flags are then visible, so they count as live.
+      stopsAfter.push(mayStopAfter(ins, mn));
       ip += ins.length;
       if (ins.flowControl !== iced.FlowControl.Next) break;
     }
@@ -50,6 +57,7 @@ export function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boole
   const dead: boolean[] = new Array<boolean>(kinds.length).fill(false);
   let live = true;
   for (let j = kinds.length - 1; j >= 0; j--) {
+    if (stopsAfter[j]) live = true;
     dead[j] = !live;
     if (kinds[j] === 1) live = false;
     else if (kinds[j] === 2) live = true;
@@ -118,4 +126,19 @@ export function condExpr(cc: number, fop: number): string {
     if (base === 7) return neg(le);
   }
   return generic;
+}
+
+/** Instructions that take a memory operand, use the stack or divide can fault mid-block. */
+const FAULTING = new Set(["Push", "Pop", "Call", "Ret", "Leave", "Div", "Idiv", "Pushfq", "Popfq", "Pushfd", "Popfd", "Pushf", "Popf"]);
+function mayFault(ins: iced.Instruction, mn: string): boolean {
+  if (FAULTING.has(mn)) return true;
+  if (mn === "Lea" || mn === "Nop" || mn.startsWith("Prefetch")) return false;
+  for (let i = 0; i < ins.opCount; i++) if (ins.opKind(i) >= OpKind.MemorySegSI) return true;
+  return false;
+}
+
+const STACK_WRITERS = new Set(["Push", "Call", "Pushfq", "Pushfd", "Pushf"]);
+function mayStopAfter(ins: iced.Instruction, mn: string): boolean {
+  if (STACK_WRITERS.has(mn) || /^(Movs|Stos|Cmpxchg8b|Cmpxchg16b)/.test(mn)) return true;
+  return ins.opCount > 0 && ins.opKind(0) >= OpKind.MemorySegSI && mn !== "Nop" && !mn.startsWith("Prefetch") && mn !== "Cmp" && mn !== "Test" && mn !== "Bt";
 }

@@ -454,3 +454,33 @@ describe("large pages", () => {
     expect(v.getReg("rcx")).toBe(0x80001008n);
   });
 });
+
+describe("flags at a fault or stop inside a block", () => {
+  it("the RFLAGS pushed for a #PF are those of the last flag-setting instruction before it", () => {
+    const { v } = sysGuest(`start:
+      mov eax, 5
+      cmp eax, 7               ; 5 - 7: CF AF SF set, ZF PF OF clear
+      mov rbx, [0x900000]      ; #PF: not mapped
+      xor ecx, ecx             ; would overwrite every flag
+      hlt
+vec_14:
+      add rsp, 8               ; error code
+      mov rdx, [rsp + 16]      ; saved RFLAGS
+      hlt`);
+    runTo(v, "hlt");
+    expect(Number(v.getReg("rdx")) & 0x8d5).toBe(0x91);
+  });
+
+  it("a watchpoint stop after a store shows the store's own flags", () => {
+    const { v } = sysGuest(`start:
+      mov eax, 1
+      mov dword [0x8000], -1
+      add dword [0x8000], eax   ; 0xffffffff + 1: ZF CF AF PF set
+      xor ecx, ecx
+      hlt`);
+    v.addWatchpoint(0x8000, 4);
+    expect(runTo(v, "watchpoint")).toMatchObject({ address: 0x8000, value: 0xffffffffn });
+    expect(runTo(v, "watchpoint")).toMatchObject({ address: 0x8000, value: 0n });
+    expect(v.getFlags() & 0x8d5).toBe(0x55);
+  });
+});
