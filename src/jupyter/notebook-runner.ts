@@ -137,7 +137,9 @@ export async function runNotebook(nb: Notebook, options: { allowErrors?: boolean
       cellsRun++;
       cell.outputs = sink.outputs;
       cell.execution_count = count;
-      if (outcome.status === "error" && failedCell === undefined) {
+      // nbclient's convention: a cell tagged raises-exception is meant to fail (a lesson showing an error).
+      const expected = Array.isArray(cell.metadata.tags) && cell.metadata.tags.includes("raises-exception");
+      if (outcome.status === "error" && !expected && failedCell === undefined) {
         failedCell = index;
         firstError = outcome.error;
         if (!options.allowErrors) break;

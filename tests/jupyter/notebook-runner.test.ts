@@ -55,6 +55,16 @@ describe("xenlab run", () => {
     expect(nb.cells[1].outputs).toEqual([]);
   });
 
+  it("lets a cell tagged raises-exception fail (nbclient's convention) and runs on", () => {
+    const input = notebook([{ ...code("%nosuchmagic", "t1"), metadata: { tags: ["raises-exception"] } }, code("'after the lesson'", "t2")]);
+    const out = join(dir, "tagged.ipynb");
+    const r = run([input, "-o", out]);
+    expect(r.status, r.stderr).toBe(0);
+    const nb = JSON.parse(readFileSync(out, "utf8"));
+    expect(nb.cells[0].outputs[0].ename).toBe("UsageError");
+    expect(nb.cells[1].outputs[0].data["text/plain"]).toBe("'after the lesson'");
+  });
+
   it("runs on past errors with --allow-errors", () => {
     const input = notebook([code("%nosuchmagic", "e1"), code("'reached'", "e2")]);
     const out = join(dir, "allow.ipynb");

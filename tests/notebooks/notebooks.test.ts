@@ -1,0 +1,87 @@
+/**
+ * Every tutorial notebook runs top to bottom, in-process (`xenlab run`, what `npm start` uses) and
+ * under `jupyter nbconvert --execute` on the installed kernel (nbclient, what a classroom server
+ * does), with no error except in cells tagged raises-exception, and shows its key results. In the
+ * solutions notebooks every exercise check passes; in the students' notebooks none does yet.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { KERNEL_MAIN } from "../../src/jupyter/client";
+import { PACKAGE_ROOT } from "../../src/package-root";
+import { jupyterSandbox } from "../support/jupyter";
+
+const NOTEBOOKS = join(PACKAGE_ROOT, "notebooks");
+
+/** Text each notebook must show when run (its key outputs). */
+const KEY_OUTPUTS: Record<string, string[]> = {
+  "00-tour.ipynb": ["exit: hlt after 23 instructions; eax = 55", "Windows Server Longhorn, meet Xen", "check: 0 findings, 2 of 33 blocks allocated", "dynamic, 64.0 MiB"],
+  "05-vhd.ipynb": ["BAT entry 50", "footer, moved to the new end of the file", "No errors were found on the image.", "parent's first sector is still all zeros: true"],
+};
+
+const student = readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort();
+const solutions = readdirSync(join(NOTEBOOKS, "solutions")).filter((f) => f.endsWith(".ipynb")).sort();
+
+interface Output { output_type: string; text?: string | string[]; data?: Record<string, string | string[]>; ename?: string; evalue?: string }
+interface Cell { cell_type: string; source: string | string[]; metadata: { tags?: string[] }; outputs?: Output[] }
+
+const join1 = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join("") : v ?? "");
+const textOf = (cells: Cell[]) => cells.flatMap((c) => c.outputs ?? []).map((o) => join1(o.text) || join1(o.data?.["text/plain"]) || `${o.ename}: ${o.evalue}`).join("\n");
+
+function checkRun(path: string, file: string): Cell[] {
+  const nb = JSON.parse(readFileSync(path, "utf8")) as { cells: Cell[] };
+  const unexpected = nb.cells.filter((c) => !(c.metadata.tags ?? []).includes("raises-exception")).flatMap((c) => (c.outputs ?? []).filter((o) => o.output_type === "error").map((o) => `${o.ename}: ${o.evalue}`));
+  expect(unexpected, file).toEqual([]);
+  for (const tagged of nb.cells.filter((c) => (c.metadata.tags ?? []).includes("raises-exception"))) {
+    expect((tagged.outputs ?? []).some((o) => o.output_type === "error"), `${file}: a raises-exception cell should show its error`).toBe(true);
+  }
+  return nb.cells;
+}
+
+function checkCells(cells: Cell[]): string[] {
+  return cells.filter((c) => join1(c.source).startsWith("// Check for exercise")).map((c) => textOf([c]));
+}
+
+describe("in-process (xenlab run)", () => {
+  for (const file of [...student, ...solutions.map((s) => `solutions/${s}`)]) {
+    it(file, () => {
+      const out = join(PACKAGE_ROOT, "dist", "notebooks-test", file.replace("/", "-"));
+      const r = spawnSync(process.execPath, [KERNEL_MAIN, "run", join(NOTEBOOKS, file), "-o", out], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const cells = checkRun(out, file);
+      const text = textOf(cells);
+      for (const key of KEY_OUTPUTS[file.replace(/^solutions\//, "").replace("-solutions", "")] ?? []) expect(text, file).toContain(key);
+      const checks = checkCells(cells);
+      if (file.startsWith("solutions/")) {
+        expect(checks.length, `${file} has exercise checks`).toBeGreaterThan(0);
+        for (const c of checks) expect(c, file).toMatch(/correct/);
+        for (const c of checks) expect(c, file).not.toMatch(/not yet/);
+      } else {
+        for (const c of checks) expect(c, file).toMatch(/not yet/);
+      }
+    });
+  }
+});
+
+describe("under jupyter nbconvert --execute on the installed kernel", () => {
+  const sandbox = jupyterSandbox("notebooks");
+  for (const file of student) {
+    it(file, () => {
+      const out = join(sandbox.work, file);
+      execFileSync("jupyter", ["nbconvert", "--to", "notebook", "--execute", "--output", out, join(NOTEBOOKS, file)], { env: sandbox.env, cwd: sandbox.work, stdio: "pipe", timeout: 300_000 });
+      const cells = checkRun(out, file);
+      for (const key of KEY_OUTPUTS[file] ?? []) expect(textOf(cells), file).toContain(key);
+    });
+  }
+});
+
+it("every notebook is committed without outputs", () => {
+  for (const file of [...student, ...solutions.map((s) => `solutions/${s}`)]) {
+    const nb = JSON.parse(readFileSync(join(NOTEBOOKS, file), "utf8")) as { cells: (Cell & { execution_count?: number | null })[] };
+    for (const c of nb.cells.filter((x) => x.cell_type === "code")) {
+      expect(c.outputs, file).toEqual([]);
+      expect(c.execution_count ?? null, file).toBeNull();
+    }
+  }
+});
