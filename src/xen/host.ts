@@ -13,7 +13,7 @@ import {
   DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
   XEN_HYPERCALL_MSR, XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
 } from "./abi";
-import { buildLab, buildPvh, CONSOLE_PFN, XENSTORE_PFN } from "./builder";
+import { buildLab, buildPvh, CONSOLE_PFN, LAB, XENSTORE_PFN } from "./builder";
 import { ConsoleRing } from "./console-ring";
 import { hypercallPage, xenCpuid } from "./cpuid";
 import { Domain, DomainKind } from "./domain";
@@ -230,9 +230,21 @@ export class XenHost {
   }
 
   /** Creates a lab domain around machine code (see builder.ts LAB for the layout). */
-  createLabDomain(name: string, code: Uint8Array, opts: { memoryMiB?: number; vcpus?: number; paused?: boolean; extra?: string } = {}): Domain {
+  createLabDomain(name: string, code: Uint8Array, opts: { memoryMiB?: number; vcpus?: number; paused?: boolean; extra?: string; allVcpusUp?: boolean } = {}): Domain {
     const cfg = `name = "${name}"\ntype = "lab"\nmemory = ${opts.memoryMiB ?? 16}\nvcpus = ${opts.vcpus ?? 1}\n${opts.extra ?? ""}`;
-    return this.createDomain(cfg, { code, paused: opts.paused });
+    const d = this.createDomain(cfg, { code, paused: opts.paused });
+    if (opts.allVcpusUp) {
+      // Every vCPU starts at the code with its own 16 KiB stack below the BSP's and RBX = its id,
+      // as if the BSP had used VCPUOP_initialise + VCPUOP_up for each.
+      const v0 = d.vcpus[0]!.cpu!;
+      for (const v of d.vcpus.slice(1, d.config.vcpus)) {
+        v.cpu!.reset({ mode: "long64", rip: v0.getReg("rip"), rsp: LAB.stackTop - v.id * 0x4000, cr3: v0.getReg("cr3"), regs: { rdi: LAB.hypercallPage, rsi: LAB.sharedInfo, rbx: v.id } });
+        v.down = false;
+        v.setRunstate("runnable", this.now);
+        if (!d.paused) this.makeRunnable(v, false);
+      }
+    }
+    return d;
   }
 
   /** Store and console: pages at the special pfns, unbound ports toward dom0, reserved grants. */

@@ -338,6 +338,13 @@ void guest_main(uint32_t start_info_pa)
     printk("timer: port %u slept %u us\n", timer_port, (t1 - t0) / 1000);
 
     unsigned count = 0;
+    if (!strncmp(arg(cmdline, "role"), "xsbench", 7)) {
+        /* XenStore request rate over the ring: `rounds` XS_READs, then power off. */
+        for (count = 0; count < rounds; count++) xs_talk(XS_READ, 0, "name", 0, 0, val, sizeof val);
+        printk("xsbench: %u reads of name=%s\n", count, val);
+        struct sched_shutdown off = { .reason = SHUTDOWN_poweroff };
+        HYPERVISOR_sched_op(SCHEDOP_shutdown, &off);
+    }
     if (ping) {
         /* Offer an unbound port and a grant to the peer through XenStore. */
         struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = peer };
