@@ -5,6 +5,7 @@
  * Registers are two Int32Arrays (low and high halves) so the hot path never touches BigInt.
  * Addresses are signed doubles (canonical 48-bit addresses are exact). Flags are lazy (flags.ts).
  */
+import { interruptRequested } from "../interrupt";
 import {
   TLB_SIZE, ptRead as ptReadImpl, ptWrite as ptWriteImpl, translate as translateImpl, walk as walkImpl,
   xlate as xlateImpl,
@@ -79,6 +80,9 @@ export interface VcpuInit {
   regs?: Partial<Record<(typeof GPR_NAMES)[number], number | bigint>>;
   rflags?: number;
 }
+
+/** Blocks between two looks at the interrupt flag (a block is a few to a few dozen instructions). */
+const INTERRUPT_CHECK_BLOCKS = 4096;
 
 export class Vcpu {
   /** General-purpose registers, low and high 32 bits. */
@@ -406,7 +410,13 @@ export class Vcpu {
     const R = this.R, H = this.H;
     this.pendingExit = undefined;
     let prev: Block | undefined;
+    // A Jupyter interrupt (or any host's) stops a long run between blocks, within a millisecond.
+    let untilInterruptCheck = INTERRUPT_CHECK_BLOCKS;
     for (;;) {
+      if (--untilInterruptCheck === 0) {
+        untilInterruptCheck = INTERRUPT_CHECK_BLOCKS;
+        if (interruptRequested()) this.stopRequested = true;
+      }
       if (this.seenEpoch !== this.machine.epoch) this.flushTlb();
       if (this.seenCodeEpoch !== this.machine.codeEpoch) this.flushWriteTlb();
       if (this.pendingIrq.length !== 0 && (this.eflagsRest & IF) && !this.interruptShadow) {

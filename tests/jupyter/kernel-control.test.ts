@@ -61,6 +61,24 @@ describe("while a cell busy-loops", { retry: 2 }, () => {
     expect(after.iopub.find((m) => m.header.msg_type === "execute_result")!.content.data["text/plain"]).toBe("true");
   });
 
+  it("a vCPU running a guest's endless loop stops with an interrupt exit, its state intact", async () => {
+    const busy = await startBusy(`
+      const m = new Machine(16);
+      m.populate(domId(1), gfn(0), 512);
+      const g = m.guest(domId(1));
+      const { cr3 } = buildPageTables(g, 0x100000, [{ va: 0, gpa: 0, pages: 256 }]);
+      g.write(0x1000, Uint8Array.from([0xff, 0xc0, 0xeb, 0xfc])); // inc eax; jmp -4
+      const cpu = new Vcpu(m, domId(1), 0, { mode: "long64", rip: 0x1000, rsp: 0x8000, cr3 });
+      console.log("busy");
+      const exit = cpu.run(1e15);
+      [exit.kind, cpu.icount > 1000, Number(cpu.getReg("rax")) === Math.ceil(cpu.icount / 2)]`);
+    await k.request("control", "interrupt_request");
+    const reply = await busy.reply;
+    expect(reply.content.status).toBe("ok");
+    const result = await k.waitIopub((m) => m.parent_header.msg_id === busy.id && m.header.msg_type === "execute_result");
+    expect(result.content.data["text/plain"]).toBe("[ 'interrupt', true, true ]");
+  });
+
   it("the kernel keeps its state after an interrupt", async () => {
     await k.execute("const kept = 'still here'");
     const busy = await startBusy("console.log('busy'); while (true) {}");
