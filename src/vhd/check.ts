@@ -1,10 +1,11 @@
 import { BlockFile, FileHost, nodeFileHost, readAt } from "./block-file";
 import { forEachRun } from "./bitmap";
-import { BAT_UNUSED, DiskType, FOOTER_SIZE, HEADER_SIZE, SECTOR } from "./constants";
-import { bitmapBytes, decodeHeader, headerFindings, DynamicHeader } from "./dynamic-header";
+import { BAT_UNUSED, DiskType, FOOTER_SIZE, HEADER_SIZE, SECTOR, VHD_EPOCH_UNIX } from "./constants";
+import { HEADER_FIELD, bitmapBytes, decodeHeader, headerFindings, DynamicHeader } from "./dynamic-header";
+import { parentCandidates } from "./parent";
 import { VhdFormatError } from "./errors";
 import { Finding, finding } from "./finding";
-import { FOOTER_FIELD, decodeFooter, footerFindings } from "./footer";
+import { FOOTER_FIELD, decodeFooter, footerFindings, vhdTimeToDate } from "./footer";
 import { Region, allZero, endOfMetadata, metadataRegions, roundUp } from "./layout";
 import { VhdDisk } from "./vhd-disk";
 import { rewriteVhd } from "./rewrite";
@@ -262,11 +263,29 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   }
 
   // Parent identity.
-  if (footer.diskType === DiskType.Differencing) checkParent(path, host, F);
+  if (footer.diskType === DiskType.Differencing) {
+    if (h.parentTimestamp + VHD_EPOCH_UNIX > Date.now() / 1000 + 1800) {
+      F.push(finding("warning", "header parent time stamp", headerOffset + HEADER_FIELD.parentTimestamp, `${vhdTimeToDate(h.parentTimestamp).toISOString()} is in the future`));
+    }
+    // vhd-util check compares each locator's file name with the header's; Windows writes a full path
+    // in one and not the other (reference Q7), so a mismatch is only a warning here.
+    const headerName = baseName(h.parentUnicodeName);
+    for (const c of parentCandidates(path, file, h)) {
+      if (c.source !== "header parent name" && headerName && baseName(c.stored) !== headerName) {
+        F.push(finding("warning", `parent locator ${c.source}`, headerOffset + HEADER_FIELD.parentLocators, `names ${JSON.stringify(c.stored)}, the header names ${JSON.stringify(h.parentUnicodeName)}`));
+      }
+    }
+    checkParent(path, host, F);
+  }
   return out;
 }
 
 const PADDING_LIMIT = 64 * 1024;
+
+function baseName(p: string): string {
+  const parts = p.replace(/\\/g, "/").split("/");
+  return parts[parts.length - 1] ?? "";
+}
 
 function gaps(meta: Region[], blocks: Region[], end: number): number {
   const all = [...meta, ...blocks].sort((a, b) => a.start - b.start);
