@@ -28,7 +28,7 @@ function liveConsole(host: XenHost, name: string, ctx: MagicContext, quietNs: nu
       if (Date.now() - lastUpdate > 100) { lastUpdate = Date.now(); ctx.out.updateDisplay(id, consoleBundle(`console of ${d.name} (d${d.domid})`, text)); }
     },
   });
-  const status = r.reason === "exited" ? "domain exited" : r.reason === "quiet" ? "console quiet" : r.reason === "idle" ? "all vCPUs idle" : "instruction budget spent";
+  const status = r.reason === "exited" ? "domain shut down" : r.reason === "quiet" ? "console quiet" : r.reason === "idle" ? "all vCPUs idle" : "instruction budget spent";
   ctx.out.updateDisplay(id, consoleBundle(`console of ${d.name} (d${d.domid}) — ${status} at t=${(host.now / 1e6).toFixed(3)} ms`, text));
   return new XlOutput("", "", 0, d);
 }

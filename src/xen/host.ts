@@ -28,6 +28,10 @@ import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
 import { readFileSync } from "node:fs";
 import type { MimeBundle } from "../render/mime";
 import { renderDomainList } from "../render/xen-domains";
+import { SchedSegment, SchedTimelineView } from "../render/xen-timeline";
+import { EventChannelView } from "../render/xen-evtchn";
+import { GrantTableView } from "../render/xen-gnttab";
+import { XenstoreTreeView } from "../render/xen-xenstore";
 
 export interface HostOptions {
   pcpus?: number;
@@ -123,6 +127,9 @@ export class XenHost {
   /** Toolstack messages (what xl would print: restarts, destroys). */
   readonly toolstackLog: string[] = [];
   lastBreak: RunResult["breakpoint"];
+  /** What ran where (the last `schedRecordLimit` segments), for the timeline view. */
+  readonly schedRecord: SchedSegment[] = [];
+  schedRecordLimit = 20000;
 
   constructor(opts: HostOptions = {}) {
     const pcpus = opts.pcpus ?? 4;
@@ -633,6 +640,7 @@ export class XenHost {
       t += dt;
       p.busyNs += dt;
       this.sched.burn(v, dt);
+      if (n > 0) this.recordSegment(p.id, v, t - dt, t);
       this.handleExit(v, exit, t);
       if (this.lastBreak) {
         if (p.current === v) { p.current = undefined; v.setRunstate("runnable", t); this.sched.requeue(v); }
@@ -649,6 +657,39 @@ export class XenHost {
       // Still running at the end of the quantum: keep it current (time continues next quantum).
     }
     return ran;
+  }
+
+  private recordSegment(pcpu: number, v: XenVcpu, start: number, end: number): void {
+    const r = this.schedRecord;
+    for (let k = r.length - 1; k >= Math.max(0, r.length - this.pcpus.length * 2); k--) {
+      const s = r[k]!;
+      if (s.pcpu === pcpu) {
+        if (s.domid === v.domain.domid && s.vcpu === v.id && Math.abs(s.end - start) < 1) { s.end = end; return; }
+        break;
+      }
+    }
+    r.push({ pcpu, domid: v.domain.domid, vcpu: v.id, start, end });
+    if (r.length > this.schedRecordLimit * 1.25) r.splice(0, r.length - this.schedRecordLimit);
+  }
+
+  /** A Gantt chart of what each pCPU ran (default: the whole record). */
+  timeline(fromNs?: number, toNs = this.now): SchedTimelineView {
+    return new SchedTimelineView(this, this.schedRecord, fromNs ?? (this.schedRecord[0]?.start ?? 0), toNs);
+  }
+
+  /** Event channels of all (or some) domains, drawn. */
+  eventChannels(...domids: number[]): EventChannelView {
+    return new EventChannelView(this, domids.length ? domids : undefined);
+  }
+
+  /** Grant tables in use, decoded. */
+  grantTables(domid?: number): GrantTableView {
+    return new GrantTableView(this, domid);
+  }
+
+  /** The XenStore tree under a path. */
+  xenstoreTree(path = "/"): XenstoreTreeView {
+    return new XenstoreTreeView(this.xenstore, path);
   }
 
   /** Writes vcpu_time_info for a vCPU as it is scheduled in (Xen: update_vcpu_system_time). */

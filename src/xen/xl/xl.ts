@@ -258,7 +258,7 @@ export function attachConsole(host: XenHost, d: Domain, opts: XlOptions = {}): {
   try {
     const r = host.run({
       until: (h) => {
-        if (!h.domains.has(d.domid)) { reason = "exited"; return true; }
+        if (!h.domains.has(d.domid) || d.isShutdown) { reason = "exited"; return true; }
         return h.now - last >= quiet;
       },
       maxInstructions: opts.maxInstructions ?? 5e8,

@@ -1,0 +1,44 @@
+/**
+ * What each pCPU ran, over virtual time: a Gantt chart of scheduling segments (one colour per
+ * domain), drawn from the host's scheduling record.
+ */
+import type { XenHost } from "../xen/host";
+import { MimeBundle, escapeXml } from "./mime";
+
+export interface SchedSegment {
+  pcpu: number;
+  domid: number;
+  vcpu: number;
+  start: number;
+  end: number;
+}
+
+const PALETTE = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#e53935", "#00897b", "#6d4c41", "#3949ab", "#c0ca33", "#d81b60"];
+
+export class SchedTimelineView {
+  constructor(readonly host: XenHost, readonly segments: readonly SchedSegment[], readonly from: number, readonly to: number) {}
+
+  toMimeBundle(): MimeBundle {
+    const { host, from, to } = this;
+    const span = Math.max(1, to - from);
+    const w = 760, left = 60, rowH = 16, n = host.pcpus.length;
+    const h = 30 + n * rowH + 30;
+    const x = (t: number) => left + ((t - from) / span) * (w - left - 10);
+    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="monospace" font-size="11">`;
+    for (let p = 0; p < n; p++) svg += `<text x="4" y="${24 + p * rowH + 11}">pCPU ${p}</text><rect x="${left}" y="${24 + p * rowH}" width="${w - left - 10}" height="${rowH - 3}" fill="#f5f5f5"/>`;
+    const busy = new Map<number, number>();
+    for (const s of this.segments) {
+      if (s.end < from || s.start > to) continue;
+      const a = Math.max(s.start, from), b = Math.min(s.end, to);
+      busy.set(s.domid, (busy.get(s.domid) ?? 0) + (b - a));
+      const name = host.domains.get(s.domid)?.name ?? `d${s.domid}`;
+      svg += `<rect x="${x(a).toFixed(1)}" y="${24 + s.pcpu * rowH}" width="${Math.max(0.5, x(b) - x(a)).toFixed(1)}" height="${rowH - 3}" fill="${PALETTE[s.domid % PALETTE.length]}"><title>${escapeXml(`${name} v${s.vcpu}: ${(a / 1e6).toFixed(3)}–${(b / 1e6).toFixed(3)} ms`)}</title></rect>`;
+    }
+    svg += `<text x="${left}" y="14">${(from / 1e6).toFixed(3)} ms</text><text x="${w - 90}" y="14">${(to / 1e6).toFixed(3)} ms</text>`;
+    let lx = left;
+    for (const [domid] of busy) { const name = host.domains.get(domid)?.name ?? `d${domid}`; svg += `<rect x="${lx}" y="${h - 14}" width="10" height="10" fill="${PALETTE[domid % PALETTE.length]}"/><text x="${lx + 13}" y="${h - 5}">${escapeXml(name.slice(0, 12))}</text>`; lx += 110; }
+    svg += `</svg>`;
+    const text = [`pCPU time by domain, ${(from / 1e6).toFixed(3)}–${(to / 1e6).toFixed(3)} ms:`, ...[...busy].map(([d, t]) => `  ${(host.domains.get(d)?.name ?? `d${d}`).padEnd(20)} ${(t / 1e6).toFixed(3)} ms (${((t * 100) / (span * n)).toFixed(1)}% of the host)`)].join("\n");
+    return { "text/plain": text, "image/svg+xml": svg };
+  }
+}
