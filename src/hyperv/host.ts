@@ -1,0 +1,656 @@
+/**
+ * The Hyper-V host personality: Windows Server "Longhorn" as the root partition (its
+ * virtualization stack is this kernel), child partitions created through the TLFS hypercalls, the
+ * synthetic MSRs and CPUID leaves, SynIC and VMBus.
+ *
+ * Virtual time moves only inside `run()`: VPs run round-robin, in partition then VP order, for a
+ * quantum of instructions each (cpuMHz instructions per virtual µs); after a round, time advances by
+ * the longest run. When every VP waits, time jumps to the next synthetic timer. Long runs check for
+ * a Jupyter interrupt between rounds.
+ */
+import { ElfFile, Machine, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
+import type { Exit } from "../machine";
+import { checkInterrupt } from "../interrupt";
+import { xenCpuid } from "../xen/cpuid";
+import type { MimeBundle } from "../render/mime";
+import { renderHost } from "../render/hyperv-partitions";
+import { HypervError } from "./errors";
+import { decodeInput, encodeInput, encodeResult } from "./hypercall-abi";
+import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES, VP_POOL_PAGES } from "./hypercalls";
+import { Partition, VirtualProcessor } from "./partition";
+import {
+  CHILD_PRIVILEGES, HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MAP_GPA, HV_MSR, HV_RECOMMEND, HV_REG, HV_STATUS, HV_SYNIC_VERSION_1,
+  HV_VENDOR, HVCALL, HVMSG, ROOT_PRIVILEGES, SINT_MASKED, STIMER, TSC_PAGE, hvStatusName,
+} from "./tlfs";
+
+export interface HypervHostOptions {
+  /** Logical processors (VPs beyond this share them round-robin). */
+  lps?: number;
+  memoryMiB?: number;
+  rootMemoryMiB?: number;
+  cpuMHz?: number;
+  /** Instructions per VP per scheduling round. */
+  quantum?: number;
+  maxVpsPerPartition?: number;
+}
+
+export interface HvTraceRecord {
+  t: number;
+  partition: number;
+  vp: number;
+  code: number;
+  name: string;
+  fast: boolean;
+  repStart: number;
+  repCount: number;
+  status: number;
+  repsCompleted: number;
+  /** The call returned to the guest for a continuation (RIP rewound, RCX rep start advanced). */
+  continued: boolean;
+}
+
+export interface HvRunOptions {
+  ns?: number;
+  until?: (h: HypervHost) => boolean;
+  maxInstructions?: number;
+}
+
+export interface HvRunResult {
+  startNs: number;
+  endNs: number;
+  instructions: number;
+  stoppedBy: "time" | "until" | "idle" | "instructions";
+}
+
+/** A connection (TLFS 11.5): what a PostMessage / SignalEvent on its id reaches. */
+export interface Connection {
+  id: number;
+  owner: string;
+  /** Handles a message; returns an HV_STATUS. */
+  onMessage?: (from: Partition, type: number, payload: Uint8Array) => number;
+  onEvent?: (from: Partition, flag: number) => number;
+  /** Which partitions may use it (undefined: any). */
+  allowed?: (from: Partition) => boolean;
+}
+
+export interface ChildOptions {
+  name: string;
+  memoryMiB?: number;
+  /** An x86-64 ELF (linked at its physical addresses) started in 64-bit mode at its entry. */
+  elf?: Uint8Array;
+  /** Or raw 64-bit code loaded at 1 MiB. */
+  code?: Uint8Array;
+  vps?: number;
+  paused?: boolean;
+}
+
+/** Where the root keeps the hypercall input/output pages it uses on the toolstack's behalf. */
+const ROOT_INPUT_GPA = 0x1000, ROOT_OUTPUT_GPA = 0x2000;
+/** Root guest frames at and above this back child memory before it is mapped (4 GiB). */
+const ROOT_CHILD_BACKING_GFN = 0x100000;
+/** Child layout (identity mapped): page tables, stack, image at 1 MiB. */
+export const CHILD_LAYOUT = { pageTables: 0x10000, stackTop: 0x80000, image: 0x100000 } as const;
+
+/** Hyper-V 1.0 (Windows Server 2008) build 6001 SP1: CPUID 0x40000002 (TLFS 2.4.3). */
+export const HV_VERSION = { build: 6001, major: 6, minor: 0, servicePack: 1, branch: 0, number: 0 } as const;
+
+export class HypervHost {
+  readonly machine: Machine;
+  readonly partitions = new Map<number, Partition>();
+  readonly connections = new Map<number, Connection>();
+  readonly cpuMHz: number;
+  readonly quantum: number;
+  readonly lps: number;
+  readonly maxVpsPerPartition: number;
+  now = 0;
+  instructions = 0;
+  readonly trace: HvTraceRecord[] = [];
+  traceLimit = 2000;
+  readonly stats = { hypercalls: 0, continuations: 0, tlbFlushes: 0, spinWaits: 0, messages: 0, events: 0 };
+  readonly log: string[] = [];
+  private nextPartitionId = 1;
+  private nextRootBacking = ROOT_CHILD_BACKING_GFN;
+  readonly root: Partition;
+
+  constructor(opts: HypervHostOptions = {}) {
+    this.lps = opts.lps ?? 2;
+    this.cpuMHz = opts.cpuMHz ?? 1000;
+    this.quantum = opts.quantum ?? 20_000;
+    this.maxVpsPerPartition = opts.maxVpsPerPartition ?? 64;
+    this.machine = new Machine(opts.memoryMiB ?? 1024);
+    this.root = new Partition(this, this.nextPartitionId++, "Windows Server Longhorn", "root", ROOT_PRIVILEGES, undefined);
+    this.root.state = "initialized";
+    this.partitions.set(this.root.id, this.root);
+    this.machine.populate(this.root.domid, gfn(0), (opts.rootMemoryMiB ?? 64) * 256);
+    for (let i = 0; i < this.lps; i++) this.newVp(this.root).state = "halted";
+    this.log.push(`Hyper-V ${HV_VERSION.major}.${HV_VERSION.minor}.${HV_VERSION.build} (xenlab): root partition "${this.root.name}", ${this.lps} LPs`);
+  }
+
+  // =========================================================================================
+  // Partitions and VPs (called by the hypercall handlers)
+  // =========================================================================================
+
+  private pendingName: string | undefined;
+
+  newPartition(parent: Partition, flags: bigint, compatibilityVersion: number): Partition {
+    const id = this.nextPartitionId++;
+    const p = new Partition(this, id, this.pendingName ?? `partition-${id}`, "child", CHILD_PRIVILEGES, parent, { flags, compatibilityVersion });
+    this.pendingName = undefined;
+    this.partitions.set(id, p);
+    this.log.push(`partition ${id} "${p.name}" created by ${parent.id}`);
+    return p;
+  }
+
+  newVp(p: Partition): VirtualProcessor {
+    // A new VP starts in the INIT-like state our machine models: flat protected mode, paging off.
+    const cpu = new Vcpu(this.machine, p.domid, p.vps.length, { mode: "protected32", rip: 0 });
+    const vp = new VirtualProcessor(p, p.vps.length, cpu);
+    p.vps.push(vp);
+    return vp;
+  }
+
+  destroyPartition(p: Partition): void {
+    for (const e of p.memory.p2m.entries()) p.memory.p2m.remove(e.gfn);
+    for (const m of p.pool) this.machine.memory.free(m as never);
+    p.pool.length = 0;
+    p.poolInUse = 0;
+    p.mappedPages = 0;
+    p.vps.length = 0;
+    p.state = "deleted";
+    for (const [id, c] of this.connections) if (c.owner === `partition ${p.id}`) this.connections.delete(id);
+    this.partitions.delete(p.id);
+    this.log.push(`partition ${p.id} "${p.name}" deleted`);
+  }
+
+  partition(q: number | string): Partition {
+    for (const p of this.partitions.values()) if (p.id === Number(q) || p.name === q) return p;
+    throw new HypervError("INVALID_PARTITION_ID", `no partition ${q}`);
+  }
+
+  // =========================================================================================
+  // Messages and events (TLFS 11.10)
+  // =========================================================================================
+
+  registerConnection(c: Connection): void {
+    if (this.connections.has(c.id)) throw new HypervError("INVALID_CONNECTION_ID", `connection ${c.id} exists`);
+    this.connections.set(c.id, c);
+  }
+
+  postMessage(from: Partition, connectionId: number, type: number, payload: Uint8Array): number {
+    const c = this.connections.get(connectionId);
+    if (!c || !c.onMessage || (c.allowed && !c.allowed(from))) return HV_STATUS.INVALID_CONNECTION_ID;
+    this.stats.messages++;
+    return c.onMessage(from, type, payload);
+  }
+
+  signalEvent(from: Partition, connectionId: number, flag: number): number {
+    const c = this.connections.get(connectionId);
+    if (!c || !c.onEvent || (c.allowed && !c.allowed(from))) return HV_STATUS.INVALID_CONNECTION_ID;
+    this.stats.events++;
+    return c.onEvent(from, flag);
+  }
+
+  // =========================================================================================
+  // The hypercall path
+  // =========================================================================================
+
+  /**
+   * Executes a hypercall for `vp` with the x64 register convention (RCX input value, RDX input GPA
+   * or fast input 1, R8 output GPA or fast input 2). Returns RAX, and for a continuation the new
+   * RCX (the caller then re-executes the call).
+   */
+  dispatch(p: Partition, vp: VirtualProcessor | undefined, rcx: bigint, rdx: bigint, r8: bigint): { rax: bigint; continueRcx?: bigint } {
+    const inp = decodeInput(rcx);
+    const def = CALL_BY_CODE.get(inp.code);
+    const rec = (status: number, reps: number, continued = false) => {
+      this.stats.hypercalls++;
+      if (vp) vp.hypercalls++;
+      this.trace.push({ t: this.now, partition: p.id, vp: vp?.index ?? -1, code: inp.code, name: def?.name ?? `0x${inp.code.toString(16)}`, fast: inp.fast, repStart: inp.repStart, repCount: inp.repCount, status, repsCompleted: reps, continued });
+      if (this.trace.length > this.traceLimit) this.trace.splice(0, this.trace.length - this.traceLimit);
+    };
+    const fail = (s: number) => { rec(s, inp.repStart); return { rax: encodeResult(s, inp.repStart) }; };
+    if (!def) return fail(HV_STATUS.INVALID_HYPERCALL_CODE);
+    if (inp.reservedSet || inp.nested) return fail(HV_STATUS.INVALID_HYPERCALL_INPUT);
+    if (inp.fast && !def.fastAllowed) return fail(HV_STATUS.INVALID_HYPERCALL_INPUT);
+    // Rep and simple calls must be called as such (TLFS 3.7.3).
+    if (def.rep ? inp.repCount === 0 || inp.repStart >= inp.repCount : inp.repCount !== 0 || inp.repStart !== 0) return fail(HV_STATUS.INVALID_HYPERCALL_INPUT);
+    if (def.priv && !p.has(def.priv)) return fail(HV_STATUS.ACCESS_DENIED);
+    const inSize = def.rep ? def.rep.header + def.rep.element * inp.repCount : def.inSize ?? 0;
+    const outSize = def.rep ? def.rep.outElement * inp.repCount : def.outSize ?? 0;
+    let input: Uint8Array;
+    if (inp.fast) {
+      input = new Uint8Array(16);
+      const dv = new DataView(input.buffer);
+      dv.setBigUint64(0, BigInt.asUintN(64, rdx), true);
+      dv.setBigUint64(8, BigInt.asUintN(64, r8), true);
+    } else {
+      const inGpa = Number(BigInt.asUintN(52, rdx));
+      if (inSize > 0) {
+        if (inGpa % 8 !== 0) return fail(HV_STATUS.INVALID_ALIGNMENT);
+        if ((inGpa % PAGE_SIZE) + inSize > PAGE_SIZE) return fail(HV_STATUS.INVALID_HYPERCALL_INPUT);
+        try { input = p.memory.read(inGpa, inSize); } catch { return fail(HV_STATUS.INVALID_PARAMETER); }
+      } else input = new Uint8Array(0);
+    }
+    const outGpa = Number(BigInt.asUintN(52, r8));
+    if (outSize > 0 && (outGpa % 8 !== 0)) return fail(HV_STATUS.INVALID_ALIGNMENT);
+    if (outSize > 0 && (outGpa % PAGE_SIZE) + outSize > PAGE_SIZE) return fail(HV_STATUS.INVALID_HYPERCALL_INPUT);
+    const padded = new Uint8Array(Math.max(input.length, 16));
+    padded.set(input);
+    const output = new Uint8Array(outSize);
+    const ctx: CallContext = { host: this, caller: p, vp, input: new DataView(padded.buffer), output: new DataView(output.buffer) };
+    const flushOut = () => { if (outSize > 0) try { p.memory.write(outGpa, output); } catch { /* unmapped output: nothing written */ } };
+    if (!def.rep) {
+      const s = def.run!(ctx);
+      if (s === HV_STATUS.SUCCESS) flushOut();
+      rec(s, 0);
+      return { rax: encodeResult(s, 0) };
+    }
+    let i = inp.repStart;
+    const stop = Math.min(inp.repCount, inp.repStart + REPS_PER_ENTRY);
+    let s: number = HV_STATUS.SUCCESS;
+    for (; i < stop; i++) {
+      s = def.runRep!(ctx, i);
+      if (s !== HV_STATUS.SUCCESS) break;
+    }
+    // Output elements [repStart, i) are valid.
+    if (def.rep.outElement > 0 && i > inp.repStart) {
+      const a = def.rep.outElement * inp.repStart, b = def.rep.outElement * i;
+      try { p.memory.write(outGpa + a, output.subarray(a, b)); } catch { /* as above */ }
+    }
+    if (s === HV_STATUS.SUCCESS && i < inp.repCount) {
+      this.stats.continuations++;
+      rec(s, i, true);
+      return { rax: encodeResult(s, i), continueRcx: encodeInput({ ...inp, repStart: i }) };
+    }
+    rec(s, i);
+    return { rax: encodeResult(s, i) };
+  }
+
+  /**
+   * The root's toolstack calling the hypervisor (what Windows' VID driver does): the input goes
+   * through the root's input page, the same path a guest's `call hypercall_page` takes; rep calls
+   * are continued until done.
+   */
+  rootCall(code: number, input: Uint8Array, opts: { reps?: number; outSize?: number } = {}): { status: number; repsCompleted: number; output: Uint8Array } {
+    if (input.length > PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `hypercall input of ${input.length} bytes does not fit a page`);
+    const g = this.root.memory;
+    g.fill(ROOT_INPUT_GPA, PAGE_SIZE, 0);
+    g.write(ROOT_INPUT_GPA, input);
+    let rcx = encodeInput({ code, repCount: opts.reps ?? 0 });
+    for (;;) {
+      const r = this.dispatch(this.root, undefined, rcx, BigInt(ROOT_INPUT_GPA), BigInt(ROOT_OUTPUT_GPA));
+      if (r.continueRcx !== undefined) { rcx = r.continueRcx; continue; }
+      const status = Number(r.rax & 0xffffn), reps = Number((r.rax >> 32n) & 0xfffn);
+      return { status, repsCompleted: reps, output: g.read(ROOT_OUTPUT_GPA, opts.outSize ?? 0) };
+    }
+  }
+
+  private mustSucceed(what: string, r: { status: number }): void {
+    if (r.status !== HV_STATUS.SUCCESS) throw new HypervError(hvStatusName(r.status), `${what} failed: ${hvStatusName(r.status)}`);
+  }
+
+  /** Allocates root pages to back a child (the root owns all memory) and returns their root GFNs. */
+  private rootBacking(pages: number): number[] {
+    const first = this.nextRootBacking;
+    this.machine.populate(this.root.domid, gfn(first), pages);
+    this.nextRootBacking += pages;
+    return Array.from({ length: pages }, (_, i) => first + i);
+  }
+
+  private repCall(code: number, header: Uint8Array, elements: bigint[], what: string): void {
+    // One page of input per batch: header then as many u64 elements as fit.
+    const per = Math.min(0xfff, Math.floor((PAGE_SIZE - header.length) / 8));
+    for (let k = 0; k < elements.length; k += per) {
+      const chunk = elements.slice(k, k + per);
+      const buf = new Uint8Array(header.length + chunk.length * 8);
+      buf.set(header);
+      const dv = new DataView(buf.buffer);
+      chunk.forEach((e, i) => dv.setBigUint64(header.length + i * 8, e, true));
+      this.mustSucceed(what, this.rootCall(code, buf, { reps: chunk.length }));
+    }
+  }
+
+  /**
+   * Creates, initializes and starts a child partition the way the root's virtualization stack does:
+   * HvCreatePartition, HvDepositMemory, HvInitializePartition, HvMapGpaPages, HvCreateVp,
+   * HvSetVpRegisters (64-bit mode at the image entry), then clears the VP's explicit suspend.
+   */
+  createChild(opts: ChildOptions): Partition {
+    for (const p of this.partitions.values()) if (p.name === opts.name) throw new HypervError("INVALID_PARAMETER", `a partition named "${opts.name}" exists`);
+    const memPages = (opts.memoryMiB ?? 16) * 256;
+    const nvps = opts.vps ?? 1;
+    const u64s = (...v: (bigint | number)[]) => { const b = new Uint8Array(v.length * 8); const d = new DataView(b.buffer); v.forEach((x, i) => d.setBigUint64(i * 8, BigInt(x), true)); return b; };
+    this.pendingName = opts.name;
+    const cr = this.rootCall(HVCALL.CREATE_PARTITION, u64s(0, 0, 0), { outSize: 8 });
+    this.mustSucceed("HvCreatePartition", cr);
+    const id = Number(new DataView(cr.output.buffer).getBigUint64(0, true));
+    const p = this.partition(id);
+    // Pool pages for the partition and its VPs, from the root's own memory.
+    const pool = this.rootBacking(INIT_POOL_PAGES + nvps * VP_POOL_PAGES);
+    this.repCall(HVCALL.DEPOSIT_MEMORY, u64s(id), pool.map(BigInt), "HvDepositMemory");
+    this.mustSucceed("HvInitializePartition", this.rootCall(HVCALL.INITIALIZE_PARTITION, u64s(id)));
+    const backing = this.rootBacking(memPages);
+    const mapHeader = new Uint8Array(24);
+    const mh = new DataView(mapHeader.buffer);
+    mh.setBigUint64(0, BigInt(id), true);
+    mh.setBigUint64(8, 0n, true);
+    mh.setUint32(16, HV_MAP_GPA.READABLE | HV_MAP_GPA.WRITABLE | HV_MAP_GPA.KERNEL_EXECUTABLE | HV_MAP_GPA.USER_EXECUTABLE, true);
+    this.repCall(HVCALL.MAP_GPA_PAGES, mapHeader, backing.map(BigInt), "HvMapGpaPages");
+    for (let i = 0; i < nvps; i++) this.mustSucceed("HvCreateVp", this.rootCall(HVCALL.CREATE_VP, u64s(id, i)));
+    // Load the image through the root's view of the child's memory (the worker process's job).
+    const g = p.memory;
+    let entry: number = CHILD_LAYOUT.image;
+    if (opts.elf) {
+      const elf = new ElfFile(opts.elf);
+      for (const ph of elf.programHeaders) {
+        if (ph.type === PT_LOAD && Number(ph.paddr) + ph.memsz > memPages * PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `ELF segment at 0x${Number(ph.paddr).toString(16)} is beyond the partition's ${opts.memoryMiB ?? 16} MiB`);
+      }
+      elf.loadInto(g, { usePaddr: true });
+      entry = Number(elf.entry);
+      for (const v of p.vps) v.cpu.symbols = new Map([...elf.symbolMap()].map(([k, x]) => [k, Number(x)]));
+    } else if (opts.code) g.write(CHILD_LAYOUT.image, opts.code);
+    const { cr3 } = buildPageTables(g, CHILD_LAYOUT.pageTables, [{ va: 0, gpa: 0, pages: memPages }]);
+    // 64-bit mode: CR0 PE|MP|ET|NE|WP|PG, CR4 PAE, EFER SCE|LME|LMA|NXE, CS 0x08 with L set.
+    const regs: [number, bigint, bigint][] = [
+      [HV_REG.CR4, 0x20n, 0n], [HV_REG.CR3, BigInt(cr3), 0n], [HV_REG.EFER, 0xd01n, 0n],
+      [HV_REG.CR0, 0x80010033n, 0n], [HV_REG.CS, 0n, 0xffffffffn | (0x08n << 32n) | (BigInt(0xa09b) << 48n)],
+      [HV_REG.RIP, BigInt(entry), 0n], [HV_REG.RSP, BigInt(CHILD_LAYOUT.stackTop), 0n], [HV_REG.RFLAGS, 2n, 0n],
+    ];
+    for (let i = 0; i < nvps; i++) {
+      this.setVpRegisters(id, i, regs);
+      if (!opts.paused && i === 0) this.setVpRegisters(id, i, [[HV_REG.EXPLICIT_SUSPEND, 0n, 0n]]);
+    }
+    return p;
+  }
+
+  /** HvSetVpRegisters from the root. */
+  setVpRegisters(partitionId: number, vpIndex: number, regs: [number, bigint, bigint][]): void {
+    const buf = new Uint8Array(16 + regs.length * 32);
+    const dv = new DataView(buf.buffer);
+    dv.setBigUint64(0, BigInt(partitionId), true);
+    dv.setUint32(8, vpIndex, true);
+    regs.forEach(([n, lo, hi], i) => { dv.setUint32(16 + i * 32, n, true); dv.setBigUint64(16 + i * 32 + 16, lo, true); dv.setBigUint64(16 + i * 32 + 24, hi, true); });
+    this.mustSucceed("HvSetVpRegisters", this.rootCall(HVCALL.SET_VP_REGISTERS, buf, { reps: regs.length }));
+  }
+
+  /** HvGetVpRegisters from the root: low qwords of the values. */
+  getVpRegisters(partitionId: number, vpIndex: number, names: number[]): bigint[] {
+    const buf = new Uint8Array(16 + names.length * 4);
+    const dv = new DataView(buf.buffer);
+    dv.setBigUint64(0, BigInt(partitionId), true);
+    dv.setUint32(8, vpIndex, true);
+    names.forEach((n, i) => dv.setUint32(16 + i * 4, n, true));
+    const r = this.rootCall(HVCALL.GET_VP_REGISTERS, buf, { reps: names.length, outSize: names.length * 16 });
+    this.mustSucceed("HvGetVpRegisters", r);
+    const o = new DataView(r.output.buffer);
+    return names.map((_, i) => o.getBigUint64(i * 16, true));
+  }
+
+  deletePartition(q: number | string): void {
+    const p = this.partition(q);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(p.id), true);
+    this.mustSucceed("HvDeletePartition", this.rootCall(HVCALL.DELETE_PARTITION, b));
+  }
+
+  // =========================================================================================
+  // CPUID and MSRs
+  // =========================================================================================
+
+  cpuid(vp: VirtualProcessor, leaf: number, subleaf: number): [number, number, number, number] {
+    const p = vp.partition;
+    switch (leaf) {
+      case HV_CPUID.VENDOR_AND_MAX_FUNCTIONS: return [HV_CPUID.HARDWARE_FEATURES, HV_VENDOR[0], HV_VENDOR[1], HV_VENDOR[2]];
+      case HV_CPUID.INTERFACE: return [HV_INTERFACE_SIGNATURE, 0, 0, 0];
+      case HV_CPUID.VERSION: return [HV_VERSION.build, (HV_VERSION.major << 16) | HV_VERSION.minor, HV_VERSION.servicePack, (HV_VERSION.branch << 24) | HV_VERSION.number];
+      case HV_CPUID.FEATURES: return [Number(p.privileges & 0xffffffffn), Number(p.privileges >> 32n), 0, 0];
+      case HV_CPUID.ENLIGHTMENT_INFO: return [HV_RECOMMEND.REMOTE_TLB_FLUSH | HV_RECOMMEND.LOCAL_TLB_FLUSH | HV_RECOMMEND.RELAXED_TIMING, 0xffffffff, 0, 0];
+      case HV_CPUID.IMPLEMENT_LIMITS: return [this.maxVpsPerPartition, this.lps, 0, 0];
+      case HV_CPUID.HARDWARE_FEATURES: return [0, 0, 0, 0];
+    }
+    if (leaf >= 0x40000000 && leaf < 0x50000000) return [0, 0, 0, 0];
+    return xenCpuid(leaf, subleaf, { domid: p.id, vcpuId: vp.index, nrVcpus: p.vps.length, viridian: false });
+  }
+
+  /** Returns the value, or undefined for #GP. */
+  rdmsr(vp: VirtualProcessor, msr: number): bigint | undefined {
+    const p = vp.partition, s = vp.synic;
+    const need = (k: Parameters<Partition["has"]>[0]) => p.has(k);
+    switch (msr) {
+      case HV_MSR.GUEST_OS_ID: return need("HypercallAccess") ? p.guestOsId : undefined;
+      case HV_MSR.HYPERCALL: return need("HypercallAccess") ? p.hypercallMsr : undefined;
+      case HV_MSR.VP_INDEX: return need("VpIndexAccess") ? BigInt(vp.index) : undefined;
+      case HV_MSR.VP_RUNTIME: return need("VpRuntimeAccess") ? BigInt(Math.floor(vp.runtimeNs / 100)) : undefined;
+      case HV_MSR.TIME_REF_COUNT: return need("PartitionReferenceCounter") ? p.referenceTime() : undefined;
+      case HV_MSR.REFERENCE_TSC: return need("ReferenceTscAccess") ? p.referenceTscMsr : undefined;
+      case HV_MSR.TSC_FREQUENCY: return need("FrequencyAccess") ? BigInt(this.cpuMHz) * 1_000_000n : undefined;
+      case HV_MSR.APIC_FREQUENCY: return need("FrequencyAccess") ? 200_000_000n : undefined;
+      case HV_MSR.SCONTROL: return need("SynicAccess") ? s.scontrol : undefined;
+      case HV_MSR.SVERSION: return need("SynicAccess") ? HV_SYNIC_VERSION_1 : undefined;
+      case HV_MSR.SIEFP: return need("SynicAccess") ? s.siefp : undefined;
+      case HV_MSR.SIMP: return need("SynicAccess") ? s.simp : undefined;
+      case HV_MSR.EOM: return need("SynicAccess") ? 0n : undefined;
+    }
+    if (msr >= HV_MSR.SINT0 && msr <= HV_MSR.SINT15) return need("SynicAccess") ? s.sint[msr - HV_MSR.SINT0] : undefined;
+    if (msr >= HV_MSR.STIMER0_CONFIG && msr <= HV_MSR.STIMER3_COUNT) {
+      if (!need("SyntheticTimerAccess")) return undefined;
+      const t = vp.stimers[(msr - HV_MSR.STIMER0_CONFIG) >> 1]!;
+      return (msr - HV_MSR.STIMER0_CONFIG) & 1 ? t.count : t.config;
+    }
+    return undefined;
+  }
+
+  /** Returns false for #GP. */
+  wrmsr(vp: VirtualProcessor, msr: number, value: bigint): boolean {
+    const p = vp.partition, s = vp.synic;
+    const need = (k: Parameters<Partition["has"]>[0]) => p.has(k);
+    switch (msr) {
+      case HV_MSR.GUEST_OS_ID:
+        if (!need("HypercallAccess")) return false;
+        p.guestOsId = value;
+        // Clearing the guest OS id disables the hypercall page (TLFS 3.13).
+        if (value === 0n) p.hypercallMsr &= ~1n;
+        return true;
+      case HV_MSR.HYPERCALL: {
+        if (!need("HypercallAccess")) return false;
+        if (p.hypercallMsr & 2n) return true; // locked: writes ignored
+        // Enabling requires a guest OS id first (TLFS 3.13); otherwise the enable bit stays clear.
+        const v = p.guestOsId === 0n ? value & ~1n : value;
+        p.hypercallMsr = v & ~0xffcn;
+        if (v & 1n) this.writeHypercallPage(p);
+        return true;
+      }
+      case HV_MSR.REFERENCE_TSC:
+        if (!need("ReferenceTscAccess")) return false;
+        p.referenceTscMsr = value & ~0xffen;
+        if (value & 1n) this.writeTscPage(p, vp);
+        return true;
+      case HV_MSR.SCONTROL: if (!need("SynicAccess")) return false; s.scontrol = value & 1n; s.refresh(); return true;
+      case HV_MSR.SIEFP: if (!need("SynicAccess")) return false; s.siefp = value & ~0xffen; if (value & 1n) this.zeroPage(p, s.siefpGpa); return true;
+      case HV_MSR.SIMP: if (!need("SynicAccess")) return false; s.simp = value & ~0xffen; if (value & 1n) { this.zeroPage(p, s.simpGpa); s.refresh(); } return true;
+      case HV_MSR.EOM: if (!need("SynicAccess")) return false; s.eom(); return true;
+      case HV_MSR.SVERSION: return false; // read-only
+    }
+    if (msr >= HV_MSR.SINT0 && msr <= HV_MSR.SINT15) {
+      if (!need("SynicAccess")) return false;
+      const v = Number(value & 0xffn);
+      // Vectors 0-15 are reserved: an unmasked SINT with one is a #GP (TLFS 11.8.4).
+      if (!(value & SINT_MASKED) && v < 16) return false;
+      s.sint[msr - HV_MSR.SINT0] = value & 0x700ffn;
+      s.refresh();
+      return true;
+    }
+    if (msr >= HV_MSR.STIMER0_CONFIG && msr <= HV_MSR.STIMER3_COUNT) {
+      if (!need("SyntheticTimerAccess")) return false;
+      const t = vp.stimers[(msr - HV_MSR.STIMER0_CONFIG) >> 1]!;
+      if ((msr - HV_MSR.STIMER0_CONFIG) & 1) {
+        t.count = value;
+        if (t.config & STIMER.AUTO_ENABLE && value !== 0n) t.config |= STIMER.ENABLE;
+      } else t.config = value;
+      this.armTimer(p, t);
+      return true;
+    }
+    return false;
+  }
+
+  private zeroPage(p: Partition, gpa: number): void {
+    // The hypervisor overlays the page: it reads as zero when enabled.
+    try { p.memory.fill(gpa, PAGE_SIZE, 0); } catch { /* unmapped GPA: nothing to overlay */ }
+  }
+
+  /** The hypercall page: `vmcall; ret` at offset 0 (TLFS 3.13), the rest int3. */
+  private writeHypercallPage(p: Partition): void {
+    const page = new Uint8Array(PAGE_SIZE).fill(0xcc);
+    page.set([0x0f, 0x01, 0xc1, 0xc3], 0);
+    try { p.memory.write(p.hypercallPageGpa!, page); } catch { p.hypercallMsr &= ~1n; }
+  }
+
+  /**
+   * The reference TSC page (TLFS 12.7): time = ((tsc * scale) >> 64) + offset in 100 ns units.
+   * Our TSC counts instructions at cpuMHz per µs, so scale = 2^64 * 10 / cpuMHz; the offset makes
+   * the page agree with the partition reference counter for this VP.
+   */
+  private writeTscPage(p: Partition, vp: VirtualProcessor): void {
+    const gpa = Number(p.referenceTscMsr & ~0xfffn);
+    const scale = (1n << 64n) * 10n / BigInt(this.cpuMHz);
+    const tsc = BigInt(vp.cpu.icount + vp.cpu.tscOffset);
+    const offset = p.referenceTime() - ((tsc * scale) >> 64n);
+    try {
+      const g = p.memory;
+      const seq = g.u32(gpa + TSC_PAGE.sequence);
+      g.setU64(gpa + TSC_PAGE.scale, scale);
+      g.setU64(gpa + TSC_PAGE.offset, BigInt.asUintN(64, offset));
+      g.setU32(gpa + TSC_PAGE.sequence, seq === 0xfffffffe || seq === 0 ? 1 : seq + 1);
+    } catch { p.referenceTscMsr &= ~1n; }
+  }
+
+  private armTimer(p: Partition, t: VirtualProcessor["stimers"][number]): void {
+    if (!(t.config & STIMER.ENABLE) || t.count === 0n) { t.deadlineNs = undefined; return; }
+    // Periodic: count is the period; one-shot: count is an absolute reference time (TLFS 12.4.2).
+    t.deadlineNs = t.config & STIMER.PERIODIC ? this.now + Number(t.count) * 100 : p.createdNs + Number(t.count) * 100;
+  }
+
+  private fireTimers(): void {
+    for (const p of this.partitions.values()) for (const vp of p.vps) vp.stimers.forEach((t, i) => {
+      if (t.deadlineNs === undefined || t.deadlineNs > this.now) return;
+      const sint = Number((t.config >> 16n) & 0xfn);
+      const payload = new Uint8Array(24);
+      const dv = new DataView(payload.buffer);
+      // hv_timer_message_payload: timer_index u32, reserved u32, expiration_time u64, delivery_time u64
+      dv.setUint32(0, i, true);
+      dv.setBigUint64(8, BigInt(Math.floor((t.deadlineNs - p.createdNs) / 100)), true);
+      dv.setBigUint64(16, p.referenceTime(), true);
+      vp.synic.post(sint, { type: HVMSG.TIMER_EXPIRED, origin: 0n, payload });
+      t.fired++;
+      if (t.config & STIMER.PERIODIC) t.deadlineNs += Number(t.count) * 100;
+      else { t.deadlineNs = undefined; t.config &= ~STIMER.ENABLE; }
+      if (vp.state === "halted") vp.state = "running";
+    });
+  }
+
+  private nextTimer(): number | undefined {
+    let n: number | undefined;
+    for (const p of this.partitions.values()) for (const vp of p.vps) for (const t of vp.stimers) if (t.deadlineNs !== undefined && (n === undefined || t.deadlineNs < n)) n = t.deadlineNs;
+    return n;
+  }
+
+  // =========================================================================================
+  // Running
+  // =========================================================================================
+
+  /** Answers one exit; false when the VP stops running (halt, crash). */
+  handleExit(vp: VirtualProcessor, x: Exit): boolean {
+    const cpu = vp.cpu, p = vp.partition;
+    vp.lastExit = x.kind;
+    switch (x.kind) {
+      case "hypercall": {
+        // Without an enabled hypercall page, vmcall is an invalid opcode (TLFS 3.13).
+        if (!(p.hypercallMsr & 1n) || cpu.cpl !== 0) { cpu.injectException(6, undefined, x.rip); return true; }
+        const r = this.dispatch(p, vp, cpu.getReg("rcx"), cpu.getReg("rdx"), cpu.getReg("r8"));
+        cpu.setReg("rax", r.rax);
+        if (r.continueRcx !== undefined) { cpu.setReg("rcx", r.continueRcx); cpu.setReg("rip", x.rip); }
+        if (vp.yieldRequested) { vp.yieldRequested = false; return false; }
+        return true;
+      }
+      case "cpuid": { const [a, b, c, d] = this.cpuid(vp, x.leaf, x.subleaf); cpu.completeCpuid(a, b, c, d); return true; }
+      case "rdmsr": { const v = this.rdmsr(vp, x.msr); if (v === undefined) cpu.injectException(13, 0, x.rip); else cpu.completeRdmsr(v); return true; }
+      case "wrmsr": { if (!this.wrmsr(vp, x.msr, x.value)) cpu.injectException(13, 0, x.rip); return true; }
+      case "io":
+        // Port 0xE9: the debug console (as QEMU's and Bochs' debugcon).
+        if (x.port === 0xe9 && x.direction === "out") p.console += String.fromCharCode(x.value & 0xff);
+        else if (x.direction === "in") cpu.completeIn(x.size, x.size === 1 ? 0xff : x.size === 2 ? 0xffff : 0xffffffff);
+        return true;
+      case "hlt":
+        if (cpu.pendingInterrupts.length > 0 && (cpu.getFlags() & 0x200)) return true;
+        vp.state = "halted";
+        return false;
+      case "budget": case "interrupt": case "breakpoint": case "watchpoint":
+        return false;
+      default:
+        this.log.push(`partition ${p.id} VP ${vp.index}: ${x.kind} at 0x${x.rip.toString(16)}${"reason" in x ? `: ${x.reason}` : ""}; VP stopped`);
+        vp.state = "suspended";
+        return false;
+    }
+  }
+
+  runnable(): VirtualProcessor[] {
+    const out: VirtualProcessor[] = [];
+    for (const p of [...this.partitions.values()].sort((a, b) => a.id - b.id)) {
+      if (p.kind === "root") continue; // the root's work is this kernel's
+      for (const vp of p.vps) {
+        if (vp.state === "halted" && vp.cpu.pendingInterrupts.length > 0 && (vp.cpu.getFlags() & 0x200)) vp.state = "running";
+        if (vp.state === "running") out.push(vp);
+      }
+    }
+    return out;
+  }
+
+  run(opts: HvRunOptions = {}): HvRunResult {
+    const start = this.now, startInsns = this.instructions;
+    const endNs = opts.ns !== undefined ? this.now + opts.ns : Infinity;
+    let stoppedBy: HvRunResult["stoppedBy"] = "idle";
+    for (;;) {
+      checkInterrupt();
+      if (opts.until?.(this)) { stoppedBy = "until"; break; }
+      if (this.now >= endNs) { stoppedBy = "time"; break; }
+      if (opts.maxInstructions !== undefined && this.instructions - startInsns >= opts.maxInstructions) { stoppedBy = "instructions"; break; }
+      this.fireTimers();
+      const vps = this.runnable();
+      if (vps.length === 0) {
+        const t = this.nextTimer();
+        if (t === undefined || t > endNs) { if (endNs !== Infinity) { this.now = endNs; stoppedBy = "time"; } break; }
+        this.now = Math.max(this.now, t);
+        continue;
+      }
+      let longest = 0;
+      const lpsUsed = Math.min(this.lps, vps.length);
+      let total = 0;
+      for (const vp of vps) {
+        const before = vp.cpu.icount;
+        let budget = this.quantum;
+        while (budget > 0) {
+          const x = vp.cpu.run(budget);
+          budget = this.quantum - (vp.cpu.icount - before);
+          if (!this.handleExit(vp, x)) break;
+        }
+        const ran = vp.cpu.icount - before;
+        vp.runtimeNs += (ran * 1000) / this.cpuMHz;
+        total += ran;
+        longest = Math.max(longest, ran);
+      }
+      this.instructions += total;
+      // VPs beyond the LP count share LPs: the round lasts as long as the busiest LP.
+      const span = Math.max(longest, Math.ceil(total / lpsUsed));
+      this.now += Math.max(1, Math.round((span * 1000) / this.cpuMHz));
+    }
+    return { startNs: start, endNs: this.now, instructions: this.instructions - startInsns, stoppedBy };
+  }
+
+  static callName(code: number): string {
+    return CALL_NAMES.get(code) ?? `0x${code.toString(16).padStart(4, "0")}`;
+  }
+
+  toMimeBundle(): MimeBundle {
+    return renderHost(this);
+  }
+}

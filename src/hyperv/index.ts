@@ -1,0 +1,18 @@
+/**
+ * The Hyper-V host personality (Windows Server "Longhorn"): TLFS partitions, hypercalls, synthetic
+ * MSRs/CPUID, SynIC, VMBus with a storage VSP, and Virtual Server 2005 .vmc import.
+ *
+ *   const h = new HypervHost({ lps: 2 });
+ *   const p = h.createChild({ name: "linux", memoryMiB: 16, elf });   // TLFS calls from the root
+ *   h.run({ until: () => p.console.includes("done") });
+ *   p.toMimeBundle(); h.toMimeBundle();
+ */
+export { HypervHost, CHILD_LAYOUT, HV_VERSION } from "./host";
+export type { HypervHostOptions, HvTraceRecord, HvRunOptions, HvRunResult, Connection, ChildOptions } from "./host";
+export { Partition, VirtualProcessor } from "./partition";
+export { Synic } from "./synic";
+export type { HvMessage } from "./synic";
+export { HypervError } from "./errors";
+export { decodeInput, encodeInput, encodeResult, decodeResult } from "./hypercall-abi";
+export { CALLS, REPS_PER_ENTRY } from "./hypercalls";
+export * from "./tlfs";

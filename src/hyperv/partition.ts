@@ -1,0 +1,105 @@
+/**
+ * A partition (TLFS 2.2): the root ("parent", running the virtualization stack: here this kernel)
+ * or a child created by the root with HvCreatePartition. Its memory is the P2M of a machine domain
+ * (its id); a child's pages are the root's, mapped with HvMapGpaPages, as in Hyper-V where all
+ * memory belongs to the root until deposited or mapped.
+ */
+import { DomId, domId, GuestPhysical, Vcpu } from "../machine";
+import type { MimeBundle } from "../render/mime";
+import { Synic } from "./synic";
+import { HV_PRIV, HvPrivilegeName, HV_SYNIC_STIMER_COUNT } from "./tlfs";
+import type { HypervHost } from "./host";
+import { renderPartition } from "../render/hyperv-partitions";
+
+export type PartitionState = "created" | "initialized" | "deleted";
+export type VpState = "suspended" | "running" | "halted";
+
+export interface SyntheticTimer {
+  config: bigint;
+  count: bigint;
+  /** Virtual ns at which it fires (undefined: not armed). */
+  deadlineNs?: number;
+  fired: number;
+}
+
+export class VirtualProcessor {
+  state: VpState = "suspended";
+  readonly synic: Synic;
+  readonly stimers: SyntheticTimer[] = Array.from({ length: HV_SYNIC_STIMER_COUNT }, () => ({ config: 0n, count: 0n, fired: 0 }));
+  /** Virtual ns this VP has run (HV_X64_MSR_VP_RUNTIME, in 100 ns units when read). */
+  runtimeNs = 0;
+  hypercalls = 0;
+  /** Set by NotifyLongSpinWait / HLT: give up the rest of the slice. */
+  yieldRequested = false;
+  lastExit = "";
+
+  constructor(readonly partition: Partition, readonly index: number, readonly cpu: Vcpu) {
+    this.synic = new Synic(() => partition.memory, () => this.cpu);
+  }
+}
+
+export class Partition {
+  state: PartitionState = "created";
+  readonly vps: VirtualProcessor[] = [];
+  guestOsId = 0n;
+  /** HV_X64_MSR_HYPERCALL (partition-wide): enable bit 0, locked bit 1, GPFN 63:12. */
+  hypercallMsr = 0n;
+  referenceTscMsr = 0n;
+  /** Pages deposited into this partition's hypervisor pool (HvDepositMemory), by machine frame. */
+  readonly pool: number[] = [];
+  poolInUse = 0;
+  /** Guest frames mapped by the root (HvMapGpaPages). */
+  mappedPages = 0;
+  /** Debug console output (port 0xE9, as QEMU/Bochs debugcon). */
+  console = "";
+  /** Virtual ns at creation: the partition reference counter counts from here. */
+  readonly createdNs: number;
+  readonly domid: DomId;
+  readonly compatibilityVersion: number;
+
+  constructor(
+    readonly host: HypervHost,
+    readonly id: number,
+    readonly name: string,
+    readonly kind: "root" | "child",
+    readonly privileges: bigint,
+    readonly parent: Partition | undefined,
+    opts: { compatibilityVersion?: number; flags?: bigint } = {},
+  ) {
+    this.domid = domId(id);
+    this.createdNs = host.now;
+    this.compatibilityVersion = opts.compatibilityVersion ?? 0;
+  }
+
+  get memory(): GuestPhysical {
+    return this.host.machine.guest(this.domid);
+  }
+
+  has(p: HvPrivilegeName): boolean {
+    return (this.privileges & HV_PRIV[p]) !== 0n;
+  }
+
+  /** Privileges by name (for views). */
+  privilegeNames(): HvPrivilegeName[] {
+    return (Object.keys(HV_PRIV) as HvPrivilegeName[]).filter((k) => this.has(k));
+  }
+
+  get hypercallPageGpa(): number | undefined {
+    return this.hypercallMsr & 1n ? Number(this.hypercallMsr & ~0xfffn) : undefined;
+  }
+
+  /** Partition reference counter (100 ns units since creation; TLFS 12.4). */
+  referenceTime(): bigint {
+    return BigInt(Math.floor((this.host.now - this.createdNs) / 100));
+  }
+
+  vp(i: number): VirtualProcessor {
+    const v = this.vps[i];
+    if (!v) throw new RangeError(`partition ${this.id} has no VP ${i}`);
+    return v;
+  }
+
+  toMimeBundle(): MimeBundle {
+    return renderPartition(this);
+  }
+}

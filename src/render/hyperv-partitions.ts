@@ -1,0 +1,59 @@
+/** Views of the Hyper-V host: partitions with their privileges and VPs, SynIC state, recent hypercalls. */
+import type { MimeBundle } from "./mime";
+import { escapeXml } from "./mime";
+import type { HypervHost } from "../hyperv/host";
+import type { Partition } from "../hyperv/partition";
+import { hvStatusName } from "../hyperv/tlfs";
+
+const hex = (v: bigint | number, w = 0) => "0x" + v.toString(16).padStart(w, "0");
+
+function table(head: string[], rows: string[][]): { text: string; html: string } {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const text = [line(head), ...rows.map(line)].join("\n");
+  const html = `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  return { text, html };
+}
+
+export function partitionRows(h: HypervHost): string[][] {
+  return [...h.partitions.values()].map((p) => [
+    String(p.id), p.name, p.kind, p.state, String(p.vps.length), p.vps.map((v) => v.state).join(",") || "-",
+    String(p.kind === "root" ? p.memory.p2m.entries().length : p.mappedPages), `${p.pool.length - p.poolInUse}/${p.poolInUse}`,
+    hex(p.privileges, 12), p.guestOsId ? hex(p.guestOsId, 16) : "-", p.hypercallPageGpa !== undefined ? hex(p.hypercallPageGpa) : "-",
+  ]);
+}
+
+export function renderHost(h: HypervHost): MimeBundle {
+  const t = table(["ID", "Name", "Kind", "State", "VPs", "VP states", "Pages", "Pool avail/used", "Privileges", "GuestOsId", "Hypercall page"], partitionRows(h));
+  const summary = `Hyper-V host: ${h.partitions.size} partitions, ${h.lps} LPs, t=${(h.now / 1e6).toFixed(3)} ms, ${h.stats.hypercalls} hypercalls (${h.stats.continuations} continuations), ${h.stats.messages} messages, ${h.stats.events} events`;
+  return { "text/plain": `${summary}\n${t.text}`, "text/html": `<p>${escapeXml(summary)}</p>${t.html}` };
+}
+
+export function renderPartition(p: Partition): MimeBundle {
+  const lines = [
+    `Partition ${p.id} "${p.name}" (${p.kind}, ${p.state})`,
+    `  privileges ${hex(p.privileges, 12)}: ${p.privilegeNames().join(" ")}`,
+    `  guest OS id ${hex(p.guestOsId, 16)}, hypercall MSR ${hex(p.hypercallMsr)}, reference TSC MSR ${hex(p.referenceTscMsr)}`,
+  ];
+  const rows: string[][] = [];
+  for (const vp of p.vps) {
+    const s = vp.synic;
+    lines.push(`  VP ${vp.index}: ${vp.state}, ${vp.hypercalls} hypercalls, RIP ${hex(vp.cpu.getReg("rip"))}; SCONTROL ${hex(s.scontrol)} SIMP ${hex(s.simp)} SIEFP ${hex(s.siefp)}; delivered ${s.counters.delivered}, EOMs ${s.counters.eoms}, events ${s.counters.eventsSignalled}, interrupts ${s.counters.interrupts}`);
+    for (let i = 0; i < 16; i++) {
+      const slot = s.slot(i);
+      if (s.masked(i) && !slot?.type && s.queues[i]!.length === 0) continue;
+      rows.push([String(vp.index), `SINT${i}`, hex(s.sint[i]!), s.masked(i) ? "masked" : `vector ${s.vector(i)}`, slot ? (slot.type ? hex(slot.type) : "empty") : "SIMP off", slot?.pending ? "yes" : "no", String(s.queues[i]!.length)]);
+    }
+  }
+  const t = table(["VP", "SINT", "MSR", "Vector", "Slot", "Pending", "Queued"], rows);
+  if (rows.length) lines.push(t.text.split("\n").map((l) => "  " + l).join("\n"));
+  if (p.console) lines.push(`  console: ${JSON.stringify(p.console.slice(-200))}`);
+  return { "text/plain": lines.join("\n"), "text/html": `<pre>${escapeXml(lines.slice(0, 3 + p.vps.length).join("\n"))}</pre>${rows.length ? t.html : ""}` };
+}
+
+/** The last hypercalls (call, reps, status, continuation). */
+export function renderHypercallTrace(h: HypervHost, n = 20): MimeBundle {
+  const rows = h.trace.slice(-n).map((r) => [String(r.t), String(r.partition), String(r.vp), r.name, r.fast ? "fast" : "", r.repCount ? `${r.repStart}..${r.repCount}` : "", hvStatusName(r.status), r.repCount ? String(r.repsCompleted) : "", r.continued ? "continue" : ""]);
+  const t = table(["t(ns)", "Part", "VP", "Call", "Fast", "Reps", "Status", "Done", ""], rows);
+  return { "text/plain": t.text, "text/html": t.html };
+}
