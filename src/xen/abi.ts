@@ -153,6 +153,7 @@ export const XENCONS_IN_SIZE = 1024, XENCONS_OUT_SIZE = 2048;
 /** domctl/sysctl (domctl.h, sysctl.h) — the ABI version our headers define. */
 export const XEN_DOMCTL_INTERFACE_VERSION = 0x15, XEN_SYSCTL_INTERFACE_VERSION = 0x15;
 export const XEN_DOMCTL = { createdomain: 1, destroydomain: 2, pausedomain: 3, unpausedomain: 4, getdomaininfo: 5, max_mem: 11, max_vcpus: 15, scheduler_op: 16 } as const;
+export const XEN_DOMCTL_SCHEDOP_putinfo = 0, XEN_DOMCTL_SCHEDOP_getinfo = 1;
 export const XEN_SYSCTL = { readconsole: 1, physinfo: 3, sched_id: 4, getdomaininfolist: 6 } as const;
 /** domctl.h XEN_DOMINF_* bit numbers. */
 export const DOMINF = { dying: 0, hvm_guest: 1, shutdown: 2, paused: 3, blocked: 4, running: 5, debugged: 6, xs_domain: 7, hap: 8 } as const;
@@ -198,6 +199,11 @@ export const LAYOUT = {
   xenstore_domain_interface: { size: 2076, header: "xen/io/xs_wire.h", f: { req: 0, rsp: 1024, req_cons: 2048, req_prod: 2052, rsp_cons: 2056, rsp_prod: 2060, server_features: 2064, connection: 2068, error: 2072 } },
   xsd_sockmsg: { size: 16, header: "xen/io/xs_wire.h", f: { type: 0, req_id: 4, tx_id: 8, len: 12 } },
   vcpu_hvm_context: { size: 128, header: "xen/hvm/hvm_vcpu.h", f: { mode: 0, "cpu_regs.x86_64.rax": 8, "cpu_regs.x86_64.rsp": 40, "cpu_regs.x86_64.rsi": 56, "cpu_regs.x86_64.rdi": 64, "cpu_regs.x86_64.rip": 72, "cpu_regs.x86_64.rflags": 80, "cpu_regs.x86_64.cr0": 88, "cpu_regs.x86_64.cr3": 96, "cpu_regs.x86_64.cr4": 104, "cpu_regs.x86_64.efer": 112 } },
+  xen_domctl: { size: 144, header: "xen/domctl.h", f: { cmd: 0, interface_version: 4, domain: 8, u: 16 } },
+  xen_domctl_getdomaininfo: { size: 112, header: "xen/domctl.h", f: { domain: 0, flags: 4, tot_pages: 8, max_pages: 16, outstanding_pages: 24, shr_pages: 32, paged_pages: 40, shared_info_frame: 48, cpu_time: 56, nr_online_vcpus: 64, max_vcpu_id: 68, ssidref: 72, handle: 76, cpupool: 92 } },
+  xen_domctl_scheduler_op: { size: 24, header: "xen/domctl.h", f: { sched_id: 0, cmd: 4, "u.credit.weight": 8, "u.credit.cap": 10 } },
+  xen_sysctl: { size: 136, header: "xen/sysctl.h", f: { cmd: 0, interface_version: 4, u: 8 } },
+  xen_sysctl_physinfo: { size: 112, header: "xen/sysctl.h", f: { threads_per_core: 0, cores_per_socket: 4, nr_cpus: 8, max_cpu_id: 12, nr_nodes: 16, max_node_id: 20, cpu_khz: 24, capabilities: 28, total_pages: 40, free_pages: 48, scrub_pages: 56, outstanding_pages: 64, max_mfn: 72, hw_cap: 80 } },
   xen_feature_info: { size: 8, header: "xen/version.h", f: { submap_idx: 0, submap: 4 } },
 } as const;
 export type LayoutName = keyof typeof LAYOUT;
@@ -227,6 +233,8 @@ export const CHECKED_CONSTANTS: Record<string, number> = {
   ...Object.fromEntries(Object.entries(VIRQ).map(([k, v]) => [`VIRQ_${k}`, v])),
   ...Object.fromEntries(Object.entries(XS).filter(([k]) => k !== "INVALID").map(([k, v]) => [`XS_${k}`, v])),
   ...Object.fromEntries(Object.entries(XEN_ERRNO).map(([k, v]) => [`XEN_${k}`, v])),
+  ...Object.fromEntries(Object.entries(XEN_DOMCTL).map(([k, v]) => [`XEN_DOMCTL_${k}`, v])),
+  ...Object.fromEntries(Object.entries(XEN_SYSCTL).map(([k, v]) => [`XEN_SYSCTL_${k}`, v])),
   ...Object.fromEntries(Object.entries(DOMINF).map(([k, v]) => [`_XEN_DOMINF_${k}`, v])),
   DOMID_SELF, DOMID_IO, DOMID_XEN, DOMID_COW, DOMID_INVALID, DOMID_IDLE,
   CONSOLEIO_write, CONSOLEIO_read, XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, XENMAPSPACE_gmfn,
@@ -234,6 +242,6 @@ export const CHECKED_CONSTANTS: Record<string, number> = {
   GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref, HVMOP_set_param, HVMOP_get_param,
   XEN_HVM_START_MAGIC_VALUE, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX,
   XEN_CPUID_SIGNATURE_EDX, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION,
-  XEN_SCHEDULER_CREDIT, XEN_DOMINF_shutdownshift, NR_VIRQS, VCPU_SSHOTTMR_future,
+  XEN_SCHEDULER_CREDIT, XEN_DOMINF_shutdownshift, XEN_DOMCTL_SCHEDOP_putinfo, XEN_DOMCTL_SCHEDOP_getinfo, NR_VIRQS, VCPU_SSHOTTMR_future,
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, GNTTAB_NR_RESERVED_ENTRIES,
 };

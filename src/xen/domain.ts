@@ -54,6 +54,8 @@ export class Domain {
   symbols = new Map<string, number>();
   /** Bytes of the kernel image, kept for reboot. */
   kernelImage: Uint8Array | undefined;
+  /** A control domain (may use domctl/sysctl): dom0, or a lab domain created privileged. */
+  privileged = false;
   /** Set when the domain is a restore of a saved image. */
   restoredFrom: string | undefined;
 

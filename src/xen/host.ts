@@ -155,6 +155,7 @@ export class XenHost {
   private createDom0(memMiB: number): void {
     const cfg = parseXlConfig(`name = "Domain-0"\ntype = "lab"\nmemory = ${memMiB}\nvcpus = ${Math.min(this.pcpus.length, 4)}`);
     const d = new Domain(this, domId(0), "Domain-0", "dom0", cfg, "00000000-0000-0000-0000-000000000000");
+    d.privileged = true;
     this.machine.populate(d.domid, gfn(0), memMiB * 256);
     for (let i = 0; i < cfg.vcpus; i++) {
       const v = new XenVcpu(d, i, undefined);
@@ -237,9 +238,11 @@ export class XenHost {
   }
 
   /** Creates a lab domain around machine code (see builder.ts LAB for the layout). */
-  createLabDomain(name: string, code: Uint8Array, opts: { memoryMiB?: number; vcpus?: number; paused?: boolean; extra?: string; allVcpusUp?: boolean } = {}): Domain {
+  createLabDomain(name: string, code: Uint8Array, opts: { memoryMiB?: number; vcpus?: number; paused?: boolean; extra?: string; allVcpusUp?: boolean; privileged?: boolean } = {}): Domain {
     const cfg = `name = "${name}"\ntype = "lab"\nmemory = ${opts.memoryMiB ?? 16}\nvcpus = ${opts.vcpus ?? 1}\n${opts.extra ?? ""}`;
     const d = this.createDomain(cfg, { code, paused: opts.paused });
+    // A privileged lab domain may issue domctl/sysctl, as a control domain (XSM dummy policy).
+    d.privileged = opts.privileged ?? false;
     if (opts.allVcpusUp) {
       // Every vCPU starts at the code with its own 16 KiB stack below the BSP's and RBX = its id,
       // as if the BSP had used VCPUOP_initialise + VCPUOP_up for each.

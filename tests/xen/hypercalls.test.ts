@@ -224,4 +224,78 @@ describe("hypercall ABI", () => {
     expect(q(3)).toBe(1n);
     expect(q(4)).toBe(64n);
   });
+
+  it("domctl/sysctl: a control domain reads getdomaininfo, pauses a domain, sets credit params; others get -EPERM", () => {
+    const host = new XenHost({ pcpus: 2, memoryMiB: 256 });
+    const victim = host.createLabDomain("victim", labCode("l: jmp l"));
+    const call = (extra: string) => `
+      ; xen_domctl {cmd, interface_version 0x15, domain, u}
+      mov dword [rel buf], 5            ; getdomaininfo
+      mov dword [rel buf + 4], 0x15
+      mov word [rel buf + 8], 1
+      mov edi, 0
+      lea rdi, [rel buf]
+      call HC(36)
+      mov [rel out], rax
+      mov eax, [rel buf + 16 + 4]       ; flags
+      mov [rel out + 8], rax
+      mov rax, [rel buf + 16 + 8]       ; tot_pages
+      mov [rel out + 16], rax
+      mov dword [rel buf], 3            ; pausedomain(1)
+      lea rdi, [rel buf]
+      call HC(36)
+      mov [rel out + 24], rax
+      mov dword [rel buf], 16           ; scheduler_op putinfo credit weight 512 cap 20
+      mov dword [rel buf + 16], 5
+      mov dword [rel buf + 20], 0
+      mov word [rel buf + 24], 512
+      mov word [rel buf + 26], 20
+      lea rdi, [rel buf]
+      call HC(36)
+      mov [rel out + 32], rax
+      mov dword [rel buf + 4], 0x12     ; stale interface version
+      lea rdi, [rel buf]
+      call HC(36)
+      mov [rel out + 40], rax
+      ; sysctl physinfo {cmd 3, version 0x15}
+      mov dword [rel buf + 256], 3
+      mov dword [rel buf + 260], 0x15
+      lea rdi, [rel buf + 256]
+      call HC(35)
+      mov [rel out + 48], rax
+      mov eax, [rel buf + 256 + 8 + 8]  ; nr_cpus
+      mov [rel out + 56], rax
+      ${extra}`;
+    host.run({ ns: 1e6 });
+    const flagsBefore = victim.vcpus[0]!.runstate;
+    expect(flagsBefore).toBe("running");
+    const { q } = run(call(""), { host, name: "ctl" });
+    const ctl = host.domain("ctl");
+    expect(ctl.hypercalls.get(HYPERVISOR.domctl)).toBeGreaterThan(0);
+    // unprivileged: everything -EPERM
+    expect(q(0)).toBe(BigInt(-XEN_ERRNO.EPERM));
+    expect(q(6)).toBe(BigInt(-XEN_ERRNO.EPERM));
+    expect(victim.paused).toBe(false);
+
+    const host2 = new XenHost({ pcpus: 2, memoryMiB: 256 });
+    const v2 = host2.createLabDomain("victim", labCode("l: jmp l"));
+    host2.run({ ns: 1e6 });
+    const d = host2.createLabDomain("ctl", labCode(`${call("")}\n cli\n hlt\n align 8\n out: times 64 dq 0\n buf: times 512 db 0`), { privileged: true, extra: 'on_poweroff = "preserve"' });
+    host2.run({ ns: 1e6 });
+    const code = d.kernelImage!;
+    let outOff = 0;
+    for (let i = code.length - 1024; i >= 0; i--) if (code[i] === 0xfa && code[i + 1] === 0xf4) { outOff = (i + 2 + 7) & ~7; break; }
+    const r = (i: number) => BigInt.asIntN(64, d.guest.u64(0x100000 + outOff + i * 8));
+    expect(r(0)).toBe(0n);
+    expect(Number(r(1)) & ((1 << 1) | (1 << 5))).toBe((1 << 1) | (1 << 5)); // hvm_guest | running at the time
+    expect(Number(r(2))).toBe(v2.totPages);
+    expect(r(3)).toBe(0n);
+    expect(v2.paused).toBe(true);
+    expect(r(4)).toBe(0n);
+    expect(v2.config.cpuWeight).toBe(512);
+    expect(v2.config.cap).toBe(20);
+    expect(r(5)).toBe(BigInt(-XEN_ERRNO.EACCES));
+    expect(r(6)).toBe(0n);
+    expect(r(7)).toBe(2n);
+  });
 });

@@ -9,6 +9,7 @@ import type { XenHost } from "../host";
 import type { XenVcpu } from "../xen-vcpu";
 import { consoleIo } from "./console-io";
 import { Handler, HcCtx, err, num } from "./context";
+import { domctl, sysctl } from "./domctl";
 import { eventChannelOp } from "./event-channel-op";
 import { grantTableOp } from "./grant-table-op";
 import { hvmOp } from "./hvm-op";
@@ -48,6 +49,8 @@ export const TABLE: Record<number, Handler> = {
   [HYPERVISOR.hvm_op]: hvmOp,
   [HYPERVISOR.set_timer_op]: setTimerOp,
   [HYPERVISOR.multicall]: multicall,
+  [HYPERVISOR.domctl]: domctl,
+  [HYPERVISOR.sysctl]: sysctl,
 };
 
 function call(h: Handler, c: HcCtx, args: bigint[]): bigint {
