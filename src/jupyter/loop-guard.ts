@@ -9,16 +9,7 @@ import * as ts from "@tslab/typescript-for-tslab";
 
 export const TICK_NAME = "__xenlab_tick__";
 
-export function guardLoops(js: string): string {
-  if (!/\b(for|while|do)\b/.test(js)) return js;
-  const source = ts.createSourceFile("cell.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const result = ts.transform(source, [loopGuardTransformer]);
-  const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(result.transformed[0]!);
-  result.dispose();
-  return printed;
-}
-
-const loopGuardTransformer: ts.TransformerFactory<ts.SourceFile> = (context) => {
+export const loopGuardTransformer: ts.TransformerFactory<ts.SourceFile> = (context) => {
   const f = context.factory;
   const tick = () => f.createExpressionStatement(f.createCallExpression(f.createIdentifier(TICK_NAME), undefined, []));
   const guard = (body: ts.Statement): ts.Statement =>

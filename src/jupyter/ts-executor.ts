@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { runInThisContext } from "node:vm";
 import { Converter, createConverter, Diagnostic, isCompleteCode } from "tslab/dist/converter";
 import { KeyboardInterrupt } from "../interrupt";
-import { guardLoops, TICK_NAME } from "./loop-guard";
+import { rewriteCellJs } from "./cell-js";
+import { TICK_NAME } from "./loop-guard";
 
 /** A module whose named exports are in scope in every cell. */
 export interface ScopeModule {
@@ -104,7 +105,7 @@ export class TsExecutor {
       this.decl = converted.declOutput ?? this.decl;
       return { hasValue: false };
     }
-    const js = guardLoops(converted.output);
+    const js = rewriteCellJs(converted.output, new Set(Object.keys(this.scope)));
     const prefix = converted.hasToplevelAwait ? "(async function (exports, require, " : "(function (exports, require, ";
     const wrapped = `${prefix}${TICK_NAME}) {\n${js}\n})(${CELL_GLOBAL}.exports, ${CELL_GLOBAL}.require, ${CELL_GLOBAL}.tick)`;
     const cellGlobal: CellGlobal = { exports: this.exportsProxy(), require: this.cellRequire(), tick: this.tick };

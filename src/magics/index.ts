@@ -1,5 +1,6 @@
 /** Every magic family, registered in one table. */
 import { coreMagics } from "./core";
+import { asmMagic, stepMagic } from "./cpu";
 import { cwdMagics } from "./cwd";
 import { MagicRegistry } from "./registry";
 import { vhdMagic } from "./vhd";
@@ -12,5 +13,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(xlMagic, runMagic, xenstoreMagic);
   registry.register(...cwdMagics);
   registry.register(vhdMagic);
+  registry.register(asmMagic, stepMagic);
   return registry;
 }

@@ -1,0 +1,162 @@
+/**
+ * %%asm and %step: write assembly into a guest and step its vCPU, instruction by instruction.
+ * The target is a vCPU held by a cell variable (named, or the only one in scope).
+ */
+import { Assembler } from "../machine/assembler";
+import { disassemble } from "../machine/disasm";
+import type { Exit } from "../machine/exits";
+import { Vcpu } from "../machine/vcpu";
+import { renderListing } from "../render/disasm";
+import { escapeXml, MimeBundle } from "../render/mime";
+import { Magic, splitArgs, UsageError } from "./magic";
+
+let assembler: Promise<Assembler> | undefined;
+
+/** The vCPU a magic acts on: `name` if given, else the only vCPU held by a cell variable. */
+export function resolveVcpu(scope: Record<string, unknown>, name: string | undefined, magic: string): { vcpu: Vcpu; name: string } {
+  if (name !== undefined) {
+    const v = scope[name];
+    if (v instanceof Vcpu) return { vcpu: v, name };
+    throw new UsageError(`${magic}: ${name} ${v === undefined ? "is not defined" : "is not a vCPU"}`);
+  }
+  const held = Object.entries(scope).filter(([, v]) => v instanceof Vcpu) as [string, Vcpu][];
+  if (held.length === 1) return { vcpu: held[0]![1], name: held[0]![0] };
+  if (held.length === 0) throw new UsageError(`${magic}: no vCPU in scope; create one (const vcpu = new Vcpu(...)) or name it`);
+  throw new UsageError(`${magic}: several vCPUs are in scope (${held.map(([n]) => n).join(", ")}); name one`);
+}
+
+function parseAddress(text: string, what: string): bigint {
+  if (!/^(0x[0-9a-f_]+|\d+)$/i.test(text)) throw new UsageError(`${what} must be a number (decimal or 0x hex), not ${text}`);
+  return BigInt(text.replace(/_/g, ""));
+}
+
+/** What %%asm wrote: the listing of the new code. */
+export class AssembledCode {
+  constructor(
+    readonly vcpuName: string,
+    readonly address: bigint,
+    readonly bytes: Uint8Array,
+    readonly bits: 32 | 64,
+  ) {}
+
+  toMimeBundle(): MimeBundle {
+    const lines = disassemble(this.bytes, this.address, this.bits);
+    return renderListing(lines, undefined, `${this.bytes.length} bytes at 0x${this.address.toString(16)} in ${this.vcpuName}'s address space`);
+  }
+}
+
+export const asmMagic: Magic = {
+  name: "asm",
+  kind: "cell",
+  summary: "Assemble the cell (NASM syntax) into a guest's memory at its vCPU's RIP.",
+  help: [
+    "%%asm [VCPU] [--at ADDRESS] [--bits 32|64]",
+    "ASSEMBLY",
+    "",
+    "Assembles the body (NASM syntax, keystone) for ADDRESS (default: the vCPU's RIP), writes it into",
+    "the guest through the vCPU's page tables, and sets RIP to ADDRESS. VCPU names a cell variable",
+    "holding a vCPU (default: the only one in scope). Errors name the line.",
+    "",
+    "Example:",
+    "  %%asm vcpu",
+    "  mov ecx, 10",
+    "  xor eax, eax",
+    "  again: add eax, ecx",
+    "  loop again",
+    "  hlt",
+  ].join("\n"),
+  async run(args, body, ctx) {
+    const words = splitArgs(args);
+    let at: bigint | undefined;
+    let bits: 32 | 64 | undefined;
+    const names: string[] = [];
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (w === "--at") at = parseAddress(words[++i] ?? "", "--at");
+      else if (w === "--bits") {
+        const b = words[++i];
+        if (b !== "32" && b !== "64") throw new UsageError("--bits must be 32 or 64");
+        bits = Number(b) as 32 | 64;
+      } else if (w.startsWith("-")) throw new UsageError(`unknown option ${w}; usage: %%asm [VCPU] [--at ADDRESS] [--bits 32|64]`);
+      else names.push(w);
+    }
+    if (names.length > 1) throw new UsageError("%%asm takes one vCPU name");
+    if (!body?.trim()) throw new UsageError("%%asm needs assembly in the cell body");
+    const { vcpu, name } = resolveVcpu(ctx.scope, names[0], "%%asm");
+    const address = at ?? vcpu.getReg("rip");
+    const width = bits ?? (vcpu.mode === "long64" ? 64 : 32);
+    assembler ??= Assembler.load();
+    const bytes = (await assembler).assemble(body, { bits: width, address });
+    const where = vcpu.translate(address, "exec");
+    if ("fault" in where) throw new UsageError(`%%asm: 0x${address.toString(16)} is not mapped executable in ${name}'s address space (${where.fault})`);
+    vcpu.writeVirt(address, bytes);
+    vcpu.setReg("rip", address);
+    return new AssembledCode(name, address, bytes, width);
+  },
+};
+
+/** What %step did: the exits on the way, then the vCPU as it now stands. */
+export class StepReport {
+  constructor(
+    readonly vcpuName: string,
+    readonly vcpu: Vcpu,
+    readonly steps: number,
+    readonly stoppedBy: Exit | undefined,
+  ) {}
+
+  summary(): string {
+    const x = this.stoppedBy;
+    return `${this.vcpuName}: ${this.steps} instruction${this.steps === 1 ? "" : "s"} stepped${x ? `, stopped by a ${x.kind} exit at 0x${Number(x.rip).toString(16)}` : ""}; ${this.vcpu.icount} retired in all`;
+  }
+
+  toMimeBundle(): MimeBundle {
+    const v = this.vcpu.toMimeBundle();
+    return {
+      "text/plain": `${this.summary()}\n${v["text/plain"]}`,
+      "text/html": `<div><div style="font-family:sans-serif;font-size:12px;margin-bottom:4px">${escapeXml(this.summary())}</div>${(v["text/html"] as string | undefined) ?? `<pre>${escapeXml(v["text/plain"])}</pre>`}</div>`,
+    };
+  }
+}
+
+export const stepMagic: Magic = {
+  name: "step",
+  kind: "line",
+  summary: "Execute N instructions on a vCPU (default 1) and show its registers and code.",
+  help: [
+    "%step [N] [VCPU]",
+    "",
+    "Executes N instructions (default 1) one at a time on VCPU (default: the only vCPU in scope),",
+    "stopping early at the first exit that is not a plain step (hlt, a hypercall, a fault, a",
+    "breakpoint...), and shows the registers and the disassembly around RIP.",
+    "",
+    "Example:",
+    "  %step 5 vcpu",
+  ].join("\n"),
+  run(args, _body, ctx) {
+    const words = splitArgs(args);
+    let count = 1;
+    let name: string | undefined;
+    for (const w of words) {
+      if (/^\d+$/.test(w)) count = Number(w);
+      else if (/^[A-Za-z_$][\w$]*$/.test(w) && name === undefined) name = w;
+      else throw new UsageError(`%step: unexpected ${w}; usage: %step [N] [VCPU]`);
+    }
+    if (count < 1 || count > 1_000_000) throw new UsageError("%step: N must be between 1 and 1000000 (use vcpu.run(budget) for long runs)");
+    const { vcpu, name: vcpuName } = resolveVcpu(ctx.scope, name, "%step");
+    let done = 0;
+    let stoppedBy: Exit | undefined;
+    while (done < count) {
+      const before = vcpu.icount;
+      const x = vcpu.step();
+      done += vcpu.icount - before;
+      if (x.kind !== "budget") {
+        stoppedBy = x;
+        break;
+      }
+    }
+    return new StepReport(vcpuName, vcpu, done, stoppedBy);
+  },
+  complete(_before, { scope }) {
+    return Object.entries(scope).filter(([, v]) => v instanceof Vcpu).map(([n]) => n);
+  },
+};

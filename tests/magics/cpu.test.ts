@@ -1,0 +1,98 @@
+/**
+ * %%asm and %step as a notebook user drives them: assemble into a guest, step it, watch the
+ * registers; the encodings checked against nasm, the results against what the code computes.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCellRunner } from "../../src/jupyter/cell-environment";
+import { CellRunner } from "../../src/jupyter/cell-runner";
+import { CellError, OutputSink } from "../../src/jupyter/outputs";
+import { MimeBundle } from "../../src/render/mime";
+
+let runner: CellRunner;
+let count = 0;
+
+class Collect implements OutputSink {
+  results: MimeBundle[] = [];
+  errors: CellError[] = [];
+  stream() {}
+  display() {}
+  updateDisplay() {}
+  clearOutput() {}
+  result(_c: number, b: MimeBundle) { this.results.push(b); }
+  error(e: CellError) { this.errors.push(e); }
+}
+
+async function cell(code: string): Promise<Collect> {
+  const out = new Collect();
+  await runner.run(code, out, ++count);
+  return out;
+}
+const text = (c: Collect) => c.results[0]?.["text/plain"] ?? "";
+
+beforeAll(async () => {
+  runner = createCellRunner();
+  const setup = await cell(`
+    const m = new Machine(16);
+    m.populate(domId(1), gfn(0), 512);
+    const g = m.guest(domId(1));
+    const { cr3 } = buildPageTables(g, 0x100000, [{ va: 0, gpa: 0, pages: 256 }]);
+    const vcpu = new Vcpu(m, domId(1), 0, { mode: "long64", rip: 0x2000, rsp: 0x8000, cr3 });`);
+  expect(setup.errors).toEqual([]);
+});
+afterAll(() => runner.executor.close());
+
+const PROGRAM = "mov ecx, 10\nxor eax, eax\nagain: add eax, ecx\nloop again\nhlt";
+
+describe("%%asm", () => {
+  it("assembles at RIP, writes the guest's memory with nasm's encoding, and lists the code", async () => {
+    const out = await cell(`%%asm vcpu\n${PROGRAM}`);
+    expect(out.errors).toEqual([]);
+    expect(text(out)).toMatch(/2000\s+b9 0a 00 00 00\s+mov ecx, 0xa\n.*2009\s+e2 fc\s+loop 0x2007/s);
+    // nasm, assembling the same source at the same origin, gives the same bytes.
+    const dir = mkdtempSync(join(tmpdir(), "asm-"));
+    writeFileSync(join(dir, "p.asm"), `bits 64\norg 0x2000\n${PROGRAM}\n`);
+    execFileSync("nasm", ["-f", "bin", "-o", join(dir, "p.bin"), join(dir, "p.asm")]);
+    const nasm = [...readFileSync(join(dir, "p.bin"))];
+    const guest = await cell(`Array.from(g.read(0x2000, ${nasm.length}))`);
+    const bytes = JSON.parse(text(guest).replace(/\s+/g, ""));
+    expect(bytes).toEqual(nasm);
+  });
+
+  it("names the line of an assembly error", async () => {
+    const out = await cell("%%asm vcpu\nmov eax, 1\nfrobnicate eax\nhlt");
+    expect(out.errors[0]!.ename).toBe("AssemblyError");
+    expect(out.errors[0]!.evalue).toMatch(/line 2/);
+  });
+
+  it("refuses an address the guest has not mapped, and a name that is not a vCPU", async () => {
+    expect((await cell("%%asm vcpu --at 0x40000000\nnop")).errors[0]!.evalue).toMatch(/not mapped executable/);
+    expect((await cell("%%asm m\nnop")).errors[0]!.evalue).toBe("%%asm: m is not a vCPU");
+  });
+});
+
+describe("%step", () => {
+  it("steps one instruction at a time and shows the registers", async () => {
+    await cell(`%%asm vcpu\n${PROGRAM}`);
+    const one = await cell("%step vcpu");
+    expect(text(one)).toMatch(/^vcpu: 1 instruction stepped; \d+ retired in all/);
+    expect(text(one)).toMatch(/rcx 000000000000000a/);
+  });
+
+  it("stops at the hlt exit before N, with eax holding 10+9+...+1", async () => {
+    const out = await cell("%step 100");
+    expect(text(out)).toMatch(/stopped by a hlt exit/);
+    expect(text(out)).toMatch(/rax 0000000000000037/);
+  });
+
+  it("checks its arguments", async () => {
+    expect((await cell("%step 0")).errors[0]!.evalue).toMatch(/N must be between 1 and 1000000/);
+    expect((await cell("%step 2 nothere")).errors[0]!.evalue).toBe("%step: nothere is not defined");
+    const other = await cell("const other = new Vcpu(m, domId(1), 1, { mode: 'long64', rip: 0x2000, rsp: 0x9000, cr3 })");
+    expect(other.errors).toEqual([]);
+    expect((await cell("%step")).errors[0]!.evalue).toMatch(/several vCPUs are in scope \(vcpu, other\); name one/);
+  });
+});
