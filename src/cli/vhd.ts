@@ -10,6 +10,7 @@ import {
   checkVhd,
   coalesceVhd,
   compactVhd,
+  rebaseVhd,
   convertImageAsync,
   createDifferencing,
   createVhd,
@@ -265,6 +266,19 @@ const VERBS: Record<string, Verb> = {
       const [child] = a.operands(1);
       const r = coalesceVhd(child!);
       out(`coalesced ${r.bytesMerged} bytes of ${r.child} into ${r.parent}; ${r.child} is now redundant`);
+      return 0;
+    },
+  },
+  rebase: {
+    usage: "rebase CHILD NEW_PARENT",
+    help: "point a differencing disk at another parent, metadata only (vhd-util modify -p, qemu-img rebase -u)",
+    run(a) {
+      a.onlyFlags([]);
+      const [child, parent] = a.operands(2);
+      rebaseVhd(child!, parent!);
+      const d = VhdDisk.open(child!, { readOnly: true });
+      out(`${child} now has parent ${d.parent?.path} (unique id ${d.parent?.uniqueId})`);
+      d.close();
       return 0;
     },
   },

@@ -180,7 +180,7 @@ export interface SnapshotOptions {
   host?: FileHost;
   time?: Date;
   uniqueId?: Uint8Array;
-  /** Block size when the parent is a fixed disk (default 2 MiB); otherwise the parent's is used. */
+  /** Block size (default: the parent's, or 2 MiB over a fixed parent). */
   blockSize?: number;
   /** Compute the relative locators as if the child lived here (compact writes a temporary file). */
   locatorsFor?: string;
@@ -202,7 +202,7 @@ export function createDifferencing(child: string, parentPath: string, o: Snapsho
   const parent = VhdDisk.open(parentPath, { host, readOnly: true });
   try {
     const pf = parent.footer;
-    const bs = parent.blockSize || o.blockSize || DEFAULT_BLOCK_SIZE;
+    const bs = o.blockSize || parent.blockSize || DEFAULT_BLOCK_SIZE;
     checkBlockSize(bs);
     const choice: SizeChoice = { size: o.size ?? pf.currentSize, geometry: o.geometry ?? pf.geometry };
     const footer = newFooter(DiskType.Differencing, choice, o, BigInt(FOOTER_SIZE));

@@ -6,7 +6,7 @@
  *   createDifferencing(child, parent)                                      snapshot
  *   checkVhd(path, {repair?}) -> CheckReport (result 0 / 2 / 3)            vhd-util check, reimplemented
  *   mapVhd(disk) -> Extent[]; vhdInfo(disk) -> VhdInfo
- *   convertImage / convertImageAsync, compactVhd, resizeVhd, coalesceVhd
+ *   convertImage / convertImageAsync, compactVhd, resizeVhd, coalesceVhd, rebaseVhd
  *   VhdFormatError (field + offset) for bad input, VhdUsageError for bad requests.
  * Every VhdDisk is a BlockDevice and shows itself with toMimeBundle() (text + SVG).
  */

@@ -22,9 +22,10 @@ export interface RewriteResult {
  * Used by compact (drops all-zero dynamic blocks and leaked space) and by resize when the BAT
  * must grow beyond its padding.
  */
-export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; host?: FileHost } = {}): RewriteResult {
+export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; host?: FileHost; newParent?: string } = {}): RewriteResult {
   const host = o.host ?? nodeFileHost;
-  const src = VhdDisk.open(path, { readOnly: true, host });
+  // with a new parent the old one need not exist any more (it may have been coalesced and deleted)
+  const src = VhdDisk.open(path, { readOnly: true, host, noParent: o.newParent !== undefined });
   const tmp = `${path}.xenlab-tmp`;
   try {
     if (src.type === DiskType.Fixed) throw new VhdUsageError(`${path} is a fixed disk: nothing to compact (convert -O dynamic makes it sparse)`);
@@ -43,7 +44,7 @@ export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; hos
     const dest =
       src.type === DiskType.Dynamic
         ? createVhd(tmp, { ...identity, size, type: "dynamic", blockSize: src.blockSize })
-        : createDifferencing(tmp, src.parentFoundBy!.path, { ...identity, size, blockSize: src.blockSize, locatorsFor: path });
+        : createDifferencing(tmp, o.newParent ?? src.parentFoundBy!.path, { ...identity, size, blockSize: src.blockSize, locatorsFor: path });
     try {
       forEachOwnRun(src, (off, data) => {
         if (off >= size) return;
@@ -74,4 +75,18 @@ export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; hos
 /** Compacts a dynamic or differencing disk: unreferenced space and all-zero dynamic blocks go. */
 export function compactVhd(path: string, host?: FileHost): RewriteResult {
   return rewriteVhd(path, { host });
+}
+
+/**
+ * Points a differencing disk at another parent (vhd-util modify -p, qemu-img rebase -u): the new
+ * parent's unique id, time stamp, name and locators are written; the child's own sectors are kept
+ * as they are. The caller vouches that the new parent holds what the old one did, typically after
+ * `coalesceVhd` merged the old parent into it (XenServer's garbage collector does exactly this).
+ */
+export function rebaseVhd(child: string, newParent: string, host?: FileHost): RewriteResult {
+  const probe = VhdDisk.open(child, { readOnly: true, noParent: true, host });
+  const type = probe.type;
+  probe.close();
+  if (type !== DiskType.Differencing) throw new VhdUsageError(`${child} is not a differencing disk`);
+  return rewriteVhd(child, { newParent, host });
 }

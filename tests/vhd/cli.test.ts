@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { VhdDisk, createVhd } from "../../src/vhd";
 import { buildVhdLib, pattern, pyvhdiRead, qemuRaw, qemuVirtualSize, run, tempDir, vhdiinfoMediaSize } from "./helpers";
@@ -210,5 +210,27 @@ describe("xenlab vhd map / convert / compact / resize / coalesce", () => {
     parent.close();
     expect(got.equals(child)).toBe(true);
     expect(qemuRaw(f("cp.vhd"), t.dir).subarray(0, 4 * MiB).equals(child)).toBe(true);
+  });
+});
+
+describe("xenlab vhd rebase (XenServer's coalesce-then-reparent)", () => {
+  it("merges the middle of a chain into the base, repoints the top, and the top reads the same without the middle", () => {
+    expect(xenlab(["create", "g-base.vhd", "8M"]).status).toBe(0);
+    expect(xenlab(["write", "g-base.vhd", "0"], pattern(30, 3 * MiB)).status).toBe(0);
+    expect(xenlab(["snapshot", "g-base.vhd", "g-mid.vhd"]).status).toBe(0);
+    expect(xenlab(["write", "g-mid.vhd", "1M"], pattern(31, MiB)).status).toBe(0);
+    expect(xenlab(["snapshot", "g-mid.vhd", "g-top.vhd"]).status).toBe(0);
+    expect(xenlab(["write", "g-top.vhd", "1500000"], pattern(32, 100_000)).status).toBe(0);
+    const before = xenlab(["read", "g-top.vhd", "0", String(4 * MiB)]).raw;
+    expect(xenlab(["coalesce", "g-mid.vhd"]).status).toBe(0);
+    const r = xenlab(["rebase", "g-top.vhd", "g-base.vhd"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("g-base.vhd");
+    rmSync(f("g-mid.vhd"));
+    expect(xenlab(["read", "g-top.vhd", "0", String(4 * MiB)]).raw.equals(before)).toBe(true);
+    expect(xenlab(["check", "g-top.vhd"]).status).toBe(0);
+    pyvhdiRead([f("g-top.vhd"), f("g-base.vhd")], f("g-top.raw"));
+    expect(readFileSync(f("g-top.raw")).subarray(0, 4 * MiB).equals(before)).toBe(true);
+    expect(xenlab(["rebase", "g-base.vhd", "g-top.vhd"]).status).toBe(1); // not a differencing disk
   });
 });
