@@ -18,6 +18,8 @@ import { HypervError } from "./errors";
 import { decodeInput, encodeInput, encodeResult } from "./hypercall-abi";
 import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES, VP_POOL_PAGES } from "./hypercalls";
 import { Partition, VirtualProcessor } from "./partition";
+import { VmbusServer } from "./vmbus";
+import type { BlockDevice } from "../vhd/block-device";
 import {
   CHILD_PRIVILEGES, HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MAP_GPA, HV_MSR, HV_RECOMMEND, HV_REG, HV_STATUS, HV_SYNIC_VERSION_1,
   HV_VENDOR, HVCALL, HVMSG, ROOT_PRIVILEGES, SINT_MASKED, STIMER, TSC_PAGE, hvStatusName,
@@ -157,6 +159,7 @@ export class HypervHost {
     p.mappedPages = 0;
     p.vps.length = 0;
     p.state = "deleted";
+    this.buses.delete(p.id);
     for (const [id, c] of this.connections) if (c.owner === `partition ${p.id}`) this.connections.delete(id);
     this.partitions.delete(p.id);
     this.log.push(`partition ${p.id} "${p.name}" deleted`);
@@ -644,6 +647,22 @@ export class HypervHost {
       this.now += Math.max(1, Math.round((span * 1000) / this.cpuMHz));
     }
     return { startNs: start, endNs: this.now, instructions: this.instructions - startInsns, stoppedBy };
+  }
+
+  private readonly buses = new Map<number, VmbusServer>();
+
+  /** The root's VMBus server for a child (created on first use). */
+  vmbus(q: number | string | Partition): VmbusServer {
+    const p = typeof q === "object" ? q : this.partition(q);
+    if (p.kind === "root") throw new HypervError("INVALID_PARTITION_ID", "the root is the VMBus server, not a client");
+    let v = this.buses.get(p.id);
+    if (!v) { v = new VmbusServer(this, p); this.buses.set(p.id, v); }
+    return v;
+  }
+
+  /** Attaches a disk to a child's synthetic SCSI controller (a storvsp channel offer). */
+  attachDisk(q: number | string | Partition, disk: BlockDevice, label = "disk"): void {
+    this.vmbus(q).addStorage(disk, label);
   }
 
   static callName(code: number): string {

@@ -16,3 +16,8 @@ export { HypervError } from "./errors";
 export { decodeInput, encodeInput, encodeResult, decodeResult } from "./hypercall-abi";
 export { CALLS, REPS_PER_ENTRY } from "./hypercalls";
 export * from "./tlfs";
+export { VmbusServer } from "./vmbus";
+export type { Channel, Gpadl } from "./vmbus";
+export { VmbusRing } from "./ring";
+export { StorageVsp } from "./storvsp";
+export * from "./vmbus-abi";
