@@ -204,6 +204,13 @@ export const LAYOUT = {
   xen_domctl_scheduler_op: { size: 24, header: "xen/domctl.h", f: { sched_id: 0, cmd: 4, "u.credit.weight": 8, "u.credit.cap": 10 } },
   xen_sysctl: { size: 136, header: "xen/sysctl.h", f: { cmd: 0, interface_version: 4, u: 8 } },
   xen_sysctl_physinfo: { size: 112, header: "xen/sysctl.h", f: { threads_per_core: 0, cores_per_socket: 4, nr_cpus: 8, max_cpu_id: 12, nr_nodes: 16, max_node_id: 20, cpu_khz: 24, capabilities: 28, total_pages: 40, free_pages: 48, scrub_pages: 56, outstanding_pages: 64, max_mfn: 72, hw_cap: 80 } },
+  xen_remove_from_physmap: { size: 16, header: "xen/memory.h", f: { domid: 0, gpfn: 8 } },
+  sched_remote_shutdown: { size: 8, header: "xen/sched.h", f: { domain_id: 0, reason: 4 } },
+  evtchn_bind_vcpu: { size: 8, header: "xen/event_channel.h", f: { port: 0, vcpu: 4 } },
+  gnttab_get_version: { size: 8, header: "xen/grant_table.h", f: { dom: 0, version: 4 } },
+  gnttab_set_version: { size: 4, header: "xen/grant_table.h", f: { version: 0 } },
+  xen_sysctl_readconsole: { size: 24, header: "xen/sysctl.h", f: { clear: 0, incremental: 1, index: 4, buffer: 8, count: 16 } },
+  xen_compile_info: { size: 144, header: "xen/version.h", f: { compiler: 0, compile_by: 64, compile_domain: 80, compile_date: 112 } },
   xen_feature_info: { size: 8, header: "xen/version.h", f: { submap_idx: 0, submap: 4 } },
 } as const;
 export type LayoutName = keyof typeof LAYOUT;

@@ -109,13 +109,13 @@ export const sysctl: Handler = (c, a) => {
     }
     case XEN_SYSCTL.sched_id: m.setU32(u, XEN_SCHEDULER_CREDIT); return 0;
     case XEN_SYSCTL.readconsole: {
-      // struct xen_sysctl_readconsole { u8 clear, incremental, pad[2]; u32 index; buffer @8; u32 count @16 }
-      const buf = num(m.u64(u + 8)), count = m.u32(u + 16);
+      const RC = LAYOUT.xen_sysctl_readconsole.f;
+      const buf = num(m.u64(u + RC.buffer)), count = m.u32(u + RC.count);
       const text = Buffer.from(host.dmesg.join("\n") + "\n", "latin1");
       const n = Math.min(count, text.length);
       m.write(buf, new Uint8Array(text.subarray(text.length - n)));
-      m.setU32(u + 16, n);
-      if (m.u8(u)) host.dmesg.length = 0;
+      m.setU32(u + RC.count, n);
+      if (m.u8(u + RC.clear)) host.dmesg.length = 0;
       return 0;
     }
     default: return err("ENOSYS");

@@ -110,7 +110,7 @@ export const eventChannelOp: Handler = (c, a) => {
       return 0;
     }
     case EVTCHNOP.bind_vcpu: {
-      const port = mem.u32(arg), vcpu = mem.u32(arg + 4);
+      const port = mem.u32(arg + LAYOUT.evtchn_bind_vcpu.f.port), vcpu = mem.u32(arg + LAYOUT.evtchn_bind_vcpu.f.vcpu);
       const e = dom.evtchn.get(port);
       if (!e) return err("EINVAL");
       if (vcpu >= dom.vcpus.length) return err("ENOENT");

@@ -132,11 +132,10 @@ export const grantTableOp: Handler = (c, a) => {
       for (let i = 0; i < count; i++) copyOne(c, uop + i * LAYOUT.gnttab_copy.size);
       return 0;
     case GNTTABOP.get_version:
-      // struct gnttab_get_version { domid_t dom; uint16_t pad; uint32_t version; }
-      mem.setU32(uop + 4, 1);
+      mem.setU32(uop + LAYOUT.gnttab_get_version.f.version, 1);
       return 0;
     case GNTTABOP.set_version: {
-      const v = mem.u32(uop);
+      const v = mem.u32(uop + LAYOUT.gnttab_set_version.f.version);
       return v === 1 ? 0 : err("EINVAL");
     }
     default: return err("ENOSYS");

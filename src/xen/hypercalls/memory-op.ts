@@ -7,6 +7,9 @@ import { Handler, HcCtx, err, num, domainArg, privilegedOrSelf } from "./context
 const R = LAYOUT.xen_memory_reservation.f;
 const X = LAYOUT.xen_add_to_physmap.f;
 const MM = LAYOUT.xen_memory_map.f;
+const RP = LAYOUT.xen_remove_from_physmap.f;
+/** Xen's x86 `struct e820entry` (xen/arch/x86/include/asm/e820.h, __packed): not in the public headers. */
+const E820_ENTRY_SIZE = 20;
 
 /** Frees the RAM page at a gfn (if it is the domain's own RAM) before something else is mapped there. */
 function dropRam(c: HcCtx, d: HcCtx["dom"], g: number): void {
@@ -78,7 +81,7 @@ export const memoryOp: Handler = (c, a) => {
       ];
       void CONSOLE_PFN;
       if (max < entries.length) return err("EINVAL");
-      entries.forEach((e, i) => { c.mem.setU64(buf + i * 20, e.addr); c.mem.setU64(buf + i * 20 + 8, e.size); c.mem.setU32(buf + i * 20 + 16, e.type); });
+      entries.forEach((e, i) => { const o = buf + i * E820_ENTRY_SIZE; c.mem.setU64(o, e.addr); c.mem.setU64(o + 8, e.size); c.mem.setU32(o + 16, e.type); });
       c.mem.setU32(arg + MM.nr_entries, entries.length);
       return 0;
     }
@@ -115,11 +118,10 @@ export const memoryOp: Handler = (c, a) => {
       return err("EINVAL");
     }
     case XENMEM.remove_from_physmap: {
-      // struct xen_remove_from_physmap { domid_t domid; xen_pfn_t gpfn; }
-      const d = domainArg(c, c.mem.u16(arg));
+      const d = domainArg(c, c.mem.u16(arg + RP.domid));
       if (!d) return err("ESRCH");
       if (!privilegedOrSelf(c, d)) return err("EPERM");
-      const g = num(c.mem.u64(arg + 8));
+      const g = num(c.mem.u64(arg + RP.gpfn));
       if (d.sharedInfoGfn === g) { host.machine.p2m(d.domid).remove(gfn(g)); d.sharedInfoGfn = undefined; return 0; }
       dropRam(c, d, g);
       return 0;

@@ -53,9 +53,8 @@ export const schedOp: Handler = (c, a) => {
       return 0;
     }
     case SCHEDOP.remote_shutdown: {
-      // struct sched_remote_shutdown { domid_t domain_id; unsigned int reason; }
-      const target = domainArg(c, c.mem.u16(arg));
-      const reason = c.mem.u32(arg + 4);
+      const target = domainArg(c, c.mem.u16(arg + LAYOUT.sched_remote_shutdown.f.domain_id));
+      const reason = c.mem.u32(arg + LAYOUT.sched_remote_shutdown.f.reason);
       if (!target) return err("ESRCH");
       if (dom.domid !== 0) return err("EPERM");
       if (reason > SHUTDOWN.soft_reset) return err("EINVAL");

@@ -16,10 +16,10 @@ export const xenVersion: Handler = (c, a) => {
     case XENVER.version: return (XEN_MAJOR << 16) | XEN_MINOR;
     case XENVER.extraversion: putString(c, arg, XEN_EXTRA, 16); return 0;
     case XENVER.compile_info: {
-      // xen_compile_info_t: compiler[64], compile_by[16], compile_domain[32], compile_date[32].
-      const b = new Uint8Array(144);
+      const CI = LAYOUT.xen_compile_info;
+      const b = new Uint8Array(CI.size);
       const put = (s: string, o: number, n: number) => b.set(Buffer.from(s.slice(0, n - 1), "latin1"), o);
-      put("gcc (Debian) xenlab", 0, 64); put("xenlab", 64, 16); put("xenlab.invalid", 80, 32); put("Tue Nov 24 2026", 112, 32);
+      put("gcc (Debian) xenlab", CI.f.compiler, 64); put("xenlab", CI.f.compile_by, 16); put("xenlab.invalid", CI.f.compile_domain, 32); put("Tue Nov 24 2026", CI.f.compile_date, 32);
       c.mem.write(arg, b);
       return 0;
     }
