@@ -1,0 +1,88 @@
+/**
+ * A C child guest (gcc -ffreestanding, Linux's VMBus/storvsc struct layouts with _Static_asserts)
+ * discovers Hyper-V, installs the hypercall page, enables the SynIC, negotiates VMBus, opens a
+ * storage channel and reads sectors of a VHD made by qemu-img from random bytes: the bytes the guest
+ * got are compared with the raw file qemu-img converted.
+ */
+import { describe, expect, it, beforeAll } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { ElfFile } from "../../src/machine";
+import { VhdDisk } from "../../src/vhd";
+import { HypervHost, HV_STATUS, HVCALL, CHILD_PRIVILEGES, decodeResult } from "../../src/hyperv";
+import { buildHvGuest } from "./guest-build";
+
+let raw: Buffer, vhdPath: string, elf: Uint8Array, syms: Map<string, bigint>;
+
+beforeAll(() => {
+  const dir = mkdtempSync(join(tmpdir(), "xenlab-hv-"));
+  raw = randomBytes(2 * 1024 * 1024);
+  writeFileSync(join(dir, "disk.raw"), raw);
+  vhdPath = join(dir, "disk.vhd");
+  execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic", join(dir, "disk.raw"), vhdPath]);
+  elf = buildHvGuest();
+  syms = new ElfFile(elf).symbolMap();
+});
+
+function boot() {
+  const h = new HypervHost({ lps: 2 });
+  const p = h.createChild({ name: "sles10", memoryMiB: 8, elf });
+  const disk = VhdDisk.open(vhdPath, { readOnly: true } as never);
+  h.attachDisk(p, disk, "disk.vhd");
+  const r = h.run({ until: () => p.console.includes("done\n"), maxInstructions: 50_000_000 });
+  return { h, p, r, disk };
+}
+
+describe("Hyper-V child guest over VMBus", () => {
+  it("discovers Hyper-V, posts and receives messages, reads VHD sectors through storvsp", () => {
+    const { h, p, r } = boot();
+    expect(r.stoppedBy).toBe("until");
+    const con = p.console;
+    expect(con).toContain("vendor Microsoft Hv max 40000006 interface 31237648");
+    expect(con).toContain(`privileges ${CHILD_PRIVILEGES.toString(16).padStart(12, "0")}`);
+    expect(con).toContain(`partition id ${p.id.toString(16).padStart(4, "0")} status 0000`);
+    expect(con).toContain("vmbus 0.13 ok");
+    expect(con).toContain("offer relid 01");
+    expect(con).toContain("type ba6163d9"); // HV_SCSI_GUID Data1, stored little-endian
+    expect(con).toContain("channel open");
+    // The VHD holds 2 MiB of qemu-img's data; qemu's vpc geometry may round the size down to CHS.
+    const cap = /capacity ([0-9a-f]{8}) x 0200/.exec(con);
+    expect(cap).not.toBeNull();
+    const sectors = parseInt(cap![1]!, 16);
+    const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", vhdPath]).toString());
+    expect(sectors * 512).toBe(info["virtual-size"]);
+    // The sectors the guest read, from its memory, against the raw bytes qemu-img converted.
+    const at = Number(syms.get("result_sectors"));
+    const got = Buffer.from(p.memory.read(at, 4096));
+    expect(got.equals(raw.subarray(5 * 512, 13 * 512))).toBe(true);
+    expect(con).toContain(`sector 5: ${raw.subarray(2560, 2576).toString("hex")}`);
+    // Status words the guest kept.
+    const st = (i: number) => p.memory.u64(Number(syms.get("result_status")) + i * 8);
+    expect(Number(st(0))).toBe(HV_STATUS.ACCESS_DENIED); // children cannot create partitions
+    expect(decodeResult(st(1)).status).toBe(HV_STATUS.SUCCESS); // NotifyLongSpinWait
+    expect(decodeResult(st(2))).toEqual({ status: 0, repsCompleted: 40 }); // rep call, continued
+    // The 40-rep call took 3 entries (16 + 16 + 8): two continuations seen from outside.
+    const flush = h.trace.filter((t) => t.code === HVCALL.FLUSH_VIRTUAL_ADDRESS_LIST);
+    expect(flush.map((t) => [t.repStart, t.repsCompleted, t.continued])).toEqual([[0, 16, true], [16, 32, true], [32, 40, false]]);
+    const bus = h.vmbus(p);
+    expect(bus.log.map((m) => m.dir + ":" + m.type)).toEqual([
+      "in:INITIATE_CONTACT", "out:VERSION_RESPONSE", "in:REQUESTOFFERS", "out:OFFERCHANNEL", "out:ALLOFFERS_DELIVERED",
+      "in:GPADL_HEADER", "out:GPADL_CREATED", "in:OPENCHANNEL", "out:OPENCHANNEL_RESULT",
+    ]);
+    expect(bus.channels[0]!.vsp.stats).toMatchObject({ requests: 2, reads: 1, bytesRead: 4096, errors: 0 });
+    expect(p.vp(0).synic.counters.eoms).toBeGreaterThanOrEqual(1); // offers queued behind each other
+    expect(h.toMimeBundle()["text/plain"]).toContain("sles10");
+    expect(bus.toMimeBundle()["text/plain"]).toContain("relid 1");
+    expect(p.toMimeBundle()["text/plain"]).toContain("SINT2");
+  });
+
+  it("is deterministic: the same run gives the same console, time and trace", () => {
+    const a = boot(), b = boot();
+    expect(a.p.console.replace(/sector 5.*\n/, "")).toBe(b.p.console.replace(/sector 5.*\n/, ""));
+    expect(a.h.now).toBe(b.h.now);
+    expect(a.h.trace.map((t) => t.name + t.status)).toEqual(b.h.trace.map((t) => t.name + t.status));
+  });
+});
