@@ -32,6 +32,7 @@ import { SchedSegment, SchedTimelineView } from "../render/xen-timeline";
 import { EventChannelView } from "../render/xen-evtchn";
 import { GrantTableView } from "../render/xen-gnttab";
 import { XenstoreTreeView } from "../render/xen-xenstore";
+import { HypercallTraceView } from "../render/xen-trace";
 
 export interface HostOptions {
   pcpus?: number;
@@ -229,9 +230,9 @@ export class XenHost {
     }
     this.log(`d${id}: created ${config.type} domain "${config.name}" (${config.memory} MiB, ${config.vcpus} vCPUs)`);
     if (opts.paused) d.pauseCount = 1;
-    d.vcpus[0]!.setRunstate(d.paused ? "offline" : "runnable", this.now);
+    // vCPU0 is runnable (queued unless paused); APs stay offline until VCPUOP_up.
+    d.vcpus[0]!.setRunstate("runnable", this.now);
     for (let i = 1; i < d.vcpus.length; i++) d.vcpus[i]!.setRunstate("offline", this.now);
-    if (d.paused) d.vcpus[0]!.setRunstate("runnable", this.now);
     if (!d.paused) this.makeRunnable(d.vcpus[0]!, false);
     this.xenstore.fire("@introduceDomain", false);
     return d;
@@ -741,13 +742,13 @@ export class XenHost {
           return;
         }
         case "rdmsr": {
-          if (x.msr === XEN_HYPERCALL_MSR) { cpu.completeRdmsr(0n); return; }
+          if (x.msr === this.hypercallMsr(d)) { cpu.completeRdmsr(0n); return; }
           if (x.msr === 0x1b) { cpu.completeRdmsr(0xfee00000n | 0x800n | (v.id === 0 ? 0x100n : 0n)); return; }
           cpu.injectException(13, 0, x.rip);
           return;
         }
         case "wrmsr": {
-          if (x.msr === XEN_HYPERCALL_MSR) {
+          if (x.msr === this.hypercallMsr(d)) {
             // Low 12 bits = page index; only 0 exists (xen/arch/x86/msr.c).
             if ((x.value & 0xfffn) !== 0n) { cpu.injectException(13, 0, x.rip); return; }
             const gpa = Number(x.value & ~0xfffn);
@@ -806,6 +807,16 @@ export class XenHost {
     } finally {
       this.now = saveNow;
     }
+  }
+
+  /** The MSR named by CPUID leaf base+2 EBX: 0x40000000, or 0x40000200 with Viridian on. */
+  hypercallMsr(d: Domain): number {
+    return d.config.viridian.length ? XEN_HYPERCALL_MSR + 0x200 : XEN_HYPERCALL_MSR;
+  }
+
+  /** The last hypercalls (all domains, or one), decoded. */
+  traceView(domid?: number, last = 40): HypercallTraceView {
+    return new HypercallTraceView(this.traceRecords().filter((r) => domid === undefined || r.dom === domid).slice(-last));
   }
 
   // =========================================================================================

@@ -6,6 +6,7 @@
 import { Vcpu } from "../machine";
 import { RUNSTATE, Runstate } from "./abi";
 import type { Domain } from "./domain";
+import type { MimeBundle } from "../render/mime";
 
 /** Credit scheduler priorities (credit.c CSCHED_PRI_*). */
 export const CSCHED_PRI = { BOOST: 0, UNDER: -1, OVER: -2, IDLE: -64 } as const;
@@ -59,6 +60,14 @@ export class XenVcpu {
   /** Total time spent running, up to `now` (ns). */
   cpuTime(now: number): number {
     return this.stateTime[RUNSTATE.running]! + (this.runstate === "running" ? Math.max(0, now - this.stateEntry) : 0);
+  }
+
+  /** Registers and disassembly (the machine's view) under a Xen header line. */
+  toMimeBundle(): MimeBundle {
+    const head = `d${this.domain.domid}v${this.id} (${this.domain.name}): ${this.runstate}${this.blockedOn ? ` on ${this.blockedOn}` : ""}, pCPU ${this.pcpu}, credit ${this.credit.toFixed(0)}, ${this.down ? "down" : "up"}`;
+    if (!this.cpu) return { "text/plain": head };
+    const b = this.cpu.toMimeBundle();
+    return { ...b, "text/plain": `${head}\n${b["text/plain"]}` };
   }
 
   allowedOn(p: number): boolean {

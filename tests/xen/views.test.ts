@@ -62,3 +62,48 @@ describe("views", () => {
     expect(Number(m[1])).toBeCloseTo(spin.cpuTime() / 1e6, 2);
   });
 });
+
+describe("trace and vCPU views", () => {
+  it("the hypercall trace names calls and errno results", () => {
+    const h = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    h.createDomain(`name="early"\ntype="pvh"\nkernel="${buildPvhGuest().path}"\nmemory=16\ncmdline="role=xsbench rounds=1"`);
+    h.run({ ns: 0.5e6 });
+    const t = h.traceView(1, 1000).toMimeBundle()["text/plain"];
+    expect(t).toMatch(/d1v0\s+xen_version\(0, 0, /);
+    expect(t).toMatch(/d1v0\s+hvm_op\(0, 0x[0-9a-f]+, \d+\)\s+= 0/);
+    expect(t).toMatch(/d1v0\s+memory_op\(7, 0x[0-9a-f]+, \d+\)\s+= 0/);
+    h.createLabDomain("bad", labCode("mov eax, 41\n vmcall\n cli\n hlt"));
+    h.run({ ns: 1e6 });
+    expect(h.traceView(2).toMimeBundle()["text/plain"]).toMatch(/d2v0\s+dm_op\(.*\)\s+= -ENOSYS/);
+  });
+
+  it("a vCPU shows Xen's view of it above the machine's registers", () => {
+    const b = host.domain("ping").vcpus[0]!.toMimeBundle();
+    expect(b["text/plain"]).toMatch(/^d1v0 \(ping\): blocked on block, pCPU \d, credit -?\d+, up\n/);
+  });
+});
+
+describe("Viridian moves Xen's leaves (xl.cfg viridian = 1)", () => {
+  it("Xen's signature at 0x40000100 and the hypercall MSR at 0x40000200", () => {
+    const h = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const d = h.createLabDomain("vir", labCode(`
+      mov eax, 0x40000100
+      cpuid
+      mov r12, rbx
+      mov eax, 0x40000102
+      cpuid
+      mov r13, rbx
+      mov ecx, ebx
+      mov eax, 0x300000
+      xor edx, edx
+      wrmsr
+      cli
+      hlt`), { extra: "viridian = 1\non_poweroff = 'preserve'" });
+    h.run({ ns: 1e6 });
+    const cpu = d.vcpus[0]!.cpu!;
+    expect(cpu.getReg("r12")).toBe(0x566e6558n);
+    expect(cpu.getReg("r13")).toBe(0x40000200n);
+    expect(d.hypercallPageGpa).toBe(0x300000);
+    expect([...d.guest.read(0x300000 + 17 * 32, 9)]).toEqual([0xb8, 17, 0, 0, 0, 0x0f, 0x01, 0xc1, 0xc3]);
+  });
+});
