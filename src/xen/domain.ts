@@ -81,9 +81,14 @@ export class Domain {
     return this.host.machine.guest(this.domid);
   }
 
-  /** Pages the domain owns (tot_pages): RAM mapped in its P2M plus Xen pages it owns. */
+  /**
+   * Pages the domain owns (tot_pages): its P2M entries, less other domains' pages it has mapped
+   * through grants (a grant mapped over one of its RAM pages hides that page but it stays owned).
+   */
   get totPages(): number {
-    return this.host.machine.p2m(this.domid).size;
+    let foreign = 0;
+    for (const m of this.gnttab.maptrack.values()) if (!(m as { prev?: unknown }).prev) foreign++;
+    return this.host.machine.p2m(this.domid).size - foreign;
   }
 
   get paused(): boolean {

@@ -68,6 +68,20 @@ describe("watches", () => {
   });
 });
 
+describe("watch permissions", () => {
+  it("a domain hears only about nodes it may read (xenstored watch_permitted)", () => {
+    const s = store();
+    s.write("data/secret", "1", 1);
+    const ev: string[] = [];
+    s.watch("/local/domain/1/data/secret", "t", 2, (p) => ev.push(p));
+    s.write("/local/domain/1/data/secret", "2", 1);
+    expect(ev).toEqual(["/local/domain/1/data/secret"]); // only the initial event
+    s.setPerms("/local/domain/1/data/secret", [{ perm: "n", id: 1 }, { perm: "r", id: 2 }], 1);
+    s.write("/local/domain/1/data/secret", "3", 1);
+    expect(ev.length).toBe(3); // the chmod and the write
+  });
+});
+
 describe("transactions", () => {
   it("see their own writes, commit atomically, and fail with EAGAIN on conflict", () => {
     const s = store();

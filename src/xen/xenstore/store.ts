@@ -320,6 +320,12 @@ export class XenStore {
       else if (w.abs === abs || abs.startsWith(w.abs === "/" ? "/" : w.abs + "/")) eventAbs = abs;
       else if (recursive && w.abs.startsWith(abs + "/")) eventAbs = w.abs;
       if (eventAbs === undefined) continue;
+      // xenstored only tells a domain about nodes it may read (watch_permitted); a removed node
+      // is judged by its parent.
+      if (w.conn > 0 && !eventAbs.startsWith("@")) {
+        const n = this.lookup(this.root, eventAbs) ?? this.lookup(this.root, parentOf(eventAbs));
+        if (n && !this.canRead(n, w.conn)) continue;
+      }
       // Relative watches get relative event paths (xenstored get_watch_path).
       const prefix = `/local/domain/${w.conn}/`;
       const shown = !w.path.startsWith("/") && !w.path.startsWith("@") && eventAbs.startsWith(prefix) ? eventAbs.slice(prefix.length) : eventAbs;
