@@ -64,6 +64,9 @@ export class Domain {
     const m = host.machine;
     [this.sharedInfoMfn] = m.memory.allocate(domid, 1, FrameUse.Shared) as [Mfn];
     this.sharedInfo = new SharedInfo(m.memory.view(this.sharedInfoMfn));
+    // Wall clock at system time 0, the same for every domain (deterministic: the host "booted"
+    // at XenHost.bootEpoch).
+    this.sharedInfo.setWallclock(host.bootEpoch, 0);
     // All event channels start masked? No: Xen leaves mask bits clear; guests mask what they want.
     this.gnttab = new GrantTable(m, domid, config.maxGrantFrames);
     this.maxPages = config.maxmem * 256;

@@ -43,6 +43,8 @@ export interface HostOptions {
   quantumNs?: number;
   dom0MemoryMiB?: number;
   hostname?: string;
+  /** Unix time at boot (shared_info wall clock). */
+  bootEpoch?: number;
 }
 
 export interface TraceRecord {
@@ -109,6 +111,12 @@ export class XenHost {
   readonly hostname: string;
   /** Virtual time, ns since boot. */
   now = 0;
+  /**
+   * Wall-clock seconds (Unix time) at boot, published in shared_info wc_sec: fixed so notebooks
+   * are deterministic. Default: 17 July 2006, the day Microsoft and XenSource announced
+   * interoperability between Xen-enabled Linux and Windows Server "Longhorn" virtualization.
+   */
+  readonly bootEpoch: number;
   private nextTick: number;
   private nextAcct: number;
   /** Xen's console ring (`xl dmesg`). */
@@ -138,6 +146,7 @@ export class XenHost {
     this.cpuMHz = opts.cpuMHz ?? 1000;
     this.quantumNs = opts.quantumNs ?? 100_000;
     this.hostname = opts.hostname ?? "xenlab";
+    this.bootEpoch = opts.bootEpoch ?? Date.UTC(2006, 6, 17) / 1000;
     this.machine = new Machine(opts.memoryMiB ?? 4096);
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.sched = new CreditScheduler(this.pcpus, (v) => ({ weight: v.domain.config.cpuWeight, cap: v.domain.config.cap }));

@@ -40,6 +40,9 @@ describe("PVH builder", () => {
     const cmd = Number(d.guest.u64(si + S.cmdline_paddr));
     expect(Buffer.from(d.guest.read(cmd, 18)).toString("latin1")).toBe("console=hvc0 hello");
     expect(d.guest.u8(cmd + 18)).toBe(0);
+    // shared_info's wall clock: wc_sec = the host's boot epoch (17 July 2006), version even.
+    expect(d.sharedInfo.view.getUint32(LAYOUT.shared_info.f.wc_sec, true)).toBe(Date.UTC(2006, 6, 17) / 1000);
+    expect(d.sharedInfo.view.getUint32(LAYOUT.shared_info.f.wc_version, true) % 2).toBe(0);
     // The start info does not overlap the loaded kernel.
     expect(si).toBeGreaterThanOrEqual(0x100000 + g.bytes.length - 0x3000);
   });
