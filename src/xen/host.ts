@@ -7,7 +7,7 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { DomId, Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
+import { Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
 import { checkInterrupt } from "../interrupt";
 import {
   DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
@@ -21,7 +21,7 @@ import { XenError } from "./errors";
 import { dispatchHypercall } from "./hypercalls";
 import { CreditScheduler, MS, Pcpu } from "./sched-credit";
 import { DomainConfig, parseXlConfig } from "./xl-config";
-import { XenVcpu, CSCHED_PRI } from "./xen-vcpu";
+import { XenVcpu } from "./xen-vcpu";
 import { XenStore } from "./xenstore/store";
 import { XenStoreRing } from "./xenstore/ring";
 import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
@@ -666,9 +666,7 @@ export class XenHost {
       }
       if (n === 0 && exit.kind === "budget") break;
     }
-    if (p.current) {
-      // Still running at the end of the quantum: keep it current (time continues next quantum).
-    }
+    // A vCPU still running at the end of the quantum stays current: its slice continues.
     return ran;
   }
 
@@ -976,16 +974,9 @@ export class XenHost {
     return renderDomainList(this);
   }
 
-  /** Sets a vCPU's credit priority as a fresh one (used by restore). */
-  static resetSched(v: XenVcpu): void {
-    v.credit = 0;
-    v.pri = CSCHED_PRI.UNDER;
-  }
-
   /** Nothing to do with `ms` but convenient for cells: `host.run({ ns: host.ms(10) })`. */
   ms(n: number): number {
     return n * MS;
   }
 }
 
-export type { DomId };
