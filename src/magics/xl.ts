@@ -93,7 +93,7 @@ function runTop(host: XenHost, argv: string[], ctx: MagicContext): unknown {
   for (let i = 0; i < iters; i++) {
     const prev = new Map([...host.domains.values()].map((d) => [d.domid, d.cpuTime()]));
     host.run({ ns: delayNs });
-    ctx.out.updateDisplay(id, { "text/plain": `xentop - t=${(host.now / 1e9).toFixed(2)}s virtual\n` + xlTop(host, prev, delayNs * host.pcpus.length / host.pcpus.length) });
+    ctx.out.updateDisplay(id, { "text/plain": `xentop - t=${(host.now / 1e9).toFixed(2)}s virtual\n` + xlTop(host, prev, delayNs) });
   }
   return undefined;
 }

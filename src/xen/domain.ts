@@ -103,10 +103,18 @@ export class Domain {
 
   /** xl's six state letters (tools/xl/xl_info.c list_domains): r b p s, reason from "-rscwS", d. */
   stateLetters(): string {
-    const running = this.vcpus.some((v) => v.runstate === "running");
-    const blocked = !running && this.vcpus.some((v) => v.runstate === "blocked");
+    const { running, blocked } = this.runFlags();
     const reason = this.shutdownReason === undefined ? 0 : SHUTDOWN_NAMES.indexOf(this.shutdownReason as (typeof SHUTDOWN_NAMES)[number]);
     return [running ? "r" : "-", blocked ? "b" : "-", this.paused ? "p" : "-", this.isShutdown ? "s" : "-", "-rscwS"[reason] ?? "?", this.dying ? "d" : "-"].join("");
+  }
+
+  /**
+   * getdomaininfo's running/blocked (xen/common/domctl.c): running if any online vCPU runs,
+   * blocked only if every online vCPU is blocked.
+   */
+  runFlags(): { running: boolean; blocked: boolean } {
+    const online = this.vcpus.filter((v) => v.online);
+    return { running: online.some((v) => v.runstate === "running"), blocked: online.length > 0 && online.every((v) => v.runstate === "blocked") };
   }
 
   /** CPU time of all vCPUs, ns. */

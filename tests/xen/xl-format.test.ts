@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { runXl } from "../../src/xen/xl/xl";
-import { domainMemMiB, listState, onlineVcpus } from "../../src/xen/xl/format";
+import { domainMemMiB, listState, onlineVcpus, xentopState, xlTop } from "../../src/xen/xl/format";
 import { bitmap } from "../../src/xen/xl/printf";
 import { runC } from "./headers";
 import { labCode } from "./helpers";
@@ -65,6 +65,27 @@ describe("xl vcpu-list", () => {
     const expected = runC(`#include <stdio.h>\nint main(void){\n${body}return 0;}\n`);
     expect(runXl(host, ["vcpu-list"]).stdout).toBe(expected);
     expect(runXl(host, ["vcpu-list", "pinned-guest-with-a-rather-long-name-here"]).stdout).toContain(" 1-2 / all\n");
+  });
+});
+
+describe("xl top", () => {
+  it("rows follow xentop's field formats (%10.10s, %6.1f, %10llu ...) joined by spaces", () => {
+    const prev = new Map([...host.domains.values()].map((d) => [d.domid, d.cpuTime()]));
+    host.run({ ns: 10e6 });
+    const out = xlTop(host, prev, 10e6);
+    const doms = [...host.domains.values()];
+    const totK = host.machine.memory.frameCount * 4;
+    let body = `printf("%10s %6s %10s %6s %10s %6s %10s %9s %5s %4s %8s %8s %4s %8s %8s %8s %10s %10s %4s\\n", "NAME", "STATE", "CPU(sec)", "CPU(%)", "MEM(k)", "MEM(%)", "MAXMEM(k)", "MAXMEM(%)", "VCPUS", "NETS", "NETTX(k)", "NETRX(k)", "VBDS", "VBD_OO", "VBD_RD", "VBD_WR", "VBD_RSECT", "VBD_WSECT", "SSID");\n`;
+    for (const d of doms) {
+      const cpu = Math.round(d.cpuTime()), memK = d.totPages * 4, maxK = d.maxPages * 4;
+      const pct = `((${cpu}ULL - ${Math.round(prev.get(d.domid) ?? 0)}ULL) / 10.0) / 10000.0`;
+      const max = d.domid === 0 ? `printf("%10s ", "no limit"); printf("%9s ", "n/a");` : `printf("%10llu ", ${maxK}ULL); printf("%9.1f ", (double)${maxK}ULL * 1024 / (double)(${totK}ULL * 1024) * 100);`;
+      body += `printf("%10.10s %s %10llu %6.1f %10llu %6.1f ", ${cstr(d.name)}, ${cstr(xentopState(d))}, ${cpu}ULL / 1000000000, ${pct}, ${memK}ULL, (double)${memK}ULL * 1024 / (double)(${totK}ULL * 1024) * 100); ${max} printf("%5u %4u %8llu %8llu %4u %8llu %8llu %8llu %10llu %10llu %4u\\n", ${d.vcpus.length}, 0, 0ULL, 0ULL, 0, 0ULL, 0ULL, 0ULL, 0ULL, 0ULL, 0);\n`;
+    }
+    const expected = runC(`#include <stdio.h>\nint main(void){\n${body}return 0;}\n`);
+    expect(out.split("\n").slice(3).join("\n")).toBe(expected);
+    expect(out).toMatch(/^   spinner -----r /m);
+    expect(out.split("\n")[1]).toMatch(/^6 domains: \d+ running, \d+ blocked, 1 paused, 1 crashed, 0 dying, 0 shutdown $/);
   });
 });
 

@@ -22,8 +22,9 @@ export function dominfoFlags(d: Domain): number {
   if (d.kind !== "dom0") f |= (1 << DOMINF.hvm_guest) | (1 << DOMINF.hap);
   if (d.isShutdown) f |= (1 << DOMINF.shutdown) | (SHUTDOWN_NAMES.indexOf(d.shutdownReason as (typeof SHUTDOWN_NAMES)[number]) << XEN_DOMINF_shutdownshift);
   if (d.paused) f |= 1 << DOMINF.paused;
-  if (d.vcpus.some((v) => v.runstate === "running")) f |= 1 << DOMINF.running;
-  else if (d.vcpus.some((v) => v.runstate === "blocked")) f |= 1 << DOMINF.blocked;
+  const { running, blocked } = d.runFlags();
+  if (running) f |= 1 << DOMINF.running;
+  if (blocked) f |= 1 << DOMINF.blocked;
   return f >>> 0;
 }
 

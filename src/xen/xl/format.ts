@@ -117,15 +117,45 @@ export function xlSchedCredit(host: XenHost, doms: Domain[]): string {
   return out;
 }
 
-/** xentop-style one-shot table (xl top): NAME STATE CPU(sec) CPU(%) MEM(k) MEM(%) MAXMEM(k) MAXMEM(%) VCPUS. */
+/** xentop's columns (tools/xentop/xentop.c `fields[]`): header, default width. */
+export const XENTOP_FIELDS: [string, number][] = [
+  ["NAME", 10], ["STATE", 6], ["CPU(sec)", 10], ["CPU(%)", 6], ["MEM(k)", 10], ["MEM(%)", 6], ["MAXMEM(k)", 10], ["MAXMEM(%)", 9],
+  ["VCPUS", 5], ["NETS", 4], ["NETTX(k)", 8], ["NETRX(k)", 8], ["VBDS", 4], ["VBD_OO", 8], ["VBD_RD", 8], ["VBD_WR", 8],
+  ["VBD_RSECT", 10], ["VBD_WSECT", 10], ["SSID", 4],
+];
+
+/** xentop's state letters, in its order d s b c p r (libxenstat's dying/shutdown/blocked/crashed/paused/running). */
+export function xentopState(dom: Domain): string {
+  const { running, blocked } = dom.runFlags();
+  const crashed = dom.shutdownReason === "crash";
+  return [dom.dying ? "d" : "-", dom.isShutdown && !crashed ? "s" : "-", blocked ? "b" : "-", crashed ? "c" : "-", dom.paused ? "p" : "-", running ? "r" : "-"].join("");
+}
+
+/**
+ * `xl top` in batch form (xentop -b): the summary lines and one row per domain, each field
+ * printed with xentop's format and separated by a space (do_header/do_domain). CPU(%) compares
+ * with the previous sample's CPU time over `intervalNs` of virtual time.
+ */
 export function xlTop(host: XenHost, prevCpu: Map<number, number> | undefined, intervalNs: number): string {
-  const totalK = host.totalMemoryMiB * 1024;
-  let out = "      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS NETS NETTX(k) NETRX(k) VBDS   VBD_OO   VBD_RD   VBD_WR  VBD_RSECT  VBD_WSECT SSID\n";
-  for (const dom of host.domains.values()) {
+  const doms = [...host.domains.values()];
+  const totK = host.machine.memory.frameCount * 4;
+  const freeK = (host.machine.memory.frameCount - host.machine.memory.allocatedFrames) * 4;
+  const count = (p: (d: Domain) => boolean) => doms.filter(p).length;
+  let out = `xentop - ${(host.now / 1e9).toFixed(2)}s virtual   Xen ${XEN_MAJOR}.${XEN_MINOR}${XEN_EXTRA}\n`;
+  out += `${doms.length} domains: ${count((d) => d.runFlags().running)} running, ${count((d) => !d.runFlags().running && d.runFlags().blocked)} blocked, ${count((d) => d.paused)} paused, ${count((d) => d.shutdownReason === "crash")} crashed, ${count((d) => d.dying)} dying, ${count((d) => d.isShutdown && d.shutdownReason !== "crash")} shutdown \n`;
+  out += `Mem: ${totK}k total, ${totK - freeK}k used, ${freeK}k free    CPUs: ${host.pcpus.length} @ ${host.cpuMHz}MHz\n`;
+  out += XENTOP_FIELDS.map(([h, w]) => h.padStart(w)).join(" ") + "\n";
+  for (const dom of doms) {
     const cpuNs = dom.cpuTime();
-    const pct = prevCpu && intervalNs > 0 ? ((cpuNs - (prevCpu.get(dom.domid) ?? 0)) * 100) / intervalNs : 0;
-    const memK = dom.totPages * 4, maxK = dom.maxPages * 4;
-    out += `${s(dom.name.slice(0, 10), 10)} ${listState(dom).padStart(6)} ${d(cpuNs / 1e9, 10)} ${f(pct, 6, 1)} ${d(memK, 10)} ${f((memK * 100) / totalK, 6, 1)} ${dom.domid === 0 ? s("no limit", 10) : d(maxK, 10)} ${dom.domid === 0 ? s("n/a", 9) : f((maxK * 100) / totalK, 9, 1)} ${d(onlineVcpus(dom), 5)} ${d(0, 4)} ${d(0, 8)} ${d(0, 8)} ${d(0, 4)} ${d(0, 8)} ${d(0, 8)} ${d(0, 8)} ${d(0, 10)} ${d(0, 10)} ${d(0, 4)}\n`;
+    const pct = prevCpu && intervalNs > 0 ? ((cpuNs - (prevCpu.get(dom.domid) ?? 0)) / 10) / (intervalNs / 1000) : 0;
+    const memK = dom.totPages * 4;
+    const unlimited = dom.domid === 0;
+    const maxK = dom.maxPages * 4;
+    out += [
+      dom.name.slice(0, 10).padStart(10), xentopState(dom), d(Math.floor(cpuNs / 1e9), 10), f(pct, 6, 1), d(memK, 10), f((memK / totK) * 100, 6, 1),
+      unlimited ? s("no limit", 10) : d(maxK, 10), unlimited ? s("n/a", 9) : f((maxK / totK) * 100, 9, 1), d(dom.vcpus.length, 5),
+      d(0, 4), d(0, 8), d(0, 8), d(0, 4), d(0, 8), d(0, 8), d(0, 8), d(0, 10), d(0, 10), d(0, 4),
+    ].join(" ") + "\n";
   }
   return out;
 }
