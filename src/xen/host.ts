@@ -229,7 +229,10 @@ export class XenHost {
         const image = opts.kernel ?? readFileSync(config.kernel!);
         buildPvh(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline);
       } else {
-        buildLab(d, opts.code ?? new Uint8Array([0xfa, 0xf4])); // cli; hlt
+        // A lab domain runs raw code: given directly, or a flat binary named by `kernel`
+        // (e.g. `nasm -f bin` output assembled for the LAB.code origin); default cli; hlt.
+        const code = opts.code ?? (config.kernel !== undefined ? new Uint8Array(readFileSync(config.kernel)) : new Uint8Array([0xfa, 0xf4]));
+        buildLab(d, code);
       }
       this.setupDevices(d);
       this.writeXenstoreTree(d);

@@ -1,5 +1,5 @@
 /** Domain lifecycle: create paused, pause/unpause, destroy, crash with a reason, on_* actions, save/restore. */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -104,5 +104,19 @@ describe("lifecycle", () => {
     const bad = runXl(h, ["restore", "/etc/hostname"]);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/bad magic/);
+  });
+});
+
+describe("lab domains from xl.cfg", () => {
+  it("type = \"lab\" with kernel = a flat binary runs it in long mode", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "xenlab-lab-")), "snippet.bin");
+    writeFileSync(file, labCode("mov edi, 0\n mov esi, 3\n lea rdx, [rel m]\n call HC(18)\n cli\n hlt\n m: db 'ok', 10"));
+    const h = host();
+    const out = runXl(h, ["create", "/dev/null"], { config: undefined });
+    expect(out.exitCode).toBe(1); // /dev/null has no name
+    const r = runXl(h, ["create"], { config: `name = "lab"\ntype = "lab"\nkernel = "${file}"\nmemory = 8` });
+    expect(r.exitCode).toBe(0);
+    h.run({ ns: 1e6 });
+    expect(h.dmesg).toContain("(d1) ok");
   });
 });
