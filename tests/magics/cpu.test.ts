@@ -7,34 +7,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCellRunner } from "../../src/jupyter/cell-environment";
-import { CellRunner } from "../../src/jupyter/cell-runner";
-import { CellError, OutputSink } from "../../src/jupyter/outputs";
-import { MimeBundle } from "../../src/render/mime";
+import { Cells, CollectedOutputs } from "../support/cells";
 
-let runner: CellRunner;
-let count = 0;
-
-class Collect implements OutputSink {
-  results: MimeBundle[] = [];
-  errors: CellError[] = [];
-  stream() {}
-  display() {}
-  updateDisplay() {}
-  clearOutput() {}
-  result(_c: number, b: MimeBundle) { this.results.push(b); }
-  error(e: CellError) { this.errors.push(e); }
-}
-
-async function cell(code: string): Promise<Collect> {
-  const out = new Collect();
-  await runner.run(code, out, ++count);
-  return out;
-}
-const text = (c: Collect) => c.results[0]?.["text/plain"] ?? "";
+let cells: Cells;
+const cell = (code: string) => cells.run(code);
+const text = (c: CollectedOutputs) => c.text;
 
 beforeAll(async () => {
-  runner = createCellRunner();
+  cells = new Cells();
   const setup = await cell(`
     const m = new Machine(16);
     m.populate(domId(1), gfn(0), 512);
@@ -43,7 +23,7 @@ beforeAll(async () => {
     const vcpu = new Vcpu(m, domId(1), 0, { mode: "long64", rip: 0x2000, rsp: 0x8000, cr3 });`);
   expect(setup.errors).toEqual([]);
 });
-afterAll(() => runner.executor.close());
+afterAll(() => cells.close());
 
 const PROGRAM = "mov ecx, 10\nxor eax, eax\nagain: add eax, ecx\nloop again\nhlt";
 

@@ -7,37 +7,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCellRunner } from "../../src/jupyter/cell-environment";
-import { CellRunner } from "../../src/jupyter/cell-runner";
-import { CellError, OutputSink } from "../../src/jupyter/outputs";
-import { MimeBundle } from "../../src/render/mime";
+import { Cells, CollectedOutputs } from "../support/cells";
 
 const dir = mkdtempSync(join(tmpdir(), "xenlab-vhd-magic-"));
 const start = process.cwd();
-let runner: CellRunner;
-let count = 0;
+let cells: Cells;
+const cell = (code: string) => cells.run(code);
 
-class Collect implements OutputSink {
-  results: MimeBundle[] = [];
-  displays: { bundle: MimeBundle; id?: string }[] = [];
-  updates: { id: string; bundle: MimeBundle }[] = [];
-  streams = "";
-  errors: CellError[] = [];
-  stream(_n: string, text: string) { this.streams += text; }
-  display(bundle: MimeBundle, o: { id?: string } = {}) { this.displays.push({ bundle, id: o.id }); }
-  updateDisplay(id: string, bundle: MimeBundle) { this.updates.push({ id, bundle }); }
-  clearOutput() {}
-  result(_c: number, bundle: MimeBundle) { this.results.push(bundle); }
-  error(e: CellError) { this.errors.push(e); }
-}
-
-async function cell(code: string): Promise<Collect> {
-  const out = new Collect();
-  await runner.run(code, out, ++count);
-  return out;
-}
-
-async function ok(code: string): Promise<Collect> {
+async function ok(code: string): Promise<CollectedOutputs> {
   const out = await cell(code);
   expect(out.errors, code).toEqual([]);
   return out;
@@ -47,10 +24,10 @@ const qemuInfo = (file: string) => JSON.parse(execFileSync("qemu-img", ["info", 
 
 beforeAll(() => {
   process.chdir(dir);
-  runner = createCellRunner();
+  cells = new Cells();
 });
 afterAll(() => {
-  runner.executor.close();
+  cells.close();
   process.chdir(start);
 });
 
@@ -129,7 +106,7 @@ describe("%vhd", () => {
   });
 
   it("completes verbs, then disk files", () => {
-    const magic = runner.magics.get("vhd")!;
+    const magic = cells.runner.magics.get("vhd")!;
     expect(magic.complete!("", { scope: {} })).toContain("snapshot");
     expect(magic.complete!("info long", { scope: {} })).toEqual(["longhorn-snap.vhd", "longhorn.vhd"]);
   });
