@@ -8,3 +8,6 @@ export * from "./interrupt";
 export * from "./machine";
 export * from "./vhd";
 export * from "./fs";
+export * from "./xen";
+// Both the machine and Xen's ABI name DOMID_INVALID (xen/include/public/xen.h: 0x7ff4); one export.
+export { DOMID_INVALID } from "./machine";

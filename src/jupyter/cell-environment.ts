@@ -7,6 +7,7 @@ import { CellRunner } from "./cell-runner";
 import { TsExecutor } from "./ts-executor";
 import * as library from "../index";
 import * as cellScope from "./cell-scope";
+import { currentHost } from "../xen";
 
 export function createCellRunner(options: { interrupted?: () => boolean } = {}): CellRunner {
   const interrupted = options.interrupted ?? (() => false);
@@ -22,5 +23,7 @@ export function createCellRunner(options: { interrupted?: () => boolean } = {}):
     ],
     tick,
   );
+  // `host`: the notebook's live host, the one the %xl magics act on (kernel restart = a new one).
+  executor.defineLive("host", () => currentHost(), `declare const host: import(${JSON.stringify(join(DIST_SRC, "xen", "host"))}).XenHost;`);
   return new CellRunner(executor, createMagicRegistry());
 }

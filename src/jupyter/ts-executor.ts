@@ -91,6 +91,15 @@ export class TsExecutor {
     this.decl += `${typeDecl}\n`;
   }
 
+  /**
+   * Makes a name read its value afresh each time (e.g. `host`, the current host), until a cell
+   * declares the name itself.
+   */
+  defineLive(name: string, get: () => unknown, typeDecl: string): void {
+    Object.defineProperty(this.scope, name, { get, enumerable: true, configurable: true });
+    this.decl += `${typeDecl}\n`;
+  }
+
   reset(): void {
     for (const key of Object.keys(this.scope)) delete this.scope[key];
     for (const m of this.modules) Object.assign(this.scope, m.exports);
@@ -180,7 +189,13 @@ export class TsExecutor {
     return new Proxy(scope, {
       defineProperty(_target, prop, attrs) {
         if (prop === "__esModule") return true;
-        scope[prop as string] = attrs.get ? attrs.get() : attrs.value;
+        const value = attrs.get ? attrs.get() : attrs.value;
+        Object.defineProperty(scope, prop, { value, writable: true, enumerable: true, configurable: true });
+        return true;
+      },
+      set(_target, prop, value) {
+        // A plain store replaces a live name (see defineLive) instead of failing on its getter.
+        Object.defineProperty(scope, prop, { value, writable: true, enumerable: true, configurable: true });
         return true;
       },
     });

@@ -19,7 +19,10 @@ export function resolveVcpu(scope: Record<string, unknown>, name: string | undef
     if (v instanceof Vcpu) return { vcpu: v, name };
     throw new UsageError(`${magic}: ${name} ${v === undefined ? "is not defined" : "is not a vCPU"}`);
   }
-  const held = Object.entries(scope).filter(([, v]) => v instanceof Vcpu) as [string, Vcpu][];
+  // Plain values only: live names (like `host`) are computed on access and hold no vCPU.
+  const held = Object.entries(Object.getOwnPropertyDescriptors(scope))
+    .filter(([, d]) => "value" in d && d.value instanceof Vcpu)
+    .map(([n, d]) => [n, d.value as Vcpu]) as [string, Vcpu][];
   if (held.length === 1) return { vcpu: held[0]![1], name: held[0]![0] };
   if (held.length === 0) throw new UsageError(`${magic}: no vCPU in scope; create one (const vcpu = new Vcpu(...)) or name it`);
   throw new UsageError(`${magic}: several vCPUs are in scope (${held.map(([n]) => n).join(", ")}); name one`);
@@ -157,6 +160,6 @@ export const stepMagic: Magic = {
     return new StepReport(vcpuName, vcpu, done, stoppedBy);
   },
   complete(_before, { scope }) {
-    return Object.entries(scope).filter(([, v]) => v instanceof Vcpu).map(([n]) => n);
+    return Object.entries(Object.getOwnPropertyDescriptors(scope)).filter(([, d]) => "value" in d && d.value instanceof Vcpu).map(([n]) => n);
   },
 };
