@@ -107,7 +107,7 @@ export const VCPU_SSHOTTMR_future = 1;
 export const ETIME = 62;
 
 /** hvm_op commands and HVM params (hvm/hvm_op.h, hvm/params.h). */
-export const HVMOP_set_param = 0, HVMOP_get_param = 1;
+export const HVMOP_set_param = 0, HVMOP_get_param = 1, HVMOP_set_evtchn_upcall_vector = 23;
 export const HVM_PARAM = {
   CALLBACK_IRQ: 0, STORE_PFN: 1, STORE_EVTCHN: 2, PAE_ENABLED: 4, IOREQ_PFN: 5, BUFIOREQ_PFN: 6,
   TIMER_MODE: 10, HPET_ENABLED: 11, CONSOLE_PFN: 17, CONSOLE_EVTCHN: 18,
@@ -211,6 +211,8 @@ export const LAYOUT = {
   gnttab_set_version: { size: 4, header: "xen/grant_table.h", f: { version: 0 } },
   xen_sysctl_readconsole: { size: 24, header: "xen/sysctl.h", f: { clear: 0, incremental: 1, index: 4, buffer: 8, count: 16 } },
   xen_compile_info: { size: 144, header: "xen/version.h", f: { compiler: 0, compile_by: 64, compile_domain: 80, compile_date: 112 } },
+  vcpu_register_vcpu_info: { size: 16, header: "xen/vcpu.h", f: { mfn: 0, offset: 8, rsvd: 12 } },
+  xen_hvm_evtchn_upcall_vector: { size: 8, header: "xen/hvm/hvm_op.h", f: { vcpu: 0, vector: 4 } },
   xen_feature_info: { size: 8, header: "xen/version.h", f: { submap_idx: 0, submap: 4 } },
 } as const;
 export type LayoutName = keyof typeof LAYOUT;
@@ -246,7 +248,7 @@ export const CHECKED_CONSTANTS: Record<string, number> = {
   DOMID_SELF, DOMID_IO, DOMID_XEN, DOMID_COW, DOMID_INVALID, DOMID_IDLE,
   CONSOLEIO_write, CONSOLEIO_read, XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, XENMAPSPACE_gmfn,
   GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GTF_sub_page, GNTMAP_host_map, GNTMAP_readonly,
-  GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref, HVMOP_set_param, HVMOP_get_param,
+  GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref, HVMOP_set_param, HVMOP_get_param, HVMOP_set_evtchn_upcall_vector,
   XEN_HVM_START_MAGIC_VALUE, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX,
   XEN_CPUID_SIGNATURE_EDX, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION,
   XEN_SCHEDULER_CREDIT, XEN_DOMINF_shutdownshift, XEN_DOMCTL_SCHEDOP_putinfo, XEN_DOMCTL_SCHEDOP_getinfo, NR_VIRQS, VCPU_SSHOTTMR_future,

@@ -708,7 +708,7 @@ export class XenHost {
 
   /** Writes vcpu_time_info for a vCPU as it is scheduled in (Xen: update_vcpu_system_time). */
   publishTime(v: XenVcpu, t: number): void {
-    if (v.id >= 32) return;
+    if (!v.domain.sharedInfo.hasVcpuInfo(v.id)) return;
     const { mul, shift } = this.timeScale();
     v.domain.sharedInfo.setTime(v.id, BigInt(Math.floor(t)), BigInt(this.tscAt(t)), mul, shift);
   }
@@ -717,9 +717,10 @@ export class XenHost {
   private deliverUpcall(v: XenVcpu): void {
     const d = v.domain;
     const cb = d.hvmParams[HVM_PARAM.CALLBACK_IRQ]!;
-    if (Number(cb >> 56n) !== HVM_PARAM_CALLBACK_TYPE_VECTOR || v.id >= 32) return;
+    // A per-vCPU vector (HVMOP_set_evtchn_upcall_vector) wins over the domain-wide CALLBACK_IRQ.
+    const vector = v.upcallVector ?? (Number(cb >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR ? Number(cb & 0xffn) : undefined);
+    if (vector === undefined || !d.sharedInfo.hasVcpuInfo(v.id)) return;
     if (!d.sharedInfo.upcallPending(v.id)) return;
-    const vector = Number(cb & 0xffn);
     const cpu = v.cpu!;
     // Queued even with IF=0: like a vector pending in the local APIC's IRR, it is delivered as
     // soon as the guest enables interrupts (sti after a cli/block sequence).
@@ -787,7 +788,8 @@ export class XenHost {
             }
             return;
           }
-          if (d.sharedInfo.upcallPending(v.id) && Number(d.hvmParams[HVM_PARAM.CALLBACK_IRQ]! >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR) return;
+          const hasVector = v.upcallVector !== undefined || Number(d.hvmParams[HVM_PARAM.CALLBACK_IRQ]! >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR;
+          if (hasVector && d.sharedInfo.hasVcpuInfo(v.id) && d.sharedInfo.upcallPending(v.id)) return;
           this.block(v, "hlt", t);
           return;
         }

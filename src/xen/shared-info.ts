@@ -14,10 +14,30 @@ const VCPU_INFO_SIZE = LAYOUT.vcpu_info.size;
 export const XEN_LEGACY_MAX_VCPUS = 32;
 
 export class SharedInfo {
+  /** vcpu_info moved out of shared_info by VCPUOP_register_vcpu_info: vCPU → (page, offset). */
+  private readonly moved = new Map<number, { view: DataView; off: number }>();
+
   constructor(readonly view: DataView) {}
 
-  private vi(vcpu: number): number {
-    return SI.vcpu_info + vcpu * VCPU_INFO_SIZE;
+  /** The page and offset of a vCPU's vcpu_info (in shared_info unless registered elsewhere). */
+  private loc(vcpu: number): { view: DataView; off: number } {
+    return this.moved.get(vcpu) ?? { view: this.view, off: SI.vcpu_info + vcpu * VCPU_INFO_SIZE };
+  }
+
+  /** Whether a vCPU has a vcpu_info at all (legacy slots stop at 32 unless registered). */
+  hasVcpuInfo(vcpu: number): boolean {
+    return this.moved.has(vcpu) || vcpu < XEN_LEGACY_MAX_VCPUS;
+  }
+
+  /** VCPUOP_register_vcpu_info: copies the current contents to the new place and uses it from now on. */
+  relocate(vcpu: number, view: DataView, off: number): void {
+    const from = this.loc(vcpu);
+    for (let i = 0; i < VCPU_INFO_SIZE; i++) view.setUint8(off + i, vcpu < XEN_LEGACY_MAX_VCPUS || this.moved.has(vcpu) ? from.view.getUint8(from.off + i) : 0);
+    this.moved.set(vcpu, { view, off });
+  }
+
+  isRelocated(vcpu: number): boolean {
+    return this.moved.has(vcpu);
   }
 
   // ---- 2-level event bitmaps (xen/common/event_2l.c) -----------------------------------------
@@ -46,17 +66,18 @@ export class SharedInfo {
   }
 
   // ---- vcpu_info -----------------------------------------------------------------------------
-  upcallPending(vcpu: number): number { return this.view.getUint8(this.vi(vcpu) + VI.evtchn_upcall_pending); }
-  setUpcallPending(vcpu: number, v: number): void { this.view.setUint8(this.vi(vcpu) + VI.evtchn_upcall_pending, v); }
-  upcallMask(vcpu: number): number { return this.view.getUint8(this.vi(vcpu) + VI.evtchn_upcall_mask); }
-  setUpcallMask(vcpu: number, v: number): void { this.view.setUint8(this.vi(vcpu) + VI.evtchn_upcall_mask, v); }
-  pendingSel(vcpu: number): bigint { return this.view.getBigUint64(this.vi(vcpu) + VI.evtchn_pending_sel, true); }
+  upcallPending(vcpu: number): number { const l = this.loc(vcpu); return l.view.getUint8(l.off + VI.evtchn_upcall_pending); }
+  setUpcallPending(vcpu: number, v: number): void { const l = this.loc(vcpu); l.view.setUint8(l.off + VI.evtchn_upcall_pending, v); }
+  upcallMask(vcpu: number): number { const l = this.loc(vcpu); return l.view.getUint8(l.off + VI.evtchn_upcall_mask); }
+  setUpcallMask(vcpu: number, v: number): void { const l = this.loc(vcpu); l.view.setUint8(l.off + VI.evtchn_upcall_mask, v); }
+  pendingSel(vcpu: number): bigint { const l = this.loc(vcpu); return l.view.getBigUint64(l.off + VI.evtchn_pending_sel, true); }
   /** Sets bit `word` of evtchn_pending_sel; returns its old value. */
   testAndSetPendingSel(vcpu: number, word: number): boolean {
-    const a = this.vi(vcpu) + VI.evtchn_pending_sel;
-    const old = this.view.getBigUint64(a, true);
+    const l = this.loc(vcpu);
+    const a = l.off + VI.evtchn_pending_sel;
+    const old = l.view.getBigUint64(a, true);
     const m = 1n << BigInt(word);
-    this.view.setBigUint64(a, old | m, true);
+    l.view.setBigUint64(a, old | m, true);
     return (old & m) !== 0n;
   }
 
@@ -65,17 +86,18 @@ export class SharedInfo {
    * TSC stamp, system time in ns, and the TSC→ns scale (ns = ((tsc - stamp) << shift) * mul >> 32).
    */
   setTime(vcpu: number, systemNs: bigint, tsc: bigint, mul: number, shift: number): void {
-    const t = this.vi(vcpu) + VI.time;
-    const ver = this.view.getUint32(t + VT.version, true);
-    this.view.setUint32(t + VT.version, (ver | 1) >>> 0, true);
-    this.view.setBigUint64(t + VT.tsc_timestamp, tsc, true);
-    this.view.setBigUint64(t + VT.system_time, systemNs, true);
-    this.view.setUint32(t + VT.tsc_to_system_mul, mul >>> 0, true);
-    this.view.setInt8(t + VT.tsc_shift, shift);
-    this.view.setUint32(t + VT.version, ((ver | 1) + 1) >>> 0, true);
+    const { view, off } = this.loc(vcpu);
+    const t = off + VI.time;
+    const ver = view.getUint32(t + VT.version, true);
+    view.setUint32(t + VT.version, (ver | 1) >>> 0, true);
+    view.setBigUint64(t + VT.tsc_timestamp, tsc, true);
+    view.setBigUint64(t + VT.system_time, systemNs, true);
+    view.setUint32(t + VT.tsc_to_system_mul, mul >>> 0, true);
+    view.setInt8(t + VT.tsc_shift, shift);
+    view.setUint32(t + VT.version, ((ver | 1) + 1) >>> 0, true);
   }
-  timeVersion(vcpu: number): number { return this.view.getUint32(this.vi(vcpu) + VI.time + VT.version, true); }
-  systemTime(vcpu: number): bigint { return this.view.getBigUint64(this.vi(vcpu) + VI.time + VT.system_time, true); }
+  timeVersion(vcpu: number): number { const l = this.loc(vcpu); return l.view.getUint32(l.off + VI.time + VT.version, true); }
+  systemTime(vcpu: number): bigint { const l = this.loc(vcpu); return l.view.getBigUint64(l.off + VI.time + VT.system_time, true); }
 
   /** Wall clock at system time 0 (wc_sec/wc_nsec, xen.h), with the version protocol. */
   setWallclock(sec: number, nsec: number): void {

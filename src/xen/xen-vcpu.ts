@@ -37,6 +37,8 @@ export class XenVcpu {
   readyAt = 0;
   /** Registered vcpu_info location, if moved out of shared_info (VCPUOP_register_vcpu_info). */
   vcpuInfoGpa: number | undefined;
+  /** Per-vCPU event upcall vector (HVMOP_set_evtchn_upcall_vector). */
+  upcallVector: number | undefined;
 
   constructor(readonly domain: Domain, readonly id: number, readonly cpu: Vcpu | undefined) {}
 

@@ -298,4 +298,55 @@ describe("hypercall ABI", () => {
     expect(r(6)).toBe(0n);
     expect(r(7)).toBe(2n);
   });
+
+  it("VCPUOP_register_vcpu_info moves vcpu_info into guest memory; HVMOP_set_evtchn_upcall_vector sets a per-vCPU vector", () => {
+    const { q, d } = run(`
+      ; register_vcpu_info {mfn = gfn 0x300, offset 0x40}
+      mov qword [rel buf], 0x300
+      mov dword [rel buf + 8], 0x40
+      mov edi, 10
+      xor esi, esi
+      lea rdx, [rel buf]
+      call HC(24)
+      mov [rel out], rax
+      ; bind_ipi(vcpu 0), send
+      mov dword [rel buf + 32], 0
+      mov edi, 7
+      lea rsi, [rel buf + 32]
+      call HC(32)
+      mov eax, [rel buf + 36]
+      mov [rel buf + 48], eax
+      mov edi, 4
+      lea rsi, [rel buf + 48]
+      call HC(32)
+      ; xen_hvm_evtchn_upcall_vector {vcpu 0, vector 0x40}, then vector 5 (refused)
+      mov dword [rel buf + 64], 0
+      mov byte [rel buf + 68], 0x40
+      mov edi, 23
+      lea rsi, [rel buf + 64]
+      call HC(34)
+      mov [rel out + 8], rax
+      mov byte [rel buf + 68], 5
+      mov edi, 23
+      lea rsi, [rel buf + 64]
+      call HC(34)
+      mov [rel out + 16], rax
+      ; registering twice is refused
+      mov edi, 10
+      xor esi, esi
+      lea rdx, [rel buf]
+      call HC(24)
+      mov [rel out + 24], rax`);
+    expect(q(0)).toBe(0n);
+    expect(d.guest.u8(0x300040)).toBe(1); // evtchn_upcall_pending in the new place
+    expect(d.guest.u64(0x300040 + 8)).toBe(1n); // evtchn_pending_sel bit 0
+    expect(d.sharedInfo.view.getUint8(0)).toBe(0); // not in the legacy slot
+    const ver = d.guest.u32(0x300040 + 32); // vcpu_time_info came along: version even and non-zero
+    expect(ver % 2).toBe(0);
+    expect(ver).toBeGreaterThan(0);
+    expect(q(1)).toBe(0n);
+    expect(d.vcpus[0]!.upcallVector).toBe(0x40);
+    expect(q(2)).toBe(BigInt(-XEN_ERRNO.EINVAL));
+    expect(q(3)).toBe(BigInt(-XEN_ERRNO.EINVAL));
+  });
 });

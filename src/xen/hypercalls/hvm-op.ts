@@ -1,5 +1,5 @@
 /** HYPERVISOR_hvm_op set_param/get_param (arch/x86/hvm/hvm.c; public hvm/hvm_op.h, hvm/params.h). */
-import { HVMOP_get_param, HVMOP_set_param, HVM_NR_PARAMS, HVM_PARAM, LAYOUT } from "../abi";
+import { HVMOP_get_param, HVMOP_set_evtchn_upcall_vector, HVMOP_set_param, HVM_NR_PARAMS, HVM_PARAM, LAYOUT } from "../abi";
 import { Handler, err, num, domainArg } from "./context";
 
 const F = LAYOUT.xen_hvm_param.f;
@@ -10,6 +10,15 @@ const GUEST_READABLE = new Set<number>([HVM_PARAM.CALLBACK_IRQ, HVM_PARAM.STORE_
 
 export const hvmOp: Handler = (c, a) => {
   const op = num(a[0]!), arg = num(a[1]!);
+  if (op === HVMOP_set_evtchn_upcall_vector) {
+    // hvm.c hvmop_set_evtchn_upcall_vector: vectors below 0x10 are exceptions' territory.
+    const U = LAYOUT.xen_hvm_evtchn_upcall_vector.f;
+    const vcpu = c.dom.vcpus[c.mem.u32(arg + U.vcpu)], vector = c.mem.u8(arg + U.vector);
+    if (!vcpu) return err("ENOENT");
+    if (vector < 0x10) return err("EINVAL");
+    vcpu.upcallVector = vector;
+    return 0;
+  }
   if (op !== HVMOP_set_param && op !== HVMOP_get_param) return err("ENOSYS");
   const d = domainArg(c, c.mem.u16(arg + F.domid));
   if (!d) return err("ESRCH");

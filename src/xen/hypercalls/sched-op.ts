@@ -15,7 +15,7 @@ export const schedOp: Handler = (c, a) => {
     }
     case SCHEDOP.block: {
       // local_event_delivery_enable(), then sleep unless events are already pending.
-      if (v.id < 32) {
+      if (dom.sharedInfo.hasVcpuInfo(v.id)) {
         dom.sharedInfo.setUpcallMask(v.id, 0);
         if (dom.sharedInfo.upcallPending(v.id)) return 0;
       }

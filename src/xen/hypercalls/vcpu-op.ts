@@ -1,6 +1,7 @@
 /** HYPERVISOR_vcpu_op (common/domain.c do_vcpu_op, arch/x86/domain.c; public vcpu.h, hvm/hvm_vcpu.h). */
 import { ETIME, LAYOUT, RUNSTATE, VCPUOP, VCPU_SSHOTTMR_future } from "../abi";
 import { Handler, err, num } from "./context";
+import { gfn } from "../../machine";
 
 const RI = LAYOUT.vcpu_runstate_info.f, HC = LAYOUT.vcpu_hvm_context.f;
 const VCPU_HVM_MODE_64B = 1;
@@ -64,6 +65,18 @@ export const vcpuOp: Handler = (c, a) => {
       return 0;
     }
     case VCPUOP.stop_singleshot_timer: if (v !== c.v) return err("EINVAL"); v.singleshot = undefined; return 0;
+    case VCPUOP.register_vcpu_info: {
+      // For translated guests `mfn` is a guest frame (arch/x86/domain.c map_vcpu_info).
+      const RV = LAYOUT.vcpu_register_vcpu_info.f;
+      const g = Number(mem.u64(arg + RV.mfn)), offset = mem.u32(arg + RV.offset);
+      if (offset > 4096 - LAYOUT.vcpu_info.size) return err("EINVAL");
+      if (dom.sharedInfo.isRelocated(v.id)) return err("EINVAL");
+      const e = host.machine.p2m(dom.domid).lookup(gfn(g));
+      if (!e || !e.writable) return err("EINVAL");
+      dom.sharedInfo.relocate(v.id, host.machine.memory.view(e.mfn), offset);
+      v.vcpuInfoGpa = g * 4096 + offset;
+      return 0;
+    }
     default: return err("ENOSYS");
   }
 };
