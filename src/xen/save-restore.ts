@@ -6,6 +6,7 @@
  * unmapped first), and channels to other domUs come back unbound.
  */
 import { FrameUse, gfn, PAGE_SIZE, Vcpu } from "../machine";
+import type { VcpuState } from "../machine";
 import type { Domain } from "./domain";
 import { XenError } from "./errors";
 import type { XenHost } from "./host";
@@ -24,19 +25,19 @@ interface SavedHeader {
   grantFrames: number;
   /** gfn → kind for every P2M entry. */
   pages: { gfn: number; kind: "ram" | "shared_info" | "grant"; idx?: number; touched: boolean }[];
-  vcpus: { runstate: string; down: boolean; regs: Record<string, number | string | boolean>; R: number[]; H: number[]; flags: number; cs: unknown }[];
+  vcpus: { runstate: string; down: boolean; vcpuInfoGpa?: number; upcallVector?: number; singleshotIn?: number; periodicNs: number; state: string }[];
   ports: { port: number; state: string; remoteDom: number; virq: number; notifyVcpu: number; label?: string }[];
   storePort: number;
   consolePort: number;
 }
 
-function vcpuState(cpu: Vcpu): SavedHeader["vcpus"][number]["regs"] {
-  const out: Record<string, number | string | boolean> = {};
-  for (const [k, v] of Object.entries(cpu)) {
-    if (typeof v === "number" || typeof v === "boolean") out[k] = v;
-    else if (typeof v === "bigint") out[k] = `bigint:${v}`;
-  }
-  return out;
+/** The machine's VcpuState as JSON (bigints as "123n" strings). */
+function stateJson(cpu: Vcpu): string {
+  return JSON.stringify(cpu.getState(), (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+}
+
+function parseState(s: string): VcpuState {
+  return JSON.parse(s, (_k, v) => (typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as VcpuState;
 }
 
 export function saveDomain(host: XenHost, d: Domain): Uint8Array {
@@ -58,7 +59,8 @@ export function saveDomain(host: XenHost, d: Domain): Uint8Array {
   const header: SavedHeader = {
     version: 1, name: d.name, uuid: d.uuid, config: d.config, hvmParams: d.hvmParams.map(String),
     hypercallPageGpa: d.hypercallPageGpa, sharedInfoGfn: d.sharedInfoGfn, grantFrames: d.gnttab.frames.length, pages,
-    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, down: v.down, regs: vcpuState(v.cpu!), R: [...v.cpu!.R], H: [...v.cpu!.H], flags: v.cpu!.getFlags(), cs: { ...v.cpu!.cs } })),
+    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, down: v.down, vcpuInfoGpa: v.vcpuInfoGpa, upcallVector: v.upcallVector,
+      singleshotIn: v.singleshot === undefined ? undefined : v.singleshot - host.now, periodicNs: v.periodicNs, state: stateJson(v.cpu!) })),
     ports: d.evtchn.list().map((e) => ({ port: e.port, state: e.state, remoteDom: e.remoteDom, virq: e.virq, notifyVcpu: e.notifyVcpu, label: e.label })),
     storePort: d.storePort, consolePort: d.consolePort,
   };
@@ -113,18 +115,16 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
   }
   header.vcpus.forEach((s, i) => {
     const v = d.vcpus[i]!;
-    const cpu = v.cpu! as unknown as Record<string, unknown>;
-    for (const [k, val] of Object.entries(s.regs)) {
-      if (k === "id") continue;
-      cpu[k] = typeof val === "string" && val.startsWith("bigint:") ? BigInt(val.slice(7)) : val;
-    }
-    v.cpu!.R.set(s.R);
-    v.cpu!.H.set(s.H);
-    v.cpu!.setFlags(s.flags);
-    Object.assign(v.cpu!.cs, s.cs as object);
-    v.cpu!.updateMode();
-    v.cpu!.flushTlb();
+    v.cpu!.setState(parseState(s.state));
     v.down = s.down;
+    v.upcallVector = s.upcallVector;
+    if (s.vcpuInfoGpa !== undefined) {
+      const e = p2m.lookup(gfn(Math.floor(s.vcpuInfoGpa / PAGE_SIZE)));
+      if (e) { d.sharedInfo.relocate(v.id, host.machine.memory.view(e.mfn), s.vcpuInfoGpa % PAGE_SIZE); v.vcpuInfoGpa = s.vcpuInfoGpa; }
+    }
+    // Timers continue relative to the restore (virtual time does not pass while saved).
+    if (s.singleshotIn !== undefined) v.singleshot = host.now + s.singleshotIn;
+    if (s.periodicNs) { v.periodicNs = s.periodicNs; v.periodicNext = host.now + s.periodicNs; }
     v.setRunstate(s.down ? "offline" : "runnable", host.now);
   });
   d.restoredFrom = header.name;

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { runXl } from "../../src/xen/xl/xl";
 import { labCode } from "./helpers";
+import { buildPvhGuest } from "./guest-build";
 
 const SPIN = labCode("l: inc rax\n jmp l");
 const host = () => new XenHost({ pcpus: 2, memoryMiB: 256, cpuMHz: 100 });
@@ -118,5 +119,21 @@ describe("lab domains from xl.cfg", () => {
     expect(r.exitCode).toBe(0);
     h.run({ ns: 1e6 });
     expect(h.dmesg).toContain("(d1) ok");
+  });
+});
+
+describe("save/restore of the C PVH guest", () => {
+  it("a guest saved in the middle of XenStore traffic finishes after restore", () => {
+    const h = new XenHost({ pcpus: 1, memoryMiB: 256 });
+    const d = h.createDomain(`name="xs"\ntype="pvh"\nkernel="${buildPvhGuest().path}"\nmemory=16\ncmdline="role=xsbench rounds=400"\non_poweroff="preserve"`);
+    h.run({ until: () => h.xenstore.requests > 100 });
+    expect(d.isShutdown).toBe(false);
+    const file = join(mkdtempSync(join(tmpdir(), "xenlab-save-")), "xs.chk");
+    expect(runXl(h, ["save", "xs", file]).exitCode).toBe(0);
+    expect(runXl(h, ["restore", file]).exitCode).toBe(0);
+    const r = h.domain("xs");
+    h.run({ until: () => r.isShutdown, maxInstructions: 5e7 });
+    expect(r.consoleLog).toContain("xsbench: 400 reads of name=xs");
+    expect(r.shutdownReason).toBe("poweroff");
   });
 });
