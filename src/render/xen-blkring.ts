@@ -80,7 +80,7 @@ export function renderBlkRing(v: Vbd): MimeBundle {
   const st = v.stats;
   const statLine = `requests ${st.requests} (read ${st.reads}, write ${st.writes}, flush ${st.flushes}), errors ${st.errors}, unsupported ${st.unsupported}; kicks in ${st.kicks}, notifies out ${st.notifies}; ${st.bytesRead} B read, ${st.bytesWritten} B written`;
   if (!snap) {
-    lines.push("(no ring: the frontend has not connected)", statLine);
+    lines.push(v.removed ? "(removed: both ends closed, image closed)" : "(no ring: the frontend has not connected)", statLine);
     if (v.lastError) lines.push(`last error: ${v.lastError}`);
     return { "text/plain": lines.join("\n") };
   }

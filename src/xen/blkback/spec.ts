@@ -11,6 +11,7 @@ import type { DiskSpec } from "../xl-config";
 import { parseDiskSpec } from "../xl-config";
 import { BlkbackError } from "./errors";
 import { parseVdev, DevId } from "./devid";
+import { probeFormat } from "../../vhd/image";
 
 export type BackendKind = "vbd" | "qdisk";
 
@@ -28,6 +29,8 @@ export interface ResolvedDisk {
   params: string;
   readOnly: boolean;
   cdrom: boolean;
+  /** Things xl would accept but the user probably did not mean (e.g. a VHD served raw). */
+  warnings: string[];
 }
 
 /** libxl__device_disk_string_of_format: the qdisk params prefix. */
@@ -49,8 +52,13 @@ export function resolveDisk(specOrText: DiskSpec | string, baseDir = process.cwd
   else if (bt !== undefined) throw new BlkbackError("backendtype", `${bt} is not available on this host (phy or qdisk)`);
   const path = resolve(baseDir, spec.target);
   if (!existsSync(path)) throw new BlkbackError("target", `${path}: no such file`);
+  const warnings: string[] = [];
+  // xl does not probe: a legacy 'file:x.vhd' is format=raw, and the guest sees the VHD's bytes.
+  if (spec.format === "raw" && probeFormat(path) === "vpc") {
+    warnings.push(`${spec.target} is a VHD but the spec says format=raw (the default, and what 'file:'/'phy:'/'aio:' mean): the guest sees the file's bytes, footer included; write 'vhd:${spec.target}' or format=vhd to serve the virtual disk`);
+  }
   return {
-    spec, devid, vdev: spec.vdev, kind, type: kind === "vbd" ? "phy" : "qdisk", path, format: spec.format,
+    warnings, spec, devid, vdev: spec.vdev, kind, type: kind === "vbd" ? "phy" : "qdisk", path, format: spec.format,
     params: kind === "vbd" ? path : `${FORMAT_PREFIX[spec.format]}:${path}`,
     readOnly: spec.access === "ro" || spec.devtype === "cdrom", cdrom: spec.devtype === "cdrom",
   };
