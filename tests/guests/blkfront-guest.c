@@ -488,6 +488,7 @@ void guest_main(uint32_t start_info_pa)
         { char num[4] = { '0' + XenbusStateClosed, 0 }; xs_write(path2(p, fe, "state"), num, 0); }
         unsigned long gone = xs_talk(XS_READ, 0, path2(p, fe, "state"), 0, 0, v, sizeof v) == XS_ERROR;
         printk("blkfront: backend state %u, closed; device node %s\n", bs, gone ? "removed" : v);
+        for (;;) HYPERVISOR_sched_op(SCHEDOP_block, 0); /* stay up, disk-less, for the test to look */
     }
 off:;
     struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
