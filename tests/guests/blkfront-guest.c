@@ -10,7 +10,7 @@
  *     pushes with RING_PUSH_REQUESTS_AND_CHECK_NOTIFY and waits with RING_FINAL_CHECK_FOR_RESPONSES.
  * Every result is printed on the console for the test to check from the host side.
  *
- * Command line: "mode=check write=<sector>" | "mode=ro" | "mode=bench kib=<n>", plus "then=wait" to
+ * Command line: "mode=check write=<sector>" | "mode=ro" | "mode=bench kib=<n> depth=<requests in flight>", plus "then=wait" to
  * stay connected until the backend closes (block-detach), else power off when done.
  */
 #include <stdint.h>
@@ -354,16 +354,17 @@ static void bench_done(blkif_response_t *rsp)
     }
 }
 
-static void bench(unsigned long kib)
+static void bench(unsigned long kib, unsigned long depth)
 {
+    if (!depth || depth > RING_SIZE(&ring)) depth = RING_SIZE(&ring);
     unsigned long total = kib * 2, per = BLKIF_MAX_SEGMENTS_PER_REQUEST * 8, queued = 0, outstanding = 0;
     uint64_t id = 0;
     while (bench_next_sector < total || outstanding) {
-        while (outstanding < RING_SIZE(&ring) && bench_next_sector + per <= total) {
+        while (outstanding < depth && bench_next_sector + per <= total) {
             queue(BLKIF_OP_READ, bench_next_sector, BLKIF_MAX_SEGMENTS_PER_REQUEST, (id % 32) * BLKIF_MAX_SEGMENTS_PER_REQUEST, 0, 7, id);
             id++; bench_next_sector += per; outstanding++; queued++;
         }
-        if (bench_next_sector + per > total && bench_next_sector < total) bench_next_sector = total; /* tail: whole requests only */
+        if (!outstanding) break; /* whole requests only: a tail shorter than one is not read */
         push();
         unsigned n = outstanding;
         collect(n, bench_done);
@@ -477,7 +478,7 @@ void guest_main(uint32_t start_info_pa)
         printk("write barrier: status %d\n", (long)st);
         printk("grants busy at end of access: %u, notifies sent %u, responses %u\n", grant_busy_at_end, notifies, rsp_seen);
     } else if (!strncmp(mode, "bench", 5)) {
-        bench(parse_u(arg(cmdline, "kib")));
+        bench(parse_u(arg(cmdline, "kib")), parse_u(arg(cmdline, "depth")));
         printk("bench: %u requests, %u sectors, sum %x, errors %u, notifies %u\n", bench_reqs, bench_next_sector, bench_sum, bench_errors, notifies);
     }
 

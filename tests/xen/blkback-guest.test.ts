@@ -177,3 +177,30 @@ describe("xl block-attach / block-list / block-detach", () => {
     expect(d.evtchn.get(3)?.state).toBe("unbound");
   });
 });
+
+describe("many requests in flight (the bench mode)", () => {
+  /** Sum of each sector's first little-endian u64, mod 2^64, as the guest adds them up. */
+  function firstWordSum(bytes: Uint8Array, sectors: number): string {
+    const v = new DataView(bytes.buffer, bytes.byteOffset);
+    let s = 0n;
+    for (let i = 0; i < sectors; i++) s = (s + v.getBigUint64(i * 512, true)) & 0xffffffffffffffffn;
+    return s.toString(16);
+  }
+
+  it("a full ring of 11-segment reads: 32 requests per kick, the data checks out, and one answer in 32 is notified at most", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const kib = 44 * 64; // 64 requests of 11 pages
+    const { d, vbd } = boot(host, "b32", `mode=bench kib=${kib} depth=32`, `format=vhd, vdev=xvda, access=ro, target=${img.dynamic}`);
+    expect(d.consoleLog).toContain(`bench: 64 requests, ${kib * 2} sectors, sum ${firstWordSum(img.bytes, kib * 2)}, errors 0, notifies 2\n`);
+    expect(vbd.stats).toMatchObject({ requests: 64, reads: 64, kicks: 2, pagesMapped: 64 * 11, mapBatches: 64, unmapBatches: 64, bytesRead: kib * 1024 });
+    expect(vbd.stats.notifies).toBeLessThanOrEqual(2);
+  });
+
+  it("one request at a time: a kick per request", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const kib = 44 * 8;
+    const { d, vbd } = boot(host, "b1", `mode=bench kib=${kib} depth=1`, `format=raw, vdev=xvda, access=ro, target=${img.raw}`);
+    expect(d.consoleLog).toContain(`bench: 8 requests, ${kib * 2} sectors, sum ${firstWordSum(img.bytes, kib * 2)}, errors 0, notifies 8\n`);
+    expect(vbd.stats.kicks).toBe(8);
+  });
+});
