@@ -2,6 +2,7 @@
 import { coreMagics } from "./core";
 import { asmMagic, stepMagic } from "./cpu";
 import { cwdMagics } from "./cwd";
+import { memmapMagic } from "./memmap";
 import { MagicRegistry } from "./registry";
 import { vhdMagic } from "./vhd";
 import { xlMagic, runMagic } from "./xl";
@@ -14,5 +15,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(...cwdMagics);
   registry.register(vhdMagic);
   registry.register(asmMagic, stepMagic);
+  registry.register(memmapMagic);
   return registry;
 }
