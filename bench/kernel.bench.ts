@@ -28,9 +28,13 @@ async function startupMs(argv?: string[]): Promise<number> {
   return median(samples);
 }
 
-async function roundTripMs(argv: string[] | undefined, code: (i: number) => string): Promise<number> {
+async function roundTripMs(argv: string[] | undefined, code: (i: number) => string, setup?: string): Promise<number> {
   const { client } = await started(argv);
   try {
+    if (setup) {
+      const { reply } = await client.execute(setup);
+      if (reply.content.status !== "ok") throw new Error(`setup failed: ${JSON.stringify(reply.content)}`);
+    }
     for (let i = 0; i < 5; i++) await client.execute(code(1000 + i)); // warm-up
     const samples: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -60,6 +64,15 @@ async function idleRssMiB(argv?: string[]): Promise<number> {
 
 const trivial = (i: number) => `${i}`;
 
+/** A guest that loops forever (inc eax; jmp back), so %step always has an instruction to run. */
+const STEP_SETUP = `
+const m = new Machine(16);
+m.populate(domId(1), gfn(0), 512);
+const g = m.guest(domId(1));
+const { cr3 } = buildPageTables(g, 0x100000, [{ va: 0, gpa: 0, pages: 256 }]);
+g.write(0x1000, Uint8Array.from([0xff, 0xc0, 0xeb, 0xfc]));
+const vcpu = new Vcpu(m, domId(1), 0, { mode: "long64", rip: 0x1000, rsp: 0x8000, cr3 });`;
+
 export const figures: Figure[] = [
   {
     name: "kernel.startup",
@@ -77,6 +90,12 @@ export const figures: Figure[] = [
     name: "kernel.ts_cell",
     async run() {
       return { value: await roundTripMs(undefined, (i) => `${i} + 1`), unit: "ms", anchor: "ipykernel same cell, median", anchor_value: await roundTripMs(IPYKERNEL_ARGV, (i) => `${i} + 1`), note: "a different type-checked cell each time; goal: ratio <= 1" };
+    },
+  },
+  {
+    name: "kernel.step_magic",
+    async run() {
+      return { value: await roundTripMs(undefined, () => "%step vcpu", STEP_SETUP), unit: "ms", anchor: "ipykernel trivial cell, median", anchor_value: await roundTripMs(IPYKERNEL_ARGV, trivial), note: "one guest instruction with registers and disassembly drawn, execute to idle" };
     },
   },
   {
