@@ -24,6 +24,7 @@ import { DomainConfig, parseXlConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
 import { XenStore } from "./xenstore/store";
 import { XenStoreRing } from "./xenstore/ring";
+import { attachConfiguredDisks } from "./blkback/blkback";
 import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
 import { readFileSync } from "node:fs";
 import type { MimeBundle } from "../render/mime";
@@ -236,6 +237,7 @@ export class XenHost {
       }
       this.setupDevices(d);
       this.writeXenstoreTree(d);
+      attachConfiguredDisks(this, d); // disk = [...]: blkback devices, before the guest first runs
     } catch (e) {
       this.destroyDomain(d, true);
       throw e;
