@@ -288,18 +288,28 @@ export class Vbd {
     this.remove();
   }
 
-  /** libxl__device_destroy: both directories and the libxl node go; the image is closed. */
+  /** libxl__device_destroy: both directories and the libxl node go (with empty parents, as libxl__xs_path_cleanup); the image is closed. */
   private remove(): void {
     if (this.removed) return;
     this.removed = true;
     const xs = this.host.xenstore;
-    try { xs.unwatch(`${this.frontendPath}/state`, this.watchToken, -1); } catch { /* already */ }
-    for (const p of [this.frontendPath, this.backendPath, `/libxl/${this.domid}/device/vbd/${this.devid}`]) {
-      try { xs.rm(p); } catch (e) { if (!(e instanceof XsError)) throw e; }
+    try {
+      try { xs.unwatch(`${this.frontendPath}/state`, this.watchToken, -1); } catch { /* already */ }
+      // A domain being destroyed keeps its watches until destroyDomain drops them, but its store
+      // ring is gone already: drop them now so removing our nodes does not write to a dead ring.
+      if (this.domain.dying || !this.host.domains.has(this.domid)) xs.removeWatchesOf(this.domid);
+      const stops = new Set([`/local/domain/0/backend`, `/local/domain/${this.domid}/device`, `/libxl/${this.domid}`]);
+      for (const p of [this.frontendPath, this.backendPath, `/libxl/${this.domid}/device/vbd/${this.devid}`]) {
+        try { xs.rm(p); } catch (e) { if (!(e instanceof XsError)) throw e; }
+        for (let up = p.slice(0, p.lastIndexOf("/")); !stops.has(up) && up.split("/").length > 3; up = up.slice(0, up.lastIndexOf("/"))) {
+          try { if (xs.directory(up).length) break; xs.rm(up); } catch (e) { if (!(e instanceof XsError)) throw e; break; }
+        }
+      }
+      try { this.device.flush(); } catch { /* read-only or gone */ }
+      this.device.close();
+    } finally {
+      this.onRemoved(this);
     }
-    try { this.device.flush(); } catch { /* read-only or gone */ }
-    this.device.close();
-    this.onRemoved(this);
   }
 
   // =========================================================================================
