@@ -8,6 +8,7 @@ import type { Exit } from "../machine/exits";
 import { Vcpu } from "../machine/vcpu";
 import { renderListing } from "../render/disasm";
 import { escapeXml, MimeBundle } from "../render/mime";
+import { currentHost } from "../xen";
 import { Magic, splitArgs, UsageError } from "./magic";
 
 let assembler: Promise<Assembler> | undefined;
@@ -15,9 +16,15 @@ let assembler: Promise<Assembler> | undefined;
 /** The vCPU a magic acts on: `name` if given, else the only vCPU held by a cell variable. */
 export function resolveVcpu(scope: Record<string, unknown>, name: string | undefined, magic: string): { vcpu: Vcpu; name: string } {
   if (name !== undefined) {
-    const v = scope[name];
+    const v = Object.getOwnPropertyDescriptor(scope, name)?.value as unknown;
     if (v instanceof Vcpu) return { vcpu: v, name };
-    throw new UsageError(`${magic}: ${name} ${v === undefined ? "is not defined" : "is not a vCPU"}`);
+    if (v !== undefined) throw new UsageError(`${magic}: ${name} is not a vCPU`);
+    // DOMAIN or DOMAIN:N names vCPU N (default 0) of a domain of the current host.
+    const m = /^([^:]+)(?::(\d+))?$/.exec(name);
+    const d = m ? currentHost().findDomain(/^\d+$/.test(m[1]!) ? Number(m[1]) : m[1]!) : undefined;
+    const cpu = d?.vcpus[Number(m?.[2] ?? 0)]?.cpu;
+    if (cpu) return { vcpu: cpu, name: `${d!.name}:${m?.[2] ?? 0}` };
+    throw new UsageError(`${magic}: ${name} is not defined (name a variable holding a vCPU, or DOMAIN[:N] of the host)`);
   }
   // Plain values only: live names (like `host`) are computed on access and hold no vCPU.
   const held = Object.entries(Object.getOwnPropertyDescriptors(scope))
@@ -43,8 +50,9 @@ export class AssembledCode {
   ) {}
 
   toMimeBundle(): MimeBundle {
-    const lines = disassemble(this.bytes, this.address, this.bits);
-    return renderListing(lines, undefined, `${this.bytes.length} bytes at 0x${this.address.toString(16)} in ${this.vcpuName}'s address space`);
+    const title = `${this.bytes.length} bytes at 0x${this.address.toString(16)} in ${this.vcpuName}'s address space`;
+    const bundle = renderListing(disassemble(this.bytes, this.address, this.bits), undefined, title);
+    return { ...bundle, "text/plain": `${title}\n${bundle["text/plain"]}` };
   }
 }
 
@@ -58,7 +66,8 @@ export const asmMagic: Magic = {
     "",
     "Assembles the body (NASM syntax, keystone) for ADDRESS (default: the vCPU's RIP), writes it into",
     "the guest through the vCPU's page tables, and sets RIP to ADDRESS. VCPU names a cell variable",
-    "holding a vCPU (default: the only one in scope). Errors name the line.",
+    "holding a vCPU, or DOMAIN[:N] of the host (default: the only vCPU held by a cell variable).",
+    "Errors name the line.",
     "",
     "Example:",
     "  %%asm vcpu",
@@ -128,7 +137,8 @@ export const stepMagic: Magic = {
   help: [
     "%step [N] [VCPU]",
     "",
-    "Executes N instructions (default 1) one at a time on VCPU (default: the only vCPU in scope),",
+    "Executes N instructions (default 1) one at a time on VCPU: a cell variable holding a vCPU, or",
+    "DOMAIN[:N] for vCPU N of a host domain (default: the only vCPU held by a cell variable),",
     "stopping early at the first exit that is not a plain step (hlt, a hypercall, a fault, a",
     "breakpoint...), and shows the registers and the disassembly around RIP.",
     "",
@@ -141,7 +151,7 @@ export const stepMagic: Magic = {
     let name: string | undefined;
     for (const w of words) {
       if (/^\d+$/.test(w)) count = Number(w);
-      else if (/^[A-Za-z_$][\w$]*$/.test(w) && name === undefined) name = w;
+      else if (/^[\w$.:-]+$/.test(w) && name === undefined) name = w;
       else throw new UsageError(`%step: unexpected ${w}; usage: %step [N] [VCPU]`);
     }
     if (count < 1 || count > 1_000_000) throw new UsageError("%step: N must be between 1 and 1000000 (use vcpu.run(budget) for long runs)");
