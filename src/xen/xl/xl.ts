@@ -9,6 +9,7 @@ import { XenError, XlConfigError } from "../errors";
 import type { XenHost } from "../host";
 import { parseCpuList } from "../xl-config";
 import { saveDomain, restoreDomain } from "../save-restore";
+import { runBlockXl } from "../blkback/blkback";
 import { xlInfo, xlList, xlSchedCredit, xlTop, xlUptime, xlVcpuList } from "./format";
 import { MimeBundle, escapeXml } from "../../render/mime";
 
@@ -56,6 +57,7 @@ export const XL_COMMANDS: Record<string, string> = {
   restore: "Restore a domain from a saved state",
   domid: "Convert a domain name to domain id",
   domname: "Convert a domain id to domain name",
+  "block-attach": "Create a new virtual block device", "block-list": "List virtual block devices for a domain", "block-detach": "Destroy a domain's virtual block device",
   help: "Print this help",
 };
 
@@ -229,6 +231,7 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
         const d = restoreDomain(host, new Uint8Array(readFileSync(pos[pos.length - 1]!)), { paused: flags.has("p") });
         return new XlOutput(`Loading new save file ${pos[pos.length - 1]} (new xl fmt info 0x3/0x0/${d.config.settings.length})\n Savefile contains xl domain config in JSON format\nParsing config from <saved>\n`, "", 0, d);
       }
+      case "block-attach": case "block-list": case "block-detach": { const r = runBlockXl(host, argv); return new XlOutput(r.stdout, r.stderr, r.exitCode, r.vbd?.domain, r.vbd?.toMimeBundle()); }
       default:
         return new XlOutput("", `command "${cmd}" not implemented\n`, 1);
     }
