@@ -223,3 +223,16 @@ describe("disk = [...] in xl.cfg", () => {
     expect(host.xenstore.exists("/local/domain/0/backend/qdisk")).toBe(false);
   });
 });
+
+describe("through runXl (what %xl calls)", () => {
+  it("xl block-attach / block-list / block-detach are xl subcommands", async () => {
+    const { runXl } = await import("../../src/xen/xl/xl");
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const d = host.createLabDomain("lab", new Uint8Array([0xfa, 0xf4]), { paused: true });
+    expect(runXl(host, ["block-attach", "lab", `tap:vhd:${img.fixed},xvdb,r`]).exitCode).toBe(0);
+    expect(runXl(host, ["block-list", "lab"]).stdout).toContain(`51728 0   ${String(d.domid).padEnd(6)} 1     -1     -1       /local/domain/0/backend/qdisk/${d.domid}/51728`);
+    expect(runXl(host, ["block-detach", "lab", "51728"]).exitCode).toBe(0);
+    expect(runXl(host, ["block-list", "lab"]).stdout.trim().split("\n")).toHaveLength(1);
+    expect(runXl(host, ["help"]).stdout).toContain(" block-attach        Create a new virtual block device");
+  });
+});
