@@ -85,7 +85,7 @@ describe("a host domain as the target", () => {
     expect(asm.errors).toEqual([]);
     expect(asm.text).toContain("asmlab:0's address space");
     const stepped = await cell("%step 3 asmlab:0");
-    expect(stepped.text).toMatch(/^asmlab:0: 2 instructions stepped, stopped by a hlt exit/);
+    expect(stepped.text).toMatch(/^asmlab:0: 3 instructions stepped, stopped by a hlt exit/);
     expect(stepped.text).toMatch(/rax 000000000000000c/);
   });
 });
