@@ -351,7 +351,10 @@ export class HypervHost {
       elf.loadInto(g, { usePaddr: true });
       entry = Number(elf.entry);
       for (const v of p.vps) v.cpu.symbols = new Map([...elf.symbolMap()].map(([k, x]) => [k, Number(x)]));
-    } else if (opts.code) g.write(CHILD_LAYOUT.image, opts.code);
+    } else if (opts.code) {
+      if (CHILD_LAYOUT.image + opts.code.length > memPages * PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `code (${opts.code.length} bytes at 0x${CHILD_LAYOUT.image.toString(16)}) does not fit in ${opts.memoryMiB ?? 16} MiB`);
+      g.write(CHILD_LAYOUT.image, opts.code);
+    }
     const { cr3 } = buildPageTables(g, CHILD_LAYOUT.pageTables, [{ va: 0, gpa: 0, pages: memPages }]);
     // 64-bit mode: CR0 PE|MP|ET|NE|WP|PG, CR4 PAE, EFER SCE|LME|LMA|NXE, CS 0x08 with L set.
     const regs: [number, bigint, bigint][] = [
@@ -564,11 +567,17 @@ export class HypervHost {
   /** Answers one exit; false when the VP stops running (halt, crash). */
   handleExit(vp: VirtualProcessor, x: Exit): boolean {
     const cpu = vp.cpu, p = vp.partition;
+    // Refusing an instruction delivers the exception now; delivery itself may end in an exit
+    // (a triple fault when the guest has no usable IDT), which is handled like any other.
+    const refuse = (vector: number, code: number | undefined, rip: number): boolean => {
+      const y = cpu.injectException(vector, code, rip);
+      return y ? this.handleExit(vp, y) : true;
+    };
     vp.lastExit = x.kind;
     switch (x.kind) {
       case "hypercall": {
         // Without an enabled hypercall page, vmcall is an invalid opcode (TLFS 3.13).
-        if (!(p.hypercallMsr & 1n) || cpu.cpl !== 0) { cpu.injectException(6, undefined, x.rip); return true; }
+        if (!(p.hypercallMsr & 1n) || cpu.cpl !== 0) return refuse(6, undefined, x.rip);
         const r = this.dispatch(p, vp, cpu.getReg("rcx"), cpu.getReg("rdx"), cpu.getReg("r8"));
         cpu.setReg("rax", r.rax);
         if (r.continueRcx !== undefined) { cpu.setReg("rcx", r.continueRcx); cpu.setReg("rip", x.rip); }
@@ -576,8 +585,8 @@ export class HypervHost {
         return true;
       }
       case "cpuid": { const [a, b, c, d] = this.cpuid(vp, x.leaf, x.subleaf); cpu.completeCpuid(a, b, c, d); return true; }
-      case "rdmsr": { const v = this.rdmsr(vp, x.msr); if (v === undefined) cpu.injectException(13, 0, x.rip); else cpu.completeRdmsr(v); return true; }
-      case "wrmsr": { if (!this.wrmsr(vp, x.msr, x.value)) cpu.injectException(13, 0, x.rip); return true; }
+      case "rdmsr": { const v = this.rdmsr(vp, x.msr); if (v === undefined) return refuse(13, 0, x.rip); cpu.completeRdmsr(v); return true; }
+      case "wrmsr": return this.wrmsr(vp, x.msr, x.value) ? true : refuse(13, 0, x.rip);
       case "io":
         // Port 0xE9: the debug console (as QEMU's and Bochs' debugcon).
         if (x.port === 0xe9 && x.direction === "out") p.console += String.fromCharCode(x.value & 0xff);
@@ -633,8 +642,11 @@ export class HypervHost {
         let budget = this.quantum;
         while (budget > 0) {
           const x = vp.cpu.run(budget);
+          const progressed = this.quantum - (vp.cpu.icount - before) < budget;
           budget = this.quantum - (vp.cpu.icount - before);
           if (!this.handleExit(vp, x)) break;
+          // An exit that retired nothing and left the VP where it was would spin: end the slice.
+          if (!progressed && x.kind !== "hypercall") break;
         }
         const ran = vp.cpu.icount - before;
         vp.runtimeNs += (ran * 1000) / this.cpuMHz;
