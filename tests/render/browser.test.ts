@@ -45,6 +45,19 @@ disk.write(0, new Uint8Array(512).fill(1));
 disk.write(40 << 20, new Uint8Array(4096).fill(2));
 disk`,
   },
+  {
+    view: "scheduler-timeline",
+    selector: ".output_svg svg rect",
+    source: `const spin = Uint8Array.from([0xeb, 0xfe]); // jmp $: a guest that never blocks
+host.createLabDomain("win2003", spin, { vcpus: 2, allVcpusUp: true });
+host.createLabDomain("debian", spin);
+%run 30ms
+host.timeline()`,
+  },
+  { view: "xenstore-tree", selector: ".output_html", source: `host.xenstoreTree("/local/domain/1")` },
+  { view: "event-channels", selector: ".output_svg svg", source: `host.eventChannels(1)` },
+  { view: "domains", selector: ".output_svg svg", source: `host` },
+  { view: "host-memory-map", selector: ".output_svg svg title", source: `%memmap` },
 ];
 
 let server: RunningServer;
@@ -100,6 +113,8 @@ it("the classic notebook in Chromium runs the views and shows each picture", asy
     // The memory map names owners in its legend; the VHD layout names the disk.
     expect(await cells[0]!.innerText()).toContain("dom0 Longhorn");
     expect(await cells[2]!.innerHTML()).toContain("longhorn.vhd");
+    expect(await cells[3]!.innerText()).toMatch(/win2003/);
+    expect(await cells[6]!.innerText()).toMatch(/debian/);
   } finally {
     await browser.close();
   }
