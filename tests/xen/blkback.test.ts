@@ -173,3 +173,19 @@ describe("toolstack nodes, block-list and detach without a frontend", () => {
     expect(listDisks(host, d)).toEqual([]);
   });
 });
+
+describe("xl block-* messages (tools/xl/xl_block.c)", () => {
+  it("unknown domains, bad specs and unknown devices", () => {
+    const img = makeImages(tmpDir(), 1 << 20);
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    host.createLabDomain("lab", new Uint8Array([0xfa, 0xf4]), { paused: true });
+    expect(runBlockXl(host, ["block-attach", "nosuch", `${img.raw},raw,xvda,w`])).toMatchObject({ exitCode: 1, stderr: "nosuch is an invalid domain identifier\n" });
+    expect(runBlockXl(host, ["block-attach", "lab", "format=raw", "vdev=bogus", `target=${img.raw}`])).toMatchObject({ exitCode: 1, stderr: `libxl: error: vdev: "bogus" is not a virtual device name (xvda, hdc, sda1, d0p1 or a number)\nlibxl_device_disk_add failed.\n` });
+    const l = runBlockXl(host, ["block-list", "lab", "nosuch"]);
+    expect(l).toMatchObject({ exitCode: 0, stderr: "nosuch is an invalid domain identifier\n" });
+    expect(l.stdout.split("\n")[0]).toBe("Vdev  BE  handle state evt-ch ring-ref BE-path                       ");
+    const w = runBlockXl(host, ["block-attach", "lab", `file:${img.dynamic},xvda,w`]);
+    expect(w.exitCode).toBe(0);
+    expect(w.stderr).toMatch(/^warning: .* is a VHD but the spec says format=raw/);
+  });
+});

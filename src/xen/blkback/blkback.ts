@@ -130,12 +130,22 @@ export function runBlockXl(host: XenHost, argv: string[], opts: AttachOptions = 
     switch (cmd) {
       case "block-attach": {
         if (args.length < 2) return { stdout: "", stderr: "Usage: xl [-v] block-attach <Domain> <disk-spec-component(s)>...\n", exitCode: 2 };
-        const vbd = attachDisk(host, args[0]!, args.slice(1).join(","), opts);
-        return { stdout: "", stderr: "", exitCode: 0, vbd };
+        const d = host.findDomain(args[0]!);
+        if (!d) return { stdout: "", stderr: `${args[0]} is an invalid domain identifier\n`, exitCode: 1 };
+        try {
+          const vbd = attachDisk(host, d, args.slice(1).join(","), opts);
+          return { stdout: "", stderr: vbd.disk.warnings.map((w) => `warning: ${w}\n`).join(""), exitCode: 0, vbd };
+        } catch (e) {
+          if (e instanceof BlkbackError || e instanceof XlConfigError) return { stdout: "", stderr: `libxl: error: ${e.message}\nlibxl_device_disk_add failed.\n`, exitCode: 1 };
+          throw e;
+        }
       }
       case "block-list": {
         if (args.length < 1) return { stdout: "", stderr: "Usage: xl [-v] block-list <Domain(s)>\n", exitCode: 2 };
-        return { stdout: xlBlockList(host, args), stderr: "", exitCode: 0 };
+        // Unknown domains are reported and skipped (xl_block.c main_blocklist).
+        const known = args.filter((a) => host.findDomain(a));
+        const stderr = args.filter((a) => !host.findDomain(a)).map((a) => `${a} is an invalid domain identifier\n`).join("");
+        return { stdout: xlBlockList(host, known), stderr, exitCode: 0 };
       }
       case "block-detach": {
         const force = args[0] === "--force" || args[0] === "-f";
