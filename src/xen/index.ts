@@ -35,6 +35,7 @@ export { readNotes } from "./elf-notes";
 export { runXl, attachConsole, parseMemKb, XlOutput, XL_COMMANDS } from "./xl/xl";
 export { xlList, xlVcpuList, xlInfo, xlUptime, xlSchedCredit, xlTop } from "./xl/format";
 export { saveDomain, restoreDomain } from "./save-restore";
+export { attachDisk, attachConfiguredDisks, detachDisk, findDisk, listDisks, xlBlockList, runBlockXl, Vbd, BlkbackError, parseVdev, resolveDisk, ringSnapshot } from "./blkback";
 
 let current: XenHost | undefined;
 
