@@ -654,7 +654,9 @@ export class XenHost {
       const n = cpu.icount - before;
       ran = ran || n > 0;
       this.instructions += n;
-      const dt = (n * 1000) / this.cpuMHz;
+      // An exit that retired nothing (a fault being re-delivered) still costs an instruction's
+      // time, so a guest stuck faulting cannot stall virtual time.
+      const dt = (Math.max(n, exit.kind === "budget" ? 0 : 1) * 1000) / this.cpuMHz;
       t += dt;
       p.busyNs += dt;
       this.sched.burn(v, dt);
@@ -757,24 +759,24 @@ export class XenHost {
         case "rdmsr": {
           if (x.msr === this.hypercallMsr(d)) { cpu.completeRdmsr(0n); return; }
           if (x.msr === 0x1b) { cpu.completeRdmsr(0xfee00000n | 0x800n | (v.id === 0 ? 0x100n : 0n)); return; }
-          cpu.injectException(13, 0, x.rip);
+          this.inject(v, x.rip, t);
           return;
         }
         case "wrmsr": {
           if (x.msr === this.hypercallMsr(d)) {
             // Low 12 bits = page index; only 0 exists (xen/arch/x86/msr.c).
-            if ((x.value & 0xfffn) !== 0n) { cpu.injectException(13, 0, x.rip); return; }
+            if ((x.value & 0xfffn) !== 0n) { this.inject(v, x.rip, t); return; }
             const gpa = Number(x.value & ~0xfffn);
             try {
               d.guest.write(gpa, hypercallPage());
               d.hypercallPageGpa = gpa;
             } catch {
-              cpu.injectException(13, 0, x.rip);
+              this.inject(v, x.rip, t);
             }
             return;
           }
           if (x.msr === 0x1b) return;
-          cpu.injectException(13, 0, x.rip);
+          this.inject(v, x.rip, t);
           return;
         }
         case "hlt": {
@@ -801,9 +803,18 @@ export class XenHost {
           if (x.direction === "in") cpu.completeIn(x.size, x.size === 1 ? 0xff : x.size === 2 ? 0xffff : 0xffffffff);
           return;
         }
-        case "gpa-fault":
+        case "gpa-fault": {
+          // A write to a read-only grant mapping gets #GP(0), as in Xen's
+          // hvm_hap_nested_page_fault ("trying to write to read-only grant mapping").
+          const e = this.machine.p2m(d.domid).lookup(gfn(Math.floor(x.gpa / PAGE_SIZE)));
+          if (e && !e.writable && x.access === "write") {
+            this.log(`d${d.domid}v${v.id} trying to write to read-only grant mapping at ${hex(x.gpa)}`);
+            this.inject(v, undefined, t);
+            return;
+          }
           this.crashDomain(d, `unhandled ${x.access} of guest-physical ${hex(x.gpa)} (no memory there) at rip ${hex(x.rip)}`);
           return;
+        }
         case "triple-fault":
           // hvm_triple_fault: HVM_PARAM_TRIPLE_FAULT_REASON defaults to SHUTDOWN_reboot.
           this.log(`d${d.domid}v${v.id} Triple fault - invoking HVM shutdown action 1 (${x.reason} at ${hex(x.rip)})`);
@@ -831,6 +842,15 @@ export class XenHost {
   /** The last hypercalls (all domains, or one), decoded. */
   traceView(domid?: number, last = 40): HypercallTraceView {
     return new HypercallTraceView(this.traceRecords().filter((r) => domid === undefined || r.dom === domid).slice(-last));
+  }
+
+  /**
+   * Refuses an instruction with #GP(0) (rewinding to it when it had retired). Delivery can itself
+   * end in an exit (a triple fault without a usable IDT), which is handled like any other.
+   */
+  private inject(v: XenVcpu, rewindTo: number | undefined, t: number): void {
+    const x = v.cpu!.injectException(13, 0, rewindTo);
+    if (x) this.handleExit(v, x, t);
   }
 
   // =========================================================================================

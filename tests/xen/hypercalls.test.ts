@@ -349,4 +349,36 @@ describe("hypercall ABI", () => {
     expect(q(2)).toBe(BigInt(-XEN_ERRNO.EINVAL));
     expect(q(3)).toBe(BigInt(-XEN_ERRNO.EINVAL));
   });
+
+  it("a read-only grant maps read-only: reads work, a write gets #GP (no IDT here: triple fault)", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 256 });
+    const g = host.createLabDomain("granter", labCode("sti\n l: hlt\n jmp l"));
+    g.guest.write(0x200000, Buffer.from("read me"));
+    g.gnttab.setEntry(8, 2, 0x200, GTF_permit_access | (1 << 2)); // GTF_readonly
+    const m = host.createLabDomain("mapper", labCode(`
+      ; gnttab_map_grant_ref {host_addr 0x300000, flags host_map|readonly, ref 8, dom 1}
+      mov qword [rel mp], 0x300000
+      mov dword [rel mp + 8], 2 | 4
+      mov dword [rel mp + 12], 8
+      mov word [rel mp + 16], 1
+      mov edi, 0
+      lea rsi, [rel mp]
+      mov edx, 1
+      call HC(20)
+      movsx r12, word [rel mp + 18]
+      mov r13, [0x300000]
+      mov byte [0x300000], 'X'
+      ud2
+    align 8
+    mp: times 32 db 0`), { extra: 'on_reboot = "preserve"' });
+    host.run({ ns: 1e6 });
+    const cpu = m.vcpus[0]!.cpu!;
+    expect(cpu.getReg("r12")).toBe(0n);
+    expect(Buffer.from(new BigUint64Array([cpu.getReg("r13")]).buffer).toString("latin1").slice(0, 7)).toBe("read me");
+    expect(host.dmesg.some((l) => l.includes("d2v0 trying to write to read-only grant mapping at 0x300000"))).toBe(true);
+    expect(g.guest.read(0x200000, 7)).toEqual(new Uint8Array(Buffer.from("read me")));
+    expect(m.crashReason).toMatch(/triple fault/);
+    expect(g.gnttab.entry(8)!.flags & (1 << 3)).not.toBe(0); // GTF_reading while mapped
+    expect(g.gnttab.entry(8)!.flags & (1 << 4)).toBe(0); // never GTF_writing
+  });
 });
