@@ -20,6 +20,8 @@ import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES,
 import { Partition, VirtualProcessor } from "./partition";
 import { VmbusServer } from "./vmbus";
 import type { BlockDevice } from "../vhd/block-device";
+import { VhdDisk } from "../vhd/vhd-disk";
+import { readVmc, VmcImport } from "./vmc";
 import {
   CHILD_PRIVILEGES, HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MAP_GPA, HV_MSR, HV_RECOMMEND, HV_REG, HV_STATUS, HV_SYNIC_VERSION_1,
   HV_VENDOR, HVCALL, HVMSG, ROOT_PRIVILEGES, SINT_MASKED, STIMER, TSC_PAGE, hvStatusName,
@@ -300,15 +302,16 @@ export class HypervHost {
     return Array.from({ length: pages }, (_, i) => first + i);
   }
 
-  private repCall(code: number, header: Uint8Array, elements: bigint[], what: string): void {
-    // One page of input per batch: header then as many u64 elements as fit.
-    const per = Math.min(0xfff, Math.floor((PAGE_SIZE - header.length) / 8));
+  /** A rep call over many u64 elements, one input page per batch; `header(k)` for the batch starting at element k. */
+  private repCall(code: number, header: (k: number) => Uint8Array, elements: bigint[], what: string): void {
+    const hlen = header(0).length;
+    const per = Math.min(0xfff, Math.floor((PAGE_SIZE - hlen) / 8));
     for (let k = 0; k < elements.length; k += per) {
       const chunk = elements.slice(k, k + per);
-      const buf = new Uint8Array(header.length + chunk.length * 8);
-      buf.set(header);
+      const buf = new Uint8Array(hlen + chunk.length * 8);
+      buf.set(header(k));
       const dv = new DataView(buf.buffer);
-      chunk.forEach((e, i) => dv.setBigUint64(header.length + i * 8, e, true));
+      chunk.forEach((e, i) => dv.setBigUint64(hlen + i * 8, e, true));
       this.mustSucceed(what, this.rootCall(code, buf, { reps: chunk.length }));
     }
   }
@@ -330,14 +333,17 @@ export class HypervHost {
     const p = this.partition(id);
     // Pool pages for the partition and its VPs, from the root's own memory.
     const pool = this.rootBacking(INIT_POOL_PAGES + nvps * VP_POOL_PAGES);
-    this.repCall(HVCALL.DEPOSIT_MEMORY, u64s(id), pool.map(BigInt), "HvDepositMemory");
+    this.repCall(HVCALL.DEPOSIT_MEMORY, () => u64s(id), pool.map(BigInt), "HvDepositMemory");
     this.mustSucceed("HvInitializePartition", this.rootCall(HVCALL.INITIALIZE_PARTITION, u64s(id)));
     const backing = this.rootBacking(memPages);
-    const mapHeader = new Uint8Array(24);
-    const mh = new DataView(mapHeader.buffer);
-    mh.setBigUint64(0, BigInt(id), true);
-    mh.setBigUint64(8, 0n, true);
-    mh.setUint32(16, HV_MAP_GPA.READABLE | HV_MAP_GPA.WRITABLE | HV_MAP_GPA.KERNEL_EXECUTABLE | HV_MAP_GPA.USER_EXECUTABLE, true);
+    const mapHeader = (k: number) => {
+      const b = new Uint8Array(24);
+      const mh = new DataView(b.buffer);
+      mh.setBigUint64(0, BigInt(id), true);
+      mh.setBigUint64(8, BigInt(k), true); // TargetGpaBase (a page number) of this batch
+      mh.setUint32(16, HV_MAP_GPA.READABLE | HV_MAP_GPA.WRITABLE | HV_MAP_GPA.KERNEL_EXECUTABLE | HV_MAP_GPA.USER_EXECUTABLE, true);
+      return b;
+    };
     this.repCall(HVCALL.MAP_GPA_PAGES, mapHeader, backing.map(BigInt), "HvMapGpaPages");
     for (let i = 0; i < nvps; i++) this.mustSucceed("HvCreateVp", this.rootCall(HVCALL.CREATE_VP, u64s(id, i)));
     // Load the image through the root's view of the child's memory (the worker process's job).
@@ -675,6 +681,20 @@ export class HypervHost {
   /** Attaches a disk to a child's synthetic SCSI controller (a storvsp channel offer). */
   attachDisk(q: number | string | Partition, disk: BlockDevice, label = "disk"): void {
     this.vmbus(q).addStorage(disk, label);
+  }
+
+  /**
+   * Imports a Virtual Server 2005 VM: reads the .vmc, resolves its VHDs (absolute path, then
+   * relative to the .vmc), creates a child partition with its memory and offers each hard disk on
+   * the synthetic SCSI controller. The partition stays suspended: VS2005 guests boot from a BIOS,
+   * which this host does not emulate; load an enlightened kernel with createChild for that.
+   */
+  importVmc(path: string, opts: { name?: string } = {}): VmcImport & { partition: Partition } {
+    const imp = readVmc(path, opts.name);
+    const p = this.createChild({ name: imp.config.name, memoryMiB: imp.config.memoryMiB, paused: true });
+    for (const d of imp.disks) if (d.kind === "disk") this.attachDisk(p, VhdDisk.open(d.path), d.path);
+    this.log.push(`imported ${path} as partition ${p.id} "${p.name}" (${imp.disks.length} drives)`);
+    return { ...imp, partition: p };
   }
 
   static callName(code: number): string {

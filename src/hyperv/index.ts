@@ -21,3 +21,6 @@ export type { Channel, Gpadl } from "./vmbus";
 export { VmbusRing } from "./ring";
 export { StorageVsp } from "./storvsp";
 export * from "./vmbus-abi";
+export { parseVmc, readVmc, resolveVmcDisks, vmcToXlConfig, decodeVmc, VmcError } from "./vmc";
+export type { VmcConfig, VmcDisk, VmcNic, ResolvedDisk, VmcImport } from "./vmc";
+export { parseXml, XmlError } from "./xml";

@@ -170,6 +170,11 @@ describe("root partition management", () => {
     h.createChild({ name: "big", memoryMiB: 1 });
     const maps = h.trace.filter((t) => t.code === HVCALL.MAP_GPA_PAGES);
     expect(maps.length).toBe(256 / REPS_PER_ENTRY);
+    // Every child page is distinct root memory, mapped at its own GFN.
+    const child = h.partition("big");
+    const mfns = new Set(child.memory.p2m.entries().map((e) => e.mfn));
+    expect(child.memory.p2m.entries().map((e) => e.gfn)).toEqual(Array.from({ length: 256 }, (_, i) => i));
+    expect(mfns.size).toBe(256);
     expect(maps.at(-1)).toMatchObject({ repsCompleted: 256, continued: false });
     expect(maps.filter((t) => t.continued).length).toBe(256 / REPS_PER_ENTRY - 1);
   });
