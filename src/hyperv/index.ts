@@ -24,3 +24,4 @@ export * from "./vmbus-abi";
 export { parseVmc, readVmc, resolveVmcDisks, vmcToXlConfig, decodeVmc, VmcError } from "./vmc";
 export type { VmcConfig, VmcDisk, VmcNic, ResolvedDisk, VmcImport } from "./vmc";
 export { parseXml, XmlError } from "./xml";
+export { currentHypervHost, setCurrentHypervHost } from "./current";
