@@ -7,6 +7,7 @@ import { MagicRegistry } from "./registry";
 import { vhdMagic } from "./vhd";
 import { xlMagic, runMagic } from "./xl";
 import { xenstoreMagic } from "./xenstore";
+import { hypervMagic, importVmcMagic } from "./hyperv";
 
 export function createMagicRegistry(): MagicRegistry {
   const registry = new MagicRegistry();
@@ -16,5 +17,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(vhdMagic);
   registry.register(asmMagic, stepMagic);
   registry.register(memmapMagic);
+  registry.register(importVmcMagic, hypervMagic);
   return registry;
 }
