@@ -236,3 +236,18 @@ describe("through runXl (what %xl calls)", () => {
     expect(runXl(host, ["help"]).stdout).toContain(" block-attach        Create a new virtual block device");
   });
 });
+
+describe("determinism", () => {
+  it("the same guest and disk give the same console, counters, virtual time and ring", () => {
+    const once = () => {
+      const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+      const path = join(tmpDir(), "det.vhd");
+      copyFileSync(img.dynamic, path);
+      const { d, vbd } = boot(host, "det", "mode=check write=300", `format=vhd, vdev=xvda, access=rw, target=${path}`);
+      return { log: d.consoleLog, stats: vbd.stats, now: host.now, insns: host.instructions, hc: [...d.hypercalls] };
+    };
+    const a = once(), b = once();
+    expect(b).toEqual(a);
+    expect(a.log).toContain("write sector 300: status 0, flush: status 0");
+  });
+});

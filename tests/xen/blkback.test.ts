@@ -127,6 +127,10 @@ describe("disk specs → backend (libxl's choices)", () => {
     expect(resolveDisk(`disk.raw,raw,hda,rw`, dir)).toMatchObject({ kind: "vbd", path: join(dir, "disk.raw"), devid: 768 });
   });
 
+  it("a cdrom is read-only whatever the access says", () => {
+    expect(resolveDisk(`${img.raw},raw,hdc,cdrom`)).toMatchObject({ cdrom: true, readOnly: true, devid: 5632 });
+  });
+
   it("'file:' on a VHD is format=raw as xl says, with a warning that the guest sees the footer", () => {
     const r = resolveDisk(`file:${img.dynamic},xvda,w`);
     expect(r.format).toBe("raw");
