@@ -55,6 +55,7 @@ export const xlMagic: Magic = {
     "  %%xl create -c",
     '  name = "demo"; type = "pvh"; kernel = "guest.elf"; memory = 32',
     "  %xl console demo",
+    "  %xl console demo --input 'help\\n'   (types into the console ring first; a XenLab extension)",
     "  %xl sched-credit -d demo -w 512",
   ].join("\n"),
   run(args, body, ctx) {
@@ -69,8 +70,17 @@ export const xlMagic: Magic = {
       return xlResult(new XlOutput("", out.stderr, out.exitCode, out.domain, out.domain?.toMimeBundle()), ctx);
     }
     if (argv[0] === "console") {
-      if (!argv[1]) throw new UsageError("usage: %xl console DOMAIN");
-      return xlResult(liveConsole(host, argv[1], ctx, undefined), ctx);
+      if (!argv[1]) throw new UsageError("usage: %xl console DOMAIN [--input TEXT]");
+      // XenLab extension: type TEXT (with \n, \r, \t escapes) into the console's input ring first.
+      const d = host.findDomain(argv[1]);
+      if (!d) throw new UsageError(`xl exited with status 1: invalid domain identifier: ${argv[1]}`);
+      const at = argv.indexOf("--input");
+      if (at > 0) {
+        const text = argv[at + 1];
+        if (text === undefined) throw new UsageError("--input needs the text to type");
+        host.consoleInput(d, text.replace(/\\([nrt\\])/g, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c === "t" ? "\t" : "\\")));
+      }
+      return xlResult(liveConsole(host, d.name, ctx, undefined), ctx);
     }
     if (argv[0] === "top") return runTop(host, argv.slice(1), ctx);
     return xlResult(runXl(host, argv), ctx);
