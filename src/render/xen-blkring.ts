@@ -104,11 +104,12 @@ export function renderBlkRing(v: Vbd): MimeBundle {
   // SVG: the ring as 32 cells in a row, with the indices pointing at their slots.
   const W = 20, X0 = 10, Y0 = 40, n = BLKIF_RING_SIZE;
   const mask = (i: number) => i & (n - 1);
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${X0 * 2 + n * W}" height="130" font-family="monospace" font-size="10">`;
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${X0 * 2 + n * W}" height="165" font-family="monospace" font-size="10">`;
   for (const s of snap.slots) {
     const x = X0 + s.slot * W;
     svg += `<rect x="${x}" y="${Y0}" width="${W - 2}" height="30" fill="${COLOURS[s.state]}" stroke="currentColor" stroke-width="0.5"><title>${escapeXml(`slot ${s.slot}${s.index !== undefined ? ` index ${s.index}` : ""}: ${s.state}${s.op ? ` ${s.op} id ${s.id} sector ${s.sector} ×${s.sectors}` : ""}`)}</title></rect>`;
     svg += `<text x="${x + 2}" y="${Y0 + 45}" fill="currentColor" font-size="8">${s.slot}</text>`;
+    if (s.op) svg += `<text x="${x + 5}" y="${Y0 + 19}" fill="#fff" font-size="10">${escapeXml(s.op[0]!)}</text>`;
   }
   const marks: [string, number, number][] = [
     ["req_prod", snap.reqProd, 0], ["req_cons", snap.reqCons, 1], ["rsp_prod", snap.rspProd, 2], ["rsp_pvt", snap.rspProdPvt, 3],
@@ -119,7 +120,13 @@ export function renderBlkRing(v: Vbd): MimeBundle {
     svg += `<text x="${x}" y="${y}" fill="currentColor">${name}=${idx}</text>`;
     svg += `<line x1="${x}" y1="${row < 2 ? y + 2 : y - 9}" x2="${x}" y2="${row < 2 ? Y0 : Y0 + 30}" stroke="currentColor" stroke-width="0.7"/>`;
   }
-  svg += `<text x="${X0}" y="${Y0 + 95}" fill="currentColor">${escapeXml(`req_event ${snap.reqEvent} rsp_event ${snap.rspEvent} · posted / in flight / answered`)}</text></svg>`;
+  svg += `<text x="${X0}" y="${Y0 + 97}" fill="currentColor">${escapeXml(`req_event ${snap.reqEvent}  rsp_event ${snap.rspEvent}`)}</text>`;
+  let lx = X0;
+  for (const st of ["posted", "in flight", "answered", "done (unpublished)"] as SlotState[]) {
+    svg += `<rect x="${lx}" y="${Y0 + 108}" width="10" height="10" fill="${COLOURS[st]}" stroke="currentColor" stroke-width="0.5"/><text x="${lx + 14}" y="${Y0 + 117}" fill="currentColor">${escapeXml(st)}</text>`;
+    lx += 24 + st.length * 6.2;
+  }
+  svg += `</svg>`;
   const table = grantRows.length ? `<table style="font-family:monospace;font-size:12px"><tr><th>index</th><th>seg</th><th>gref</th><th>sectors</th><th>guest grant entry</th></tr>${grantRows.join("")}</table>` : "";
   const html = `<div><pre>${escapeXml(head)}</pre>${svg}${table}<pre>${escapeXml(statLine)}</pre></div>`;
   return { "text/plain": lines.join("\n"), "image/svg+xml": svg, "text/html": html };
