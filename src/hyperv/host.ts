@@ -110,6 +110,7 @@ export class HypervHost {
   instructions = 0;
   readonly trace: HvTraceRecord[] = [];
   traceLimit = 2000;
+  traceEnabled = true;
   readonly stats = { hypercalls: 0, continuations: 0, tlbFlushes: 0, spinWaits: 0, messages: 0, events: 0 };
   readonly log: string[] = [];
   private nextPartitionId = 1;
@@ -210,8 +211,10 @@ export class HypervHost {
     const rec = (status: number, reps: number, continued = false) => {
       this.stats.hypercalls++;
       if (vp) vp.hypercalls++;
+      if (!this.traceEnabled) return;
       this.trace.push({ t: this.now, partition: p.id, vp: vp?.index ?? -1, code: inp.code, name: def?.name ?? `0x${inp.code.toString(16)}`, fast: inp.fast, repStart: inp.repStart, repCount: inp.repCount, status, repsCompleted: reps, continued });
-      if (this.trace.length > this.traceLimit) this.trace.splice(0, this.trace.length - this.traceLimit);
+      // Trimmed in batches (amortized O(1) per call); at most 2 × traceLimit records are kept.
+      if (this.trace.length >= 2 * this.traceLimit) this.trace.splice(0, this.trace.length - this.traceLimit);
     };
     const fail = (s: number) => { rec(s, inp.repStart); return { rax: encodeResult(s, inp.repStart) }; };
     if (!def) return fail(HV_STATUS.INVALID_HYPERCALL_CODE);

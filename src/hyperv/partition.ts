@@ -71,8 +71,11 @@ export class Partition {
     this.compatibilityVersion = opts.compatibilityVersion ?? 0;
   }
 
+  private mem: GuestPhysical | undefined;
+  /** Host-side access to this partition's guest-physical memory (its P2M is fixed for its life). */
   get memory(): GuestPhysical {
-    return this.host.machine.guest(this.domid);
+    this.mem ??= this.host.machine.guest(this.domid);
+    return this.mem;
   }
 
   has(p: HvPrivilegeName): boolean {
