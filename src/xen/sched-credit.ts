@@ -97,9 +97,13 @@ export class CreditScheduler {
     const local = localIdx >= 0 ? p.runq[localIdx] : undefined;
     if (!local || local.pri <= CSCHED_PRI.OVER) {
       let steal: { q: Pcpu; i: number } | undefined;
+      const floor = local?.pri ?? CSCHED_PRI.IDLE;
       for (let k = 1; k < this.pcpus.length; k++) {
         const q = this.pcpus[(p.id + k) % this.pcpus.length]!;
-        const i = q.runq.findIndex((v) => eligible(v) && v.allowedOn(p.id) && v.pri > (local?.pri ?? CSCHED_PRI.IDLE));
+        // Queues are ordered by priority: a peer whose head is no better has nothing to steal.
+        const head = q.runq[0];
+        if (head === undefined || head.pri <= floor || (steal && head.pri <= steal.q.runq[steal.i]!.pri)) continue;
+        const i = q.runq.findIndex((v) => eligible(v) && v.allowedOn(p.id) && v.pri > floor);
         if (i >= 0 && (!steal || q.runq[i]!.pri > steal.q.runq[steal.i]!.pri)) steal = { q, i };
       }
       if (steal) {
