@@ -21,6 +21,16 @@ let loaded: Promise<void> | undefined;
  * 0x10, measured: b8 10 00 00 00) and rejects NASM's `10h`. NASM reads them as decimal, so every
  * numeric literal outside strings and comments is rewritten to explicit 0x form first.
  */
+/** NASM strings: '...' and "..." are literal; `...` takes C-style escapes. */
+function unescapeNasm(body: string, quote: string): string {
+  if (quote !== "`") return body;
+  return body.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
+    if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
+    return ({ n: "\n", t: "\t", r: "\r", "0": "\0", a: "\x07", b: "\b", f: "\f", v: "\v", e: "\x1b" } as Record<string, string>)[e] ?? e;
+  });
+}
+
 export function normalizeNumbers(line: string): string {
   let out = "";
   let i = 0;
@@ -30,7 +40,13 @@ export function normalizeNumbers(line: string): string {
     if (ch === '"' || ch === "'" || ch === "`") {
       const j = line.indexOf(ch, i + 1);
       const end = j < 0 ? line.length : j + 1;
-      out += line.slice(i, end);
+      // keystone mis-sizes quoted strings in data directives (`msg: db "Hi"` then a label gives
+      // "symbol missing"; `db 'Hi', 10` is rejected), so strings there become their bytes.
+      if (j > 0 && /\bd[bwdq]\s/i.test(line.slice(0, i))) {
+        out += [...Buffer.from(unescapeNasm(line.slice(i + 1, j), ch), "utf8")].map((b) => `0x${b.toString(16)}`).join(", ");
+      } else {
+        out += line.slice(i, end);
+      }
       i = end;
       continue;
     }

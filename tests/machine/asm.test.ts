@@ -105,7 +105,15 @@ describe("keystone number syntax", () => {
       expect(new DataView(b.buffer, b.byteOffset).getUint32(1, true), src).toBe(imm);
       expect(b).toEqual(nasm(src, 64, 0));
     }
-    expect(normalizeNumbers('db "10", 10 ; 10 things')).toBe('db "10", 0xa ; 10 things');
+    expect(normalizeNumbers('db "10", 10 ; 10 things')).toBe("db 0x31, 0x30, 0xa ; 10 things");
+    expect(normalizeNumbers("cmp al, '1'")).toBe("cmp al, '1'");
+  });
+
+  it("assembles strings in data directives as nasm does (keystone alone loses the labels after them)", async () => {
+    const as2 = await Assembler.load();
+    for (const src of ['lea rsi, [rel msg]\nhlt\nmsg: db "Hello, Xen", 10\nafter: dd 0', "msg: db 'Hi', 10\nnext: db 0", "msg: db `tab\\there\\n`, 0\nx: dw 1"]) {
+      expect(as2.assemble(src, { address: 0x100000 }), src).toEqual(nasm(src, 64, 0x100000));
+    }
     expect(normalizeNumbers("mov eax, [r15+13]")).toBe("mov eax, [r15+0xd]");
   });
 });
