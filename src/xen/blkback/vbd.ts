@@ -441,33 +441,21 @@ export class Vbd {
     return status;
   }
 
-  /** Copies between the disk and the granted pages; the segments are contiguous on disk. */
+  /**
+   * Moves the data straight between the disk and the granted pages, one segment at a time (as
+   * blkback builds one bio_vec per segment); the segments are contiguous on disk.
+   */
   private transfer(f: InflightRequest): void {
     const { req } = f;
     let offset = Number(req.sector) * BLKIF_SECTOR;
-    let total = 0;
-    for (const g of req.segments) total += (g.lastSect - g.firstSect + 1) * BLKIF_SECTOR;
-    const buf = new Uint8Array(total);
-    if (req.operation === BLKIF_OP.READ) {
-      this.device.read(offset, buf);
-      let at = 0;
-      req.segments.forEach((g, i) => {
-        const n = (g.lastSect - g.firstSect + 1) * BLKIF_SECTOR, v = f.mappings[i]!.view;
-        new Uint8Array(v.buffer, v.byteOffset + g.firstSect * BLKIF_SECTOR, n).set(buf.subarray(at, at + n));
-        at += n;
-      });
-      this.stats.bytesRead += total;
-    } else {
-      let at = 0;
-      req.segments.forEach((g, i) => {
-        const n = (g.lastSect - g.firstSect + 1) * BLKIF_SECTOR, v = f.mappings[i]!.view;
-        buf.set(new Uint8Array(v.buffer, v.byteOffset + g.firstSect * BLKIF_SECTOR, n), at);
-        at += n;
-      });
-      this.device.write(offset, buf);
-      offset += total;
-      this.stats.bytesWritten += total;
-    }
+    const read = req.operation === BLKIF_OP.READ;
+    req.segments.forEach((g, i) => {
+      const n = (g.lastSect - g.firstSect + 1) * BLKIF_SECTOR, v = f.mappings[i]!.view;
+      const page = new Uint8Array(v.buffer, v.byteOffset + g.firstSect * BLKIF_SECTOR, n);
+      if (read) { this.device.read(offset, page); this.stats.bytesRead += n; }
+      else { this.device.write(offset, page); this.stats.bytesWritten += n; }
+      offset += n;
+    });
   }
 
   resetStats(): void { this.stats = newStats(); }
