@@ -5,7 +5,8 @@
  * ring stepped by hand with the grant flags Xen shows, and block-detach closing both ends.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { XenHost } from "../../src/xen/host";
 import type { Domain } from "../../src/xen/domain";
@@ -249,5 +250,35 @@ describe("determinism", () => {
     const a = once(), b = once();
     expect(b).toEqual(a);
     expect(a.log).toContain("write sector 300: status 0, flush: status 0");
+  });
+});
+
+describe("BLKIF_OP_FLUSH_DISKCACHE is VhdDisk.flush", () => {
+  it("a write into an unallocated block of a dynamic VHD reaches qemu-img's view only after the guest's flush", () => {
+    // 1 MiB of data then zeros: qemu-img leaves the second 2 MiB block unallocated.
+    const d0 = tmpDir();
+    const raw = join(d0, "sparse.raw");
+    const bytes = new Uint8Array(4 << 20);
+    bytes.set(img.bytes.subarray(0, 1 << 20));
+    writeFileSync(raw, bytes);
+    const vhd = join(d0, "sparse.vhd");
+    execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", raw, vhd]);
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const { d, vbd } = boot(host, "fl", "mode=check write=5000", `format=vhd, vdev=xvda, access=rw, target=${vhd}`, { autoServe: false, run: false });
+    const sector = () => qemuRaw(vhd, "vpc").subarray(5000 * 512, 5001 * 512);
+    const ops: string[] = [];
+    let sawBeforeFlush: Uint8Array | undefined;
+    for (let i = 0; i < 8 && !vbd.removed; i++) {
+      host.run({ ns: 200e6, until: () => vbd.pendingKick || !host.domains.has(d.domid) });
+      if (!vbd.pendingKick) break;
+      const [f] = vbd.take(1);
+      ops.push(String(f!.req.operation));
+      if (f!.req.operation === 3) sawBeforeFlush = new Uint8Array(sector()); // write done, flush not yet
+      vbd.complete(1);
+    }
+    expect(ops.slice(0, 5)).toEqual(["0", "0", "0", "1", "3"]);
+    expect([...sawBeforeFlush!].every((b) => b === 0)).toBe(true);
+    expect(Buffer.from(sector()).equals(Buffer.from(expectedWrittenSector(5000)))).toBe(true);
+    expect(d.consoleLog).toContain("write sector 5000: status 0, flush: status 0\n");
   });
 });

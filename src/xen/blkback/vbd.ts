@@ -354,7 +354,9 @@ export class Vbd {
       this.inflight.push(f);
       out.push(f);
     }
-    if (!ring.unconsumedRequests()) this.pendingKick = false;
+    // Drained: arm req_event as blkback does after its loop (RING_FINAL_CHECK_FOR_REQUESTS), so the
+    // frontend's next push notifies us; work that slipped in meanwhile counts as a pending kick.
+    if (!ring.unconsumedRequests()) this.pendingKick = ring.finalCheckForRequests();
     return out;
   }
 
