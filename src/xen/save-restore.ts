@@ -1,8 +1,10 @@
 /**
- * `xl save` / `xl restore`. The file starts with xl's savefile magic ("Xen saved domain, xl
- * format\n \0 \r", tools/xl/xl_saverestore.c) followed by our own stream: a JSON header (the
- * domain config, vCPU registers, HVM params, event channels) and the contents of every touched
- * guest frame. Like Xen, grant mappings of other domains' pages are not saved (they must be
+ * `xl save` / `xl restore`. The file starts as xl's does (tools/xl/xl_saverestore.c,
+ * xl_utils.h struct save_file_header): the 32-byte magic "Xen saved domain, xl format\n \0 \r",
+ * byte order 0x01020304, mandatory flags (JSON config | stream v2), optional flags, and the
+ * length of the optional data — the domain config as JSON. What follows in place of libxc's
+ * migration stream is our own: a JSON header (vCPU registers, HVM params, event channels) and the
+ * contents of every touched guest frame. Like Xen, grant mappings of other domains' pages are not saved (they must be
  * unmapped first), and channels to other domUs come back unbound.
  */
 import { FrameUse, gfn, PAGE_SIZE, Vcpu } from "../machine";
@@ -13,6 +15,27 @@ import type { XenHost } from "./host";
 import type { DomainConfig } from "./xl-config";
 
 export const SAVEFILE_MAGIC = "Xen saved domain, xl format\n \0 \r";
+/** xl_utils.h: SAVEFILE_BYTEORDER_VALUE and XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMv2. */
+export const SAVEFILE_BYTEORDER_VALUE = 0x01020304;
+export const XL_MANDATORY_FLAG_JSON = 1 << 0, XL_MANDATORY_FLAG_STREAMv2 = 1 << 1;
+
+/** The fixed part of xl's save file header (magic, byteorder, flags, optional data length). */
+export interface SaveFileHeader {
+  mandatoryFlags: number;
+  optionalFlags: number;
+  optionalDataLen: number;
+}
+
+export function readSaveFileHeader(file: Uint8Array): SaveFileHeader & { config: string; headerEnd: number } {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const magic = Buffer.from(SAVEFILE_MAGIC, "latin1");
+  if (buf.length < magic.length + 16 || !buf.subarray(0, magic.length).equals(magic)) throw new XenError("EINVAL", "not an xl save file (bad magic)");
+  if (buf.readUInt32LE(magic.length) !== SAVEFILE_BYTEORDER_VALUE) throw new XenError("EINVAL", "save file has the wrong byte order");
+  const h = { mandatoryFlags: buf.readUInt32LE(magic.length + 4), optionalFlags: buf.readUInt32LE(magic.length + 8), optionalDataLen: buf.readUInt32LE(magic.length + 12) };
+  const end = magic.length + 16 + h.optionalDataLen;
+  if (end > buf.length) throw new XenError("EINVAL", "save file truncated in its config");
+  return { ...h, config: buf.subarray(magic.length + 16, end).toString(), headerEnd: end };
+}
 
 interface SavedHeader {
   version: 1;
@@ -64,20 +87,26 @@ export function saveDomain(host: XenHost, d: Domain): Uint8Array {
     ports: d.evtchn.list().map((e) => ({ port: e.port, state: e.state, remoteDom: e.remoteDom, virq: e.virq, notifyVcpu: e.notifyVcpu, label: e.label })),
     storePort: d.storePort, consolePort: d.consolePort,
   };
-  const json = Buffer.from(JSON.stringify(header));
-  const magic = Buffer.from(SAVEFILE_MAGIC, "latin1");
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(json.length);
-  return Buffer.concat([magic, len, json, ...blobs, ...extra]);
+  const { config, ...rest } = header;
+  const cfg = Buffer.from(JSON.stringify(config));
+  const json = Buffer.from(JSON.stringify(rest));
+  const fixed = Buffer.alloc(16 + 4);
+  fixed.writeUInt32LE(SAVEFILE_BYTEORDER_VALUE, 0);
+  fixed.writeUInt32LE(XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMv2, 4);
+  fixed.writeUInt32LE(0, 8);
+  fixed.writeUInt32LE(cfg.length, 12);
+  fixed.writeUInt32LE(json.length, 16);
+  return Buffer.concat([Buffer.from(SAVEFILE_MAGIC, "latin1"), fixed.subarray(0, 16), cfg, fixed.subarray(16), json, ...blobs, ...extra]);
 }
 
 export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: boolean } = {}): Domain {
   const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
-  const magic = Buffer.from(SAVEFILE_MAGIC, "latin1");
-  if (buf.length < magic.length + 4 || !buf.subarray(0, magic.length).equals(magic)) throw new XenError("EINVAL", "not an xl save file (bad magic)");
-  const len = buf.readUInt32LE(magic.length);
-  const header = JSON.parse(buf.subarray(magic.length + 4, magic.length + 4 + len).toString()) as SavedHeader;
-  let off = magic.length + 4 + len;
+  const fh = readSaveFileHeader(file);
+  if (fh.mandatoryFlags & ~(XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMv2)) throw new XenError("EINVAL", `save file has unknown mandatory flags 0x${fh.mandatoryFlags.toString(16)}`);
+  if (fh.headerEnd + 4 > buf.length) throw new XenError("EINVAL", "save file truncated");
+  const len = buf.readUInt32LE(fh.headerEnd);
+  const header = { ...(JSON.parse(buf.subarray(fh.headerEnd + 4, fh.headerEnd + 4 + len).toString()) as Omit<SavedHeader, "config">), config: JSON.parse(fh.config) as DomainConfig } as SavedHeader;
+  let off = fh.headerEnd + 4 + len;
   const next = (): Uint8Array => {
     if (off + PAGE_SIZE > buf.length) throw new XenError("EINVAL", "save file truncated");
     const b = buf.subarray(off, off + PAGE_SIZE);

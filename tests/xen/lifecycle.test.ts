@@ -1,5 +1,5 @@
 /** Domain lifecycle: create paused, pause/unpause, destroy, crash with a reason, on_* actions, save/restore. */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -94,7 +94,16 @@ describe("lifecycle", () => {
     h.run({ ns: 2e6 });
     const rax = s.vcpus[0]!.cpu!.getReg("rax");
     const file = join(mkdtempSync(join(tmpdir(), "xenlab-save-")), "saved.chk");
-    expect(runXl(h, ["save", "saved", file]).stdout).toContain(`Saving to ${file} new xl format`);
+    const saved = runXl(h, ["save", "saved", file]);
+    expect(saved.stderr).toMatch(new RegExp(`^Saving to ${file} new xl format \\(info 0x3/0x0/\\d+\\)\n$`));
+    // xl's header: magic, byte order 0x01020304, flags, then the config as JSON of the stated length.
+    const img = readFileSync(file);
+    expect(img.subarray(0, 32).toString("latin1")).toBe("Xen saved domain, xl format\n \0 \r");
+    expect(img.readUInt32LE(32)).toBe(0x01020304);
+    expect(img.readUInt32LE(36)).toBe(3);
+    const cfgLen = img.readUInt32LE(44);
+    expect(saved.stderr).toContain(`/${cfgLen})`);
+    expect(JSON.parse(img.subarray(48, 48 + cfgLen).toString()).name).toBe("saved");
     expect(h.findDomain("saved")).toBeUndefined();
     const r = runXl(h, ["restore", file]);
     expect(r.exitCode).toBe(0);

@@ -8,7 +8,7 @@ import type { Domain } from "../domain";
 import { XenError, XlConfigError } from "../errors";
 import type { XenHost } from "../host";
 import { parseCpuList } from "../xl-config";
-import { saveDomain, restoreDomain } from "../save-restore";
+import { saveDomain, restoreDomain, readSaveFileHeader } from "../save-restore";
 import { runBlockXl } from "../blkback/blkback";
 import { xlInfo, xlList, xlSchedCredit, xlTop, xlUptime, xlVcpuList } from "./format";
 import { MimeBundle, escapeXml } from "../../render/mime";
@@ -222,14 +222,19 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
       case "save": {
         if (pos.length < 2) return usage("save", "[options] <Domain> <CheckpointFile> [<ConfigFile>]");
         const d = dom(pos[0]);
-        writeFileSync(pos[1]!, saveDomain(host, d));
+        const image = saveDomain(host, d);
+        writeFileSync(pos[1]!, image);
         if (!flags.has("c")) host.destroyDomain(d);
-        return new XlOutput(`Saving to ${pos[1]} new xl format (info 0x3/0x0/${d.config.settings.length})\n`, "", 0);
+        const h = readSaveFileHeader(image);
+        // xl_saverestore.c prints these on stderr.
+        return new XlOutput("", `Saving to ${pos[1]} new xl format (info 0x${h.mandatoryFlags.toString(16)}/0x${h.optionalFlags.toString(16)}/${h.optionalDataLen})\n`, 0);
       }
       case "restore": {
         if (pos.length < 1) return usage("restore", "[options] [<ConfigFile>] <CheckpointFile>");
-        const d = restoreDomain(host, new Uint8Array(readFileSync(pos[pos.length - 1]!)), { paused: flags.has("p") });
-        return new XlOutput(`Loading new save file ${pos[pos.length - 1]} (new xl fmt info 0x3/0x0/${d.config.settings.length})\n Savefile contains xl domain config in JSON format\nParsing config from <saved>\n`, "", 0, d);
+        const image = new Uint8Array(readFileSync(pos[pos.length - 1]!));
+        const h = readSaveFileHeader(image);
+        const d = restoreDomain(host, image, { paused: flags.has("p") });
+        return new XlOutput("Parsing config from <saved>\n", `Loading new save file ${pos[pos.length - 1]} (new xl fmt info 0x${h.mandatoryFlags.toString(16)}/0x${h.optionalFlags.toString(16)}/${h.optionalDataLen})\n Savefile contains xl domain config in JSON format\n`, 0, d);
       }
       case "block-attach": case "block-list": case "block-detach": { const r = runBlockXl(host, argv); return new XlOutput(r.stdout, r.stderr, r.exitCode, r.vbd?.domain, r.vbd?.toMimeBundle()); }
       default:
