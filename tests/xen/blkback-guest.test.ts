@@ -282,3 +282,36 @@ describe("BLKIF_OP_FLUSH_DISKCACHE is VhdDisk.flush", () => {
     expect(d.consoleLog).toContain("write sector 5000: status 0, flush: status 0\n");
   });
 });
+
+describe("domain lifecycle with disks", () => {
+  it("on_reboot=restart: the old vbd goes with the old domain, the new domain gets the disk again and reconnects", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const path = join(tmpDir(), "reboot.vhd");
+    copyFileSync(img.dynamic, path);
+    const d = host.createDomain(`${cfg("rb", "mode=ro then=wait")}\non_reboot = "restart"\ndisk = [ 'format=vhd, vdev=xvda, access=rw, target=${path}' ]`);
+    host.run({ ns: 300e6, until: () => d.consoleLog.includes("notifies sent") });
+    const old = listDisks(host, d)[0]!;
+    expect(old.connected).toBe(true);
+    host.shutdownDomain(d, "reboot");
+    host.run({ ns: 300e6, until: () => (host.findDomain("rb")?.consoleLog ?? "").includes("notifies sent") });
+    const d2 = host.domain("rb");
+    expect(d2.domid).not.toBe(d.domid);
+    expect(old.removed).toBe(true);
+    const now = listDisks(host);
+    expect(now.map((v) => [v.domid, v.disk.vdev, v.connected])).toEqual([[d2.domid, "xvda", true]]);
+    expect(host.xenstore.exists(`/local/domain/0/backend/qdisk/${d.domid}`)).toBe(false);
+  });
+
+  it("destroying a domain with requests in flight drops them without touching its freed memory", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const { d, vbd } = boot(host, "gone", "mode=bench kib=1408 depth=32", `format=vhd, vdev=xvda, access=ro, target=${img.dynamic}`, { autoServe: false, run: false });
+    host.run({ ns: 200e6, until: () => vbd.pendingKick });
+    expect(vbd.take(5)).toHaveLength(5);
+    const free0 = host.machine.memory.allocatedFrames;
+    host.destroyDomain(d);
+    expect(vbd.removed).toBe(true);
+    expect(vbd.inflight).toHaveLength(0);
+    expect(vbd.stats.bytesRead).toBe(0);
+    expect(host.machine.memory.allocatedFrames).toBeLessThan(free0);
+  });
+});

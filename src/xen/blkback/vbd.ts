@@ -252,7 +252,11 @@ export class Vbd {
 
   /** xen_blkif_disconnect: finish what is in flight, unbind, unmap the ring. */
   private disconnect(): void {
-    if (this.inflight.length) this.complete(Infinity, false);
+    if (this.domain.dying || !this.host.domains.has(this.domid)) {
+      // The guest's memory is already freed: in-flight requests are dropped, not answered (their
+      // pages and the ring may belong to someone else by now).
+      this.inflight.length = 0;
+    } else if (this.inflight.length) this.complete(Infinity, false);
     if (this.port !== undefined) {
       const e = this.host.dom0.evtchn.get(this.port);
       if (e && e.state === "interdomain" && e.remoteDom === this.domid) {
