@@ -19,6 +19,7 @@ import { decodeInput, encodeInput, encodeResult } from "./hypercall-abi";
 import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES, VP_POOL_PAGES } from "./hypercalls";
 import { Partition, VirtualProcessor } from "./partition";
 import { VmbusServer } from "./vmbus";
+import { XenAdapter, TAGGED_HV_PAGE_PREFIX } from "./xen-adapter";
 import type { BlockDevice } from "../vhd/block-device";
 import { VhdDisk } from "../vhd/vhd-disk";
 import { readVmc, VmcImport } from "./vmc";
@@ -86,6 +87,8 @@ export interface ChildOptions {
   code?: Uint8Array;
   vps?: number;
   paused?: boolean;
+  /** Install the Xen hypercall adapter (Xen leaves at 0x40000100, MSR 0x40000200). */
+  xenAdapter?: boolean;
 }
 
 /** Where the root keeps the hypercall input/output pages it uses on the toolstack's behalf. */
@@ -348,6 +351,7 @@ export class HypervHost {
       return b;
     };
     this.repCall(HVCALL.MAP_GPA_PAGES, mapHeader, backing.map(BigInt), "HvMapGpaPages");
+    if (opts.xenAdapter) p.xenAdapter = new XenAdapter(this, p);
     for (let i = 0; i < nvps; i++) this.mustSucceed("HvCreateVp", this.rootCall(HVCALL.CREATE_VP, u64s(id, i)));
     // Load the image through the root's view of the child's memory (the worker process's job).
     const g = p.memory;
@@ -423,6 +427,8 @@ export class HypervHost {
       case HV_CPUID.IMPLEMENT_LIMITS: return [this.maxVpsPerPartition, this.lps, 0, 0];
       case HV_CPUID.HARDWARE_FEATURES: return [0, 0, 0, 0];
     }
+    const xen = p.xenAdapter?.cpuid(vp, leaf, subleaf);
+    if (xen) return xen;
     if (leaf >= 0x40000000 && leaf < 0x50000000) return [0, 0, 0, 0];
     return xenCpuid(leaf, subleaf, { domid: p.id, vcpuId: vp.index, nrVcpus: p.vps.length, viridian: false });
   }
@@ -458,6 +464,8 @@ export class HypervHost {
   /** Returns false for #GP. */
   wrmsr(vp: VirtualProcessor, msr: number, value: bigint): boolean {
     const p = vp.partition, s = vp.synic;
+    const xen = p.xenAdapter?.wrmsr(msr, value);
+    if (xen !== undefined) return xen;
     const need = (k: Parameters<Partition["has"]>[0]) => p.has(k);
     switch (msr) {
       case HV_MSR.GUEST_OS_ID:
@@ -516,7 +524,8 @@ export class HypervHost {
   /** The hypercall page: `vmcall; ret` at offset 0 (TLFS 3.13), the rest int3. */
   private writeHypercallPage(p: Partition): void {
     const page = new Uint8Array(PAGE_SIZE).fill(0xcc);
-    page.set([0x0f, 0x01, 0xc1, 0xc3], 0);
+    // With the Xen adapter, Hyper-V calls are tagged with EAX bit 31 (Xen's Viridian page layout).
+    page.set(p.xenAdapter ? TAGGED_HV_PAGE_PREFIX : [0x0f, 0x01, 0xc1, 0xc3], 0);
     try { p.memory.write(p.hypercallPageGpa!, page); } catch { p.hypercallMsr &= ~1n; }
   }
 
@@ -586,6 +595,11 @@ export class HypervHost {
     switch (x.kind) {
       case "hypercall": {
         // Without an enabled hypercall page, vmcall is an invalid opcode (TLFS 3.13).
+        if (p.xenAdapter && !(cpu.getReg("rax") & 0x80000000n)) {
+          if (cpu.cpl !== 0) return refuse(6, undefined, x.rip);
+          cpu.setReg("rax", p.xenAdapter.call(vp));
+          return vp.state === "running";
+        }
         if (!(p.hypercallMsr & 1n) || cpu.cpl !== 0) return refuse(6, undefined, x.rip);
         const r = this.dispatch(p, vp, cpu.getReg("rcx"), cpu.getReg("rdx"), cpu.getReg("r8"));
         cpu.setReg("rax", r.rax);

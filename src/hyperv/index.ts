@@ -25,3 +25,5 @@ export { parseVmc, readVmc, resolveVmcDisks, vmcToXlConfig, decodeVmc, VmcError 
 export type { VmcConfig, VmcDisk, VmcNic, ResolvedDisk, VmcImport } from "./vmc";
 export { parseXml, XmlError } from "./xml";
 export { currentHypervHost, setCurrentHypervHost } from "./current";
+export { XenAdapter, XEN_ADAPTER_CPUID_BASE, XEN_ADAPTER_HYPERCALL_MSR, XEN_CONSOLE_CONNECTION_ID } from "./xen-adapter";
+export type { Translation } from "./xen-adapter";

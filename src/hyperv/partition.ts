@@ -10,6 +10,7 @@ import { Synic } from "./synic";
 import { HV_PRIV, HvPrivilegeName, HV_SYNIC_STIMER_COUNT } from "./tlfs";
 import type { HypervHost } from "./host";
 import { renderPartition } from "../render/hyperv-partitions";
+import type { XenAdapter } from "./xen-adapter";
 
 export type PartitionState = "created" | "initialized" | "deleted";
 export type VpState = "suspended" | "running" | "halted";
@@ -50,6 +51,10 @@ export class Partition {
   poolInUse = 0;
   /** Guest frames mapped by the root (HvMapGpaPages). */
   mappedPages = 0;
+  /** The Xen hypercall adapter, for Xen-enabled guests (createChild({ xenAdapter: true })). */
+  xenAdapter: XenAdapter | undefined;
+  /** SCHEDOP_shutdown reason, once a Xen-enabled guest shut down. */
+  shutdownReason: number | undefined;
   /** Debug console output (port 0xE9, as QEMU/Bochs debugcon). */
   console = "";
   /** Virtual ns at creation: the partition reference counter counts from here. */

@@ -1,0 +1,159 @@
+/**
+ * The hypercall adapter for Xen-enabled guests on the Longhorn host (the 2008 Linux Integration
+ * Components' "thin layer ... that translates the Xen-specific virtualization function calls ... to
+ * Microsoft Hyper-V hypercalls"). Our design, borrowed from Xen's own Viridian support run in
+ * reverse (reference §5.6): Hyper-V's leaves stay at 0x40000000 and Xen's appear at 0x40000100 with
+ * the hypercall MSR at 0x40000200; the Xen hypercall page is Xen's (`mov eax, N; vmcall; ret`),
+ * while the Hyper-V page becomes `or eax, 0x80000000; vmcall; ret`, so bit 31 of EAX tells the two
+ * kinds of vmcall apart.
+ *
+ * Translated so far: console_io write (→ HvPostMessage on the root's console connection),
+ * xen_version (answered by the adapter with the Xen interface it implements), sched_op yield
+ * (→ HvNotifyLongSpinWait) and shutdown (→ the root suspends the VP). Everything else is -ENOSYS,
+ * recorded in the translation table.
+ */
+import { HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write } from "../xen/abi";
+import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
+import { xenCpuid } from "../xen/cpuid";
+import type { MimeBundle } from "../render/mime";
+import { renderXenTranslation } from "../render/hyperv-xen";
+import type { HypervHost } from "./host";
+import type { Partition, VirtualProcessor } from "./partition";
+import { HV_STATUS, HVCALL, HV_MESSAGE_PAYLOAD_BYTE_COUNT } from "./tlfs";
+import { encodeInput } from "./hypercall-abi";
+
+/** Xen's leaves behind Hyper-V's (xen/arch/x86/cpuid.c with Viridian: base 0x40000100). */
+export const XEN_ADAPTER_CPUID_BASE = 0x40000100;
+/** Xen's hypercall MSR moves with its leaves (0x40000000 + 0x200 under Viridian). */
+export const XEN_ADAPTER_HYPERCALL_MSR = 0x40000200;
+/** The root's console service connection for Xen console output. */
+export const XEN_CONSOLE_CONNECTION_ID = 0x58454e00; // "XEN\0"
+/** The Hyper-V page with the adapter: `or eax, 0x80000000; vmcall; ret` (Xen's Viridian page). */
+export const TAGGED_HV_PAGE_PREFIX = [0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x01, 0xc1, 0xc3];
+
+const NAMES = new Map<number, string>(Object.entries(HYPERVISOR).map(([k, v]) => [v as number, k]));
+const ENOSYS = -XEN_ERRNO.ENOSYS;
+
+export interface Translation {
+  xen: string;
+  hyperv: string[];
+  result: number;
+}
+
+export class XenAdapter {
+  readonly log: Translation[] = [];
+  readonly counts = new Map<string, { calls: number; hv: number }>();
+  hypercallPageGpa: number | undefined;
+
+  constructor(readonly host: HypervHost, readonly partition: Partition) {
+    if (!host.connections.has(XEN_CONSOLE_CONNECTION_ID)) {
+      host.registerConnection({
+        id: XEN_CONSOLE_CONNECTION_ID, owner: "root xen console",
+        allowed: (p) => p.xenAdapter !== undefined,
+        onMessage: (from, _type, payload) => { from.console += Buffer.from(payload).toString("latin1"); return HV_STATUS.SUCCESS; },
+      });
+    }
+  }
+
+  cpuid(vp: VirtualProcessor, leaf: number, subleaf: number): [number, number, number, number] | undefined {
+    if (leaf < XEN_ADAPTER_CPUID_BASE || leaf > XEN_ADAPTER_CPUID_BASE + 5) return undefined;
+    return xenCpuid(leaf, subleaf, { domid: this.partition.id, vcpuId: vp.index, nrVcpus: this.partition.vps.length, viridian: true });
+  }
+
+  /** wrmsr to Xen's hypercall MSR: install Xen's page (only page index 0; #GP otherwise). */
+  wrmsr(msr: number, value: bigint): boolean | undefined {
+    if (msr !== XEN_ADAPTER_HYPERCALL_MSR) return undefined;
+    if ((value & 0xfffn) !== 0n) return false;
+    const gpa = Number(value);
+    try { this.partition.memory.write(gpa, xenHypercallPage()); } catch { return false; }
+    this.hypercallPageGpa = gpa;
+    return true;
+  }
+
+  private record(xen: string, hyperv: string[], result: number): number {
+    this.log.push({ xen, hyperv, result });
+    if (this.log.length > 2000) this.log.splice(0, 1000);
+    const c = this.counts.get(xen.replace(/\(.*$/, "")) ?? { calls: 0, hv: 0 };
+    c.calls++; c.hv += hyperv.length;
+    this.counts.set(xen.replace(/\(.*$/, ""), c);
+    return result;
+  }
+
+  /** Issues a Hyper-V hypercall on the guest's behalf, through the host's dispatcher. */
+  private hv(vp: VirtualProcessor, code: number, input: Uint8Array, fast = false): number {
+    if (fast) {
+      const dv = new DataView(input.buffer, input.byteOffset);
+      return Number(this.host.dispatch(this.partition, vp, encodeInput({ code, fast: true }), dv.getBigUint64(0, true), 0n).rax & 0xffffn);
+    }
+    // Memory input goes through the adapter's own page at the top of the partition's first MiB.
+    const page = 0xff000;
+    this.partition.memory.write(page, input);
+    return Number(this.host.dispatch(this.partition, vp, encodeInput({ code }), BigInt(page), 0n).rax & 0xffffn);
+  }
+
+  /** Handles a Xen hypercall (RAX = number, args RDI RSI RDX R10 R8); returns RAX. */
+  call(vp: VirtualProcessor): bigint {
+    const cpu = vp.cpu;
+    const nr = Number(cpu.getReg("rax") & 0xffffffffn);
+    const a1 = cpu.getReg("rdi"), a2 = cpu.getReg("rsi"), a3 = cpu.getReg("rdx");
+    const name = NAMES.get(nr) ?? `hypercall_${nr}`;
+    const readGuest = (va: bigint, len: number) => cpu.readVirt(va, len);
+    let r: number;
+    switch (nr) {
+      case HYPERVISOR.console_io: {
+        if (Number(a1) !== CONSOLEIO_write) { r = this.record(`console_io(${a1})`, [], ENOSYS); break; }
+        const len = Number(a2 & 0xffffffffn);
+        let bytes: Uint8Array;
+        try { bytes = readGuest(a3, len); } catch { r = this.record("console_io(write)", [], -XEN_ERRNO.EFAULT); break; }
+        const ops: string[] = [];
+        // One HvPostMessage per 240 bytes (HV_MESSAGE_PAYLOAD_BYTE_COUNT).
+        for (let off = 0; off < bytes.length; off += HV_MESSAGE_PAYLOAD_BYTE_COUNT) {
+          const chunk = bytes.subarray(off, off + HV_MESSAGE_PAYLOAD_BYTE_COUNT);
+          const input = new Uint8Array(16 + chunk.length);
+          const dv = new DataView(input.buffer);
+          dv.setUint32(0, XEN_CONSOLE_CONNECTION_ID, true);
+          dv.setUint32(8, 1, true);
+          dv.setUint32(12, chunk.length, true);
+          input.set(chunk, 16);
+          const s = this.hv(vp, HVCALL.POST_MESSAGE, input);
+          ops.push(`HvPostMessage(conn 0x${XEN_CONSOLE_CONNECTION_ID.toString(16)}, ${chunk.length} B) = ${s}`);
+          if (s !== HV_STATUS.SUCCESS) break;
+        }
+        r = this.record(`console_io(write, ${len})`, ops, 0);
+        break;
+      }
+      case HYPERVISOR.xen_version: {
+        const cmd = Number(a1);
+        if (cmd === XENVER.version) r = this.record("xen_version(version)", [], (XEN_MAJOR << 16) | XEN_MINOR);
+        else if (cmd === XENVER.extraversion) {
+          const b = new Uint8Array(16); b.set(Buffer.from(XEN_EXTRA, "latin1").subarray(0, 15));
+          try { cpu.writeVirt(a2, b); r = this.record("xen_version(extraversion)", [], 0); } catch { r = this.record("xen_version(extraversion)", [], -XEN_ERRNO.EFAULT); }
+        } else r = this.record(`xen_version(${cmd})`, [], ENOSYS);
+        break;
+      }
+      case HYPERVISOR.sched_op: {
+        const cmd = Number(a1);
+        if (cmd === SCHEDOP.yield) {
+          const s = this.hv(vp, HVCALL.NOTIFY_LONG_SPIN_WAIT, new Uint8Array(8), true);
+          r = this.record("sched_op(yield)", [`HvNotifyLongSpinWait = ${s}`], 0);
+        } else if (cmd === SCHEDOP.shutdown) {
+          let reason = -1;
+          try { reason = new DataView(readGuest(a2, 4).buffer).getUint32(0, true); } catch { /* bad pointer */ }
+          if (reason < 0) { r = this.record("sched_op(shutdown)", [], -XEN_ERRNO.EFAULT); break; }
+          // The root's worker process turns a guest shutdown into stopping its VPs.
+          for (const v of this.partition.vps) v.state = "suspended";
+          this.partition.shutdownReason = reason;
+          r = this.record(`sched_op(shutdown, ${reason})`, ["root: HvSetVpRegisters(ExplicitSuspend = 1) on every VP"], 0);
+        } else r = this.record(`sched_op(${cmd})`, [], ENOSYS);
+        break;
+      }
+      default:
+        r = this.record(`${name}(…)`, [], ENOSYS);
+    }
+    return BigInt.asUintN(64, BigInt(r));
+  }
+
+  toMimeBundle(): MimeBundle {
+    return renderXenTranslation(this);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The same Xen-enabled guest binary (nasm) on the Xen host and on the Longhorn host with the
+ * hypercall adapter: it scans CPUID in 0x100 steps for "XenVMMXenVMM" (as Mini-OS and Linux do),
+ * installs the hypercall page through the MSR the leaves name, writes to the console, asks the
+ * version and shuts down. The console transcripts must be byte-identical.
+ */
+import { describe, expect, it } from "vitest";
+import { XenHost } from "../../src/xen/host";
+import { LAB } from "../../src/xen/builder";
+import { HypervHost, CHILD_LAYOUT, HVCALL } from "../../src/hyperv";
+import { nasm } from "./helpers";
+
+const GUEST = `
+  mov esi, 0x40000000
+scan:
+  mov eax, esi
+  cpuid
+  cmp ebx, 0x566e6558
+  jne next
+  cmp ecx, 0x65584d4d
+  jne next
+  cmp edx, 0x4d4d566e
+  je found
+next:
+  add esi, 0x100
+  cmp esi, 0x40010000
+  jb scan
+  hlt
+found:
+  mov [0x5000], esi          ; where the leaves were
+  lea eax, [esi+2]
+  cpuid
+  mov [0x5004], ebx          ; the hypercall MSR they name
+  mov ecx, ebx
+  mov eax, 0x4000            ; hypercall page at 0x4000
+  xor edx, edx
+  wrmsr
+  xor edi, edi               ; CONSOLEIO_write
+  mov esi, hello_len
+  mov rdx, hello
+  call 0x4000 + 18*32
+  xor edi, edi               ; XENVER_version
+  xor esi, esi
+  call 0x4000 + 17*32
+  mov [0x5008], eax
+  mov ebx, eax               ; print "xen N.M\\n" (one digit each side of the dot is enough here)
+  shr ebx, 16
+  add bl, '0'
+  mov [ver+4], bl
+  movzx ebx, ax
+  mov ecx, 10
+  mov eax, ebx
+  xor edx, edx
+  div ecx
+  add al, '0'
+  add dl, '0'
+  mov [ver+6], al
+  mov [ver+7], dl
+  xor edi, edi
+  mov esi, ver_len
+  mov rdx, ver
+  call 0x4000 + 18*32
+  mov edi, 2                 ; SCHEDOP_shutdown
+  mov rsi, reason
+  call 0x4000 + 29*32
+  cli
+  hlt
+hello: db "Hello from a Xen-enabled guest", 10
+hello_len equ $ - hello
+ver: db "xen ?.??", 10
+ver_len equ $ - ver
+reason: dd 0                 ; SHUTDOWN_poweroff
+`;
+
+describe("Xen hypercall adapter on the Longhorn host", () => {
+  it("the same binary prints the same console on both hosts; the calls are translated", () => {
+    const code = nasm(GUEST);
+    expect(LAB.code).toBe(CHILD_LAYOUT.image); // one binary, one load address
+
+    const xen = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const d = xen.createLabDomain("xen-guest", code, { extra: `on_poweroff = "preserve"` });
+    xen.run({ until: () => d.consoleLog.includes("xen "), maxInstructions: 1_000_000 });
+
+    const hv = new HypervHost();
+    const p = hv.createChild({ name: "xen-guest", memoryMiB: 2, code, xenAdapter: true });
+    hv.run({ maxInstructions: 1_000_000 });
+
+    expect(d.consoleLog).toContain("Hello from a Xen-enabled guest\nxen 4.17\n");
+    expect(p.console).toBe(d.consoleLog);
+    // Where the guest found Xen: 0x40000000 on Xen, behind Hyper-V at 0x40000100 on Longhorn.
+    expect(p.memory.u32(0x5000)).toBe(0x40000100);
+    expect(p.memory.u32(0x5004)).toBe(0x40000200);
+    expect(d.guest.u32(0x5000)).toBe(0x40000000);
+    // Shutdown suspended the VP with the reason.
+    expect(p.shutdownReason).toBe(0);
+    expect(p.vp(0).state).toBe("suspended");
+    // Each console_io became an HvPostMessage, seen in the host's hypercall trace.
+    const a = p.xenAdapter!;
+    expect(a.counts.get("console_io")).toEqual({ calls: 2, hv: 2 });
+    expect(a.counts.get("xen_version")).toEqual({ calls: 1, hv: 0 });
+    expect(hv.trace.filter((t) => t.partition === p.id && t.code === HVCALL.POST_MESSAGE && t.status === 0)).toHaveLength(2);
+    expect(a.toMimeBundle()["text/plain"]).toContain("HvPostMessage");
+  });
+
+  it("Hyper-V calls still work next to Xen ones (the page tags them with EAX bit 31)", () => {
+    const hv = new HypervHost();
+    const p = hv.createChild({ name: "both", memoryMiB: 2, xenAdapter: true, code: nasm(`
+      mov ecx, 0x40000000
+      mov eax, 0x00020600
+      mov edx, 0x81000000
+      wrmsr
+      mov ecx, 0x40000001
+      mov eax, 0x3001
+      xor edx, edx
+      wrmsr
+      mov ecx, 0x46
+      xor edx, edx
+      mov r8d, 0x6000
+      call 0x3000
+      mov [0x5000], rax
+      mov eax, 0x40000000
+      cpuid
+      mov [0x5008], ebx
+      cli
+      hlt`) });
+    hv.run({ maxInstructions: 100_000 });
+    expect(p.memory.u64(0x5000)).toBe(0n);
+    expect(p.memory.u64(0x6000)).toBe(BigInt(p.id));
+    expect(p.memory.u32(0x5008)).toBe(0x7263694d); // "Micr": Hyper-V still owns 0x40000000
+    expect([...p.memory.read(0x3000, 9)]).toEqual([0x0d, 0, 0, 0, 0x80, 0x0f, 0x01, 0xc1, 0xc3]);
+  });
+});
