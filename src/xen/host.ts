@@ -8,7 +8,7 @@
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
 import { Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
-import { checkInterrupt } from "../interrupt";
+import { checkInterrupt, KeyboardInterrupt } from "../interrupt";
 import {
   DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
   XEN_HYPERCALL_MSR, XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
@@ -650,7 +650,14 @@ export class XenHost {
       const budget = Math.max(1, Math.floor(((until - t) * this.cpuMHz) / 1000));
       cpu.tscOffset = this.tscAt(t) - cpu.icount;
       const before = cpu.icount;
-      const exit = cpu.run(budget);
+      let exit: ReturnType<Vcpu["run"]>;
+      try {
+        exit = cpu.run(budget);
+      } catch (e) {
+        if (e instanceof KeyboardInterrupt) throw e;
+        // The emulator itself failed on this guest's code: crash the domain, keep the host.
+        exit = { kind: "unsupported", rip: cpu.rip as never, reason: `emulation failed: ${(e as Error).message}` };
+      }
       const n = cpu.icount - before;
       ran = ran || n > 0;
       this.instructions += n;
