@@ -8,6 +8,16 @@
  *   host.xenstore.read("/local/domain/1/name")      // XenStore as dom0
  *   d.consoleLog, host.dmesg, host.traceRecords()   // console ring, Xen console, hypercall trace
  *   host.createLabDomain("lab", machineCode)        // long-mode snippet (builder.ts LAB layout)
+ *   host.consoleInput(d, "text\n")                  // type into the PV console's input ring
+ *   host.requestShutdown(d, "reboot")               // what `xl reboot` does (control/shutdown)
+ *
+ * Views (each has toMimeBundle): host (domain list), d (one domain), d.vcpus[i], host.timeline(),
+ * host.eventChannels(), host.grantTables(), host.xenstoreTree(path), host.traceView(domid).
+ * Magics (src/magics/xl.ts, xenstore.ts): %xl SUBCOMMAND, %%xl create [-p] [-c], %run [DURATION]
+ * [--until ...], %xenstore ls|read|write|rm|perms|chmod|watches.
+ *
+ * Virtual time: cpuMHz instructions per µs (TSC at cpuMHz); it moves only inside host.run() and
+ * the commands that call it (%run, %xl console, xl create -c, xl shutdown -w, xl top).
  */
 import { XenHost, HostOptions } from "./host";
 
