@@ -96,3 +96,43 @@ describe("credit scheduler", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
+
+describe("SCHEDOP_poll", () => {
+  it("sleeps until one of its ports is pending or the timeout passes", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    // alloc_unbound(SELF, remote 0) → port; poll([port], 1 timeout = system_time + 1 ms); r14 = 1.
+    const d = host.createLabDomain("poller", labCode(`
+      mov r15, rsi
+      mov word [rel au], 0x7ff0
+      mov edi, 6
+      lea rsi, [rel au]
+      call HC(32)
+      mov eax, [rel au + 4]
+      mov [rel ports], eax
+      lea rax, [rel ports]
+      mov [rel spoll], rax
+      mov dword [rel spoll + 8], 1
+      mov rax, [r15 + 32 + 16]
+      add rax, 1000000
+      mov [rel spoll + 16], rax
+      mov edi, 3
+      lea rsi, [rel spoll]
+      call HC(29)
+      mov r14, 1
+      cli
+      hlt
+    align 8
+    au: dd 0, 0
+    ports: dd 0
+    align 8
+    spoll: dq 0, 0, 0`), { extra: 'on_poweroff = "preserve"' });
+    host.run({ ns: 500_000 });
+    const v = d.vcpus[0]!;
+    expect(v.runstate).toBe("blocked");
+    expect(v.blockedOn).toBe("poll");
+    expect(v.pollPorts.length).toBe(1);
+    host.run({ ns: 1_000_000 });
+    expect(v.cpu!.getReg("r14")).toBe(1n);
+    expect(d.shutdownReason).toBe("poweroff");
+  });
+});
