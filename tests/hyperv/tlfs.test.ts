@@ -283,3 +283,76 @@ describe("SynIC", () => {
     expect(Number(counter)).toBeGreaterThan(0);
   });
 });
+
+describe("SynIC interrupts into a guest with an IDT", () => {
+  it("each message raises the SINT vector; the handler frees the slot and EOMs while more are pending", () => {
+    const h = new HypervHost();
+    // GDT (null, 64-bit code 0x08, data 0x10); IDT at 0x9000 with one gate (vector 0x50) to `isr`; the handler counts, copies the payload's
+    // first byte, frees the slot (type = 0) and writes EOM if MessagePending was set.
+    const p = h.createChild({ name: "irq", memoryMiB: 2, code: nasm(`
+      lgdt [rel gdtr]          ; a GDT of our own: interrupt delivery loads CS 0x08 from it
+      lea rax, [rel isr]
+      mov rdi, 0x9000 + 0x50*16
+      mov [rdi], ax
+      mov word [rdi+2], 0x08
+      mov word [rdi+4], 0x8e00
+      shr rax, 16
+      mov [rdi+6], ax
+      shr rax, 16
+      mov [rdi+8], eax
+      mov dword [rdi+12], 0
+      lidt [rel idtr]
+      mov ecx, 0x40000083      ; SIMP
+      mov eax, 0x8001
+      xor edx, edx
+      wrmsr
+      mov ecx, 0x40000091      ; SINT1 -> vector 0x50
+      mov eax, 0x50
+      wrmsr
+      mov ecx, 0x40000080      ; SCONTROL
+      mov eax, 1
+      wrmsr
+      mov byte [0x7000], 1     ; ready
+    idle:
+      sti
+      hlt
+      cmp dword [0x7004], 3
+      jb idle
+      cli
+      hlt
+    isr:
+      push rax
+      push rcx
+      push rdx
+      inc dword [0x7004]
+      mov eax, [0x7004]
+      mov cl, [0x8000 + 256 + 16]
+      mov [0x7010 + rax], cl
+      mov dl, [0x8000 + 256 + 5]
+      mov dword [0x8000 + 256], 0
+      test dl, 1
+      jz .done
+      mov ecx, 0x40000084      ; EOM
+      xor eax, eax
+      xor edx, edx
+      wrmsr
+    .done:
+      pop rdx
+      pop rcx
+      pop rax
+      iretq
+    idtr: dw 0x1000 - 1
+      dq 0x9000
+    gdtr: dw 3*8 - 1
+      dq gdt
+    gdt: dq 0, 0x00af9a000000ffff, 0x00cf92000000ffff`) });
+    h.run({ until: () => p.memory.u8(0x7000) === 1 && p.vp(0).state === "halted", maxInstructions: 1_000_000 });
+    expect(p.vp(0).state).toBe("halted");
+    for (const n of [11, 22, 33]) p.vp(0).synic.post(1, { type: 7, origin: 0n, payload: new Uint8Array([n]) });
+    expect(p.vp(0).synic.queues[1]!.length).toBe(2); // one in the slot, two waiting
+    h.run({ until: () => p.memory.u32(0x7004) === 3, maxInstructions: 1_000_000 });
+    expect(p.memory.u32(0x7004)).toBe(3);
+    expect([...p.memory.read(0x7011, 3)]).toEqual([11, 22, 33]);
+    expect(p.vp(0).synic.counters).toMatchObject({ delivered: 3, eoms: 2, interrupts: 3 });
+  });
+});
