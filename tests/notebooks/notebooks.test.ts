@@ -19,6 +19,7 @@ const KEY_OUTPUTS: Record<string, string[]> = {
   "00-tour.ipynb": ["exit: hlt after 23 instructions; eax = 55", "Windows Server Longhorn, meet Xen", "check: 0 findings, 2 of 33 blocks allocated", "dynamic, 64.0 MiB"],
   "01-domains-and-vcpus.ipynb": ["stopped by a hlt exit at 0x10000b", "rax 0000000000000037", "win2003 65.0%, debian 35.0% of the pCPU"],
   "02-hypercalls.ipynb": ["console_io   @0x1240: mov eax, 0x12; vmcall; ret", "(d1) Hello from a lab domain", "xen_version(0, 0, 0x100046)                      = 262161"],
+  "03-memory.ipynb": ["dom2 debian", "gfn 0x2-0x2 -> mfn", "PT   table 0x13000 [256]", "permit_access"],
   "05-vhd.ipynb": ["BAT entry 50", "footer, moved to the new end of the file", "No errors were found on the image.", "parent's first sector is still all zeros: true"],
 };
 
