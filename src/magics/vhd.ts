@@ -2,7 +2,11 @@
  * %vhd: the VHD tools in a cell, with the verbs of `xenlab vhd` (and qemu-img's habits: sizes with
  * K/M/G/T). Each verb calls the library and returns an object that draws itself.
  */
-import { mountImage } from "../fs/mount";
+import { existsSync } from "node:fs";
+import { mountDisk, mountImage } from "../fs/mount";
+import { readOnlyView } from "../vhd/block-device";
+import { currentHost } from "../xen";
+import { findDisk } from "../xen/blkback/blkback";
 import { ProgressView } from "../render/progress";
 import { CheckReportView, ExtentMapView, VhdInfoView } from "../render/vhd-reports";
 import { checkVhd } from "../vhd/check";
@@ -153,12 +157,23 @@ const VERBS: Record<string, Verb> = {
     },
   },
   mount: {
-    usage: "mount [--rw] FILE",
-    summary: "Look inside a disk (VHD or raw): partitions and filesystems, with ls/tree/cat/stat.",
+    usage: "mount [--rw] FILE | DOMAIN:VDEV",
+    summary: "Look inside a disk (VHD or raw, or a domain's attached disk): partitions and filesystems, with ls/tree/cat/stat.",
     switches: ["--rw"],
     operands: [1, 1],
-    run({ flags, operands: [file] }) {
-      return mountImage(file!, { readOnly: !flags.has("--rw") });
+    run({ flags, operands: [target] }) {
+      // DOMAIN:VDEV (e.g. longhorn:xvda) is the disk a domain has attached: read through the very
+      // device blkback serves, read-only so the guest's writes and ours cannot interleave.
+      const attached = /^([^:/]+):((?:xvd|hd|sd)[a-z]+\d*|\d+)$/.exec(target!);
+      if (attached && !existsSync(target!)) {
+        if (flags.has("--rw")) throw new UsageError("a domain's attached disk mounts read-only (the guest owns it); detach it to write");
+        const host = currentHost();
+        const dom = host.findDomain(/^\d+$/.test(attached[1]!) ? Number(attached[1]) : attached[1]!);
+        if (!dom) throw new UsageError(`%vhd mount: no domain ${attached[1]} (%xl list shows them)`);
+        const vbd = findDisk(host, dom, /^\d+$/.test(attached[2]!) ? Number(attached[2]) : attached[2]!);
+        return mountDisk(readOnlyView(vbd.device));
+      }
+      return mountImage(target!, { readOnly: !flags.has("--rw") });
     },
   },
 };
@@ -218,6 +233,7 @@ export const vhdMagic: Magic = {
       // Usage mistakes read as UsageError; a bad disk keeps its own name (VhdFormatError, with the field).
       if (err instanceof VhdUsageError) throw new UsageError(err.message);
       if (err instanceof VhdFormatError) throw err;
+      if (err instanceof Error && err.name === "BlkbackError") throw new UsageError(`%vhd ${verbName}: ${err.message}`);
       const code = (err as NodeJS.ErrnoException).code;
       if (typeof code === "string" && code.startsWith("E")) throw new UsageError(`%vhd ${verbName}: ${(err as Error).message}`);
       throw err;

@@ -32,3 +32,22 @@ export function checkRange(what: string, offset: number, length: number, size: n
     throw new BlockRangeError(what, offset, length, size);
   }
 }
+
+/**
+ * A read-only view of a device that stays open elsewhere (e.g. a disk a guest is using): reads pass
+ * through, writes are refused, and closing the view leaves the device open.
+ */
+export function readOnlyView(device: BlockDevice): BlockDevice {
+  return {
+    get size() {
+      return device.size;
+    },
+    readOnly: true,
+    read: (offset, buffer) => device.read(offset, buffer),
+    write: () => {
+      throw new Error("this view of the disk is read-only");
+    },
+    flush: () => undefined,
+    close: () => undefined,
+  };
+}

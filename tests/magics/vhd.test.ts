@@ -94,6 +94,16 @@ describe("%vhd", () => {
     expect(out.results[0]!["text/plain"]).toContain("timeout=30");
   });
 
+  it("mount DOMAIN:VDEV looks inside the disk a domain has attached, read-only", async () => {
+    await ok("host.createLabDomain('fileserver', Uint8Array.from([0xf4]), { paused: true })");
+    await ok("%xl block-attach fileserver 'format=vhd, vdev=xvdb, access=rw, target=fat.vhd'");
+    const out = await ok("const attached = %vhd mount fileserver:xvdb\nattached.cat('/BOOT.INI', 'utf8')");
+    expect(out.text).toContain("timeout=30");
+    expect((await cell("attached.copyIn('boot.ini', '/NEW.INI')")).errors[0]!.evalue).toMatch(/read-only|EROFS/i);
+    expect((await cell("%vhd mount --rw fileserver:xvdb")).errors[0]!.evalue).toContain("mounts read-only");
+    expect((await cell("%vhd mount fileserver:xvdz")).errors[0]!.evalue).toMatch(/xvdz not connected to fileserver/);
+  });
+
   it("names what was wrong: unknown verb, bad option, missing operands, missing file, a corrupt disk", async () => {
     expect((await cell("%vhd frobnicate x")).errors[0]).toMatchObject({ ename: "UsageError", evalue: expect.stringContaining("unknown %vhd verb frobnicate") });
     expect((await cell("%vhd create -z x.vhd 1M")).errors[0]!.evalue).toContain("unknown option -z");
