@@ -130,6 +130,8 @@ export class HypervHost {
     this.root.state = "initialized";
     this.partitions.set(this.root.id, this.root);
     this.machine.populate(this.root.domid, gfn(0), (opts.rootMemoryMiB ?? 64) * 256);
+    // The toolstack's hypercall pages must stay where they are (not deposited away).
+    this.root.reservedGfns.add(ROOT_INPUT_GPA / PAGE_SIZE).add(ROOT_OUTPUT_GPA / PAGE_SIZE);
     for (let i = 0; i < this.lps; i++) this.newVp(this.root).state = "halted";
     this.log.push(`Hyper-V ${HV_VERSION.major}.${HV_VERSION.minor}.${HV_VERSION.build} (xenlab): root partition "${this.root.name}", ${this.lps} LPs`);
   }

@@ -139,6 +139,7 @@ export const CALLS: CallDef[] = [
       const p = child(c, u64(c.input, 0));
       if (typeof p === "number") return p;
       const page = u64(c.input, 8 + i * 8);
+      if (c.caller.reservedGfns.has(Number(page))) return HV_STATUS.OPERATION_DENIED;
       const m = callerMfn(c, page);
       if (m === undefined) return HV_STATUS.INVALID_PARAMETER;
       // The page leaves the depositor's address space: it now belongs to the hypervisor's pool.

@@ -49,6 +49,8 @@ export class Partition {
   /** Pages deposited into this partition's hypervisor pool (HvDepositMemory), by machine frame. */
   readonly pool: number[] = [];
   poolInUse = 0;
+  /** Guest frames the host keeps for itself (the root's hypercall input/output pages). */
+  readonly reservedGfns = new Set<number>();
   /** Guest frames mapped by the root (HvMapGpaPages). */
   mappedPages = 0;
   /** The Xen hypercall adapter, for Xen-enabled guests (createChild({ xenAdapter: true })). */
