@@ -48,7 +48,28 @@ export function renderPartition(p: Partition): MimeBundle {
   const t = table(["VP", "SINT", "MSR", "Vector", "Slot", "Pending", "Queued"], rows);
   if (rows.length) lines.push(t.text.split("\n").map((l) => "  " + l).join("\n"));
   if (p.console) lines.push(`  console: ${JSON.stringify(p.console.slice(-200))}`);
-  return { "text/plain": lines.join("\n"), "text/html": `<pre>${escapeXml(lines.slice(0, 3 + p.vps.length).join("\n"))}</pre>${rows.length ? t.html : ""}` };
+  const bundle: MimeBundle = { "text/plain": lines.join("\n"), "text/html": `<pre>${escapeXml(lines.slice(0, 3 + p.vps.length).join("\n"))}</pre>${rows.length ? t.html : ""}` };
+  if (p.vps.length) bundle["image/svg+xml"] = synicSvg(p);
+  return bundle;
+}
+
+/** The SIM page of each VP as 16 slots: empty, holding a message, holding one with more pending; masked SINTs greyed. */
+export function synicSvg(p: Partition): string {
+  const S = 26, X = 40;
+  const parts: string[] = [];
+  p.vps.forEach((vp, row) => {
+    const y = 18 + row * (S + 10);
+    parts.push(`<text x="2" y="${y + 17}" font-size="11" font-family="monospace">VP${vp.index}</text>`);
+    for (let i = 0; i < 16; i++) {
+      const slot = vp.synic.slot(i);
+      const fill = !slot ? "#f1f3f5" : slot.type === 0 ? "#ffffff" : slot.pending ? "#e8590c" : "#4c9be8";
+      const title = `SINT${i}: ${vp.synic.masked(i) ? "masked" : "vector " + vp.synic.vector(i)}; ${!slot ? "SIMP off" : slot.type === 0 ? "empty" : `type 0x${slot.type.toString(16)}, ${slot.size} B${slot.pending ? ", more pending" : ""}`}; ${vp.synic.queues[i]!.length} queued`;
+      parts.push(`<rect x="${X + i * (S + 2)}" y="${y}" width="${S}" height="${S}" fill="${fill}" stroke="${vp.synic.masked(i) ? "#ced4da" : "#495057"}"><title>${escapeXml(title)}</title></rect>`);
+      parts.push(`<text x="${X + i * (S + 2) + S / 2}" y="${y + 17}" font-size="10" text-anchor="middle" font-family="monospace">${i}</text>`);
+    }
+  });
+  const h = 18 + p.vps.length * (S + 10);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${X + 16 * (S + 2)}" height="${h}" viewBox="0 0 ${X + 16 * (S + 2)} ${h}"><text x="2" y="11" font-size="11" font-family="sans-serif">SynIC message slots (blue: message, orange: more pending)</text>${parts.join("")}</svg>`;
 }
 
 /** The last hypercalls (call, reps, status, continuation). */

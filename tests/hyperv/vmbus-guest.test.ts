@@ -76,6 +76,13 @@ describe("Hyper-V child guest over VMBus", () => {
     expect(p.vp(0).synic.counters.eoms).toBeGreaterThanOrEqual(1); // offers queued behind each other
     expect(h.toMimeBundle()["text/plain"]).toContain("sles10");
     expect(bus.toMimeBundle()["text/plain"]).toContain("relid 1");
+    // The ring picture marks both indices of both rings; all requests were consumed (R == W).
+    const svg = String(bus.toMimeBundle()["image/svg+xml"]);
+    expect(svg.match(/<title>read_index (\d+)<\/title>/g)).toHaveLength(2);
+    const ch = bus.channels[0]!;
+    expect(ch.outbound!.readIndex).toBe(ch.outbound!.writeIndex);
+    expect(svg).toContain(`R ${ch.inbound!.readIndex} W ${ch.inbound!.writeIndex}`);
+    expect(String(p.toMimeBundle()["image/svg+xml"])).toContain("SINT2: vector 80");
     expect(p.toMimeBundle()["text/plain"]).toContain("SINT2");
   });
 
