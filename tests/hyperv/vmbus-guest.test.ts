@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, beforeAll } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -27,10 +27,10 @@ beforeAll(() => {
   syms = new ElfFile(elf).symbolMap();
 });
 
-function boot() {
+function boot(path = vhdPath) {
   const h = new HypervHost({ lps: 2 });
   const p = h.createChild({ name: "sles10", memoryMiB: 8, elf });
-  const disk = VhdDisk.open(vhdPath, { readOnly: true } as never);
+  const disk = VhdDisk.open(path);
   h.attachDisk(p, disk, "disk.vhd");
   const r = h.run({ until: () => p.console.includes("done\n"), maxInstructions: 50_000_000 });
   return { h, p, r, disk };
@@ -72,7 +72,7 @@ describe("Hyper-V child guest over VMBus", () => {
       "in:INITIATE_CONTACT", "out:VERSION_RESPONSE", "in:REQUESTOFFERS", "out:OFFERCHANNEL", "out:ALLOFFERS_DELIVERED",
       "in:GPADL_HEADER", "out:GPADL_CREATED", "in:OPENCHANNEL", "out:OPENCHANNEL_RESULT",
     ]);
-    expect(bus.channels[0]!.vsp.stats).toMatchObject({ requests: 2, reads: 1, bytesRead: 4096, errors: 0 });
+    expect(bus.channels[0]!.vsp.stats).toMatchObject({ requests: 3, reads: 1, bytesRead: 4096, writes: 1, bytesWritten: 512, errors: 0 });
     expect(p.vp(0).synic.counters.eoms).toBeGreaterThanOrEqual(1); // offers queued behind each other
     expect(h.toMimeBundle()["text/plain"]).toContain("sles10");
     expect(bus.toMimeBundle()["text/plain"]).toContain("relid 1");
@@ -84,6 +84,24 @@ describe("Hyper-V child guest over VMBus", () => {
     expect(svg).toContain(`R ${ch.inbound!.readIndex} W ${ch.inbound!.writeIndex}`);
     expect(String(p.toMimeBundle()["image/svg+xml"])).toContain("SINT2: vector 80");
     expect(p.toMimeBundle()["text/plain"]).toContain("SINT2");
+  });
+
+  it("a sector the guest wrote through storvsp is in the VHD, as qemu-img reads it", () => {
+    const copy = vhdPath.replace(/\.vhd$/, "-w.vhd");
+    execFileSync("cp", [vhdPath, copy]);
+    const { p, disk } = boot(copy);
+    expect(p.console).toMatch(/completion 0102 type 0b srb 01 len 0200/);
+    disk.flush();
+    disk.close();
+    const rawOut = copy.replace(/\.vhd$/, ".raw");
+    execFileSync("qemu-img", ["convert", "-f", "vpc", "-O", "raw", copy, rawOut]);
+    const back = readFileSync(rawOut);
+    const want = Buffer.alloc(512);
+    for (let i = 0; i < 512; i++) want[i] = "Longhorn wrote this sector. ".charCodeAt(i % 28);
+    expect(back.subarray(100 * 512, 101 * 512).equals(want)).toBe(true);
+    // Everything else is untouched.
+    expect(back.subarray(0, 100 * 512).equals(raw.subarray(0, 100 * 512))).toBe(true);
+    expect(back.subarray(101 * 512, 200 * 512).equals(raw.subarray(101 * 512, 200 * 512))).toBe(true);
   });
 
   it("is deterministic: the same run gives the same console, time and trace", () => {

@@ -62,6 +62,7 @@ static u64 flush_in[512] __attribute__((aligned(4096)));
 /* 2 rings of 1 header page + 2 data pages each: outbound (send) first, then inbound. */
 static u8 rings[6][4096] __attribute__((aligned(4096)));
 u8 result_sectors[4096] __attribute__((aligned(4096)));
+u8 write_sector[512] __attribute__((aligned(512)));
 u32 result_capacity[2];
 u64 result_status[8];
 
@@ -166,15 +167,17 @@ void main(void) {
 
   volatile struct hv_ring_buffer *outr = (void *)rings[0], *inr = (void *)rings[3];
   const u32 dsize = 2 * 4096;
-  /* Requests: READ CAPACITY(10), READ(10) of 8 sectors at LBA 5. */
-  for (int req = 0; req < 2; req++) {
+  /* Requests: READ CAPACITY(10), READ(10) of 8 sectors at LBA 5, WRITE(10) of 1 sector at LBA 100. */
+  for (int i = 0; i < 512; i++) write_sector[i] = (u8)("Longhorn wrote this sector. "[i % 28]);
+  for (int req = 0; req < 3; req++) {
     struct gpa_direct_req r; memset_(&r, 0, sizeof r);
     r.d.type = 9; r.d.offset8 = (sizeof r - sizeof r.vp) / 8; r.d.len8 = sizeof r / 8; r.d.flags = 1; r.d.trans_id = 0x100 + req;
     r.range_cnt = 1;
     r.vp.operation = 3; r.vp.vm_srb.length = sizeof(struct vmscsi_request); r.vp.vm_srb.cdb_length = 10; r.vp.vm_srb.data_in = 1;
     u8 *cdb = r.vp.vm_srb.cdb_or_sense;
     if (req == 0) { cdb[0] = 0x25; r.len = 8; r.offset = (u64)result_capacity & 0xfff; r.pfn = (u64)result_capacity >> 12; }
-    else { cdb[0] = 0x28; cdb[5] = 5; cdb[8] = 8; r.len = 4096; r.offset = 0; r.pfn = (u64)result_sectors >> 12; }
+    else if (req == 1) { cdb[0] = 0x28; cdb[5] = 5; cdb[8] = 8; r.len = 4096; r.offset = 0; r.pfn = (u64)result_sectors >> 12; }
+    else { cdb[0] = 0x2a; cdb[5] = 100; cdb[8] = 1; r.len = 512; r.offset = (u64)write_sector & 0xfff; r.pfn = (u64)write_sector >> 12; r.vp.vm_srb.data_in = 0; }
     r.vp.vm_srb.data_transfer_length = r.len;
     u32 w = outr->write_index;
     u8 *pk = (u8 *)&r;
@@ -183,7 +186,7 @@ void main(void) {
     for (u32 i = 0; i < 8; i++) outr->buffer[(w + sizeof r + i) % dsize] = ((u8 *)&trailer)[i];
     __asm__ volatile("mfence" ::: "memory");
     outr->write_index = (w + sizeof r + 8) % dsize;
-    result_status[4 + req] = hypercall(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT, offer.connection_id, 0);
+    result_status[5 + req] = hypercall(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT, offer.connection_id, 0);
     while (inr->read_index == inr->write_index) __asm__ volatile("pause");
     struct vmpacket_descriptor cd; u32 rd = inr->read_index;
     for (u32 i = 0; i < sizeof cd; i++) ((u8 *)&cd)[i] = inr->buffer[(rd + i) % dsize];
