@@ -8,7 +8,7 @@ import type { Exit } from "../machine/exits";
 import { Vcpu } from "../machine/vcpu";
 import { renderListing } from "../render/disasm";
 import { escapeXml, MimeBundle } from "../render/mime";
-import { currentHost } from "../xen";
+import { currentHost, Domain, XenVcpu } from "../xen";
 import { Magic, splitArgs, UsageError } from "./magic";
 
 let assembler: Promise<Assembler> | undefined;
@@ -18,6 +18,9 @@ export function resolveVcpu(scope: Record<string, unknown>, name: string | undef
   if (name !== undefined) {
     const v = Object.getOwnPropertyDescriptor(scope, name)?.value as unknown;
     if (v instanceof Vcpu) return { vcpu: v, name };
+    // A cell variable holding a domain (or a Xen vCPU) means its (first) vCPU.
+    if (v instanceof Domain && v.vcpus[0]?.cpu) return { vcpu: v.vcpus[0].cpu, name: `${v.name}:0` };
+    if (v instanceof XenVcpu && v.cpu) return { vcpu: v.cpu, name };
     if (v !== undefined) throw new UsageError(`${magic}: ${name} is not a vCPU`);
     // DOMAIN or DOMAIN:N names vCPU N (default 0) of a domain of the current host.
     const m = /^([^:]+)(?::(\d+))?$/.exec(name);
