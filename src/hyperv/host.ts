@@ -570,7 +570,6 @@ export class HypervHost {
       t.fired++;
       if (t.config & STIMER.PERIODIC) t.deadlineNs += Number(t.count) * 100;
       else { t.deadlineNs = undefined; t.config &= ~STIMER.ENABLE; }
-      if (vp.state === "halted") vp.state = "running";
     });
   }
 

@@ -145,6 +145,47 @@ export const CALLS: CallDef[] = [
       // The page leaves the depositor's address space: it now belongs to the hypervisor's pool.
       c.caller.memory.p2m.remove(gfn(Number(page)));
       p.pool.push(m);
+      p.poolOrigin.set(m, Number(page));
+      return HV_STATUS.SUCCESS;
+    },
+  },
+  {
+    // in: PartitionId, ProximityDomainInfo; out: the depositor's GPA page numbers, one per rep.
+    code: HVCALL.WITHDRAW_MEMORY, name: "HvWithdrawMemory", priv: "AccessMemoryPool", fastAllowed: false,
+    rep: { header: 16, element: 0, outElement: 8 },
+    runRep: (c, i) => {
+      const p = child(c, u64(c.input, 0));
+      if (typeof p === "number") return p;
+      if (p.pool.length <= p.poolInUse) return HV_STATUS.INSUFFICIENT_MEMORY; // nothing free to give back
+      const m = p.pool.pop()!;
+      const g = p.poolOrigin.get(m)!;
+      p.poolOrigin.delete(m);
+      c.caller.memory.p2m.set(gfn(g), m as never, true);
+      c.output.setBigUint64(i * 8, BigInt(g), true);
+      return HV_STATUS.SUCCESS;
+    },
+  },
+  {
+    // in: ParentId, PreviousChildId (0 = first); out: NextChildId (0 = no more).
+    code: HVCALL.GET_NEXT_CHILD_PARTITION, name: "HvGetNextChildPartition", priv: "CreatePartitions", inSize: 16, outSize: 8, fastAllowed: false,
+    run: (c) => {
+      const parent = targetPartition(c, u64(c.input, 0));
+      if (!parent) return HV_STATUS.INVALID_PARTITION_ID;
+      const prev = Number(u64(c.input, 8));
+      const kids = [...c.host.partitions.values()].filter((p) => p.parent === parent && p.state !== "deleted").map((p) => p.id).sort((a, b) => a - b);
+      c.output.setBigUint64(0, BigInt(kids.find((id) => id > prev) ?? 0), true);
+      return HV_STATUS.SUCCESS;
+    },
+  },
+  {
+    // The root stops a partition's VPs for good before deleting it.
+    code: HVCALL.FINALIZE_PARTITION, name: "HvFinalizePartition", priv: "CreatePartitions", inSize: 8, fastAllowed: true,
+    run: (c) => {
+      const p = child(c, u64(c.input, 0));
+      if (typeof p === "number") return p;
+      if (p.state === "finalized") return HV_STATUS.INVALID_PARTITION_STATE;
+      for (const v of p.vps) v.state = "suspended";
+      p.state = "finalized";
       return HV_STATUS.SUCCESS;
     },
   },

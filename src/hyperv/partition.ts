@@ -12,7 +12,7 @@ import type { HypervHost } from "./host";
 import { renderPartition } from "../render/hyperv-partitions";
 import type { XenAdapter } from "./xen-adapter";
 
-export type PartitionState = "created" | "initialized" | "deleted";
+export type PartitionState = "created" | "initialized" | "finalized" | "deleted";
 export type VpState = "suspended" | "running" | "halted";
 
 export interface SyntheticTimer {
@@ -48,6 +48,8 @@ export class Partition {
   referenceTscMsr = 0n;
   /** Pages deposited into this partition's hypervisor pool (HvDepositMemory), by machine frame. */
   readonly pool: number[] = [];
+  /** Where each pool page was in the depositor's address space (machine frame -> depositor GFN), for HvWithdrawMemory. */
+  readonly poolOrigin = new Map<number, number>();
   poolInUse = 0;
   /** Guest frames the host keeps for itself (the root's hypercall input/output pages). */
   readonly reservedGfns = new Set<number>();

@@ -160,8 +160,20 @@ describe("root partition management", () => {
     expect(h.getVpRegisters(id, 0, [HV_REG.RAX, HV_REG.RIP, HV_REG.EXPLICIT_SUSPEND])).toEqual([0x1234n, 0x10000n, 1n]);
     const bad = new Uint8Array(48); new DataView(bad.buffer).setBigUint64(0, BigInt(id), true); new DataView(bad.buffer).setUint32(16, 0x7fff0, true);
     expect(h.rootCall(HVCALL.SET_VP_REGISTERS, bad, { reps: 1 }).status).toBe(HV_STATUS.INVALID_PARAMETER);
+    // 16 deposited, 4 + 1 in use: 11 can be withdrawn, to the root GFNs they came from.
+    const wd = h.rootCall(HVCALL.WITHDRAW_MEMORY, u64s(id, 0), { reps: 12, outSize: 12 * 8 });
+    expect(wd).toMatchObject({ status: HV_STATUS.INSUFFICIENT_MEMORY, repsCompleted: 11 });
+    const back = [...new BigUint64Array(wd.output.buffer.slice(0, 88))].map(Number).sort((a, b) => a - b);
+    expect(back).toEqual(pages.slice(5));
+    expect(h.root.memory.p2m.lookup(0x20f as never)).toBeDefined();
+    const next = (prev: number) => Number(new DataView(h.rootCall(HVCALL.GET_NEXT_CHILD_PARTITION, u64s(h.root.id, prev), { outSize: 8 }).output.buffer).getBigUint64(0, true));
+    expect(next(0)).toBe(id);
+    expect(next(id)).toBe(0);
+    expect(h.rootCall(HVCALL.FINALIZE_PARTITION, u64s(id)).status).toBe(HV_STATUS.SUCCESS);
+    expect(h.partition(id).vp(0).state).toBe("suspended");
     expect(h.rootCall(HVCALL.DELETE_PARTITION, u64s(id)).status).toBe(HV_STATUS.SUCCESS);
     expect(h.rootCall(HVCALL.DELETE_PARTITION, u64s(id)).status).toBe(HV_STATUS.INVALID_PARTITION_ID);
+    expect(next(0)).toBe(0);
     expect(h.partitions.has(id)).toBe(false);
   });
 
@@ -190,7 +202,7 @@ describe("root partition management", () => {
 describe("SynIC", () => {
   function withSynic() {
     const h = new HypervHost();
-    const p = h.createChild({ name: "s", memoryMiB: 2, code: nasm("cli\nhlt") });
+    const p = h.createChild({ name: "s", memoryMiB: 2, code: nasm("cli\n.l: hlt\njmp .l") });
     const vp = p.vp(0);
     // The guest's MSR writes, made through the same handlers.
     expect(h.wrmsr(vp, HV_MSR.SIMP, 0x8001n)).toBe(true);
@@ -235,6 +247,24 @@ describe("SynIC", () => {
     vp.synic.signal(6, 1); // SINT6 masked: flag set, no interrupt
     expect(p.memory.u8(0x9000 + 6 * 256)).toBe(2);
     expect(vp.cpu.pendingInterrupts).toEqual([0x40]);
+  });
+
+  it("a periodic timer fires every period while the guest keeps freeing the slot", () => {
+    const { h, p, vp } = withSynic();
+    h.wrmsr(vp, HV_MSR.STIMER0_COUNT + 2, 10_000n); // STIMER1_COUNT: 1 ms period
+    h.wrmsr(vp, HV_MSR.STIMER0_CONFIG + 2, 1n | 2n | (3n << 16n)); // enabled, periodic, SINT3
+    const slot = 0x8000 + 3 * HV_MESSAGE_SIZE;
+    const times: bigint[] = [];
+    h.run({ ns: 5_500_000, until: () => {
+      if (p.memory.u32(slot) === HVMSG.TIMER_EXPIRED) { times.push(p.memory.u64(slot + 16 + 8)); p.memory.setU32(slot, 0); }
+      return false;
+    } });
+    if (p.memory.u32(slot) === HVMSG.TIMER_EXPIRED) times.push(p.memory.u64(slot + 16 + 8));
+    expect(vp.stimers[1]!.fired).toBe(5);
+    // Expiration times (100 ns units of the partition's reference time) one period apart.
+    const first = Number(times[0]);
+    expect(times.map(Number)).toEqual([0, 1, 2, 3, 4].map((k) => first + k * 10_000));
+    expect(vp.cpu.icount).toBeLessThan(100); // the guest slept in between: time jumped from timer to timer
   });
 
   it("a synthetic timer posts HVMSG_TIMER_EXPIRED at its deadline; idle time jumps there", () => {
