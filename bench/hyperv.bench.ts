@@ -6,6 +6,9 @@
  *  - hyperv.post_message_per_s: HvPostMessage to a connection whose receiver posts the message
  *    back into the sender's SINT slot; the guest polls the slot, frees it and loops — a message
  *    round trip, beside the bare hypercall rate of the same host in the same run.
+ *  - hyperv.xen_console_per_s: the same nasm Xen guest (CPUID scan, Xen hypercall page, console_io
+ *    writes of one line) on Longhorn through the hypercall adapter, beside the Xen host running it
+ *    natively; the note gives Xen and Hyper-V hypercalls per console write.
  *  - hyperv.vmbus_ring_mib_per_s: 4 KiB packets written to and read from a VMBus ring in guest
  *    memory (descriptor, payload, trailer, index updates), beside a plain Buffer copy of the same
  *    bytes in and out.
@@ -125,6 +128,54 @@ export const figures: Figure[] = [
       if (echoed !== N) throw new Error(`only ${echoed} of ${N} messages came back`);
       const anchor = hvHypercallRate(200_000).rate;
       return { value: N / s, unit: "round trips/s", anchor: "bare HvGetPartitionId calls/s, same host (same run)", anchor_value: anchor, note: `${(r.instructions / N).toFixed(1)} guest instructions and 1 hypercall per message round trip` };
+    },
+  },
+  {
+    name: "hyperv.xen_console_per_s",
+    async run() {
+      const N = 50_000;
+      const code = nasm(CHILD_LAYOUT.image, `
+        mov esi, 0x40000000
+      scan: mov eax, esi
+        cpuid
+        cmp ebx, 0x566e6558
+        je found
+        add esi, 0x100
+        jmp scan
+      found: lea eax, [esi+2]
+        cpuid
+        mov ecx, ebx
+        mov eax, 0x4000
+        xor edx, edx
+        wrmsr
+        mov r12, ${N}
+      l: xor edi, edi
+        mov esi, 8
+        mov rdx, msg
+        call 0x4000 + 18*32
+        dec r12
+        jnz l
+        cli
+        hlt
+      msg: db "console", 10`);
+      if (LAB.code !== CHILD_LAYOUT.image) throw new Error("the Xen lab and Hyper-V child load addresses differ");
+      const xen = new XenHost({ pcpus: 1, memoryMiB: 128 });
+      xen.traceEnabled = false;
+      const d = xen.createLabDomain("con", code);
+      let t0 = nowMs();
+      xen.run({ until: () => d.consoleLog.length >= 8 * N });
+      const xenRate = N / ((nowMs() - t0) / 1000);
+      const h = new HypervHost({ lps: 1 });
+      h.traceEnabled = false;
+      const p = h.createChild({ name: "con", memoryMiB: 2, code, xenAdapter: true });
+      const hv0 = h.stats.hypercalls;
+      t0 = nowMs();
+      const r = h.run({ until: () => p.console.length >= 8 * N });
+      const rate = N / ((nowMs() - t0) / 1000);
+      if (p.console.length !== 8 * N) throw new Error(`console has ${p.console.length} bytes, not ${8 * N}`);
+      const a = p.xenAdapter!;
+      const xenCalls = [...a.counts.values()].reduce((s, c) => s + c.calls, 0), hvCalls = h.stats.hypercalls - hv0;
+      return { value: rate, unit: "writes/s", anchor: "the same binary on the Xen host (console_io native)", anchor_value: xenRate, note: `per write: ${(r.instructions / N).toFixed(1)} guest instructions, ${(xenCalls / N).toFixed(2)} Xen hypercalls -> ${(hvCalls / N).toFixed(2)} Hyper-V hypercalls (HvPostMessage)` };
     },
   },
   {
