@@ -425,6 +425,9 @@ export class Vcpu {
         const x = this.deliver(v, undefined, false, this.rip, "external interrupt");
         if (x) return x;
       }
+      // sti shields exactly one instruction (SDM vol. 3, 6.8.3): with an interrupt waiting, run
+      // only that instruction, so the interrupt is taken right after it and not a block later.
+      const shielded = this.interruptShadow && this.pendingIrq.length !== 0 && (this.eflagsRest & IF) !== 0;
       this.interruptShadow = false;
       if (this.stopRequested) {
         this.stopRequested = false;
@@ -444,10 +447,11 @@ export class Vcpu {
         else if (prev.s2va === start) blk = prev.s2;
         if (blk !== undefined && !blk.valid) blk = undefined;
       }
-      if (blk === undefined || blk.n > left) {
+      const limit = shielded ? 1 : left;
+      if (blk === undefined || blk.n > limit) {
         try {
           blk = this.lookupBlock(start, false);
-          if (blk.n > left) blk = this.lookupBlock(start, true);
+          if (blk.n > limit) blk = this.lookupBlock(start, true);
         } catch (e) {
           prev = undefined;
           const x = this.handleThrow(e, start);

@@ -196,6 +196,28 @@ vec_48:
     expect(v.getFlags() & 0x200).toBe(0x200);
   });
 
+  it("sti shields exactly one instruction: a pending interrupt is taken after it, before a cli", () => {
+    // r12 counts instructions run after sti; the handler records it in r10.
+    const { v } = sysGuest(`start:
+      cli
+      xor r12, r12
+      sti
+      inc r12
+      inc r12
+      inc r12
+      cli
+      hlt
+vec_48:
+      mov r10, r12
+      add r10, 100
+      iretq`);
+    v.injectInterrupt(48);
+    runTo(v, "hlt");
+    // Delivered after the first inc (the shadowed instruction), not after the whole block.
+    expect(v.getReg("r10")).toBe(101n);
+    expect(v.getReg("r12")).toBe(3n);
+  });
+
   it("a fault with no usable IDT becomes #DF and then a triple-fault exit", () => {
     const { v } = longModeGuest(nasm("ud2", 64, 0x400000));
     v.idtrLimit = 0;
