@@ -385,10 +385,11 @@ export class XenHost {
     d.gnttab.release();
     this.machine.memory.free(d.sharedInfoMfn);
     this.domains.delete(d.domid);
+    // Its watches go first: removing its nodes would otherwise fire them into its freed ring page.
+    this.xenstore.removeWatchesOf(d.domid);
     try { this.xenstore.rm(`/local/domain/${d.domid}`); } catch { /* already gone */ }
     try { this.xenstore.rm(`/vm/${d.uuid}`); } catch { /* already gone */ }
     try { this.xenstore.rm(`/libxl/${d.domid}`); } catch { /* already gone */ }
-    this.xenstore.removeWatchesOf(d.domid);
     this.xenstore.fire("@releaseDomain", false);
     if (!quiet) this.log(`d${d.domid}: destroyed`);
   }
