@@ -8,7 +8,7 @@
  * the longest run. When every VP waits, time jumps to the next synthetic timer. Long runs check for
  * a Jupyter interrupt between rounds.
  */
-import { ElfFile, Machine, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
+import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
 import { checkInterrupt } from "../interrupt";
 import { xenCpuid } from "../xen/cpuid";
@@ -382,6 +382,22 @@ export class HypervHost {
       if (!opts.paused && i === 0) this.setVpRegisters(id, i, [[HV_REG.EXPLICIT_SUSPEND, 0n, 0n]]);
     }
     return p;
+  }
+
+  /**
+   * The root backs a child's frame with a fresh page of its own, mapped with HvMapGpaPages (what
+   * an overlay such as Xen's shared_info needs); returns the machine frame.
+   */
+  rootMapNewPage(child: Partition, childGfn: number): Mfn {
+    const [rootGfn] = this.rootBacking(1);
+    const b = new Uint8Array(32);
+    const dv = new DataView(b.buffer);
+    dv.setBigUint64(0, BigInt(child.id), true);
+    dv.setBigUint64(8, BigInt(childGfn), true);
+    dv.setUint32(16, HV_MAP_GPA.READABLE | HV_MAP_GPA.WRITABLE, true);
+    dv.setBigUint64(24, BigInt(rootGfn!), true);
+    this.mustSucceed("HvMapGpaPages", this.rootCall(HVCALL.MAP_GPA_PAGES, b, { reps: 1 }));
+    return this.root.memory.p2m.lookup(gfn(rootGfn!))!.mfn;
   }
 
   /** HvSetVpRegisters from the root. */

@@ -9,10 +9,20 @@
  *
  * Translated so far: console_io write (→ HvPostMessage on the root's console connection),
  * xen_version (answered by the adapter with the Xen interface it implements), sched_op yield
- * (→ HvNotifyLongSpinWait) and shutdown (→ the root suspends the VP). Everything else is -ENOSYS,
- * recorded in the translation table.
+ * (→ HvNotifyLongSpinWait) and shutdown (→ the root suspends the VP), memory_op add_to_physmap of
+ * shared_info (→ the root maps a page of its own with HvMapGpaPages), hvm_op set_param
+ * CALLBACK_IRQ (the upcall vector), and interdomain event channels: alloc_unbound and
+ * bind_interdomain become a port/connection pair in the root (HvCreatePort + HvConnectPort, done
+ * by the root's stack), send becomes HvSignalEvent on the peer's connection, and delivery sets the
+ * peer's evtchn_pending bit in its shared_info and raises its upcall vector. Everything else is
+ * -ENOSYS, recorded in the translation table.
  */
-import { HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write } from "../xen/abi";
+import {
+  HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM,
+  XENMAPSPACE_shared_info, HVMOP_set_param, HVM_PARAM, DOMID_SELF, LAYOUT,
+} from "../xen/abi";
+import { SharedInfo } from "../xen/shared-info";
+import { PAGE_SIZE } from "../machine";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
 import { xenCpuid } from "../xen/cpuid";
 import type { MimeBundle } from "../render/mime";
@@ -34,6 +44,12 @@ export const TAGGED_HV_PAGE_PREFIX = [0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x01, 
 const NAMES = new Map<number, string>(Object.entries(HYPERVISOR).map(([k, v]) => [v as number, k]));
 const ENOSYS = -XEN_ERRNO.ENOSYS;
 
+/** Connection ids of adapter event channels: 0x45560000 | partition << 8 | port (ours). */
+const EVTCHN_CONNECTION = (partition: number, port: number) => (0x45560000 | ((partition & 0xff) << 8) | (port & 0xff)) >>> 0;
+const MAX_PORTS = 256;
+
+interface Port { port: number; state: "unbound" | "interdomain"; remoteDom: number; remotePort?: number; connectionId: number }
+
 export interface Translation {
   xen: string;
   hyperv: string[];
@@ -44,6 +60,10 @@ export class XenAdapter {
   readonly log: Translation[] = [];
   readonly counts = new Map<string, { calls: number; hv: number }>();
   hypercallPageGpa: number | undefined;
+  readonly ports = new Map<number, Port>();
+  sharedInfo: SharedInfo | undefined;
+  callbackVector: number | undefined;
+  eventsDelivered = 0;
 
   constructor(readonly host: HypervHost, readonly partition: Partition) {
     if (!host.connections.has(XEN_CONSOLE_CONNECTION_ID)) {
@@ -147,10 +167,129 @@ export class XenAdapter {
         } else r = this.record(`sched_op(${cmd})`, [], ENOSYS);
         break;
       }
+      case HYPERVISOR.memory_op: {
+        const cmd = Number(a1);
+        if (cmd !== XENMEM.add_to_physmap) { r = this.record(`memory_op(${cmd})`, [], ENOSYS); break; }
+        const F = LAYOUT.xen_add_to_physmap.f;
+        let b: DataView;
+        try { b = new DataView(readGuest(a2, LAYOUT.xen_add_to_physmap.size).buffer); } catch { r = this.record("memory_op(add_to_physmap)", [], -XEN_ERRNO.EFAULT); break; }
+        const space = b.getUint32(F.space, true), idx = b.getBigUint64(F.idx, true), gpfn = Number(b.getBigUint64(F.gpfn, true));
+        if (space !== XENMAPSPACE_shared_info || idx !== 0n) { r = this.record(`memory_op(add_to_physmap, space ${space})`, [], -XEN_ERRNO.EINVAL); break; }
+        // The root gives a page of its own; HvMapGpaPages puts it over the guest's frame.
+        const m = this.host.rootMapNewPage(this.partition, gpfn);
+        this.partition.memory.fill(gpfn * PAGE_SIZE, PAGE_SIZE, 0);
+        this.sharedInfo = new SharedInfo(this.host.machine.memory.view(m));
+        r = this.record("memory_op(add_to_physmap, shared_info)", [`root: HvMapGpaPages(partition ${this.partition.id}, gfn 0x${gpfn.toString(16)}, 1 page)`], 0);
+        break;
+      }
+      case HYPERVISOR.hvm_op: {
+        const F = LAYOUT.xen_hvm_param.f;
+        let b: DataView;
+        try { b = new DataView(readGuest(a2, LAYOUT.xen_hvm_param.size).buffer); } catch { r = this.record("hvm_op", [], -XEN_ERRNO.EFAULT); break; }
+        const index = b.getUint32(F.index, true), value = b.getBigUint64(F.value, true);
+        if (Number(a1) !== HVMOP_set_param || index !== HVM_PARAM.CALLBACK_IRQ) { r = this.record(`hvm_op(${a1}, param ${index})`, [], ENOSYS); break; }
+        // Type 2 (bits 63:56) = an IDT vector (Mini-OS writes 2 << 56 | vector).
+        if (value >> 56n !== 2n || (value & 0xffn) < 32n) { r = this.record("hvm_op(set_param CALLBACK_IRQ)", [], -XEN_ERRNO.EINVAL); break; }
+        this.callbackVector = Number(value & 0xffn);
+        r = this.record("hvm_op(set_param CALLBACK_IRQ)", [], 0);
+        break;
+      }
+      case HYPERVISOR.event_channel_op:
+        r = this.eventChannelOp(vp, Number(a1), a2);
+        break;
       default:
         r = this.record(`${name}(…)`, [], ENOSYS);
     }
     return BigInt.asUintN(64, BigInt(r));
+  }
+
+  private freePort(): number | undefined {
+    for (let p = 1; p < MAX_PORTS; p++) if (!this.ports.has(p)) return p; // port 0 is reserved (event_channel.c)
+    return undefined;
+  }
+
+  private peerAdapter(dom: number): XenAdapter | undefined {
+    const id = dom === DOMID_SELF ? this.partition.id : dom;
+    return this.host.partitions.get(id)?.xenAdapter;
+  }
+
+  private openConnection(port: number): number {
+    const id = EVTCHN_CONNECTION(this.partition.id, port);
+    if (!this.host.connections.has(id)) {
+      this.host.registerConnection({ id, owner: `partition ${this.partition.id}`, onEvent: (_from, flag) => this.deliver(flag) });
+    }
+    return id;
+  }
+
+  /** An event arrived on our port (through HvSignalEvent on its connection): Xen's evtchn_set_pending. */
+  private deliver(port: number): number {
+    const si = this.sharedInfo;
+    if (!this.ports.has(port) || !si) return HV_STATUS.INVALID_PORT_ID;
+    if (si.testAndSetPending(port)) return HV_STATUS.SUCCESS; // already pending
+    if (si.testMasked(port)) return HV_STATUS.SUCCESS;
+    si.testAndSetPendingSel(0, Math.floor(port / 64));
+    si.setUpcallPending(0, 1);
+    this.eventsDelivered++;
+    if (this.callbackVector !== undefined && !si.upcallMask(0)) this.partition.vp(0).cpu.injectInterrupt(this.callbackVector);
+    return HV_STATUS.SUCCESS;
+  }
+
+  private eventChannelOp(vp: VirtualProcessor, cmd: number, arg: bigint): number {
+    const cpu = vp.cpu;
+    const rd = (len: number) => new DataView(cpu.readVirt(arg, len).buffer);
+    try {
+      switch (cmd) {
+        case EVTCHNOP.alloc_unbound: {
+          const b = rd(8);
+          const dom = b.getUint16(0, true), remote = b.getUint16(2, true);
+          if (dom !== DOMID_SELF && dom !== this.partition.id) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.EPERM);
+          const port = this.freePort();
+          if (port === undefined) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.ENOSPC);
+          const connectionId = this.openConnection(port);
+          this.ports.set(port, { port, state: "unbound", remoteDom: remote === DOMID_SELF ? this.partition.id : remote, connectionId });
+          cpu.writeVirtU32(arg + 4n, port);
+          return this.record("event_channel_op(alloc_unbound)", [`root: HvCreatePort(partition ${this.partition.id}, event, flag ${port}) -> connection 0x${connectionId.toString(16)}`], 0);
+        }
+        case EVTCHNOP.bind_interdomain: {
+          const b = rd(12);
+          const remote = b.getUint16(0, true), rport = b.getUint32(4, true);
+          const peer = this.peerAdapter(remote);
+          const theirs = peer?.ports.get(rport);
+          if (!peer || !theirs || theirs.state !== "unbound" || theirs.remoteDom !== this.partition.id) return this.record("event_channel_op(bind_interdomain)", [], -XEN_ERRNO.EINVAL);
+          const port = this.freePort();
+          if (port === undefined) return this.record("event_channel_op(bind_interdomain)", [], -XEN_ERRNO.ENOSPC);
+          const connectionId = this.openConnection(port);
+          this.ports.set(port, { port, state: "interdomain", remoteDom: peer.partition.id, remotePort: rport, connectionId });
+          theirs.state = "interdomain";
+          theirs.remotePort = port;
+          cpu.writeVirtU32(arg + 8n, port);
+          return this.record("event_channel_op(bind_interdomain)", [`root: HvConnectPort(${this.partition.id}:${port} <-> ${peer.partition.id}:${rport})`], 0);
+        }
+        case EVTCHNOP.send: {
+          const port = rd(4).getUint32(0, true);
+          const p = this.ports.get(port);
+          if (!p) return this.record("event_channel_op(send)", [], -XEN_ERRNO.EINVAL);
+          if (p.state !== "interdomain") return this.record("event_channel_op(send)", [], 0); // unbound: dropped, as Xen does
+          const peer = this.peerAdapter(p.remoteDom)!;
+          const conn = peer.ports.get(p.remotePort!)!.connectionId;
+          // HvSignalEvent, fast: ConnectionId u32, FlagNumber u16 (the peer's port).
+          const input = new Uint8Array(8);
+          new DataView(input.buffer).setUint32(0, conn, true);
+          new DataView(input.buffer).setUint16(4, p.remotePort!, true);
+          const st = this.hvAs(peer, vp, input);
+          return this.record("event_channel_op(send)", [`HvSignalEvent(conn 0x${conn.toString(16)}, flag ${p.remotePort}) = ${st}`], st === HV_STATUS.SUCCESS ? 0 : -XEN_ERRNO.EINVAL);
+        }
+        default:
+          return this.record(`event_channel_op(${cmd})`, [], ENOSYS);
+      }
+    } catch {
+      return this.record(`event_channel_op(${cmd})`, [], -XEN_ERRNO.EFAULT);
+    }
+  }
+
+  /** HvSignalEvent on a connection the peer's port owns (the root granted us ConnectPort to it). */
+  private hvAs(_peer: XenAdapter, vp: VirtualProcessor, input: Uint8Array): number {
+    return this.hv(vp, HVCALL.SIGNAL_EVENT, input, true);
   }
 
   toMimeBundle(): MimeBundle {

@@ -130,3 +130,124 @@ describe("Xen hypercall adapter on the Longhorn host", () => {
     expect([...p.memory.read(0x3000, 9)]).toEqual([0x0d, 0, 0, 0, 0x80, 0x0f, 0x01, 0xc1, 0xc3]);
   });
 });
+
+describe("Xen event channels over SynIC connections", () => {
+  const PRELUDE = `
+    mov esi, 0x40000000
+  scan:
+    mov eax, esi
+    cpuid
+    cmp ebx, 0x566e6558
+    je found
+    add esi, 0x100
+    jmp scan
+  found:
+    lea eax, [esi+2]
+    cpuid
+    mov ecx, ebx
+    mov eax, 0x4000
+    xor edx, edx
+    wrmsr
+    mov word [0x5200], 0x7ff0    ; xen_add_to_physmap: DOMID_SELF, space shared_info, idx 0, gpfn 9
+    mov dword [0x5204], 0
+    mov qword [0x5208], 0
+    mov qword [0x5210], 9
+    mov edi, 7                   ; XENMEM_add_to_physmap
+    mov rsi, 0x5200
+    call 0x4000 + 12*32
+  `;
+  // Waits until the pending bit of the port in [addr] is set in shared_info, then clears it.
+  const WAIT = (addr: string) => `
+  .w:
+    mov ecx, [${addr}]
+    mov al, 1
+    shl al, cl
+    test [0x9000 + 2048], al
+    jnz .got
+    pause
+    jmp .w
+  .got:
+    not al
+    and [0x9000 + 2048], al`;
+  const SAY = (label: string, text: string) => `
+    xor edi, edi
+    mov esi, ${label}_len
+    mov rdx, ${label}
+    call 0x4000 + 18*32
+    jmp ${label}_end
+  ${label}: db "${text}", 10
+  ${label}_len equ $ - ${label}
+  ${label}_end:`;
+
+  it("alloc_unbound / bind_interdomain / send become ports, connections and HvSignalEvent; events land in shared_info", () => {
+    const ping = nasm(`${PRELUDE}
+      mov word [0x5500], 0x7ff0    ; xen_hvm_param { domid self, index CALLBACK_IRQ (0), value 2 << 56 | 0xf3 }
+      mov dword [0x5504], 0
+      mov qword [0x5508], 0xf3
+      mov byte [0x550f], 2
+      mov edi, 0                   ; HVMOP_set_param
+      mov rsi, 0x5500
+      call 0x4000 + 34*32
+      mov word [0x5300], 0x7ff0    ; alloc_unbound { dom = self, remote_dom = [0x5ff0] }
+      mov ax, [0x5ff0]
+      mov [0x5302], ax
+      mov edi, 6
+      mov rsi, 0x5300
+      call 0x4000 + 32*32
+      mov eax, [0x5304]
+      mov [0x5100], eax
+      ${WAIT("0x5100")}
+      mov eax, [0x5100]            ; send back on the same port
+      mov [0x5400], eax
+      mov edi, 4
+      mov rsi, 0x5400
+      call 0x4000 + 32*32
+      ${SAY("m1", "ping: got an event, sent one back")}
+      cli
+    .h: hlt
+      jmp .h`);
+    const pong = nasm(`${PRELUDE}
+      mov ax, [0x5ff0]             ; bind_interdomain { remote_dom = [0x5ff0], remote_port = [0x5ff4] }
+      mov [0x5300], ax
+      mov eax, [0x5ff4]
+      mov [0x5304], eax
+      mov edi, 0
+      mov rsi, 0x5300
+      call 0x4000 + 32*32
+      mov eax, [0x5308]
+      mov [0x5108], eax
+      mov [0x5400], eax            ; send on the local port
+      mov edi, 4
+      mov rsi, 0x5400
+      call 0x4000 + 32*32
+      ${WAIT("0x5108")}
+      ${SAY("m2", "pong: got the reply")}
+      cli
+    .h: hlt
+      jmp .h`);
+    const h = new HypervHost();
+    const a = h.createChild({ name: "ping", memoryMiB: 2, code: ping, xenAdapter: true, paused: true });
+    const b = h.createChild({ name: "pong", memoryMiB: 2, code: pong, xenAdapter: true, paused: true });
+    a.memory.setU16(0x5ff0, b.id);
+    b.memory.setU16(0x5ff0, a.id);
+    h.setVpRegisters(a.id, 0, [[0, 0n, 0n]]);
+    h.run({ until: () => a.memory.u32(0x5100) !== 0, maxInstructions: 1_000_000 });
+    const port = a.memory.u32(0x5100);
+    expect(port).toBe(1);
+    b.memory.setU32(0x5ff4, port);
+    h.setVpRegisters(b.id, 0, [[0, 0n, 0n]]);
+    h.run({ until: () => b.console.includes("reply"), maxInstructions: 5_000_000 });
+    expect(a.console).toBe("ping: got an event, sent one back\n");
+    expect(b.console).toBe("pong: got the reply\n");
+    // Both directions went through HvSignalEvent on the peer's connection.
+    const signals = h.trace.filter((t) => t.code === HVCALL.SIGNAL_EVENT && t.status === 0);
+    expect(signals.map((t) => t.partition)).toEqual([b.id, a.id]);
+    expect(a.xenAdapter!.counts.get("event_channel_op")).toEqual({ calls: 2, hv: 2 });
+    expect(b.xenAdapter!.counts.get("event_channel_op")).toEqual({ calls: 2, hv: 2 });
+    // shared_info is a root page mapped over gfn 9; the pending bits were cleared by the guests.
+    expect(a.memory.u8(0x9000 + 2048)).toBe(0);
+    expect(a.xenAdapter!.eventsDelivered).toBe(1);
+    expect(a.vp(0).cpu.pendingInterrupts).toContain(0xf3); // the upcall vector, raised (interrupts off)
+    expect(a.xenAdapter!.toMimeBundle()["text/plain"]).toMatch(/event_channel_op\(send\) = 0 -> HvSignalEvent/);
+  });
+});
