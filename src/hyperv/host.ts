@@ -20,6 +20,7 @@ import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES,
 import { Partition, VirtualProcessor } from "./partition";
 import { VmbusServer } from "./vmbus";
 import { XenAdapter, TAGGED_HV_PAGE_PREFIX } from "./xen-adapter";
+import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
 import type { BlockDevice } from "../vhd/block-device";
 import { VhdDisk } from "../vhd/vhd-disk";
 import { readVmc, VmcImport } from "./vmc";
@@ -370,7 +371,10 @@ export class HypervHost {
       if (CHILD_LAYOUT.image + opts.code.length > memPages * PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `code (${opts.code.length} bytes at 0x${CHILD_LAYOUT.image.toString(16)}) does not fit in ${opts.memoryMiB ?? 16} MiB`);
       g.write(CHILD_LAYOUT.image, opts.code);
     }
-    const { cr3 } = buildPageTables(g, CHILD_LAYOUT.pageTables, [{ va: 0, gpa: 0, pages: memPages }]);
+    // Xen-enabled guests also see Xen's special pages (xenstore ring...) where Xen puts them.
+    const special = opts.xenAdapter ? [{ va: specialPfn(0) * PAGE_SIZE, gpa: specialPfn(0) * PAGE_SIZE, pages: X86_HVM_NR_SPECIAL_PAGES }] : [];
+    const { cr3 } = buildPageTables(g, CHILD_LAYOUT.pageTables, [{ va: 0, gpa: 0, pages: memPages }, ...special]);
+    p.xenAdapter?.setupXenStore();
     // 64-bit mode: CR0 PE|MP|ET|NE|WP|PG, CR4 PAE, EFER SCE|LME|LMA|NXE, CS 0x08 with L set.
     const regs: [number, bigint, bigint][] = [
       [HV_REG.CR4, 0x20n, 0n], [HV_REG.CR3, BigInt(cr3), 0n], [HV_REG.EFER, 0xd01n, 0n],

@@ -14,14 +14,21 @@
  * CALLBACK_IRQ (the upcall vector), and interdomain event channels: alloc_unbound and
  * bind_interdomain become a port/connection pair in the root (HvCreatePort + HvConnectPort, done
  * by the root's stack), send becomes HvSignalEvent on the peer's connection, and delivery sets the
- * peer's evtchn_pending bit in its shared_info and raises its upcall vector. Everything else is
- * -ENOSYS, recorded in the translation table.
+ * peer's evtchn_pending bit in its shared_info and raises its upcall vector. XenStore: the root
+ * keeps a store (Xen's own XenStore code) and shares the ring page with the guest through
+ * HvMapGpaPages at Xen's special pfn; hvm_op get_param STORE_PFN/STORE_EVTCHN name it, and a send on
+ * the store port (HvSignalEvent to the root's store connection) makes the root serve the ring.
+ * Everything else is -ENOSYS, recorded in the translation table.
  */
 import {
   HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM,
-  XENMAPSPACE_shared_info, HVMOP_set_param, HVM_PARAM, DOMID_SELF, LAYOUT,
+  XENMAPSPACE_shared_info, HVMOP_set_param, HVMOP_get_param, HVM_PARAM, DOMID_SELF, LAYOUT,
 } from "../xen/abi";
 import { SharedInfo } from "../xen/shared-info";
+import { XENSTORE_PFN } from "../xen/builder";
+import { XenStore } from "../xen/xenstore/store";
+import { XenStoreRing } from "../xen/xenstore/ring";
+import { handleRequest, watchEvent } from "../xen/xenstore/wire";
 import { PAGE_SIZE } from "../machine";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
 import { xenCpuid } from "../xen/cpuid";
@@ -44,6 +51,16 @@ export const TAGGED_HV_PAGE_PREFIX = [0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x01, 
 const NAMES = new Map<number, string>(Object.entries(HYPERVISOR).map(([k, v]) => [v as number, k]));
 const ENOSYS = -XEN_ERRNO.ENOSYS;
 
+/** The root's XenStore, shared by every Xen-enabled child of a host. */
+const stores = new WeakMap<HypervHost, XenStore>();
+export function rootXenStore(host: HypervHost): XenStore {
+  let s = stores.get(host);
+  if (!s) { s = new XenStore(); stores.set(host, s); }
+  return s;
+}
+/** Connection id of the root's xenstored for a partition: "XS" << 16 | partition (ours). */
+const XENSTORE_CONNECTION = (partition: number) => (0x58530000 | (partition & 0xffff)) >>> 0;
+
 /** Connection ids of adapter event channels: 0x45560000 | partition << 8 | port (ours). */
 const EVTCHN_CONNECTION = (partition: number, port: number) => (0x45560000 | ((partition & 0xff) << 8) | (port & 0xff)) >>> 0;
 const MAX_PORTS = 256;
@@ -65,6 +82,10 @@ export class XenAdapter {
   callbackVector: number | undefined;
   eventsDelivered = 0;
 
+  storePort: number | undefined;
+  storeRing: XenStoreRing | undefined;
+  xenstoreRequests = 0;
+
   constructor(readonly host: HypervHost, readonly partition: Partition) {
     if (!host.connections.has(XEN_CONSOLE_CONNECTION_ID)) {
       host.registerConnection({
@@ -73,6 +94,38 @@ export class XenAdapter {
         onMessage: (from, _type, payload) => { from.console += Buffer.from(payload).toString("latin1"); return HV_STATUS.SUCCESS; },
       });
     }
+  }
+
+  /**
+   * The guest's XenStore connection, as libxl/xenstored set it up on Xen: the ring page at Xen's
+   * special pfn (here a root page mapped with HvMapGpaPages), an event channel port toward the
+   * root, /local/domain/<id> with name and domid. Called once the partition's memory is mapped.
+   */
+  setupXenStore(): void {
+    const id = this.partition.id, xs = rootXenStore(this.host), p = `/local/domain/${id}`;
+    xs.mkdirs(p, 0);
+    xs.setPerms(p, [{ perm: "n", id: 0 }, { perm: "r", id }]);
+    xs.write(`${p}/name`, this.partition.name);
+    xs.write(`${p}/domid`, String(id));
+    const m = this.host.rootMapNewPage(this.partition, XENSTORE_PFN);
+    this.storeRing = new XenStoreRing(() => this.host.machine.memory.view(m));
+    const port = this.freePort()!;
+    const connectionId = XENSTORE_CONNECTION(id);
+    this.ports.set(port, { port, state: "interdomain", remoteDom: this.host.root.id, remotePort: 0, connectionId });
+    this.host.registerConnection({ id: connectionId, owner: "root xenstored", allowed: (from) => from === this.partition, onEvent: () => this.serveXenStore() });
+    this.storePort = port;
+  }
+
+  /** The root's xenstored: drain the ring, answer each request, notify the guest. */
+  private serveXenStore(): number {
+    const ring = this.storeRing!;
+    const xs = rootXenStore(this.host);
+    for (const m of ring.takeRequests()) {
+      this.xenstoreRequests++;
+      ring.queue(handleRequest(xs, this.partition.id, m, (path, token) => ring.queue(watchEvent(path, token))));
+    }
+    if (ring.flush() && this.storePort !== undefined) this.deliver(this.storePort);
+    return HV_STATUS.SUCCESS;
   }
 
   cpuid(vp: VirtualProcessor, leaf: number, subleaf: number): [number, number, number, number] | undefined {
@@ -187,6 +240,12 @@ export class XenAdapter {
         let b: DataView;
         try { b = new DataView(readGuest(a2, LAYOUT.xen_hvm_param.size).buffer); } catch { r = this.record("hvm_op", [], -XEN_ERRNO.EFAULT); break; }
         const index = b.getUint32(F.index, true), value = b.getBigUint64(F.value, true);
+        if (Number(a1) === HVMOP_get_param && (index === HVM_PARAM.STORE_PFN || index === HVM_PARAM.STORE_EVTCHN) && this.storePort !== undefined) {
+          const v = index === HVM_PARAM.STORE_PFN ? BigInt(XENSTORE_PFN) : BigInt(this.storePort);
+          try { cpu.writeVirtU64(a2 + BigInt(F.value), v); } catch { r = this.record("hvm_op(get_param)", [], -XEN_ERRNO.EFAULT); break; }
+          r = this.record(`hvm_op(get_param ${index === HVM_PARAM.STORE_PFN ? "STORE_PFN" : "STORE_EVTCHN"})`, [], 0);
+          break;
+        }
         if (Number(a1) !== HVMOP_set_param || index !== HVM_PARAM.CALLBACK_IRQ) { r = this.record(`hvm_op(${a1}, param ${index})`, [], ENOSYS); break; }
         // Type 2 (bits 63:56) = an IDT vector (Mini-OS writes 2 << 56 | vector).
         if (value >> 56n !== 2n || (value & 0xffn) < 32n) { r = this.record("hvm_op(set_param CALLBACK_IRQ)", [], -XEN_ERRNO.EINVAL); break; }
@@ -270,6 +329,12 @@ export class XenAdapter {
           const p = this.ports.get(port);
           if (!p) return this.record("event_channel_op(send)", [], -XEN_ERRNO.EINVAL);
           if (p.state !== "interdomain") return this.record("event_channel_op(send)", [], 0); // unbound: dropped, as Xen does
+          if (port === this.storePort) {
+            const input = new Uint8Array(8);
+            new DataView(input.buffer).setUint32(0, p.connectionId, true);
+            const st = this.hv(vp, HVCALL.SIGNAL_EVENT, input, true);
+            return this.record("event_channel_op(send)", [`HvSignalEvent(conn 0x${p.connectionId.toString(16)} = root xenstored) = ${st}`], st === HV_STATUS.SUCCESS ? 0 : -XEN_ERRNO.EINVAL);
+          }
           const peer = this.peerAdapter(p.remoteDom)!;
           const conn = peer.ports.get(p.remotePort!)!.connectionId;
           // HvSignalEvent, fast: ConnectionId u32, FlagNumber u16 (the peer's port).

@@ -60,6 +60,47 @@ found:
   mov esi, ver_len
   mov rdx, ver
   call 0x4000 + 18*32
+  ; XenStore: read "name" through the ring the HVM params name (STORE_PFN, STORE_EVTCHN)
+  mov word [0x5500], 0x7ff0
+  mov dword [0x5504], 1
+  mov edi, 1                 ; HVMOP_get_param
+  mov rsi, 0x5500
+  call 0x4000 + 34*32
+  mov rbx, [0x5508]
+  shl rbx, 12
+  mov dword [0x5504], 2
+  mov edi, 1
+  mov rsi, 0x5500
+  call 0x4000 + 34*32
+  mov eax, [0x5508]
+  mov [0x5600], eax
+  mov dword [rbx], 2         ; xsd_sockmsg { XS_READ, req_id 7, tx_id 0, len 5 } "name"
+  mov dword [rbx+4], 7
+  mov dword [rbx+8], 0
+  mov dword [rbx+12], 5
+  mov dword [rbx+16], 'name'
+  mov byte [rbx+20], 0
+  mov dword [rbx+2052], 21   ; req_prod
+  mov edi, 4                 ; EVTCHNOP_send on the store port
+  mov rsi, 0x5600
+  call 0x4000 + 32*32
+xswait:
+  cmp dword [rbx+2060], 0    ; rsp_prod
+  jne xsgot
+  pause
+  jmp xswait
+xsgot:
+  mov ecx, [rbx+1024+12]     ; reply length, payload after the 16-byte header
+  mov [0x500c], ecx
+  lea rsi, [rbx+1024+16]
+  mov rdi, xsval
+  rep movsb
+  mov byte [rdi], 10
+  xor edi, edi
+  mov esi, [0x500c]
+  add esi, xsval - xsline + 1
+  mov rdx, xsline
+  call 0x4000 + 18*32
   mov edi, 2                 ; SCHEDOP_shutdown
   mov rsi, reason
   call 0x4000 + 29*32
@@ -70,6 +111,8 @@ hello_len equ $ - hello
 ver: db "xen ?.??", 10
 ver_len equ $ - ver
 reason: dd 0                 ; SHUTDOWN_poweroff
+xsline: db "xenstore name="
+xsval: times 64 db 0
 `;
 
 describe("Xen hypercall adapter on the Longhorn host", () => {
@@ -79,13 +122,13 @@ describe("Xen hypercall adapter on the Longhorn host", () => {
 
     const xen = new XenHost({ pcpus: 1, memoryMiB: 128 });
     const d = xen.createLabDomain("xen-guest", code, { extra: `on_poweroff = "preserve"` });
-    xen.run({ until: () => d.consoleLog.includes("xen "), maxInstructions: 1_000_000 });
+    xen.run({ until: () => d.consoleLog.includes("xenstore"), maxInstructions: 1_000_000 });
 
     const hv = new HypervHost();
     const p = hv.createChild({ name: "xen-guest", memoryMiB: 2, code, xenAdapter: true });
     hv.run({ maxInstructions: 1_000_000 });
 
-    expect(d.consoleLog).toContain("Hello from a Xen-enabled guest\nxen 4.17\n");
+    expect(d.consoleLog).toBe("Hello from a Xen-enabled guest\nxen 4.17\nxenstore name=xen-guest\n");
     expect(p.console).toBe(d.consoleLog);
     // Where the guest found Xen: 0x40000000 on Xen, behind Hyper-V at 0x40000100 on Longhorn.
     expect(p.memory.u32(0x5000)).toBe(0x40000100);
@@ -96,9 +139,11 @@ describe("Xen hypercall adapter on the Longhorn host", () => {
     expect(p.vp(0).state).toBe("suspended");
     // Each console_io became an HvPostMessage, seen in the host's hypercall trace.
     const a = p.xenAdapter!;
-    expect(a.counts.get("console_io")).toEqual({ calls: 2, hv: 2 });
+    expect(a.counts.get("console_io")).toEqual({ calls: 3, hv: 3 });
+    expect(a.xenstoreRequests).toBe(1);
     expect(a.counts.get("xen_version")).toEqual({ calls: 1, hv: 0 });
-    expect(hv.trace.filter((t) => t.partition === p.id && t.code === HVCALL.POST_MESSAGE && t.status === 0)).toHaveLength(2);
+    expect(hv.trace.filter((t) => t.partition === p.id && t.code === HVCALL.POST_MESSAGE && t.status === 0)).toHaveLength(3);
+    expect(hv.trace.filter((t) => t.partition === p.id && t.code === HVCALL.SIGNAL_EVENT && t.status === 0)).toHaveLength(1);
     expect(a.toMimeBundle()["text/plain"]).toContain("HvPostMessage");
   });
 
@@ -233,7 +278,7 @@ describe("Xen event channels over SynIC connections", () => {
     h.setVpRegisters(a.id, 0, [[0, 0n, 0n]]);
     h.run({ until: () => a.memory.u32(0x5100) !== 0, maxInstructions: 1_000_000 });
     const port = a.memory.u32(0x5100);
-    expect(port).toBe(1);
+    expect(port).toBe(2); // port 1 is the XenStore connection, as xl sets it up
     b.memory.setU32(0x5ff4, port);
     h.setVpRegisters(b.id, 0, [[0, 0n, 0n]]);
     h.run({ until: () => b.console.includes("reply"), maxInstructions: 5_000_000 });
