@@ -3,6 +3,8 @@ import { coreMagics } from "./core";
 import { asmMagic, stepMagic } from "./cpu";
 import { cwdMagics } from "./cwd";
 import { memmapMagic } from "./memmap";
+import { p2mMagic } from "./p2m";
+import { topologyMagic } from "./topology";
 import { MagicRegistry } from "./registry";
 import { vhdMagic } from "./vhd";
 import { xlMagic, runMagic } from "./xl";
@@ -16,7 +18,7 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(...cwdMagics);
   registry.register(vhdMagic);
   registry.register(asmMagic, stepMagic);
-  registry.register(memmapMagic);
+  registry.register(memmapMagic, p2mMagic, topologyMagic);
   registry.register(importVmcMagic, hypervMagic);
   return registry;
 }

@@ -58,6 +58,8 @@ host.timeline()`,
   { view: "event-channels", selector: ".output_svg svg", source: `host.eventChannels(1)` },
   { view: "domains", selector: ".output_svg svg", source: `host` },
   { view: "host-memory-map", selector: ".output_svg svg title", source: `%memmap` },
+  { view: "p2m", selector: ".output_svg svg path", source: `%p2m win2003` },
+  { view: "topology", selector: ".output_svg svg rect", source: `%topology` },
 ];
 
 let server: RunningServer;
