@@ -21,6 +21,7 @@ import { Partition, VirtualProcessor } from "./partition";
 import { VmbusServer } from "./vmbus";
 import { XenAdapter, TAGGED_HV_PAGE_PREFIX } from "./xen-adapter";
 import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
+import { loadPvh } from "./pvh";
 import type { BlockDevice } from "../vhd/block-device";
 import { VhdDisk } from "../vhd/vhd-disk";
 import { readVmc, VmcImport } from "./vmc";
@@ -90,6 +91,9 @@ export interface ChildOptions {
   paused?: boolean;
   /** Install the Xen hypercall adapter (Xen leaves at 0x40000100, MSR 0x40000200). */
   xenAdapter?: boolean;
+  /** A PVH kernel (ELF with XEN_ELFNOTE_PHYS32_ENTRY), booted as Xen boots it; implies xenAdapter. */
+  pvh?: Uint8Array;
+  cmdline?: string;
 }
 
 /** Where the root keeps the hypercall input/output pages it uses on the toolstack's behalf. */
@@ -354,7 +358,7 @@ export class HypervHost {
       return b;
     };
     this.repCall(HVCALL.MAP_GPA_PAGES, mapHeader, backing.map(BigInt), "HvMapGpaPages");
-    if (opts.xenAdapter) p.xenAdapter = new XenAdapter(this, p);
+    if (opts.xenAdapter || opts.pvh) p.xenAdapter = new XenAdapter(this, p);
     for (let i = 0; i < nvps; i++) this.mustSucceed("HvCreateVp", this.rootCall(HVCALL.CREATE_VP, u64s(id, i)));
     // Load the image through the root's view of the child's memory (the worker process's job).
     const g = p.memory;
@@ -370,6 +374,16 @@ export class HypervHost {
     } else if (opts.code) {
       if (CHILD_LAYOUT.image + opts.code.length > memPages * PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `code (${opts.code.length} bytes at 0x${CHILD_LAYOUT.image.toString(16)}) does not fit in ${opts.memoryMiB ?? 16} MiB`);
       g.write(CHILD_LAYOUT.image, opts.code);
+    }
+    if (opts.pvh) {
+      const boot = loadPvh(g, opts.pvh, memPages, opts.cmdline ?? "");
+      p.xenAdapter!.setupXenStore();
+      p.xenAdapter!.setupConsole();
+      for (const v of p.vps) v.cpu.symbols = boot.symbols;
+      // The PVH entry state: 32-bit flat protected mode, paging off, EBX = hvm_start_info.
+      this.setVpRegisters(id, 0, [[HV_REG.RIP, BigInt(boot.entry), 0n], [HV_REG.RBX, BigInt(boot.startInfo), 0n], [HV_REG.RFLAGS, 2n, 0n]]);
+      if (!opts.paused) this.setVpRegisters(id, 0, [[HV_REG.EXPLICIT_SUSPEND, 0n, 0n]]);
+      return p;
     }
     // Xen-enabled guests also see Xen's special pages (xenstore ring...) where Xen puts them.
     const special = opts.xenAdapter ? [{ va: specialPfn(0) * PAGE_SIZE, gpa: specialPfn(0) * PAGE_SIZE, pages: X86_HVM_NR_SPECIAL_PAGES }] : [];
@@ -579,6 +593,7 @@ export class HypervHost {
   private fireTimers(): void {
     for (const p of this.partitions.values()) for (const vp of p.vps) vp.stimers.forEach((t, i) => {
       if (t.deadlineNs === undefined || t.deadlineNs > this.now) return;
+      if (t.onFire) { t.deadlineNs = undefined; t.config &= ~STIMER.ENABLE; t.fired++; t.onFire(); return; }
       const sint = Number((t.config >> 16n) & 0xfn);
       const payload = new Uint8Array(24);
       const dv = new DataView(payload.buffer);
@@ -654,7 +669,7 @@ export class HypervHost {
     for (const p of [...this.partitions.values()].sort((a, b) => a.id - b.id)) {
       if (p.kind === "root") continue; // the root's work is this kernel's
       for (const vp of p.vps) {
-        if (vp.state === "halted" && vp.cpu.pendingInterrupts.length > 0 && (vp.cpu.getFlags() & 0x200)) vp.state = "running";
+        if (vp.state === "halted" && vp.cpu.pendingInterrupts.length > 0 && (vp.wakeOnEvent || vp.cpu.getFlags() & 0x200)) { vp.state = "running"; vp.wakeOnEvent = false; }
         if (vp.state === "running") out.push(vp);
       }
     }
@@ -683,6 +698,8 @@ export class HypervHost {
       let total = 0;
       for (const vp of vps) {
         const before = vp.cpu.icount;
+        // The TSC follows virtual time (as on the Xen host), so every clock the guest reads agrees.
+        vp.cpu.tscOffset = Math.floor((this.now * this.cpuMHz) / 1000) - vp.cpu.icount;
         let budget = this.quantum;
         while (budget > 0) {
           const x = vp.cpu.run(budget);

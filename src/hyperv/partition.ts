@@ -21,6 +21,8 @@ export interface SyntheticTimer {
   /** Virtual ns at which it fires (undefined: not armed). */
   deadlineNs?: number;
   fired: number;
+  /** Set by the Xen adapter (set_timer_op): called instead of posting HVMSG_TIMER_EXPIRED. */
+  onFire?: () => void;
 }
 
 export class VirtualProcessor {
@@ -30,6 +32,8 @@ export class VirtualProcessor {
   /** Virtual ns this VP has run (HV_X64_MSR_VP_RUNTIME, in 100 ns units when read). */
   runtimeNs = 0;
   hypercalls = 0;
+  /** Halted in SCHEDOP_block: an event wakes it even with interrupts off (Xen's block semantics). */
+  wakeOnEvent = false;
   /** Set by NotifyLongSpinWait / HLT: give up the rest of the slice. */
   yieldRequested = false;
   lastExit = "";

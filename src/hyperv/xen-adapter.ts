@@ -21,11 +21,12 @@
  * Everything else is -ENOSYS, recorded in the translation table.
  */
 import {
-  HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM,
+  HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM, VIRQ,
   XENMAPSPACE_shared_info, HVMOP_set_param, HVMOP_get_param, HVM_PARAM, DOMID_SELF, LAYOUT,
 } from "../xen/abi";
 import { SharedInfo } from "../xen/shared-info";
-import { XENSTORE_PFN } from "../xen/builder";
+import { XENSTORE_PFN, CONSOLE_PFN } from "../xen/builder";
+import { ConsoleRing } from "../xen/console-ring";
 import { XenStore } from "../xen/xenstore/store";
 import { XenStoreRing } from "../xen/xenstore/ring";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
@@ -83,8 +84,19 @@ export class XenAdapter {
   eventsDelivered = 0;
 
   storePort: number | undefined;
+  consolePort: number | undefined;
+  consoleRing: ConsoleRing | undefined;
+  timerPort: number | undefined;
   storeRing: XenStoreRing | undefined;
   xenstoreRequests = 0;
+
+  /**
+   * The Xen domain id the guest sees: partitions numbered from the root, which is domain 0 (the
+   * root plays dom0's part: xenstored, xenconsoled, backends). Hyper-V's partition id 0 is
+   * HV_PARTITION_ID_INVALID, so the ids cannot simply be shared.
+   */
+  get domid(): number { return this.partition.id - this.host.root.id; }
+  partitionIdOf(domid: number): number { return domid + this.host.root.id; }
 
   constructor(readonly host: HypervHost, readonly partition: Partition) {
     if (!host.connections.has(XEN_CONSOLE_CONNECTION_ID)) {
@@ -102,11 +114,19 @@ export class XenAdapter {
    * root, /local/domain/<id> with name and domid. Called once the partition's memory is mapped.
    */
   setupXenStore(): void {
-    const id = this.partition.id, xs = rootXenStore(this.host), p = `/local/domain/${id}`;
+    const id = this.domid, xs = rootXenStore(this.host), p = `/local/domain/${id}`;
     xs.mkdirs(p, 0);
     xs.setPerms(p, [{ perm: "n", id: 0 }, { perm: "r", id }]);
     xs.write(`${p}/name`, this.partition.name);
     xs.write(`${p}/domid`, String(id));
+    for (const sub of ["device", "control", "data", "drivers", "feature", "attr", "error"]) {
+      xs.mkdir(`${p}/${sub}`);
+      xs.setPerms(`${p}/${sub}`, [{ perm: "n", id }]);
+    }
+    xs.write(`${p}/control/shutdown`, "");
+    xs.setPerms(`${p}/control/shutdown`, [{ perm: "n", id }]);
+    // The root appears to Xen guests as domain 0, as on Xen (readable by nobody else).
+    if (!xs.exists("/local/domain/0/name")) { xs.mkdirs("/local/domain/0", 0); xs.write("/local/domain/0/name", "Domain-0"); }
     const m = this.host.rootMapNewPage(this.partition, XENSTORE_PFN);
     this.storeRing = new XenStoreRing(() => this.host.machine.memory.view(m));
     const port = this.freePort()!;
@@ -116,13 +136,38 @@ export class XenAdapter {
     this.storePort = port;
   }
 
+  /** The PV console ring at Xen's console pfn, drained by the root's xenconsoled on each send. */
+  setupConsole(): void {
+    const m = this.host.rootMapNewPage(this.partition, CONSOLE_PFN);
+    this.consoleRing = new ConsoleRing(() => this.host.machine.memory.view(m));
+    const port = this.freePort()!;
+    const connectionId = (0x434e0000 | (this.partition.id & 0xffff)) >>> 0; // "CN" << 16 | partition (ours)
+    this.ports.set(port, { port, state: "interdomain", remoteDom: this.host.root.id, remotePort: 0, connectionId });
+    this.host.registerConnection({ id: connectionId, owner: "root xenconsoled", allowed: (from) => from === this.partition, onEvent: () => {
+      this.partition.console += this.consoleRing!.drain();
+      return HV_STATUS.SUCCESS;
+    } });
+    this.consolePort = port;
+  }
+
+  /** Publishes vcpu_time_info: system time = the host's virtual time, TSC = its ticks (Xen's scale). */
+  private publishTime(vp: VirtualProcessor): void {
+    if (!this.sharedInfo || vp.index >= 32) return;
+    let shift = 0, tps = this.host.cpuMHz * 1e6;
+    while (tps > 2e9) { tps /= 2; shift--; }
+    while (tps <= 1e9) { tps *= 2; shift++; }
+    const mul = Math.floor((1e9 * 2 ** 32) / tps);
+    const now = this.host.now;
+    this.sharedInfo.setTime(vp.index, BigInt(Math.floor(now)), BigInt(Math.floor((now * this.host.cpuMHz) / 1000)), mul, shift);
+  }
+
   /** The root's xenstored: drain the ring, answer each request, notify the guest. */
   private serveXenStore(): number {
     const ring = this.storeRing!;
     const xs = rootXenStore(this.host);
     for (const m of ring.takeRequests()) {
       this.xenstoreRequests++;
-      ring.queue(handleRequest(xs, this.partition.id, m, (path, token) => ring.queue(watchEvent(path, token))));
+      ring.queue(handleRequest(xs, this.domid, m, (path, token) => ring.queue(watchEvent(path, token))));
     }
     if (ring.flush() && this.storePort !== undefined) this.deliver(this.storePort);
     return HV_STATUS.SUCCESS;
@@ -130,7 +175,7 @@ export class XenAdapter {
 
   cpuid(vp: VirtualProcessor, leaf: number, subleaf: number): [number, number, number, number] | undefined {
     if (leaf < XEN_ADAPTER_CPUID_BASE || leaf > XEN_ADAPTER_CPUID_BASE + 5) return undefined;
-    return xenCpuid(leaf, subleaf, { domid: this.partition.id, vcpuId: vp.index, nrVcpus: this.partition.vps.length, viridian: true });
+    return xenCpuid(leaf, subleaf, { domid: this.domid, vcpuId: vp.index, nrVcpus: this.partition.vps.length, viridian: true });
   }
 
   /** wrmsr to Xen's hypercall MSR: install Xen's page (only page index 0; #GP otherwise). */
@@ -147,7 +192,8 @@ export class XenAdapter {
     this.log.push({ xen, hyperv, result });
     if (this.log.length > 2000) this.log.splice(0, 1000);
     const c = this.counts.get(xen.replace(/\(.*$/, "")) ?? { calls: 0, hv: 0 };
-    c.calls++; c.hv += hyperv.length;
+    // Only Hyper-V hypercalls the guest's call turned into (not the root's own calls or notes).
+    c.calls++; c.hv += hyperv.filter((x) => x.startsWith("Hv")).length;
     this.counts.set(xen.replace(/\(.*$/, ""), c);
     return result;
   }
@@ -172,6 +218,7 @@ export class XenAdapter {
     const name = NAMES.get(nr) ?? `hypercall_${nr}`;
     const readGuest = (va: bigint, len: number) => cpu.readVirt(va, len);
     let r: number;
+    this.publishTime(vp);
     switch (nr) {
       case HYPERVISOR.console_io: {
         if (Number(a1) !== CONSOLEIO_write) { r = this.record(`console_io(${a1})`, [], ENOSYS); break; }
@@ -209,6 +256,10 @@ export class XenAdapter {
         if (cmd === SCHEDOP.yield) {
           const s = this.hv(vp, HVCALL.NOTIFY_LONG_SPIN_WAIT, new Uint8Array(8), true);
           r = this.record("sched_op(yield)", [`HvNotifyLongSpinWait = ${s}`], 0);
+        } else if (cmd === SCHEDOP.block) {
+          // Sleep until an event is pending (even with interrupts off): HLT with Xen's wake rule.
+          if (!this.sharedInfo?.upcallPending(0)) { vp.state = "halted"; vp.wakeOnEvent = true; }
+          r = this.record("sched_op(block)", ["VP halted until a SynIC/event-channel interrupt"], 0);
         } else if (cmd === SCHEDOP.shutdown) {
           let reason = -1;
           try { reason = new DataView(readGuest(a2, 4).buffer).getUint32(0, true); } catch { /* bad pointer */ }
@@ -218,6 +269,16 @@ export class XenAdapter {
           this.partition.shutdownReason = reason;
           r = this.record(`sched_op(shutdown, ${reason})`, ["root: HvSetVpRegisters(ExplicitSuspend = 1) on every VP"], 0);
         } else r = this.record(`sched_op(${cmd})`, [], ENOSYS);
+        break;
+      }
+      case HYPERVISOR.set_timer_op: {
+        // A one-shot at absolute system time a1 (ns) -> the VP's synthetic timer 3, firing the VIRQ.
+        const t = vp.stimers[3]!;
+        const at = Number(a1);
+        if (at === 0) { t.deadlineNs = undefined; r = this.record("set_timer_op(0)", ["STIMER3_CONFIG = 0"], 0); break; }
+        t.onFire = () => { if (this.timerPort !== undefined) this.deliver(this.timerPort); };
+        t.deadlineNs = Math.max(at, this.host.now);
+        r = this.record("set_timer_op", [`STIMER3 one-shot at reference time ${Math.floor((t.deadlineNs - this.partition.createdNs) / 100)}`], 0);
         break;
       }
       case HYPERVISOR.memory_op: {
@@ -240,10 +301,14 @@ export class XenAdapter {
         let b: DataView;
         try { b = new DataView(readGuest(a2, LAYOUT.xen_hvm_param.size).buffer); } catch { r = this.record("hvm_op", [], -XEN_ERRNO.EFAULT); break; }
         const index = b.getUint32(F.index, true), value = b.getBigUint64(F.value, true);
-        if (Number(a1) === HVMOP_get_param && (index === HVM_PARAM.STORE_PFN || index === HVM_PARAM.STORE_EVTCHN) && this.storePort !== undefined) {
-          const v = index === HVM_PARAM.STORE_PFN ? BigInt(XENSTORE_PFN) : BigInt(this.storePort);
+        const params: Record<number, number | undefined> = {
+          [HVM_PARAM.STORE_PFN]: this.storePort !== undefined ? XENSTORE_PFN : undefined, [HVM_PARAM.STORE_EVTCHN]: this.storePort,
+          [HVM_PARAM.CONSOLE_PFN]: this.consolePort !== undefined ? CONSOLE_PFN : undefined, [HVM_PARAM.CONSOLE_EVTCHN]: this.consolePort,
+        };
+        if (Number(a1) === HVMOP_get_param && params[index] !== undefined) {
+          const v = BigInt(params[index]!);
           try { cpu.writeVirtU64(a2 + BigInt(F.value), v); } catch { r = this.record("hvm_op(get_param)", [], -XEN_ERRNO.EFAULT); break; }
-          r = this.record(`hvm_op(get_param ${index === HVM_PARAM.STORE_PFN ? "STORE_PFN" : "STORE_EVTCHN"})`, [], 0);
+          r = this.record(`hvm_op(get_param ${index})`, [], 0);
           break;
         }
         if (Number(a1) !== HVMOP_set_param || index !== HVM_PARAM.CALLBACK_IRQ) { r = this.record(`hvm_op(${a1}, param ${index})`, [], ENOSYS); break; }
@@ -267,9 +332,9 @@ export class XenAdapter {
     return undefined;
   }
 
-  private peerAdapter(dom: number): XenAdapter | undefined {
-    const id = dom === DOMID_SELF ? this.partition.id : dom;
-    return this.host.partitions.get(id)?.xenAdapter;
+  /** The adapter of another partition (by partition id: Port.remoteDom holds partition ids). */
+  private peerAdapter(partitionId: number): XenAdapter | undefined {
+    return this.host.partitions.get(partitionId)?.xenAdapter;
   }
 
   private openConnection(port: number): number {
@@ -301,18 +366,18 @@ export class XenAdapter {
         case EVTCHNOP.alloc_unbound: {
           const b = rd(8);
           const dom = b.getUint16(0, true), remote = b.getUint16(2, true);
-          if (dom !== DOMID_SELF && dom !== this.partition.id) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.EPERM);
+          if (dom !== DOMID_SELF && dom !== this.domid) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.EPERM);
           const port = this.freePort();
           if (port === undefined) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.ENOSPC);
           const connectionId = this.openConnection(port);
-          this.ports.set(port, { port, state: "unbound", remoteDom: remote === DOMID_SELF ? this.partition.id : remote, connectionId });
+          this.ports.set(port, { port, state: "unbound", remoteDom: remote === DOMID_SELF ? this.partition.id : this.partitionIdOf(remote), connectionId });
           cpu.writeVirtU32(arg + 4n, port);
           return this.record("event_channel_op(alloc_unbound)", [`root: HvCreatePort(partition ${this.partition.id}, event, flag ${port}) -> connection 0x${connectionId.toString(16)}`], 0);
         }
         case EVTCHNOP.bind_interdomain: {
           const b = rd(12);
           const remote = b.getUint16(0, true), rport = b.getUint32(4, true);
-          const peer = this.peerAdapter(remote);
+          const peer = this.peerAdapter(remote === DOMID_SELF ? this.partition.id : this.partitionIdOf(remote));
           const theirs = peer?.ports.get(rport);
           if (!peer || !theirs || theirs.state !== "unbound" || theirs.remoteDom !== this.partition.id) return this.record("event_channel_op(bind_interdomain)", [], -XEN_ERRNO.EINVAL);
           const port = this.freePort();
@@ -324,16 +389,27 @@ export class XenAdapter {
           cpu.writeVirtU32(arg + 8n, port);
           return this.record("event_channel_op(bind_interdomain)", [`root: HvConnectPort(${this.partition.id}:${port} <-> ${peer.partition.id}:${rport})`], 0);
         }
+        case EVTCHNOP.bind_virq: {
+          const b = rd(12);
+          const virq = b.getUint32(0, true), vcpu = b.getUint32(4, true);
+          if (virq !== VIRQ.TIMER || vcpu !== 0) return this.record(`event_channel_op(bind_virq ${virq})`, [], -XEN_ERRNO.EINVAL);
+          const port = this.freePort();
+          if (port === undefined) return this.record("event_channel_op(bind_virq)", [], -XEN_ERRNO.ENOSPC);
+          this.ports.set(port, { port, state: "interdomain", remoteDom: this.partition.id, remotePort: port, connectionId: 0 });
+          this.timerPort = port;
+          cpu.writeVirtU32(arg + 8n, port);
+          return this.record("event_channel_op(bind_virq TIMER)", [], 0);
+        }
         case EVTCHNOP.send: {
           const port = rd(4).getUint32(0, true);
           const p = this.ports.get(port);
           if (!p) return this.record("event_channel_op(send)", [], -XEN_ERRNO.EINVAL);
           if (p.state !== "interdomain") return this.record("event_channel_op(send)", [], 0); // unbound: dropped, as Xen does
-          if (port === this.storePort) {
+          if (port === this.storePort || port === this.consolePort) {
             const input = new Uint8Array(8);
             new DataView(input.buffer).setUint32(0, p.connectionId, true);
             const st = this.hv(vp, HVCALL.SIGNAL_EVENT, input, true);
-            return this.record("event_channel_op(send)", [`HvSignalEvent(conn 0x${p.connectionId.toString(16)} = root xenstored) = ${st}`], st === HV_STATUS.SUCCESS ? 0 : -XEN_ERRNO.EINVAL);
+            return this.record("event_channel_op(send)", [`HvSignalEvent(conn 0x${p.connectionId.toString(16)} = root ${port === this.storePort ? "xenstored" : "xenconsoled"}) = ${st}`], st === HV_STATUS.SUCCESS ? 0 : -XEN_ERRNO.EINVAL);
           }
           const peer = this.peerAdapter(p.remoteDom)!;
           const conn = peer.ports.get(p.remotePort!)!.connectionId;
