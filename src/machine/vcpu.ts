@@ -988,6 +988,27 @@ export class Vcpu {
     return listingText(d.lines, d.current);
   }
 
+  /** The top `count` qwords of the stack, read through the guest's page tables. */
+  stackAround(count: number): string[] {
+    const rsp = this.getReg("rsp");
+    const width = this.mode === "long64" ? 8 : 4;
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = rsp + BigInt(i * width);
+      let value: string;
+      try {
+        const b = this.readVirt(at, width);
+        let v = 0n;
+        for (let k = width - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]!);
+        value = v.toString(16).padStart(width * 2, "0");
+      } catch {
+        value = "(not mapped)";
+      }
+      out.push(`${i === 0 ? "rsp" : `   `}+${(i * width).toString(16).padStart(2, "0")}  ${at.toString(16).padStart(16, "0")}  ${value}`);
+    }
+    return out;
+  }
+
   /** The trace ring as a view: the last instructions executed and the last events. */
   traceView(count = 24): MimeBundle {
     const ins = this.recentInstructions(count);

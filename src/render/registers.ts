@@ -13,6 +13,7 @@ export interface RegisterSource {
   icount: number;
   id: number;
   disassembleAround?(count: number): string[];
+  stackAround?(count: number): string[];
 }
 
 /** EFLAGS bits and their names (Intel SDM Vol. 1 §3.4.3). */
@@ -49,7 +50,8 @@ export function registerLines(c: RegisterSource): string[] {
 export function renderVcpu(c: RegisterSource): MimeBundle {
   const lines = registerLines(c);
   const dis = c.disassembleAround ? c.disassembleAround(8) : [];
-  const text = [`vCPU ${c.id}`, ...lines, ...(dis.length ? ["", ...dis] : [])].join("\n");
+  const stack = c.stackAround ? c.stackAround(6) : [];
+  const text = [`vCPU ${c.id}`, ...lines, ...(dis.length ? ["", ...dis] : []), ...(stack.length ? ["", "stack:", ...stack] : [])].join("\n");
   const f = c.getFlags();
   const flagCells = FLAG_NAMES.map(
     ([b, n]) => `<td style="padding:0 4px;${(f >>> b) & 1 ? "font-weight:bold;background:#cfe8cf" : "color:#999"}">${n}</td>`,
@@ -59,6 +61,7 @@ export function renderVcpu(c: RegisterSource): MimeBundle {
     `<pre style="margin:2px 0">${escapeXml(lines.join("\n"))}</pre>` +
     `<table style="border-collapse:collapse"><tr>${flagCells}</tr></table>` +
     (dis.length ? `<pre style="margin:2px 0">${escapeXml(dis.join("\n"))}</pre>` : "") +
+    (stack.length ? `<div style="margin-top:4px"><b>stack</b></div><pre style="margin:2px 0">${escapeXml(stack.join("\n"))}</pre>` : "") +
     `</div>`;
   return { "text/plain": text, "text/html": html };
 }

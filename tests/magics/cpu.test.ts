@@ -68,6 +68,12 @@ describe("%step", () => {
     expect(text(out)).toMatch(/rax 0000000000000037/);
   });
 
+  it("shows the top of the stack, read through the guest's page tables", async () => {
+    await cell("%%asm vcpu\npush 0x1234abcd\npush 7\nhlt");
+    const out = await cell("%step 2 vcpu");
+    expect(out.text).toMatch(/stack:\nrsp\+00  0000000000007ff0  0000000000000007\n\s+\+08  0000000000007ff8  000000001234abcd/);
+  });
+
   it("checks its arguments", async () => {
     expect((await cell("%step 0")).errors[0]!.evalue).toMatch(/N must be between 1 and 1000000/);
     expect((await cell("%step 2 nothere")).errors[0]!.evalue).toMatch(/^%step: nothere is not defined/);
