@@ -136,6 +136,11 @@ export class XenAdapter {
     this.storePort = port;
   }
 
+  /** Asks the guest to shut down the way xl does: control/shutdown in XenStore (its watch fires). */
+  requestShutdown(reason: "poweroff" | "reboot" = "poweroff"): void {
+    rootXenStore(this.host).write(`/local/domain/${this.domid}/control/shutdown`, reason);
+  }
+
   /** The PV console ring at Xen's console pfn, drained by the root's xenconsoled on each send. */
   setupConsole(): void {
     const m = this.host.rootMapNewPage(this.partition, CONSOLE_PFN);
@@ -167,7 +172,11 @@ export class XenAdapter {
     const xs = rootXenStore(this.host);
     for (const m of ring.takeRequests()) {
       this.xenstoreRequests++;
-      ring.queue(handleRequest(xs, this.domid, m, (path, token) => ring.queue(watchEvent(path, token))));
+      // Watch events can fire later (a root-side write): queue, flush and notify then too.
+      ring.queue(handleRequest(xs, this.domid, m, (path, token) => {
+        ring.queue(watchEvent(path, token));
+        if (ring.flush() && this.storePort !== undefined) this.deliver(this.storePort);
+      }));
     }
     if (ring.flush() && this.storePort !== undefined) this.deliver(this.storePort);
     return HV_STATUS.SUCCESS;
