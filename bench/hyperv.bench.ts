@@ -9,6 +9,9 @@
  *  - hyperv.xen_console_per_s: the same nasm Xen guest (CPUID scan, Xen hypercall page, console_io
  *    writes of one line) on Longhorn through the hypercall adapter, beside the Xen host running it
  *    natively; the note gives Xen and Hyper-V hypercalls per console write.
+ *  - hyperv.pvh_xenstore_req_per_s: the Xen host's C PVH guest (role=xsbench), unmodified, on
+ *    Longhorn through the adapter: XenStore reads over the ring (a root page shared with
+ *    HvMapGpaPages, HvSignalEvent to the root's xenstored), beside the same guest on the Xen host.
  *  - hyperv.vmbus_ring_mib_per_s: 4 KiB packets written to and read from a VMBus ring in guest
  *    memory (descriptor, payload, trailer, index updates), beside a plain Buffer copy of the same
  *    bytes in and out.
@@ -22,6 +25,15 @@ import { XenHost } from "../src/xen/host";
 import { LAB } from "../src/xen/builder";
 import { HypervHost, CHILD_LAYOUT, HV_STATUS, VmbusRing } from "../src/hyperv";
 import { Machine, domId, gfn } from "../src/machine";
+
+const GUESTS = join(__dirname, "..", "..", "tests", "guests");
+function buildPvhGuest(): string {
+  const out = join(mkdtempSync(join(tmpdir(), "xenlab-hv-bench-")), "pvh-guest.elf");
+  execFileSync("gcc", ["-O2", "-ffreestanding", "-nostdlib", "-static", "-no-pie", "-fno-pic", "-mno-red-zone", "-mgeneral-regs-only",
+    "-fno-stack-protector", "-fcf-protection=none", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments", "-Wa,--noexecstack",
+    "-T", join(GUESTS, "guest.ld"), "-o", out, join(GUESTS, "pvh-start.S"), join(GUESTS, "pvh-guest.c")]);
+  return out;
+}
 
 function nasm(org: number, src: string): Uint8Array {
   const d = mkdtempSync(join(tmpdir(), "xenlab-hv-bench-"));
@@ -176,6 +188,34 @@ export const figures: Figure[] = [
       const a = p.xenAdapter!;
       const xenCalls = [...a.counts.values()].reduce((s, c) => s + c.calls, 0), hvCalls = h.stats.hypercalls - hv0;
       return { value: rate, unit: "writes/s", anchor: "the same binary on the Xen host (console_io native)", anchor_value: xenRate, note: `per write: ${(r.instructions / N).toFixed(1)} guest instructions, ${(xenCalls / N).toFixed(2)} Xen hypercalls -> ${(hvCalls / N).toFixed(2)} Hyper-V hypercalls (HvPostMessage)` };
+    },
+  },
+  {
+    name: "hyperv.pvh_xenstore_req_per_s",
+    async run() {
+      const kernel = buildPvhGuest();
+      const rounds = 5000;
+      const cmdline = `role=xsbench rounds=${rounds}`;
+      const xen = new XenHost({ pcpus: 1, memoryMiB: 128 });
+      xen.traceEnabled = false;
+      const d = xen.createDomain(`name="xs"\ntype="pvh"\nkernel="${kernel}"\nmemory=16\ncmdline="${cmdline}"\non_poweroff="preserve"`);
+      xen.run({ until: () => d.consoleLog.includes("timer: port") });
+      let t0 = nowMs();
+      xen.run({ until: () => d.consoleLog.includes("xsbench:") });
+      const xenRate = rounds / ((nowMs() - t0) / 1000);
+      const h = new HypervHost({ lps: 1 });
+      h.traceEnabled = false;
+      const p = h.createChild({ name: "xs", memoryMiB: 16, pvh: new Uint8Array(readFileSync(kernel)), cmdline });
+      h.run({ until: () => p.console.includes("timer: port") });
+      const a = p.xenAdapter!;
+      const x0 = [...a.counts.values()].reduce((n, c) => n + c.calls, 0), hv0 = h.stats.hypercalls, i0 = h.instructions;
+      t0 = nowMs();
+      h.run({ until: () => p.console.includes("xsbench:") });
+      const rate = rounds / ((nowMs() - t0) / 1000);
+      if (!p.console.includes(`xsbench: ${rounds} reads`)) throw new Error(`xsbench did not finish: ${p.console}`);
+      const xenCalls = [...a.counts.values()].reduce((n, c) => n + c.calls, 0) - x0;
+      return { value: rate, unit: "reads/s", anchor: "the same PVH guest on the Xen host (same run)", anchor_value: xenRate,
+        note: `per read: ${((h.instructions - i0) / rounds).toFixed(0)} guest instructions, ${(xenCalls / rounds).toFixed(2)} Xen hypercalls -> ${((h.stats.hypercalls - hv0) / rounds).toFixed(2)} Hyper-V hypercalls` };
     },
   },
   {
