@@ -1,11 +1,20 @@
 /**
- * The Hyper-V host personality (Windows Server "Longhorn"): TLFS partitions, hypercalls, synthetic
- * MSRs/CPUID, SynIC, VMBus with a storage VSP, and Virtual Server 2005 .vmc import.
+ * The Hyper-V host personality (Windows Server "Longhorn"), after Microsoft's TLFS:
  *
- *   const h = new HypervHost({ lps: 2 });
- *   const p = h.createChild({ name: "linux", memoryMiB: 16, elf });   // TLFS calls from the root
- *   h.run({ until: () => p.console.includes("done") });
- *   p.toMimeBundle(); h.toMimeBundle();
+ *   const h = new HypervHost({ lps: 2 });              // root partition "Windows Server Longhorn"
+ *   const p = h.createChild({ name: "sles10", memoryMiB: 16, elf });   // HvCreatePartition,
+ *       // HvDepositMemory, HvInitializePartition, HvMapGpaPages, HvCreateVp, HvSetVpRegisters
+ *   h.attachDisk(p, VhdDisk.open("disk.vhd"));         // a storvsp channel offered on VMBus
+ *   h.run({ until: () => p.console.includes("done") }); // deterministic virtual time, in slices
+ *   h.rootCall(HVCALL.GET_MEMORY_BALANCE, input, { outSize: 16 });   // any call, as the root
+ *   p.toMimeBundle(); h.toMimeBundle(); h.vmbus(p).toMimeBundle();   // partitions, SynIC, rings
+ *
+ * Xen-enabled guests: createChild({ xenAdapter: true, code }) or createChild({ pvh: elf, cmdline })
+ * puts Xen's CPUID leaves at 0x40000100 and translates Xen hypercalls (console, XenStore, event
+ * channels, timer, shutdown) into Hyper-V operations; p.xenAdapter.toMimeBundle() is the table.
+ * Virtual Server 2005: readVmc(path) -> { config, disks, xlcfg }; h.importVmc(path).
+ * Guests see: CPUID 0x40000000-6, the synthetic MSRs, the hypercall page, SynIC message/event pages,
+ * VMBus (Linux's hyperv.h layouts) and the storvsc protocol.
  */
 export { HypervHost, CHILD_LAYOUT, HV_VERSION } from "./host";
 export type { HypervHostOptions, HvTraceRecord, HvRunOptions, HvRunResult, Connection, ChildOptions } from "./host";
