@@ -52,3 +52,18 @@ describe("%topology", () => {
     expect(svg).toMatch(/event channel d[01] ↔ d[01]: demo/);
   });
 });
+
+describe("the scheduler timeline", () => {
+  it("ends with each guest vCPU's credit balance and priority", async () => {
+    const out = await cells.run(`setCurrentHost({ pcpus: 1, memoryMiB: 256, cpuMHz: 10 });
+host.createLabDomain("a", Uint8Array.from([0xeb, 0xfe]), { extra: "cpu_weight = 512" });
+host.createLabDomain("b", Uint8Array.from([0xeb, 0xfe]));
+%run 100ms
+host.timeline()`);
+    expect(out.errors).toEqual([]);
+    expect(out.text).toMatch(/credit now:\n  a v0\s+-?\d+  (UNDER|OVER|BOOST)\n  b v0\s+-?\d+  (UNDER|OVER|BOOST)/);
+    const credits = currentHost().domain("a").vcpus[0]!.credit;
+    expect(out.text).toContain(`a v0`.padEnd(24) + String(Math.round(credits)).padStart(7));
+    parsesAsXml(out.results[0]!["image/svg+xml"] as string);
+  });
+});
