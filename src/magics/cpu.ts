@@ -12,6 +12,8 @@ import { currentHost, Domain, XenVcpu } from "../xen";
 import { Magic, splitArgs, UsageError } from "./magic";
 
 let assembler: Promise<Assembler> | undefined;
+/** Display ids of the %step panels already drawn (the kernel lives as long as they do). */
+const shownPanels = new Set<string>();
 
 /** The vCPU a magic acts on: `name` if given, else the only vCPU held by a cell variable. */
 export function resolveVcpu(scope: Record<string, unknown>, name: string | undefined, magic: string): { vcpu: Vcpu; name: string } {
@@ -138,12 +140,13 @@ export const stepMagic: Magic = {
   kind: "line",
   summary: "Execute N instructions on a vCPU (default 1) and show its registers and code.",
   help: [
-    "%step [N] [VCPU]",
+    "%step [N] [VCPU] [--panel NAME]",
     "",
     "Executes N instructions (default 1) one at a time on VCPU: a cell variable holding a vCPU, or",
     "DOMAIN[:N] for vCPU N of a host domain (default: the only vCPU held by a cell variable),",
     "stopping early at the first exit that is not a plain step (hlt, a hypercall, a fault, a",
-    "breakpoint...), and shows the registers and the disassembly around RIP.",
+    "breakpoint...), and shows the registers, the disassembly around RIP and the stack. With",
+    "--panel NAME the first such step draws a panel and every later one redraws it in place.",
     "",
     "Example:",
     "  %step 5 vcpu",
@@ -152,10 +155,15 @@ export const stepMagic: Magic = {
     const words = splitArgs(args);
     let count = 1;
     let name: string | undefined;
-    for (const w of words) {
-      if (/^\d+$/.test(w)) count = Number(w);
+    let panel: string | undefined;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (w === "--panel") {
+        panel = words[++i];
+        if (!panel) throw new UsageError("--panel needs a name");
+      } else if (/^\d+$/.test(w)) count = Number(w);
       else if (/^[\w$.:-]+$/.test(w) && name === undefined) name = w;
-      else throw new UsageError(`%step: unexpected ${w}; usage: %step [N] [VCPU]`);
+      else throw new UsageError(`%step: unexpected ${w}; usage: %step [N] [VCPU] [--panel NAME]`);
     }
     if (count < 1 || count > 1_000_000) throw new UsageError("%step: N must be between 1 and 1000000 (use vcpu.run(budget) for long runs)");
     const { vcpu, name: vcpuName } = resolveVcpu(ctx.scope, name, "%step");
@@ -170,7 +178,16 @@ export const stepMagic: Magic = {
         break;
       }
     }
-    return new StepReport(vcpuName, vcpu, done, stoppedBy);
+    const report = new StepReport(vcpuName, vcpu, done, stoppedBy);
+    if (panel === undefined) return report;
+    // One stationary panel, redrawn in place by every later `%step --panel NAME` (any cell).
+    const id = `step-panel-${panel}`;
+    if (shownPanels.has(id)) ctx.out.updateDisplay(id, report.toMimeBundle());
+    else {
+      shownPanels.add(id);
+      ctx.out.display(report.toMimeBundle(), { id });
+    }
+    return undefined;
   },
   complete(_before, { scope }) {
     return Object.entries(Object.getOwnPropertyDescriptors(scope)).filter(([, d]) => "value" in d && d.value instanceof Vcpu).map(([n]) => n);

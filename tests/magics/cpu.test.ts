@@ -74,6 +74,19 @@ describe("%step", () => {
     expect(out.text).toMatch(/stack:\nrsp\+00  0000000000007ff0  0000000000000007\n\s+\+08  0000000000007ff8  000000001234abcd/);
   });
 
+  it("--panel draws one panel and redraws it in place on later steps", async () => {
+    await cell("%%asm vcpu\nmov eax, 1\nmov eax, 2\nhlt");
+    const first = await cell("%step vcpu --panel main");
+    expect(first.displays).toHaveLength(1);
+    expect(first.displays[0]!.id).toBe("step-panel-main");
+    expect(first.results).toHaveLength(0);
+    const second = await cell("%step vcpu --panel main");
+    expect(second.displays).toHaveLength(0);
+    expect(second.updates).toHaveLength(1);
+    expect(second.updates[0]!.id).toBe("step-panel-main");
+    expect(second.updates[0]!.bundle["text/plain"]).toMatch(/rax 0000000000000002/);
+  });
+
   it("checks its arguments", async () => {
     expect((await cell("%step 0")).errors[0]!.evalue).toMatch(/N must be between 1 and 1000000/);
     expect((await cell("%step 2 nothere")).errors[0]!.evalue).toMatch(/^%step: nothere is not defined/);
