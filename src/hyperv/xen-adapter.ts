@@ -22,7 +22,8 @@
  */
 import {
   HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM, VIRQ,
-  XENMAPSPACE_shared_info, HVMOP_set_param, HVMOP_get_param, HVM_PARAM, DOMID_SELF, LAYOUT,
+  XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVMOP_set_param, HVMOP_get_param, HVM_PARAM, DOMID_SELF, LAYOUT,
+  GNTTABOP, GNTST, GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_host_map, GNTMAP_readonly,
 } from "../xen/abi";
 import { SharedInfo } from "../xen/shared-info";
 import { XENSTORE_PFN, CONSOLE_PFN } from "../xen/builder";
@@ -83,6 +84,10 @@ export class XenAdapter {
   callbackVector: number | undefined;
   eventsDelivered = 0;
 
+  /** The grant table's first frame (XENMAPSPACE_grant_table idx 0): a root page, by machine frame. */
+  grantFrame: number | undefined;
+  /** Grants of other partitions mapped here: handle -> what to undo. */
+  readonly maptrack = new Map<number, { granter: XenAdapter; ref: number; gfn: number; old: { mfn: number; writable: boolean } | undefined; readonly: boolean }>();
   storePort: number | undefined;
   consolePort: number | undefined;
   consoleRing: ConsoleRing | undefined;
@@ -297,6 +302,15 @@ export class XenAdapter {
         let b: DataView;
         try { b = new DataView(readGuest(a2, LAYOUT.xen_add_to_physmap.size).buffer); } catch { r = this.record("memory_op(add_to_physmap)", [], -XEN_ERRNO.EFAULT); break; }
         const space = b.getUint32(F.space, true), idx = b.getBigUint64(F.idx, true), gpfn = Number(b.getBigUint64(F.gpfn, true));
+        if (space === XENMAPSPACE_grant_table && idx === 0n) {
+          // Grant table v1, one frame: a root page the root maps over the guest's frame. Granting
+          // a page is the Xen counterpart of a GPADL: the root maps it for the peer on request.
+          const m = this.host.rootMapNewPage(this.partition, gpfn);
+          this.partition.memory.fill(gpfn * PAGE_SIZE, PAGE_SIZE, 0);
+          this.grantFrame = m;
+          r = this.record("memory_op(add_to_physmap, grant_table)", [`root: HvMapGpaPages(partition ${this.partition.id}, gfn 0x${gpfn.toString(16)}, 1 page)`], 0);
+          break;
+        }
         if (space !== XENMAPSPACE_shared_info || idx !== 0n) { r = this.record(`memory_op(add_to_physmap, space ${space})`, [], -XEN_ERRNO.EINVAL); break; }
         // The root gives a page of its own; HvMapGpaPages puts it over the guest's frame.
         const m = this.host.rootMapNewPage(this.partition, gpfn);
@@ -329,6 +343,9 @@ export class XenAdapter {
       }
       case HYPERVISOR.event_channel_op:
         r = this.eventChannelOp(vp, Number(a1), a2);
+        break;
+      case HYPERVISOR.grant_table_op:
+        r = this.grantTableOp(vp, Number(a1), a2, Number(a3));
         break;
       default:
         r = this.record(`${name}(…)`, [], ENOSYS);
@@ -396,6 +413,8 @@ export class XenAdapter {
           theirs.state = "interdomain";
           theirs.remotePort = port;
           cpu.writeVirtU32(arg + 8n, port);
+          // Xen marks the new local port pending (evtchn_bind_interdomain: evtchn_port_set_pending).
+          this.deliver(port);
           return this.record("event_channel_op(bind_interdomain)", [`root: HvConnectPort(${this.partition.id}:${port} <-> ${peer.partition.id}:${rport})`], 0);
         }
         case EVTCHNOP.bind_virq: {
@@ -435,6 +454,67 @@ export class XenAdapter {
     } catch {
       return this.record(`event_channel_op(${cmd})`, [], -XEN_ERRNO.EFAULT);
     }
+  }
+
+  /** grant_entry_v1 {u16 flags, u16 domid, u32 frame} of one of our refs, through the root's view. */
+  private grantEntry(ref: number): DataView | undefined {
+    if (this.grantFrame === undefined || ref < 0 || ref >= PAGE_SIZE / 8) return undefined;
+    const v = this.host.machine.memory.view(this.grantFrame as never);
+    return new DataView(v.buffer, v.byteOffset + ref * 8, 8);
+  }
+
+  /**
+   * GNTTABOP_map_grant_ref / unmap_grant_ref for translated guests (host_addr = a guest-physical
+   * address): the root maps the granter's frame into the mapper's GPA space, as it maps a GPADL's
+   * pages for a VSP, and sets GTF_reading/GTF_writing in the granter's entry while mapped.
+   */
+  private grantTableOp(vp: VirtualProcessor, cmd: number, arg: bigint, count: number): number {
+    const cpu = vp.cpu;
+    if (cmd !== GNTTABOP.map_grant_ref && cmd !== GNTTABOP.unmap_grant_ref) return this.record(`grant_table_op(${cmd})`, [], ENOSYS);
+    const ops: string[] = [];
+    for (let i = 0; i < count; i++) {
+      if (cmd === GNTTABOP.map_grant_ref) {
+        const L = LAYOUT.gnttab_map_grant_ref, F = L.f, at = arg + BigInt(i * L.size);
+        const b = new DataView(cpu.readVirt(at, L.size).buffer);
+        const gpa = Number(b.getBigUint64(F.host_addr, true)), flags = b.getUint32(F.flags, true), ref = b.getUint32(F.ref, true), dom = b.getUint16(F.dom, true);
+        const st = (v: number) => { const o = new Uint8Array(2); new DataView(o.buffer).setInt16(0, v, true); cpu.writeVirt(at + BigInt(F.status), o); };
+        const granter = this.host.partitions.get(this.partitionIdOf(dom))?.xenAdapter;
+        if (!granter || granter === this) { st(GNTST.bad_domain); continue; }
+        const e = granter.grantEntry(ref);
+        if (!e) { st(GNTST.bad_gntref); continue; }
+        const gflags = e.getUint16(0, true), gdom = e.getUint16(2, true), frame = e.getUint32(4, true);
+        const ro = (flags & GNTMAP_readonly) !== 0;
+        if ((gflags & GTF_type_mask) !== GTF_permit_access || gdom !== this.domid || (!ro && gflags & GTF_readonly)) { st(GNTST.permission_denied); continue; }
+        if (!(flags & GNTMAP_host_map) || gpa % PAGE_SIZE) { st(GNTST.bad_virt_addr); continue; }
+        const src = granter.partition.memory.p2m.lookup(frame as never);
+        if (!src) { st(GNTST.bad_page); continue; }
+        const g = gpa / PAGE_SIZE, p2m = this.partition.memory.p2m;
+        const prev = p2m.lookup(g as never);
+        p2m.set(g as never, src.mfn, !ro);
+        e.setUint16(0, gflags | GTF_reading | (ro ? 0 : GTF_writing), true);
+        let handle = 0;
+        while (this.maptrack.has(handle)) handle++;
+        this.maptrack.set(handle, { granter, ref, gfn: g, old: prev ? { mfn: prev.mfn as number, writable: prev.writable } : undefined, readonly: ro });
+        cpu.writeVirtU32(at + BigInt(F.handle), handle);
+        st(GNTST.okay);
+        ops.push(`root: map partition ${granter.partition.id} gfn 0x${frame.toString(16)} at 0x${gpa.toString(16)} (GPADL-style)`);
+      } else {
+        const L = LAYOUT.gnttab_unmap_grant_ref, F = L.f, at = arg + BigInt(i * L.size);
+        const b = new DataView(cpu.readVirt(at, L.size).buffer);
+        const handle = b.getUint32(F.handle, true);
+        const st = (v: number) => { const o = new Uint8Array(2); new DataView(o.buffer).setInt16(0, v, true); cpu.writeVirt(at + BigInt(F.status), o); };
+        const mt = this.maptrack.get(handle);
+        if (!mt) { st(GNTST.bad_handle); continue; }
+        const p2m = this.partition.memory.p2m;
+        if (mt.old) p2m.set(mt.gfn as never, mt.old.mfn as never, mt.old.writable); else p2m.remove(mt.gfn as never);
+        const e = mt.granter.grantEntry(mt.ref);
+        if (e) e.setUint16(0, e.getUint16(0, true) & ~(GTF_reading | GTF_writing), true);
+        this.maptrack.delete(handle);
+        st(GNTST.okay);
+        ops.push(`root: unmap gfn 0x${mt.gfn.toString(16)}`);
+      }
+    }
+    return this.record(`grant_table_op(${cmd === GNTTABOP.map_grant_ref ? "map" : "unmap"})`, ops, 0);
   }
 
   /** HvSignalEvent on a connection the peer's port owns (the root granted us ConnectPort to it). */

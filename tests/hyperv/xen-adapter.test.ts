@@ -261,6 +261,11 @@ describe("Xen event channels over SynIC connections", () => {
       call 0x4000 + 32*32
       mov eax, [0x5308]
       mov [0x5108], eax
+      mov ecx, eax                 ; Xen marks a fresh binding pending: clear it (as Mini-OS does)
+      mov dl, 1
+      shl dl, cl
+      not dl
+      and [0x9000 + 2048], dl
       mov [0x5400], eax            ; send on the local port
       mov edi, 4
       mov rsi, 0x5400
@@ -283,7 +288,7 @@ describe("Xen event channels over SynIC connections", () => {
     expect(port).toBe(2); // port 1 is the XenStore connection, as xl sets it up
     b.memory.setU32(0x5ff4, port);
     h.setVpRegisters(b.id, 0, [[0, 0n, 0n]]);
-    h.run({ until: () => b.console.includes("reply"), maxInstructions: 5_000_000 });
+    h.run({ until: () => b.console.includes("reply") && a.console.includes("back"), maxInstructions: 5_000_000 });
     expect(a.console).toBe("ping: got an event, sent one back\n");
     expect(b.console).toBe("pong: got the reply\n");
     // Both directions went through HvSignalEvent on the peer's connection.
