@@ -32,6 +32,8 @@ export interface Channel {
   gpadl?: number;
   outbound?: VmbusRing;
   inbound?: VmbusRing;
+  /** Why the channel was closed by the host (a bad ring or data page). */
+  error?: string;
 }
 
 /** Connection ids for channel events start here (one per offer). */
@@ -177,6 +179,17 @@ export class VmbusServer {
   /** The child signalled the channel: drain its outbound ring, complete each request. */
   serve(ch: Channel): number {
     if (ch.state !== "open" || !ch.outbound || !ch.inbound) return HV_STATUS.SUCCESS;
+    // Rings and data pages are guest memory: a GPADL naming unmapped pages breaks the channel
+    // (as vmbus.sys would close it), never the host.
+    try { return this.serveUnchecked(ch as Channel & { outbound: VmbusRing; inbound: VmbusRing }); } catch (e) {
+      ch.state = "closed";
+      ch.error = e instanceof Error ? e.message : String(e);
+      ch.outbound = ch.inbound = undefined;
+      return HV_STATUS.SUCCESS;
+    }
+  }
+
+  private serveUnchecked(ch: Channel & { outbound: VmbusRing; inbound: VmbusRing }): number {
     let signal = false;
     for (let pkt = ch.outbound.read(); pkt; pkt = ch.outbound.read()) {
       const reply = ch.vsp.handle(this.child.memory, pkt);

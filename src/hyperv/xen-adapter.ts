@@ -469,6 +469,11 @@ export class XenAdapter {
    * pages for a VSP, and sets GTF_reading/GTF_writing in the granter's entry while mapped.
    */
   private grantTableOp(vp: VirtualProcessor, cmd: number, arg: bigint, count: number): number {
+    // Guest pointers may be bad: -EFAULT for the guest, never an exception in the host.
+    try { return this.grantTableOpUnchecked(vp, cmd, arg, count); } catch { return this.record(`grant_table_op(${cmd})`, [], -XEN_ERRNO.EFAULT); }
+  }
+
+  private grantTableOpUnchecked(vp: VirtualProcessor, cmd: number, arg: bigint, count: number): number {
     const cpu = vp.cpu;
     if (cmd !== GNTTABOP.map_grant_ref && cmd !== GNTTABOP.unmap_grant_ref) return this.record(`grant_table_op(${cmd})`, [], ENOSYS);
     const ops: string[] = [];

@@ -47,3 +47,28 @@ describe("hypercall fuzz", () => {
     expect(h.rootCall(HVCALL.GET_MEMORY_BALANCE, b, { outSize: 16 }).status).toBe(HV_STATUS.SUCCESS);
   });
 });
+
+describe("bad guest memory in VMBus requests", () => {
+  it("a GPADL naming unmapped pages closes the channel instead of failing the host", async () => {
+    const { VmbusServer } = await import("../../src/hyperv");
+    const h = new HypervHost();
+    const p = h.createChild({ name: "bad", memoryMiB: 1, paused: true });
+    const disk = { size: 1 << 20, readOnly: true, read: (_o: number, b: Uint8Array) => b.fill(7), write: () => {}, flush: () => {}, close: () => {} };
+    const bus: InstanceType<typeof VmbusServer> = h.vmbus(p);
+    const ch = bus.addStorage(disk, "mem");
+    const msg = (words: number[], size: number) => { const b = new Uint8Array(size); const d = new DataView(b.buffer); words.forEach((w, i) => d.setUint32(i * 4, w, true)); return b; };
+    // Contact (version 0.13), then a GPADL of 4 pages that are far outside the partition's memory.
+    expect(h.postMessage(p, 1, 1, msg([14, 0, 13], 40))).toBe(HV_STATUS.SUCCESS);
+    const g = new Uint8Array(20 + 8 + 4 * 8);
+    const gd = new DataView(g.buffer);
+    gd.setUint32(0, 8, true); gd.setUint32(8, ch.relid, true); gd.setUint32(12, 0x77, true); gd.setUint16(16, 8 + 32, true); gd.setUint16(18, 1, true);
+    gd.setUint32(20, 4 * 4096, true);
+    for (let i = 0; i < 4; i++) gd.setBigUint64(28 + i * 8, BigInt(0x90000 + i), true);
+    expect(h.postMessage(p, 1, 1, g)).toBe(HV_STATUS.SUCCESS);
+    expect(h.postMessage(p, 1, 1, msg([5, 0, ch.relid, 1, 0x77, 0, 2], 148))).toBe(HV_STATUS.SUCCESS);
+    expect(ch.state).toBe("open");
+    expect(h.signalEvent(p, ch.connectionId, 0)).toBe(HV_STATUS.SUCCESS);
+    expect(ch.state).toBe("closed");
+    expect(ch.error).toMatch(/guest-physical 0x9000000\d: no P2M entry/);
+  });
+});
