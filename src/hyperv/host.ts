@@ -10,7 +10,7 @@
  */
 import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
-import { checkInterrupt } from "../interrupt";
+import { checkInterrupt, KeyboardInterrupt } from "../interrupt";
 import { xenCpuid } from "../xen/cpuid";
 import type { MimeBundle } from "../render/mime";
 import { renderHost } from "../render/hyperv-partitions";
@@ -702,10 +702,29 @@ export class HypervHost {
         vp.cpu.tscOffset = Math.floor((this.now * this.cpuMHz) / 1000) - vp.cpu.icount;
         let budget = this.quantum;
         while (budget > 0) {
-          const x = vp.cpu.run(budget);
+          let x: Exit;
+          try {
+            x = vp.cpu.run(budget);
+          } catch (e) {
+            // A machine error while running a guest stops that VP (a guest fault crashes its
+            // partition, not the kernel); an interrupt from the user still propagates.
+            if (e instanceof KeyboardInterrupt) throw e;
+            this.log.push(`partition ${vp.partition.id} VP ${vp.index}: ${e instanceof Error ? e.message : String(e)}; VP stopped`);
+            vp.state = "suspended";
+            break;
+          }
           const progressed = this.quantum - (vp.cpu.icount - before) < budget;
           budget = this.quantum - (vp.cpu.icount - before);
-          if (!this.handleExit(vp, x)) break;
+          let more: boolean;
+          try {
+            more = this.handleExit(vp, x);
+          } catch (e) {
+            if (e instanceof KeyboardInterrupt) throw e;
+            this.log.push(`partition ${vp.partition.id} VP ${vp.index}: handling ${x.kind} failed: ${e instanceof Error ? e.message : String(e)}; VP stopped`);
+            vp.state = "suspended";
+            break;
+          }
+          if (!more) break;
           // An exit that retired nothing and left the VP where it was would spin: end the slice.
           if (!progressed && x.kind !== "hypercall") break;
         }
