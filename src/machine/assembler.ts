@@ -104,6 +104,11 @@ export class Assembler {
 
   /** Assembles NASM-syntax source; throws AssemblyError naming the failing line. */
   assemble(source: string, opts: AssembleOptions = {}): Uint8Array {
+    // keystone has no NASM preprocessor, and `%rep` made it spin forever (found in a lesson):
+    // refuse every preprocessor directive up front, naming the line.
+    const lines0 = source.replace(/\r\n/g, "\n").split("\n");
+    const pre = lines0.findIndex((l) => /^\s*%[a-z]/i.test(l));
+    if (pre >= 0) throw new AssemblyError(pre + 1, lines0[pre]!, `NASM preprocessor directives (${/%[a-z]+/i.exec(lines0[pre]!)![0]}) are not supported: write the lines out`);
     const bits = opts.bits ?? 64;
     const e = this.engine(bits);
     const clean = source.replace(/\r\n/g, "\n").split("\n").map(normalizeNumbers).join("\n");

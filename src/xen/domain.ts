@@ -32,6 +32,8 @@ export class Domain {
   sharedInfoGfn: number | undefined;
   readonly evtchn = new EventChannelTable();
   readonly gnttab: GrantTable;
+  /** VM exits this domain's vCPUs took, by kind (hypercall, io, cpuid, hlt...), for views and lessons. */
+  readonly exitCounts = new Map<string, number>();
   readonly hvmParams: bigint[] = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
   hypercallPageGpa: number | undefined;
   /** Hypercalls by number. */

@@ -747,6 +747,8 @@ export class XenHost {
   private handleExit(v: XenVcpu, x: ReturnType<Vcpu["run"]>, t: number): void {
     const d = v.domain;
     const cpu = v.cpu!;
+    // Scheduling stops (budget, interrupt) are the host's, not the guest's exits.
+    if (x.kind !== "budget" && x.kind !== "interrupt") d.exitCounts.set(x.kind, (d.exitCounts.get(x.kind) ?? 0) + 1);
     const saveNow = this.now;
     this.now = t;
     try {

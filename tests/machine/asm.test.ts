@@ -109,6 +109,12 @@ describe("keystone number syntax", () => {
     expect(normalizeNumbers("cmp al, '1'")).toBe("cmp al, '1'");
   });
 
+  it("refuses NASM preprocessor directives with the line, instead of hanging in keystone", async () => {
+    const as2 = await Assembler.load();
+    expect(() => as2.assemble("nop\n%rep 3\nnop\n%endrep")).toThrow(/line 2: .*%rep.*not supported/);
+    expect(() => as2.assemble("%define X 1\nmov eax, X")).toThrow(/line 1/);
+  });
+
   it("assembles strings in data directives as nasm does (keystone alone loses the labels after them)", async () => {
     const as2 = await Assembler.load();
     for (const src of ['lea rsi, [rel msg]\nhlt\nmsg: db "Hello, Xen", 10\nafter: dd 0', "msg: db 'Hi', 10\nnext: db 0", "msg: db `tab\\there\\n`, 0\nx: dw 1"]) {
