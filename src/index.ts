@@ -9,5 +9,9 @@ export * from "./machine";
 export * from "./vhd";
 export * from "./fs";
 export * from "./xen";
+export * from "./hyperv";
 // Both the machine and Xen's ABI name DOMID_INVALID (xen/include/public/xen.h: 0x7ff4); one export.
 export { DOMID_INVALID } from "./machine";
+// A disk partition (src/fs) and a Hyper-V partition (src/hyperv) share a name; the disk one keeps it.
+export { Partition } from "./fs";
+export { Partition as HypervPartition } from "./hyperv";

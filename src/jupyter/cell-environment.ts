@@ -8,6 +8,7 @@ import { TsExecutor } from "./ts-executor";
 import * as library from "../index";
 import * as cellScope from "./cell-scope";
 import { currentHost } from "../xen";
+import { currentHypervHost } from "../hyperv";
 
 export function createCellRunner(options: { interrupted?: () => boolean } = {}): CellRunner {
   const interrupted = options.interrupted ?? (() => false);
@@ -25,5 +26,7 @@ export function createCellRunner(options: { interrupted?: () => boolean } = {}):
   );
   // `host`: the notebook's live host, the one the %xl magics act on (kernel restart = a new one).
   executor.defineLive("host", () => currentHost(), `declare const host: import(${JSON.stringify(join(DIST_SRC, "xen", "host"))}).XenHost;`);
+  // `longhorn`: the Windows Server "Longhorn" (Hyper-V) host, for the interop lessons.
+  executor.defineLive("longhorn", () => currentHypervHost(), `declare const longhorn: import(${JSON.stringify(join(DIST_SRC, "hyperv", "host"))}).HypervHost;`);
   return new CellRunner(executor, createMagicRegistry());
 }

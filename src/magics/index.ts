@@ -10,6 +10,7 @@ import { vhdMagic } from "./vhd";
 import { xlMagic, runMagic } from "./xl";
 import { xenstoreMagic } from "./xenstore";
 import { hypervMagic, importVmcMagic } from "./hyperv";
+import { hostMagic } from "./host";
 
 export function createMagicRegistry(): MagicRegistry {
   const registry = new MagicRegistry();
@@ -19,6 +20,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(vhdMagic);
   registry.register(asmMagic, stepMagic);
   registry.register(memmapMagic, p2mMagic, topologyMagic);
-  registry.register(importVmcMagic, hypervMagic);
+  registry.register(importVmcMagic, hypervMagic, hostMagic);
   return registry;
 }
