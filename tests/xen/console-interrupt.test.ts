@@ -1,42 +1,16 @@
 /** Console input through the ring, and Jupyter interrupts stopping long runs cleanly. */
 import { afterEach, describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
-import { CONSOLE_PFN } from "../../src/xen/builder";
 import { KeyboardInterrupt, setInterruptSource } from "../../src/interrupt";
-import { labCode } from "./helpers";
+import { echoGuest, labCode } from "./helpers";
 
 afterEach(() => setInterruptSource(() => false));
 
 describe("PV console input", () => {
   it("typed input lands in the in[] ring, the guest is woken by the console event and echoes it", () => {
     const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
-    const page = CONSOLE_PFN * 4096;
     // Echo loop: drain in[in_cons..in_prod) to console_io one byte at a time, else block.
-    const d = host.createLabDomain("echo", labCode(`
-      mov r15, rsi
-      mov rbx, ${page}               ; the console page (above 2 GiB: no 32-bit displacement)
-    again:
-      mov eax, [rbx + 3072]          ; in_cons
-      cmp eax, [rbx + 3076]          ; in_prod
-      je sleep
-      and eax, 1023
-      movzx ecx, byte [rbx + rax]
-      mov [rel chr], cl
-      inc dword [rbx + 3072]
-      xor edi, edi
-      mov esi, 1
-      lea rdx, [rel chr]
-      call HC(18)
-      jmp again
-    sleep:
-      mov byte [r15], 0
-      mov qword [r15 + 8], 0
-      mov qword [r15 + 2048], 0
-      mov edi, 1
-      xor esi, esi
-      call HC(29)
-      jmp again
-    chr: db 0`));
+    const d = host.createLabDomain("echo", echoGuest());
     host.run({ ns: 1e6 });
     expect(d.vcpus[0]!.runstate).toBe("blocked");
     expect(host.consoleInput(d, "hello xen\n")).toBe(10);

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LAB } from "../../src/xen/builder";
+import { CONSOLE_PFN, LAB } from "../../src/xen/builder";
 
 const TMP = mkdtempSync(join(tmpdir(), "xenlab-xen-"));
 
@@ -13,4 +13,36 @@ export function labCode(src: string): Uint8Array {
   writeFileSync(f, `bits 64\norg ${LAB.code}\n%define HC(n) (${LAB.hypercallPage} + (n)*32)\n${src}\n`);
   execFileSync("nasm", ["-f", "bin", "-o", `${f}.bin`, f]);
   return new Uint8Array(readFileSync(`${f}.bin`));
+}
+
+/**
+ * A lab guest that echoes its PV console: it drains in[in_cons..in_prod) to console_io one byte
+ * at a time, and blocks (SCHEDOP_block) when there is nothing to read.
+ */
+export function echoGuest(): Uint8Array {
+  return labCode(`
+      mov r15, rsi
+      mov rbx, ${CONSOLE_PFN * 4096}   ; the console page (above 2 GiB: no 32-bit displacement)
+    again:
+      mov eax, [rbx + 3072]          ; in_cons
+      cmp eax, [rbx + 3076]          ; in_prod
+      je sleep
+      and eax, 1023
+      movzx ecx, byte [rbx + rax]
+      mov [rel chr], cl
+      inc dword [rbx + 3072]
+      xor edi, edi
+      mov esi, 1
+      lea rdx, [rel chr]
+      call HC(18)
+      jmp again
+    sleep:
+      mov byte [r15], 0
+      mov qword [r15 + 8], 0
+      mov qword [r15 + 2048], 0
+      mov edi, 1
+      xor esi, esi
+      call HC(29)
+      jmp again
+    chr: db 0`);
 }

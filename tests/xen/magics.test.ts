@@ -73,34 +73,9 @@ describe("magics over the current host", () => {
 
 describe("%xl console --input", () => {
   it("types into the console ring; the echo guest answers on the live console", async () => {
-    const { labCode } = await import("./helpers");
-    const { CONSOLE_PFN } = await import("../../src/xen/builder");
+    const { echoGuest } = await import("./helpers");
     const host = currentHost();
-    host.createLabDomain("echo", labCode(`
-      mov r15, rsi
-      mov rbx, ${CONSOLE_PFN * 4096}
-    again:
-      mov eax, [rbx + 3072]
-      cmp eax, [rbx + 3076]
-      je sleep
-      and eax, 1023
-      movzx ecx, byte [rbx + rax]
-      mov [rel chr], cl
-      inc dword [rbx + 3072]
-      xor edi, edi
-      mov esi, 1
-      lea rdx, [rel chr]
-      call HC(18)
-      jmp again
-    sleep:
-      mov byte [r15], 0
-      mov qword [r15 + 8], 0
-      mov qword [r15 + 2048], 0
-      mov edi, 1
-      xor esi, esi
-      call HC(29)
-      jmp again
-    chr: db 0`));
+    host.createLabDomain("echo", echoGuest());
     const k = ctx();
     xlMagic.run("console echo --input 'ping\\n'", undefined, k.c);
     const last = k.updates[k.updates.length - 1]!;
