@@ -1,7 +1,7 @@
 /** A VHD shows itself: text summary and an SVG of its chain, block occupancy and file layout. */
 import { afterAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { VhdDisk, createDifferencing, createVhd } from "../../src/vhd";
+import { createDifferencing, createVhd } from "../../src/vhd";
 import { run, tempDir } from "./helpers";
 
 const t = tempDir("render");

@@ -77,7 +77,7 @@ describe("footer and dynamic header", () => {
     badCookie.write("conectiX", 0, "latin1");
     expect(formatError(() => parseFooter(badCookie, base))).toMatchObject({ field: "footer cookie", offset: base });
     const f = decodeFooter(tail);
-    expect(formatError(() => parseFooter(encodeFooter({ ...f, diskType: 5 }), base))).toMatchObject({ field: "footer disk type", offset: base + 60 });
+    expect(formatError(() => parseFooter(encodeFooter({ ...f, diskType: 5 as DiskType }), base))).toMatchObject({ field: "footer disk type", offset: base + 60 });
     expect(formatError(() => parseFooter(encodeFooter({ ...f, formatVersion: 0x00020000 }), base))).toMatchObject({ field: "footer file format version", offset: base + 12 });
     expect(formatError(() => parseFooter(encodeFooter({ ...f, currentSize: 1000 }), base))).toMatchObject({ field: "footer current size", offset: base + 48 });
     // a header with a block size that is not a power of two, in a whole file

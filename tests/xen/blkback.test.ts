@@ -4,7 +4,6 @@
  * xl's disk spec forms, the XenStore nodes libxl writes, and `xl block-list`'s columns.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runC } from "./headers";
 import { BLKIF_OP, BLKIF_RING_SIZE, BLKIF_MAX_SEGMENTS_PER_REQUEST, REQ, RSP, SEG, SRING, VDISK_CDROM, VDISK_READONLY, VDISK_REMOVABLE, XenbusState, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR } from "../../src/xen/blkback/abi";
