@@ -19,6 +19,7 @@ import { hypercallPage, xenCpuid } from "./cpuid";
 import { Domain, DomainKind } from "./domain";
 import { XenError } from "./errors";
 import { dispatchHypercall } from "./hypercalls";
+import { viridianCpuid, viridianGroups, viridianHypercall, viridianOf, viridianRdmsr, viridianWrmsr } from "./viridian";
 import { CreditScheduler, MS, Pcpu } from "./sched-credit";
 import { DomainConfig, parseXlConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
@@ -208,6 +209,7 @@ export class XenHost {
     const config = typeof cfg === "string" ? parseXlConfig(cfg, { nrCpus: this.pcpus.length }) : cfg;
     for (const d of this.domains.values()) if (d.name === config.name) throw new XenError("EEXIST", `domain with name "${config.name}" already exists`);
     if (config.type === "pv" || config.type === "hvm") throw new XenError("EOPNOTSUPP", `type "${config.type}" is not supported by this host: use type = "pvh" (an ELF kernel with XEN_ELFNOTE_PHYS32_ENTRY) or "lab"`);
+    viridianGroups(config.viridian); // an unknown enlightenment fails the create, naming it
     const freeMiB = (this.machine.memory.frameCount - this.machine.memory.allocatedFrames) / 256;
     if (config.memory + 1 > freeMiB) throw new XenError("ENOMEM", `not enough free memory for ${config.name}: ${config.memory} MiB wanted, ${Math.floor(freeMiB)} MiB free`);
     let id = this.nextDomid;
@@ -757,22 +759,44 @@ export class XenHost {
         case "interrupt":
           return;
         case "hypercall": {
+          // The viridian page's stub sets EAX bit 31 to mark a Hyper-V call (viridian.c).
+          const vir = viridianOf(d);
+          if (vir && (cpu.getReg("rax") & 0x80000000n) !== 0n) {
+            cpu.setReg("rax", viridianHypercall(vir, cpu.getReg("rcx")));
+            return;
+          }
           d.countHypercall(Number(cpu.getReg("rax") & 0xffffffffn));
           dispatchHypercall(this, v);
           return;
         }
         case "cpuid": {
+          const vir = viridianOf(d);
+          if (vir && x.leaf >= 0x40000000 && x.leaf < 0x40000100) {
+            const [a, b, c, dd] = viridianCpuid(vir, x.leaf, d.vcpus.length);
+            cpu.completeCpuid(a, b, c, dd);
+            return;
+          }
           const [a, b, c, dd] = xenCpuid(x.leaf, x.subleaf, { domid: d.domid, vcpuId: v.id, nrVcpus: d.vcpus.length, viridian: d.config.viridian.length > 0 });
           cpu.completeCpuid(a, b, c, dd);
           return;
         }
         case "rdmsr": {
+          const vir = viridianOf(d);
+          const r = vir ? viridianRdmsr(vir, x.msr, v.id, t) : "not-viridian";
+          if (r === "gp") { this.inject(v, x.rip, t); return; }
+          if (r !== "not-viridian") { cpu.completeRdmsr(r.value); return; }
           if (x.msr === this.hypercallMsr(d)) { cpu.completeRdmsr(0n); return; }
           if (x.msr === 0x1b) { cpu.completeRdmsr(0xfee00000n | 0x800n | (v.id === 0 ? 0x100n : 0n)); return; }
           this.inject(v, x.rip, t);
           return;
         }
         case "wrmsr": {
+          const vir = viridianOf(d);
+          if (vir) {
+            const ok = viridianWrmsr(vir, x.msr, x.value, (gpa, bytes) => d.guest.write(gpa, bytes));
+            if (ok === false) { this.inject(v, x.rip, t); return; }
+            if (ok === true) return;
+          }
           if (x.msr === this.hypercallMsr(d)) {
             // Low 12 bits = page index; only 0 exists (xen/arch/x86/msr.c).
             if ((x.value & 0xfffn) !== 0n) { this.inject(v, x.rip, t); return; }
