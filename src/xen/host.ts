@@ -782,7 +782,7 @@ export class XenHost {
         }
         case "rdmsr": {
           const vir = viridianOf(d);
-          const r = vir ? viridianRdmsr(vir, x.msr, v.id, t) : "not-viridian";
+          const r = vir ? viridianRdmsr(vir, x.msr, v.id, t, this.cpuMHz * 1e6) : "not-viridian";
           if (r === "gp") { this.inject(v, x.rip, t); return; }
           if (r !== "not-viridian") { cpu.completeRdmsr(r.value); return; }
           if (x.msr === this.hypercallMsr(d)) { cpu.completeRdmsr(0n); return; }
@@ -793,7 +793,12 @@ export class XenHost {
         case "wrmsr": {
           const vir = viridianOf(d);
           if (vir) {
-            const ok = viridianWrmsr(vir, x.msr, x.value, (gpa, bytes) => d.guest.write(gpa, bytes));
+            const ok = viridianWrmsr(vir, x.msr, x.value, {
+              vcpuId: v.id,
+              tscHz: this.cpuMHz * 1e6,
+              writePage: (gpa, bytes) => d.guest.write(gpa, bytes),
+              crash: (reason) => this.crashDomain(d, reason),
+            });
             if (ok === false) { this.inject(v, x.rip, t); return; }
             if (ok === true) return;
           }

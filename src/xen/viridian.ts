@@ -16,6 +16,9 @@ export const VIRIDIAN_GROUPS = [
 ] as const;
 export type ViridianGroup = (typeof VIRIDIAN_GROUPS)[number];
 
+/** Groups this host does not implement yet: asking for one fails the create rather than lie in CPUID. */
+const NOT_IMPLEMENTED: ViridianGroup[] = ["stimer", "hcall_ipi", "ex_processor_masks", "cpu_hotplug"];
+
 /** `viridian = 1` / "defaults" (libxl_create.c: base, freq, time_ref_count, apic_assist, crash_ctl). */
 const DEFAULTS: ViridianGroup[] = ["base", "freq", "time_ref_count", "apic_assist", "crash_ctl"];
 
@@ -37,7 +40,8 @@ export function viridianGroups(setting: readonly string[]): Set<ViridianGroup> {
   for (const raw of setting) {
     const neg = raw.startsWith("!");
     const name = neg ? raw.slice(1) : raw;
-    const names: ViridianGroup[] = name === "defaults" ? DEFAULTS : name === "all" ? [...VIRIDIAN_GROUPS] : [name as ViridianGroup];
+    // "all": every group this host implements.
+    const names: ViridianGroup[] = name === "defaults" ? DEFAULTS : name === "all" ? VIRIDIAN_GROUPS.filter((g) => !NOT_IMPLEMENTED.includes(g)) : [name as ViridianGroup];
     for (const n of names) {
       if (!VIRIDIAN_GROUPS.includes(n)) throw new XenError("EINVAL", `unknown viridian enlightenment "${raw}" (xl.cfg: ${VIRIDIAN_GROUPS.join(", ")}, defaults, all)`);
       if (neg) on.delete(n);
@@ -46,6 +50,7 @@ export function viridianGroups(setting: readonly string[]): Set<ViridianGroup> {
   }
   // Every other group builds on base (libxl refuses them without it).
   if (on.size && !on.has("base")) throw new XenError("EINVAL", 'viridian enlightenments need the "base" group');
+  for (const n of on) if (NOT_IMPLEMENTED.includes(n)) throw new XenError("EOPNOTSUPP", `viridian enlightenment "${n}" is not implemented by this host`);
   return on;
 }
 
@@ -53,8 +58,23 @@ interface ViridianState {
   groups: Set<ViridianGroup>;
   guestOsId: bigint;
   hypercallMsr: bigint;
+  referenceTscMsr: bigint;
+  /** Per vCPU: HV_X64_MSR_VP_ASSIST_PAGE (apic_assist). */
+  vpAssist: Map<number, bigint>;
+  /** HV_X64_MSR_CRASH_P0..P4 (crash_ctl). */
+  crashParams: bigint[];
   calls: number;
 }
+
+/** MSRs beyond those in tlfs.ts (hvgdk_mini.h HV_X64_MSR_VP_ASSIST_PAGE, HV_X64_MSR_CRASH_*). */
+export const VIRIDIAN_MSR = {
+  VP_ASSIST_PAGE: 0x40000073,
+  CRASH_P0: 0x40000100,
+  CRASH_P4: 0x40000104,
+  CRASH_CTL: 0x40000105,
+} as const;
+/** HV_CRASH_CTL_CRASH_NOTIFY: the guest reports a crash with P0..P4 (hvgdk_mini.h). */
+const CRASH_NOTIFY = 1n << 63n;
 
 const states = new WeakMap<Domain, ViridianState>();
 
@@ -63,7 +83,7 @@ export function viridianOf(d: Domain): ViridianState | undefined {
   let s = states.get(d);
   if (!s) {
     if (!d.config.viridian.length) return undefined;
-    s = { groups: viridianGroups(d.config.viridian), guestOsId: 0n, hypercallMsr: 0n, calls: 0 };
+    s = { groups: viridianGroups(d.config.viridian), guestOsId: 0n, hypercallMsr: 0n, referenceTscMsr: 0n, vpAssist: new Map(), crashParams: [0n, 0n, 0n, 0n, 0n], calls: 0 };
     states.set(d, s);
   }
   return s;
@@ -102,6 +122,22 @@ export function viridianCpuid(s: ViridianState, leaf: number, nrVcpus: number): 
   }
 }
 
+/**
+ * The reference TSC page (TLFS 12.7: HV_REFERENCE_TSC_PAGE): sequence, then scale and offset such
+ * that reference time in 100 ns units = ((tsc * scale) >> 64) + offset.
+ */
+export function referenceTscPage(tscHz: number): Uint8Array {
+  const page = new Uint8Array(4096);
+  const view = new DataView(page.buffer);
+  // The scale is a 0.64 fixed-point fraction: a TSC no faster than the 10 MHz reference clock
+  // cannot be described, and sequence 0 tells the guest to use TIME_REF_COUNT instead.
+  if (tscHz <= 10_000_000) return page;
+  view.setUint32(0, 1, true); // tsc_sequence: valid
+  view.setBigUint64(8, (10_000_000n << 64n) / BigInt(tscHz), true); // tsc_scale
+  view.setBigInt64(16, 0n, true); // tsc_offset: the TSC starts with the partition
+  return page;
+}
+
 /** The bytes Xen writes into the viridian hypercall page (viridian.c enable_hypercall_page). */
 export function viridianHypercallPage(): Uint8Array {
   const page = new Uint8Array(4096).fill(0xcc); // int3 after the stub
@@ -113,8 +149,21 @@ export function viridianHypercallPage(): Uint8Array {
 export type MsrResult = { value: bigint } | "gp" | "not-viridian";
 
 /** rdmsr of a synthetic MSR: its value, #GP when its group is off, or not a viridian MSR. */
-export function viridianRdmsr(s: ViridianState, msr: number, vcpuId: number, nowNs: number): MsrResult {
+export function viridianRdmsr(s: ViridianState, msr: number, vcpuId: number, nowNs: number, tscHz: number): MsrResult {
+  const g = s.groups;
+  if (msr >= VIRIDIAN_MSR.CRASH_P0 && msr <= VIRIDIAN_MSR.CRASH_P4) return g.has("crash_ctl") ? { value: s.crashParams[msr - VIRIDIAN_MSR.CRASH_P0]! } : "gp";
   switch (msr) {
+    case VIRIDIAN_MSR.CRASH_CTL:
+      return g.has("crash_ctl") ? { value: CRASH_NOTIFY } : "gp"; // the notify capability
+    case HV_MSR.REFERENCE_TSC:
+      return g.has("reference_tsc") ? { value: s.referenceTscMsr } : "gp";
+    case HV_MSR.TSC_FREQUENCY:
+      return g.has("freq") ? { value: BigInt(tscHz) } : "gp";
+    case HV_MSR.APIC_FREQUENCY:
+      // viridian.c: 1000000000 / APIC_BUS_CYCLE_NS, with a 1 ns bus cycle.
+      return g.has("freq") ? { value: 1_000_000_000n } : "gp";
+    case VIRIDIAN_MSR.VP_ASSIST_PAGE:
+      return g.has("apic_assist") ? { value: s.vpAssist.get(vcpuId) ?? 0n } : "gp";
     case HV_MSR.GUEST_OS_ID:
       return { value: s.guestOsId };
     case HV_MSR.HYPERCALL:
@@ -133,8 +182,36 @@ export function viridianRdmsr(s: ViridianState, msr: number, vcpuId: number, now
  * wrmsr of a synthetic MSR. Enabling HYPERCALL writes the page at its gfn through `writePage`;
  * returns whether the write was accepted (false: #GP).
  */
-export function viridianWrmsr(s: ViridianState, msr: number, value: bigint, writePage: (gpa: number, bytes: Uint8Array) => void): boolean | "not-viridian" {
+export function viridianWrmsr(
+  s: ViridianState,
+  msr: number,
+  value: bigint,
+  io: { vcpuId: number; tscHz: number; writePage(gpa: number, bytes: Uint8Array): void; crash(reason: string): void },
+): boolean | "not-viridian" {
+  const g = s.groups;
+  if (msr >= VIRIDIAN_MSR.CRASH_P0 && msr <= VIRIDIAN_MSR.CRASH_P4) {
+    if (!g.has("crash_ctl")) return false;
+    s.crashParams[msr - VIRIDIAN_MSR.CRASH_P0] = value;
+    return true;
+  }
   switch (msr) {
+    case VIRIDIAN_MSR.CRASH_CTL:
+      if (!g.has("crash_ctl")) return false;
+      // The guest's bugcheck: Xen logs P0..P4 and crashes the domain (viridian.c, on_crash applies).
+      if (value & CRASH_NOTIFY) io.crash(`guest crash report: ${s.crashParams.map((p) => `0x${p.toString(16)}`).join(" ")}`);
+      return true;
+    case HV_MSR.REFERENCE_TSC: {
+      if (!g.has("reference_tsc")) return false;
+      s.referenceTscMsr = value & ~0xffen;
+      if (value & 1n) io.writePage(Number(value & ~0xfffn), referenceTscPage(io.tscHz));
+      return true;
+    }
+    case VIRIDIAN_MSR.VP_ASSIST_PAGE:
+      // The page is the guest's; Xen only ever sets its "no EOI needed" bit when it can skip an
+      // EOI, which this host never does, so remembering the location is the whole contract.
+      if (!g.has("apic_assist")) return false;
+      s.vpAssist.set(io.vcpuId, value & ~0xffen);
+      return true;
     case HV_MSR.GUEST_OS_ID:
       s.guestOsId = value;
       if (value === 0n) s.hypercallMsr &= ~1n; // clearing the OS id disables the page (TLFS 3.13)
@@ -143,7 +220,7 @@ export function viridianWrmsr(s: ViridianState, msr: number, value: bigint, writ
       // The page may only be enabled once the guest has set its OS id (TLFS 3.13).
       if ((value & 1n) && s.guestOsId === 0n) return false;
       s.hypercallMsr = value & ~0xffen;
-      if (value & 1n) writePage(Number(value & ~0xfffn), viridianHypercallPage());
+      if (value & 1n) io.writePage(Number(value & ~0xfffn), viridianHypercallPage());
       return true;
     }
     case HV_MSR.VP_INDEX:

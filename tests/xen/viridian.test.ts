@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { HV_VENDOR } from "../../src/hyperv/tlfs";
 import { XenHost } from "../../src/xen/host";
-import { viridianGroups } from "../../src/xen/viridian";
+import { referenceTscPage, viridianGroups } from "../../src/xen/viridian";
 import { labCode } from "./helpers";
 
 const GUEST = labCode(`
@@ -94,5 +94,87 @@ describe("viridian", () => {
     const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
     expect(() => host.createLabDomain("bad", GUEST, { extra: 'viridian = [ "base", "warp_drive" ]' })).toThrow(/warp_drive/);
     expect(host.findDomain("bad")).toBeUndefined();
+  });
+});
+
+describe("viridian time, frequency, VP assist and crash reporting", () => {
+  it("the reference TSC page and the TIME_REF_COUNT MSR agree; freq reports the TSC rate", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128, cpuMHz: 100 });
+    const d = host.createLabDomain("clock", labCode(`
+    mov ecx, 0x40000000          ; GUEST_OS_ID first
+    mov eax, 1
+    xor edx, edx
+    wrmsr
+    mov ecx, 0x40000021          ; HV_X64_MSR_REFERENCE_TSC: page at 0x7000, enabled
+    mov eax, 0x7001
+    xor edx, edx
+    wrmsr
+    mov rcx, 200000              ; let some time pass
+spin:
+    dec rcx
+    jnz spin
+    rdtsc                        ; reference time from the page: ((tsc * scale) >> 64) + offset
+    shl rdx, 32
+    or rax, rdx
+    mul qword [0x7008]
+    add rdx, [0x7010]
+    mov r8, rdx
+    mov ecx, 0x40000020          ; ... and from the MSR
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    mov r9, rax
+    mov ecx, 0x40000022          ; HV_X64_MSR_TSC_FREQUENCY
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    mov r10, rax
+    mov ecx, 0x40000073          ; HV_X64_MSR_VP_ASSIST_PAGE: write, read back
+    mov eax, 0x8001
+    xor edx, edx
+    wrmsr
+    rdmsr
+    mov r11, rax
+    cli
+    hlt`), { extra: 'viridian = [ "defaults", "reference_tsc" ]\non_poweroff = "preserve"' });
+    host.run({ ns: 100e6 });
+    const cpu = d.vcpus[0]!.cpu!;
+    expect(d.guest.u32(0x7000)).toBe(1); // sequence: valid
+    const fromPage = cpu.getReg("r8");
+    const fromMsr = cpu.getReg("r9");
+    expect(fromPage).toBeGreaterThan(0n);
+    // The two paths read the same clock a few instructions apart (100 ns ticks).
+    expect(fromMsr >= fromPage && fromMsr - fromPage < 100n).toBe(true);
+    expect(cpu.getReg("r10")).toBe(100_000_000n);
+    expect(cpu.getReg("r11")).toBe(0x8001n);
+  });
+
+  it("a TSC no faster than the 10 MHz reference leaves the page invalid (sequence 0: use the MSR)", () => {
+    expect(new DataView(referenceTscPage(10_000_000).buffer).getUint32(0, true)).toBe(0);
+    const page = new DataView(referenceTscPage(100_000_000).buffer);
+    expect(page.getUint32(0, true)).toBe(1);
+    expect(page.getBigUint64(8, true)).toBe((1n << 64n) / 10n);
+  });
+
+  it("a crash report through CRASH_CTL crashes the domain with the parameters logged", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    host.createLabDomain("bsod", labCode(`
+    mov ecx, 0x40000100          ; HV_X64_MSR_CRASH_P0: the bugcheck code
+    mov eax, 0xdead
+    xor edx, edx
+    wrmsr
+    mov ecx, 0x40000105          ; HV_X64_MSR_CRASH_CTL with CRASH_NOTIFY
+    xor eax, eax
+    mov edx, 0x80000000
+    wrmsr
+    hlt`), { extra: 'viridian = [ "base", "crash_ctl" ]' });
+    host.run({ ns: 1e6 });
+    expect(host.dmesg.join("\n")).toMatch(/guest crash report: 0xdead 0x0 0x0 0x0 0x0/);
+    expect(host.findDomain("bsod")).toBeUndefined(); // on_crash = destroy
+  });
+
+  it("refuses groups this host does not implement, naming them", () => {
+    expect(() => viridianGroups(["base", "stimer"])).toThrow(/"stimer" is not implemented/);
+    expect(viridianGroups(["defaults"]).has("crash_ctl")).toBe(true);
   });
 });
