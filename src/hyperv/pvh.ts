@@ -5,9 +5,9 @@
  * command line on the pages after the kernel. The caller sets the VP to the PVH entry state.
  */
 import { ElfFile, GuestPhysical, PT_LOAD, PAGE_SIZE } from "../machine";
-import { E820_RAM, E820_RESERVED, LAYOUT, XEN_ELFNOTE, XEN_HVM_START_MAGIC_VALUE } from "../xen/abi";
+import { XEN_ELFNOTE } from "../xen/abi";
 import { readNotes, noteNumber } from "../xen/elf-notes";
-import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
+import { memmapOf, writeHvmStartInfo } from "../xen/builder";
 import { HypervError } from "./errors";
 
 export function loadPvh(g: GuestPhysical, image: Uint8Array, pages: number, cmdline: string): { entry: number; startInfo: number; symbols: Map<string, number> } {
@@ -23,25 +23,6 @@ export function loadPvh(g: GuestPhysical, image: Uint8Array, pages: number, cmdl
     end = Math.max(end, at + ph.memsz);
   }
   elf.loadInto(g, { usePaddr: true });
-  const si = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
-  const memmap = [
-    { addr: 0, size: pages * PAGE_SIZE, type: E820_RAM },
-    { addr: specialPfn(0) * PAGE_SIZE, size: X86_HVM_NR_SPECIAL_PAGES * PAGE_SIZE, type: E820_RESERVED },
-  ];
-  const S = LAYOUT.hvm_start_info.f, M = LAYOUT.hvm_memmap_table_entry.f;
-  const mm = si + LAYOUT.hvm_start_info.size, cmd = mm + memmap.length * LAYOUT.hvm_memmap_table_entry.size;
-  g.fill(si, PAGE_SIZE, 0);
-  g.setU32(si + S.magic, XEN_HVM_START_MAGIC_VALUE);
-  g.setU32(si + S.version, 1);
-  g.setU64(si + S.cmdline_paddr, cmdline ? cmd : 0);
-  g.setU64(si + S.memmap_paddr, mm);
-  g.setU32(si + S.memmap_entries, memmap.length);
-  memmap.forEach((e, i) => {
-    const a = mm + i * LAYOUT.hvm_memmap_table_entry.size;
-    g.setU64(a + M.addr, e.addr);
-    g.setU64(a + M.size, e.size);
-    g.setU32(a + M.type, e.type);
-  });
-  if (cmdline) g.write(cmd, new Uint8Array([...Buffer.from(cmdline, "latin1"), 0]));
+  const si = writeHvmStartInfo(g, end, memmapOf(pages), cmdline);
   return { entry: Number(noteNumber(note)), startInfo: si, symbols: new Map([...elf.symbolMap()].map(([k, v]) => [k, Number(v)])) };
 }

@@ -8,7 +8,7 @@
  * Both place the console and xenstore pages at Xen's HVM "special pages"
  * (tools/libs/guest/xg_dom_x86.c: X86_HVM_END_SPECIAL_REGION 0xff000, 8 pages below it).
  */
-import { ElfFile, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
+import { ElfFile, GuestPhysical, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
 import { E820_RAM, E820_RESERVED, LAYOUT, XEN_ELFNOTE, XEN_HVM_START_MAGIC_VALUE } from "./abi";
 import { hypercallPage } from "./cpuid";
 import type { Domain } from "./domain";
@@ -43,11 +43,39 @@ function populateRam(d: Domain, pages: number): void {
   d.machine.populate(d.domid, gfn(specialPfn(0)), X86_HVM_NR_SPECIAL_PAGES);
 }
 
-function memmapOf(pages: number) {
+/** The e820 map a PVH guest of `pages` pages gets: its RAM, and the special pages as reserved. */
+export function memmapOf(pages: number): { addr: number; size: number; type: number }[] {
   return [
     { addr: 0, size: pages * PAGE_SIZE, type: E820_RAM },
     { addr: specialPfn(0) * PAGE_SIZE, size: X86_HVM_NR_SPECIAL_PAGES * PAGE_SIZE, type: E820_RESERVED },
   ];
+}
+
+/**
+ * hvm_start_info, then the memory map, then the command line, on the pages after the kernel
+ * (arch-x86/hvm/start_info.h, docs/misc/pvh.pandoc). Returns hvm_start_info's address (EBX).
+ */
+export function writeHvmStartInfo(g: GuestPhysical, kernelEnd: number, memmap: { addr: number; size: number; type: number }[], cmdline: string): number {
+  const si = Math.ceil(kernelEnd / PAGE_SIZE) * PAGE_SIZE;
+  const mmAt = si + LAYOUT.hvm_start_info.size;
+  const cmdAt = mmAt + memmap.length * LAYOUT.hvm_memmap_table_entry.size;
+  const S = LAYOUT.hvm_start_info.f, M = LAYOUT.hvm_memmap_table_entry.f;
+  g.fill(si, PAGE_SIZE, 0);
+  g.setU32(si + S.magic, XEN_HVM_START_MAGIC_VALUE);
+  g.setU32(si + S.version, 1);
+  g.setU32(si + S.flags, 0);
+  g.setU32(si + S.nr_modules, 0);
+  g.setU64(si + S.cmdline_paddr, cmdline ? cmdAt : 0);
+  g.setU64(si + S.memmap_paddr, mmAt);
+  g.setU32(si + S.memmap_entries, memmap.length);
+  memmap.forEach((e, i) => {
+    const a = mmAt + i * LAYOUT.hvm_memmap_table_entry.size;
+    g.setU64(a + M.addr, e.addr);
+    g.setU64(a + M.size, e.size);
+    g.setU32(a + M.type, e.type);
+  });
+  if (cmdline) g.write(cmdAt, new Uint8Array([...Buffer.from(cmdline, "latin1"), 0]));
+  return si;
 }
 
 export function buildPvh(d: Domain, image: Uint8Array, cmdline: string): BuildResult {
@@ -69,27 +97,8 @@ export function buildPvh(d: Domain, image: Uint8Array, cmdline: string): BuildRe
     kernelEnd = Math.max(kernelEnd, at + ph.memsz);
   }
   elf.loadInto(g, { usePaddr: true });
-  // hvm_start_info, then the memory map, then the command line, on the pages after the kernel.
-  const si = Math.ceil(kernelEnd / PAGE_SIZE) * PAGE_SIZE;
   const memmap = memmapOf(pages);
-  const mmAt = si + LAYOUT.hvm_start_info.size;
-  const cmdAt = mmAt + memmap.length * LAYOUT.hvm_memmap_table_entry.size;
-  const S = LAYOUT.hvm_start_info.f, M = LAYOUT.hvm_memmap_table_entry.f;
-  g.fill(si, PAGE_SIZE, 0);
-  g.setU32(si + S.magic, XEN_HVM_START_MAGIC_VALUE);
-  g.setU32(si + S.version, 1);
-  g.setU32(si + S.flags, 0);
-  g.setU32(si + S.nr_modules, 0);
-  g.setU64(si + S.cmdline_paddr, cmdline ? cmdAt : 0);
-  g.setU64(si + S.memmap_paddr, mmAt);
-  g.setU32(si + S.memmap_entries, memmap.length);
-  memmap.forEach((e, i) => {
-    const a = mmAt + i * LAYOUT.hvm_memmap_table_entry.size;
-    g.setU64(a + M.addr, e.addr);
-    g.setU64(a + M.size, e.size);
-    g.setU32(a + M.type, e.type);
-  });
-  if (cmdline) g.write(cmdAt, new Uint8Array([...Buffer.from(cmdline, "latin1"), 0]));
+  const si = writeHvmStartInfo(g, kernelEnd, memmap, cmdline);
   const v0 = d.vcpus[0]!.cpu!;
   v0.reset({ mode: "protected32", rip: entry, regs: { rbx: si } });
   const syms = elf.symbolMap();
