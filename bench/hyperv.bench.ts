@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Figure, nowMs } from "./harness";
+import { xenHypercallRate } from "./xen.bench";
 import { XenHost } from "../src/xen/host";
 import { LAB } from "../src/xen/builder";
 import { HypervHost, CHILD_LAYOUT, HV_STATUS, VmbusRing } from "../src/hyperv";
@@ -52,22 +53,6 @@ const ENABLE = `
   xor edx, edx
   wrmsr`;
 
-function xenHypercallRate(n: number): number {
-  const code = nasm(LAB.code, `
-    mov r12, ${n}
-  l: xor edi, edi
-    call ${LAB.hypercallPage} + 17*32
-    dec r12
-    jnz l
-    cli
-    hlt`);
-  const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
-  host.traceEnabled = false;
-  host.createLabDomain("hc", code);
-  const t0 = nowMs();
-  host.run();
-  return n / ((nowMs() - t0) / 1000);
-}
 
 function hvHypercallRate(n: number): { rate: number; insnsPerCall: number } {
   const h = new HypervHost({ lps: 1 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { LAB } from "../../src/xen/builder";
 import { HypervHost, CHILD_LAYOUT, HVCALL } from "../../src/hyperv";
-import { nasm } from "./helpers";
+import { ENABLE_HYPERCALLS, nasm } from "./helpers";
 
 const GUEST = `
   mov esi, 0x40000000
@@ -149,15 +149,7 @@ describe("Xen hypercall adapter on the Longhorn host", () => {
 
   it("Hyper-V calls still work next to Xen ones (the page tags them with EAX bit 31)", () => {
     const hv = new HypervHost();
-    const p = hv.createChild({ name: "both", memoryMiB: 2, xenAdapter: true, code: nasm(`
-      mov ecx, 0x40000000
-      mov eax, 0x00020600
-      mov edx, 0x81000000
-      wrmsr
-      mov ecx, 0x40000001
-      mov eax, 0x3001
-      xor edx, edx
-      wrmsr
+    const p = hv.createChild({ name: "both", memoryMiB: 2, xenAdapter: true, code: nasm(`${ENABLE_HYPERCALLS}
       mov ecx, 0x46
       xor edx, edx
       mov r8d, 0x6000
