@@ -131,13 +131,19 @@ export class XenStore {
   // ---- operations (conn = requesting domain; txid 0 = none) --------------------------------
 
   read(path: string, conn = 0, txid = 0): string {
+    const n = this.readable(path, conn, txid);
+    return n.value;
+  }
+
+  /** The node at `path` as `conn` sees it (in its transaction), if it exists and may be read. */
+  private readable(path: string, conn: number, txid: number): XsNode {
     const abs = this.checkPath(path, conn);
     const t = this.tx(txid, conn);
     t?.accessed.add(abs);
     const n = this.lookup(t ? t.root : this.root, abs);
     if (!n) throw new XsError("ENOENT", abs);
     if (!this.canRead(n, conn)) throw new XsError("EACCES", abs);
-    return n.value;
+    return n;
   }
 
   exists(path: string, conn = 0): boolean {
@@ -145,22 +151,12 @@ export class XenStore {
   }
 
   directory(path: string, conn = 0, txid = 0): string[] {
-    const abs = this.checkPath(path, conn);
-    const t = this.tx(txid, conn);
-    t?.accessed.add(abs);
-    const n = this.lookup(t ? t.root : this.root, abs);
-    if (!n) throw new XsError("ENOENT", abs);
-    if (!this.canRead(n, conn)) throw new XsError("EACCES", abs);
+    const n = this.readable(path, conn, txid);
     return [...n.children.keys()];
   }
 
   getPerms(path: string, conn = 0, txid = 0): XsPerm[] {
-    const abs = this.checkPath(path, conn);
-    const t = this.tx(txid, conn);
-    t?.accessed.add(abs);
-    const n = this.lookup(t ? t.root : this.root, abs);
-    if (!n) throw new XsError("ENOENT", abs);
-    if (!this.canRead(n, conn)) throw new XsError("EACCES", abs);
+    const n = this.readable(path, conn, txid);
     return n.perms.map((p) => ({ ...p }));
   }
 
