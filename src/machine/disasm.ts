@@ -73,14 +73,3 @@ export function disassemble(bytes: Uint8Array, address: number | bigint, bits: 3
   }
   return out;
 }
-
-/** Formats lines as `address  bytes  text`, with `name:` labels where symbols start. */
-export function formatListing(lines: DisasmLine[], mark?: bigint): string[] {
-  const out: string[] = [];
-  for (const l of lines) {
-    if (l.where && !l.where.includes("+")) out.push(`${l.where}:`);
-    const hex = [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-    out.push(`${l.address === mark ? "=>" : "  "} ${l.address.toString(16).padStart(16, "0")}  ${hex.padEnd(30)} ${l.text}`);
-  }
-  return out;
-}

@@ -63,5 +63,5 @@ export { TraceRing } from "./trace";
 export * from "./registers";
 export { Assembler, assemble, normalizeNumbers } from "./assembler";
 export type { AssembleOptions } from "./assembler";
-export { disassemble, formatListing, symbolizerFrom } from "./disasm";
+export { disassemble, symbolizerFrom } from "./disasm";
 export type { DisasmLine, Symbolizer } from "./disasm";
