@@ -91,9 +91,7 @@ export class Domain {
    * through grants (a grant mapped over one of its RAM pages hides that page but it stays owned).
    */
   get totPages(): number {
-    let foreign = 0;
-    for (const m of this.gnttab.maptrack.values()) if (!(m as { prev?: unknown }).prev) foreign++;
-    return this.host.machine.p2m(this.domid).size - foreign;
+    return this.host.machine.p2m(this.domid).size - this.gnttab.foreignOnlyMappings;
   }
 
   get paused(): boolean {

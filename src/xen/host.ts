@@ -7,7 +7,7 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
+import { FrameUse, Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
 import { checkInterrupt, KeyboardInterrupt } from "../interrupt";
 import {
   DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
@@ -367,24 +367,14 @@ export class XenHost {
       }
       d.evtchn.close(e.port);
     }
-    // Grant mappings other domains hold of this domain's pages are dropped with the pages.
-    for (const other of this.domains.values()) {
-      for (const m of [...other.gnttab.maptrack.values()]) {
-        if (m.granter === d.domid) { this.machine.p2m(other.domid).remove(gfn(m.gfn)); other.gnttab.removeMapping(m.handle); }
-      }
-    }
-    for (const m of [...d.gnttab.maptrack.values()]) {
-      this.machine.p2m(d.domid).remove(gfn(m.gfn));
-      this.domains.get(m.granter)?.gnttab.unpin(m.ref, m.readonly);
-    }
+    // Its own mappings go first (displaced pages return to its P2M); frames others still map stay.
+    const stillMapped = d.gnttab.teardown();
     const p2m = this.machine.p2m(d.domid);
-    const grantFrames = new Set<number>(d.gnttab.frames);
     for (const e of p2m.entries()) {
       const info = this.machine.memory.info(e.mfn);
-      if (info.owner === d.domid && e.mfn !== d.sharedInfoMfn && !grantFrames.has(e.mfn)) this.machine.memory.free(e.mfn);
+      if (info.owner === d.domid && e.mfn !== d.sharedInfoMfn && info.use !== FrameUse.Free && !stillMapped.has(e.mfn)) this.machine.memory.free(e.mfn);
       p2m.remove(e.gfn);
     }
-    d.gnttab.release();
     this.machine.memory.free(d.sharedInfoMfn);
     this.domains.delete(d.domid);
     // Its watches go first: removing its nodes would otherwise fire them into its freed ring page.

@@ -65,7 +65,7 @@ function parseState(s: string): VcpuState {
 
 export function saveDomain(host: XenHost, d: Domain): Uint8Array {
   if (d.domid === 0) throw new XenError("EINVAL", "cannot save Domain-0");
-  if (d.gnttab.maptrack.size) throw new XenError("EBUSY", `${d.name} still maps ${d.gnttab.maptrack.size} grant(s) of other domains`);
+  if (d.gnttab.mappingCount) throw new XenError("EBUSY", `${d.name} still maps ${d.gnttab.mappingCount} grant(s) of other domains`);
   const p2m = host.machine.p2m(d.domid).entries();
   const grantIdx = new Map(d.gnttab.frames.map((m, i) => [m, i]));
   const pages: SavedHeader["pages"] = [];

@@ -304,6 +304,7 @@ describe("domain lifecycle with disks", () => {
 
   it("destroying a domain with requests in flight drops them without touching its freed memory", () => {
     const host = new XenHost({ pcpus: 1, memoryMiB: 128 });
+    const base = host.machine.memory.allocatedFrames;
     const { d, vbd } = boot(host, "gone", "mode=bench kib=1408 depth=32", `format=vhd, vdev=xvda, access=ro, target=${img.dynamic}`, { autoServe: false, run: false });
     host.run({ ns: 200e6, until: () => vbd.pendingKick });
     expect(vbd.take(5)).toHaveLength(5);
@@ -313,5 +314,7 @@ describe("domain lifecycle with disks", () => {
     expect(vbd.inflight).toHaveLength(0);
     expect(vbd.stats.bytesRead).toBe(0);
     expect(host.machine.memory.allocatedFrames).toBeLessThan(free0);
+    // Every frame came back: the ring and the data pages blkback had mapped went with its unmaps.
+    expect(host.machine.memory.allocatedFrames).toBe(base);
   });
 });

@@ -82,7 +82,7 @@ describe("PVH boot of the C guest", () => {
     expect(ping.consoleLog).toContain('ping: grant flags while mapped 0x19, page says "pong was here"');
     expect(ping.consoleLog).toContain("ping: grant flags after unmap 0x1");
     expect(pong.consoleLog).toContain("pong: unmap status 0");
-    expect(pong.gnttab.maptrack.size).toBe(0);
+    expect(pong.gnttab.mappingCount).toBe(0);
   });
 
   it("every hypercall is counted per domain and traced", () => {

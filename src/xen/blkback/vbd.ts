@@ -215,7 +215,7 @@ export class Vbd {
     if (order !== undefined && order !== "0") { this.fatal("EINVAL", `ring-page-order ${order} was not offered (max-ring-page-order is absent)`); return false; }
     const proto = rd("protocol") ?? XEN_IO_PROTO_ABI_X86_64;
     if (proto !== XEN_IO_PROTO_ABI_X86_64) { this.fatal("ENOSYS", `unsupported protocol ${proto} (this backend serves ${XEN_IO_PROTO_ABI_X86_64})`); return false; }
-    const m = mapGrant(this.domain, Number(ringRef), 0, true);
+    const m = mapGrant(this.domain, Number(ringRef), this.host.dom0.domid, true);
     if (isFailure(m)) { this.fatal("ENOMEM", `mapping ring-ref ${ringRef}: ${m.reason}`); return false; }
     const port = Number(evtchn);
     const e = this.domain.evtchn.get(port);
@@ -253,8 +253,9 @@ export class Vbd {
   /** xen_blkif_disconnect: finish what is in flight, unbind, unmap the ring. */
   private disconnect(): void {
     if (this.domain.dying || !this.host.domains.has(this.domid)) {
-      // The guest's memory is already freed: in-flight requests are dropped, not answered (their
-      // pages and the ring may belong to someone else by now).
+      // The guest is gone: in-flight requests are dropped, not answered. Their pages outlived it
+      // only because we map them (grant-table.ts teardown); unmapping frees them.
+      for (const f of this.inflight) for (const m of f.mappings) unmapGrant(m);
       this.inflight.length = 0;
     } else if (this.inflight.length) this.complete(Infinity, false);
     if (this.port !== undefined) {
@@ -404,7 +405,7 @@ export class Vbd {
     const writable = req.operation === BLKIF_OP.READ;
     s.mapBatches++;
     for (const g of req.segments) {
-      const m = mapGrant(this.domain, g.gref, 0, writable);
+      const m = mapGrant(this.domain, g.gref, this.host.dom0.domid, writable);
       if (isFailure(m)) return bad(BLKIF_RSP_ERROR, m.reason);
       f.mappings.push(m);
       s.pagesMapped++;

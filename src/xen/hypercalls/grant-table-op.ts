@@ -4,7 +4,7 @@ import {
   DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST, GNTTABOP, GTF_permit_access,
   GTF_readonly, GTF_type_mask, LAYOUT,
 } from "../abi";
-import { GRANT_ENTRIES_PER_FRAME } from "../grant-table";
+import { GRANT_ENTRIES_PER_FRAME, isRefusal } from "../grant-table";
 import { Handler, HcCtx, err, num, domainArg } from "./context";
 
 const ST = LAYOUT.gnttab_setup_table.f, QS = LAYOUT.gnttab_query_size.f, MP = LAYOUT.gnttab_map_grant_ref.f;
@@ -17,40 +17,17 @@ function mapOne(c: HcCtx, op: number): void {
   const gd = host.domains.get(domid);
   if (!gd || domid === dom.domid) return status(GNTST.bad_domain);
   if (!(flags & GNTMAP_host_map)) return status(GNTST.general_error); // device_map needs an IOMMU
-  if (ref >= gd.gnttab.nrEntries) return status(GNTST.bad_gntref);
-  const e = gd.gnttab.entry(ref)!;
-  if ((e.flags & GTF_type_mask) !== GTF_permit_access || e.domid !== dom.domid) return status(GNTST.permission_denied);
-  const readonly = (flags & GNTMAP_readonly) !== 0;
-  if ((e.flags & GTF_readonly) && !readonly) return status(GNTST.permission_denied);
-  const src = host.machine.p2m(gd.domid).lookup(gfn(e.frame));
-  if (!src) return status(GNTST.bad_page);
-  if (hostAddr < 0 || hostAddr % PAGE_SIZE !== 0) return status(GNTST.bad_virt_addr);
-  const g = hostAddr / PAGE_SIZE;
-  const p2m = host.machine.p2m(dom.domid);
-  const prev = p2m.lookup(gfn(g));
-  p2m.set(gfn(g), src.mfn, !readonly);
-  gd.gnttab.pin(ref, readonly);
-  const m = dom.gnttab.addMapping({ mapper: dom.domid, gfn: g, granter: gd.domid, ref, readonly, mfn: src.mfn });
-  (m as { prev?: typeof prev }).prev = prev;
+  const m = dom.gnttab.map(gd.gnttab, ref, hostAddr, (flags & GNTMAP_readonly) !== 0);
+  if (isRefusal(m)) return status(m.status);
   mem.setU32(op + MP.handle, m.handle);
-  mem.setU64(op + MP.dev_bus_addr, BigInt(src.mfn) * 4096n);
+  mem.setU64(op + MP.dev_bus_addr, BigInt(m.mfn) * BigInt(PAGE_SIZE));
   status(GNTST.okay);
 }
 
 function unmapOne(c: HcCtx, op: number): void {
-  const { host, dom, mem } = c;
+  const { dom, mem } = c;
   const hostAddr = num(mem.u64(op + UM.host_addr)), handle = mem.u32(op + UM.handle);
-  const status = (s: number) => mem.setI16(op + UM.status, s);
-  const m = dom.gnttab.maptrack.get(handle);
-  if (!m) return status(GNTST.bad_handle);
-  if (hostAddr !== 0 && hostAddr / PAGE_SIZE !== m.gfn) return status(GNTST.bad_virt_addr);
-  dom.gnttab.removeMapping(handle);
-  const p2m = host.machine.p2m(dom.domid);
-  const prev = (m as { prev?: { mfn: number; writable: boolean } }).prev;
-  if (prev) p2m.set(gfn(m.gfn), prev.mfn as never, prev.writable);
-  else p2m.remove(gfn(m.gfn));
-  host.domains.get(m.granter)?.gnttab.unpin(m.ref, m.readonly);
-  status(GNTST.okay);
+  mem.setI16(op + UM.status, dom.gnttab.unmap(handle, hostAddr));
 }
 
 /** Resolves one side of a gnttab_copy to (domain, machine frame, offset); a status on failure. */
