@@ -7,8 +7,8 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { FrameUse, Machine, Vcpu, domId, hex, PAGE_SIZE, gfn } from "../machine";
-import { checkInterrupt, KeyboardInterrupt } from "../interrupt";
+import { FrameUse, Machine, Vcpu, domId, gva, hex, PAGE_SIZE, gfn } from "../machine";
+import { DeviceBus, RunLoop, TraceRing, VirtualClock } from "../platform";
 import {
   DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
   XEN_HYPERCALL_MSR, XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
@@ -111,25 +111,31 @@ export class XenHost {
   readonly cpuMHz: number;
   readonly quantumNs: number;
   readonly hostname: string;
+  /** Platform devices (ports, MSRs, MMIO) offered every io/rdmsr/wrmsr exit first. */
+  readonly devices = new DeviceBus();
+  /** Virtual time (the platform's clock). */
+  readonly clock: VirtualClock;
+  /** The platform's run loop: pCPUs, the scheduler core, timers, the instruction count. */
+  private readonly loop: RunLoop<XenVcpu>;
   /** Virtual time, ns since boot. */
-  now = 0;
+  get now(): number { return this.clock.now; }
+  set now(t: number) { this.clock.now = t; }
   /**
    * Wall-clock seconds (Unix time) at boot, published in shared_info wc_sec: fixed so notebooks
    * are deterministic. Default: 17 July 2006, the day Microsoft and XenSource announced
    * interoperability between Xen-enabled Linux and Windows Server "Longhorn" virtualization.
    */
   readonly bootEpoch: number;
-  private nextTick: number;
-  private nextAcct: number;
   /** Xen's console ring (`xl dmesg`). */
   readonly dmesg: string[] = [];
-  /** Recent hypercalls (a ring of the last `traceLimit`). */
-  readonly trace: TraceRecord[] = [];
-  traceLimit = 1000;
-  traceEnabled = true;
-  private traceNext = 0;
+  /** Recent hypercalls (the platform's trace ring, the last `traceLimit`). */
+  readonly trace = new TraceRing<TraceRecord>(1000);
+  get traceLimit(): number { return this.trace.limit; }
+  set traceLimit(n: number) { this.trace.limit = n; }
+  get traceEnabled(): boolean { return this.trace.enabled; }
+  set traceEnabled(on: boolean) { this.trace.enabled = on; }
   /** Instructions retired by all guests. */
-  instructions = 0;
+  get instructions(): number { return this.loop.instructions; }
   private nextDomid = 1;
   /** Domains whose shutdown the toolstack has not acted on yet. */
   private pendingShutdowns: Domain[] = [];
@@ -152,8 +158,18 @@ export class XenHost {
     this.machine = new Machine(opts.memoryMiB ?? 4096);
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.sched = new CreditScheduler(this.pcpus, (v) => ({ weight: v.domain.config.cpuWeight, cap: v.domain.config.cap }));
-    this.nextTick = this.sched.tickNs;
-    this.nextAcct = this.sched.tsliceNs;
+    this.clock = new VirtualClock(this.cpuMHz);
+    this.loop = new RunLoop(this.clock, this.pcpus, this.sched, this.quantumNs, {
+      units: () => this.allVcpus(),
+      scheduledIn: (v, t) => this.publishTime(v, t),
+      beforeSlice: (v) => this.deliverUpcall(v),
+      handleExit: (v, x, t) => this.handleExit(v, x, t),
+      emulationFailed: (v, e) => ({ kind: "unsupported", rip: gva(v.cpu!.rip), reason: `emulation failed: ${e.message}` }),
+      betweenQuanta: () => this.applyShutdownActions(),
+      stopRequested: () => this.lastBreak !== undefined,
+      ran: (p, v, a, b) => this.recordSegment(p, v, a, b),
+    });
+    this.loop.timers.add({ name: "xen vcpu timers", next: () => this.nextTimer(), fire: (t) => this.fireTimers(t) });
     this.log(`Xen version ${4}.${17}${".0-xenlab"} (xenlab) (gcc) debug=n`);
     this.log(`Using scheduler: SMP Credit Scheduler (credit)`);
     this.log(`Brought up ${pcpus} CPUs`);
@@ -460,23 +476,17 @@ export class XenHost {
 
   /** Virtual ns per instruction. */
   get nsPerInstruction(): number {
-    return 1000 / this.cpuMHz;
+    return this.clock.nsPerInstruction;
   }
 
   /** TSC at a virtual time (the TSC runs at cpuMHz). */
   tscAt(ns: number): number {
-    return Math.floor((ns * this.cpuMHz) / 1000);
+    return this.clock.tscAt(ns);
   }
 
   /** vcpu_time_info scale for a TSC at cpuMHz: ns = ((tsc << shift) * mul) >> 32. */
   timeScale(): { mul: number; shift: number } {
-    // Xen's set_time_scale: shift so that mul fits in 32 bits.
-    let shift = 0;
-    let ticksPerSec = this.cpuMHz * 1e6;
-    while (ticksPerSec > 2e9) { ticksPerSec /= 2; shift--; }
-    while (ticksPerSec <= 1e9) { ticksPerSec *= 2; shift++; }
-    const mul = Math.floor((1e9 * 2 ** 32) / ticksPerSec);
-    return { mul, shift };
+    return this.clock.timeScale();
   }
 
   private allVcpus(): XenVcpu[] {
@@ -514,7 +524,7 @@ export class XenHost {
     }
   }
 
-  /** Next timer deadline of any vCPU (or Infinity). */
+  /** Next timer deadline of any vCPU (or Infinity): the host's timer source. */
   private nextTimer(): number {
     let t = Infinity;
     for (const d of this.domains.values()) for (const v of d.vcpus) {
@@ -546,135 +556,19 @@ export class XenHost {
   }
 
   /**
-   * Runs the host in virtual time. Without `ns`, runs until every domain is idle (all vCPUs
-   * blocked with no timer pending), `until` holds, or `maxInstructions` (default 2e9) retire.
+   * Runs the host in virtual time (the platform's run loop, src/platform/run-loop.ts). Without
+   * `ns`, runs until every domain is idle (all vCPUs blocked with no timer pending), `until`
+   * holds, or `maxInstructions` (default 2e9) retire.
    */
   run(opts: RunOptions = {}): RunResult {
-    const start = this.now;
-    const end = opts.ns !== undefined ? start + opts.ns : Infinity;
-    const maxInsn = opts.maxInstructions ?? (opts.ns === undefined ? 2e9 : Infinity);
-    const insn0 = this.instructions;
-    let lastCheck = Date.now();
-    let stoppedBy: RunResult["stoppedBy"] = "time";
     this.lastBreak = undefined;
-    for (;;) {
-      this.applyShutdownActions();
-      if (opts.until?.(this)) { stoppedBy = "until"; break; }
-      if (this.now >= end) { stoppedBy = "time"; break; }
-      if (this.instructions - insn0 >= maxInsn) { stoppedBy = "instructions"; break; }
-      if (Date.now() - lastCheck > 20) {
-        lastCheck = Date.now();
-        checkInterrupt();
-        opts.onSlice?.(this);
-      }
-      const qend = Math.min(this.now + this.quantumNs, end, this.nextTick);
-      let ran = false;
-      for (const p of this.pcpus) if (this.runPcpu(p, this.now, qend)) ran = true;
-      if (this.lastBreak) { this.now = qend; stoppedBy = "breakpoint"; break; }
-      let nowNext = qend;
-      if (!ran && !this.anyRunnable()) {
-        // Everyone is blocked: jump to the next timer (or the end).
-        // Parked (capped) vCPUs come back at the next accounting.
-        const parked = this.pcpus.some((p) => p.runq.some((v) => v.parked));
-        const t = Math.min(this.nextTimer(), parked ? this.nextAcct : Infinity);
-        if (t === Infinity && end === Infinity) { this.now = Math.max(this.now, qend); stoppedBy = "idle"; this.applyShutdownActions(); break; }
-        nowNext = Math.max(qend, Math.min(t, end));
-      }
-      this.advanceTo(nowNext);
-    }
-    return { startNs: start, endNs: this.now, instructions: this.instructions - insn0, stoppedBy, breakpoint: this.lastBreak };
-  }
-
-  private advanceTo(t: number): void {
-    // Ticks and accounting at their exact times, timers in order.
-    while (this.nextTick <= t || this.nextAcct <= t) {
-      if (this.nextTick <= this.nextAcct) {
-        this.now = this.nextTick;
-        this.fireTimers(this.now);
-        this.sched.tick();
-        for (const p of this.pcpus) if (p.current && this.sched.shouldPreempt(p)) p.sliceEnd = this.now;
-        this.nextTick += this.sched.tickNs;
-      } else {
-        this.now = this.nextAcct;
-        this.sched.account(this.allVcpus());
-        this.nextAcct += this.sched.tsliceNs;
-        // Parked vCPUs with credit again become eligible; unparked ones wait in their queues.
-      }
-    }
-    this.now = t;
-    this.fireTimers(t);
-  }
-
-  private anyRunnable(): boolean {
-    for (const p of this.pcpus) if (p.current || p.runq.some((v) => !v.parked)) return true;
-    return false;
-  }
-
-  /** Runs one pCPU from `t0` to `t1`; returns whether any guest instruction ran. */
-  private runPcpu(p: Pcpu, t0: number, t1: number): boolean {
-    let t = t0;
-    let ran = false;
-    const eligible = (v: XenVcpu) => !v.parked;
-    while (t < t1) {
-      let v = p.current;
-      if (v && (t >= p.sliceEnd || this.sched.shouldPreempt(p))) {
-        // Slice over (or a higher priority is waiting): back to the runqueue.
-        p.current = undefined;
-        v.setRunstate("runnable", t);
-        this.sched.requeue(v);
-        v = undefined;
-      }
-      if (!v) {
-        v = this.sched.pick(p, eligible);
-        if (!v) break;
-        if (v.readyAt > t) {
-          if (v.readyAt >= t1) { this.sched.requeue(v); break; }
-          t = v.readyAt;
-        }
-        p.current = v;
-        p.sliceEnd = t + this.sched.tsliceNs;
-        v.pcpu = p.id;
-        v.setRunstate("running", t);
-        this.publishTime(v, t);
-      }
-      const cpu = v.cpu!;
-      this.deliverUpcall(v);
-      const until = Math.min(t1, p.sliceEnd);
-      const budget = Math.max(1, Math.floor(((until - t) * this.cpuMHz) / 1000));
-      cpu.tscOffset = this.tscAt(t) - cpu.icount;
-      const before = cpu.icount;
-      let exit: ReturnType<Vcpu["run"]>;
-      try {
-        exit = cpu.run(budget);
-      } catch (e) {
-        if (e instanceof KeyboardInterrupt) throw e;
-        // The emulator itself failed on this guest's code: crash the domain, keep the host.
-        exit = { kind: "unsupported", rip: cpu.rip as never, reason: `emulation failed: ${(e as Error).message}` };
-      }
-      const n = cpu.icount - before;
-      ran = ran || n > 0;
-      this.instructions += n;
-      // An exit that retired nothing (a fault being re-delivered) still costs an instruction's
-      // time, so a guest stuck faulting cannot stall virtual time.
-      const dt = (Math.max(n, exit.kind === "budget" ? 0 : 1) * 1000) / this.cpuMHz;
-      t += dt;
-      p.busyNs += dt;
-      this.sched.burn(v, dt);
-      if (n > 0) this.recordSegment(p.id, v, t - dt, t);
-      this.handleExit(v, exit, t);
-      if (this.lastBreak) {
-        if (p.current === v) { p.current = undefined; v.setRunstate("runnable", t); this.sched.requeue(v); }
-        return true;
-      }
-      if (p.current === v && v.runstate !== "running") p.current = undefined;
-      if (v.runstate === "running" && p.current !== v) {
-        v.setRunstate("runnable", t);
-        this.sched.requeue(v, true);
-      }
-      if (n === 0 && exit.kind === "budget") break;
-    }
-    // A vCPU still running at the end of the quantum stays current: its slice continues.
-    return ran;
+    const r = this.loop.run({
+      ns: opts.ns,
+      maxInstructions: opts.maxInstructions,
+      until: opts.until && (() => opts.until!(this)),
+      onSlice: opts.onSlice && (() => opts.onSlice!(this)),
+    });
+    return { ...r, breakpoint: this.lastBreak };
   }
 
   private recordSegment(pcpu: number, v: XenVcpu, start: number, end: number): void {
@@ -744,6 +638,12 @@ export class XenHost {
     const saveNow = this.now;
     this.now = t;
     try {
+      // Platform devices (src/platform/devices.ts) answer their ports and MSRs first.
+      if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr") {
+        const r = this.devices.handle(v.platform, x);
+        if (r === "handled") return;
+        if (r === "gp") { this.inject(v, x.rip, t); return; }
+      }
       switch (x.kind) {
         case "budget":
         case "interrupt":
@@ -999,18 +899,12 @@ export class XenHost {
   }
 
   recordTrace(r: TraceRecord): void {
-    if (!this.traceEnabled) return;
-    // A ring: overwrite the oldest record once full.
-    if (this.trace.length < this.traceLimit) this.trace.push(r);
-    else this.trace[this.traceNext % this.traceLimit] = r;
-    this.traceNext++;
+    this.trace.push(r);
   }
 
   /** The trace in order, oldest first. */
   traceRecords(): TraceRecord[] {
-    if (this.trace.length < this.traceLimit) return [...this.trace];
-    const k = this.traceNext % this.traceLimit;
-    return [...this.trace.slice(k), ...this.trace.slice(0, k)];
+    return this.trace.records();
   }
 
   hypercallName(nr: number): string {

@@ -4,6 +4,7 @@
  * vCPU's credit and demotes BOOST, and accounting every slice that shares
  * CSCHED_CREDITS_PER_TSLICE × nr_pcpus credits among active domains by weight, clipped by cap.
  */
+import { Pcpu as PlatformPcpu, Scheduler } from "../platform";
 import { CSCHED_PRI, XenVcpu } from "./xen-vcpu";
 
 /** credit.c constants. */
@@ -16,21 +17,16 @@ export const CSCHED_CREDITS_PER_TSLICE = CSCHED_CREDITS_PER_MSEC * CSCHED_DEFAUL
 export const SCHED_DEFAULT_RATELIMIT_US = 1000;
 export const MS = 1_000_000;
 
-export class Pcpu {
-  current: XenVcpu | undefined;
-  readonly runq: XenVcpu[] = [];
-  /** When the current vCPU's slice ends (virtual ns). */
-  sliceEnd = 0;
-  busyNs = 0;
-  constructor(readonly id: number) {}
-}
+/** A pCPU running Xen vCPUs (the platform's pCPU). */
+export class Pcpu extends PlatformPcpu<XenVcpu> {}
 
 export interface SchedDomainParams {
   weight: number;
   cap: number;
 }
 
-export class CreditScheduler {
+export class CreditScheduler implements Scheduler<XenVcpu> {
+  readonly name = "credit";
   readonly tsliceNs = CSCHED_DEFAULT_TSLICE_MS * MS;
   readonly tickNs = (CSCHED_DEFAULT_TSLICE_MS / CSCHED_TICKS_PER_TSLICE) * MS;
   /** Accounting and tick counts (for views). */
@@ -38,9 +34,9 @@ export class CreditScheduler {
   ticks = 0;
   migrations = 0;
 
-  constructor(readonly pcpus: Pcpu[], private readonly params: (v: XenVcpu) => SchedDomainParams) {}
+  constructor(readonly pcpus: PlatformPcpu<XenVcpu>[], private readonly params: (v: XenVcpu) => SchedDomainParams) {}
 
-  private runqInsert(p: Pcpu, v: XenVcpu): void {
+  private runqInsert(p: PlatformPcpu<XenVcpu>, v: XenVcpu): void {
     // Ordered by priority, FIFO within a priority (credit.c runq_insert).
     let i = 0;
     while (i < p.runq.length && p.runq[i]!.pri >= v.pri) i++;
@@ -49,16 +45,16 @@ export class CreditScheduler {
   }
 
   /** Picks a pCPU for a vCPU becoming runnable: an idle allowed pCPU if any, else its last one. */
-  private placeFor(v: XenVcpu): Pcpu {
+  private placeFor(v: XenVcpu): PlatformPcpu<XenVcpu> {
     const last = this.pcpus[v.pcpu];
-    const idle = (p: Pcpu) => p.current === undefined && p.runq.length === 0;
+    const idle = (p: PlatformPcpu<XenVcpu>) => p.current === undefined && p.runq.length === 0;
     if (last && v.allowedOn(last.id) && idle(last)) return last;
     for (let k = 1; k <= this.pcpus.length; k++) {
       const p = this.pcpus[(v.pcpu + k) % this.pcpus.length]!;
       if (v.allowedOn(p.id) && idle(p)) { if (p !== last) this.migrations++; return p; }
     }
     if (last && v.allowedOn(last.id)) return last;
-    let best: Pcpu | undefined;
+    let best: PlatformPcpu<XenVcpu> | undefined;
     for (const p of this.pcpus) if (v.allowedOn(p.id) && (!best || p.runq.length < best.runq.length)) best = p;
     return best ?? this.pcpus[0]!;
   }
@@ -92,11 +88,13 @@ export class CreditScheduler {
    * Next vCPU for a pCPU (csched_schedule + csched_load_balance): the head of the local queue if
    * it is UNDER or better, else work stolen from a peer's queue with a higher priority.
    */
-  pick(p: Pcpu, eligible: (v: XenVcpu) => boolean): XenVcpu | undefined {
+  pick(p: PlatformPcpu<XenVcpu>): XenVcpu | undefined {
+    // A parked (capped, out of credit) vCPU waits for the next accounting.
+    const eligible = (v: XenVcpu) => !v.parked;
     let localIdx = p.runq.findIndex(eligible);
     const local = localIdx >= 0 ? p.runq[localIdx] : undefined;
     if (!local || local.pri <= CSCHED_PRI.OVER) {
-      let steal: { q: Pcpu; i: number } | undefined;
+      let steal: { q: PlatformPcpu<XenVcpu>; i: number } | undefined;
       const floor = local?.pri ?? CSCHED_PRI.IDLE;
       for (let k = 1; k < this.pcpus.length; k++) {
         const q = this.pcpus[(p.id + k) % this.pcpus.length]!;
@@ -119,8 +117,16 @@ export class CreditScheduler {
     return local;
   }
 
+  hasWork(p: PlatformPcpu<XenVcpu>): boolean {
+    return p.runq.some((v) => !v.parked);
+  }
+
+  waitsForAccounting(): boolean {
+    return this.pcpus.some((p) => p.runq.some((v) => v.parked));
+  }
+
   /** Whether a queued vCPU should preempt the running one (tickle on wake / at ticks). */
-  shouldPreempt(p: Pcpu): boolean {
+  shouldPreempt(p: PlatformPcpu<XenVcpu>): boolean {
     const cur = p.current;
     if (!cur) return false;
     const head = p.runq[0];

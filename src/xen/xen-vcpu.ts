@@ -4,6 +4,7 @@
  * credit scheduler's bookkeeping (struct csched_unit in xen/common/sched/credit.c).
  */
 import { Vcpu } from "../machine";
+import type { PlatformVcpu, SchedUnit } from "../platform";
 import { RUNSTATE, Runstate } from "./abi";
 import type { Domain } from "./domain";
 import type { MimeBundle } from "../render/mime";
@@ -11,7 +12,7 @@ import type { MimeBundle } from "../render/mime";
 /** Credit scheduler priorities (credit.c CSCHED_PRI_*). */
 export const CSCHED_PRI = { BOOST: 0, UNDER: -1, OVER: -2, IDLE: -64 } as const;
 
-export class XenVcpu {
+export class XenVcpu implements SchedUnit {
   /** Runstate (vcpu.h RUNSTATE_*) and when it was entered (virtual ns). */
   runstate: Runstate = "offline";
   stateEntry = 0;
@@ -41,6 +42,15 @@ export class XenVcpu {
   upcallVector: number | undefined;
 
   constructor(readonly domain: Domain, readonly id: number, readonly cpu: Vcpu | undefined) {}
+
+  private view: PlatformVcpu | undefined;
+  /** This vCPU as platform devices see it (dom0's vCPUs run no guest code: they have none). */
+  get platform(): PlatformVcpu {
+    const cpu = this.cpu;
+    if (!cpu) throw new Error(`d${this.domain.domid}v${this.id} runs no guest code`);
+    this.view ??= { key: `d${this.domain.domid}v${this.id}`, index: this.id, cpu, inject: (vector) => cpu.injectInterrupt(vector) };
+    return this.view;
+  }
 
   /**
    * Down (Xen's _VPF_down): not brought up yet (APs until VCPUOP_up), or taken down. A paused or
