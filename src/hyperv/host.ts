@@ -8,9 +8,11 @@
  * the longest run. When every VP waits, time jumps to the next synthetic timer. Long runs check for
  * a Jupyter interrupt between rounds.
  */
-import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
+import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, gva, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
-import { checkInterrupt, KeyboardInterrupt } from "../interrupt";
+import { KeyboardInterrupt } from "../interrupt";
+import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock } from "../platform";
+import { VpScheduler } from "./vp-scheduler";
 import { xenCpuid } from "../xen/cpuid";
 import type { MimeBundle } from "../render/mime";
 import { renderHost } from "../render/hyperv-partitions";
@@ -114,11 +116,25 @@ export class HypervHost {
   readonly quantum: number;
   readonly lps: number;
   readonly maxVpsPerPartition: number;
-  now = 0;
-  instructions = 0;
-  readonly trace: HvTraceRecord[] = [];
-  traceLimit = 2000;
-  traceEnabled = true;
+  /** Virtual time (the platform's clock); partitions' reference counters count from it. */
+  readonly clock: VirtualClock;
+  get now(): number { return this.clock.now; }
+  set now(t: number) { this.clock.now = t; }
+  /** The logical processors, and the platform's run loop that schedules child VPs on them. */
+  readonly pcpus: Pcpu<VirtualProcessor>[];
+  readonly sched: VpScheduler;
+  private readonly loop: RunLoop<VirtualProcessor>;
+  get instructions(): number { return this.loop.instructions; }
+  /** Platform devices (ports, MSRs, MMIO) offered every io/rdmsr/wrmsr exit first. */
+  readonly devices = new DeviceBus();
+  /** Recent hypercalls (the platform's trace ring, the last `traceLimit`). */
+  readonly traceRing = new TraceRing<HvTraceRecord>(2000);
+  /** The trace in order, oldest first. */
+  get trace(): HvTraceRecord[] { return this.traceRing.records(); }
+  get traceLimit(): number { return this.traceRing.limit; }
+  set traceLimit(n: number) { this.traceRing.limit = n; }
+  get traceEnabled(): boolean { return this.traceRing.enabled; }
+  set traceEnabled(on: boolean) { this.traceRing.enabled = on; }
   readonly stats = { hypercalls: 0, continuations: 0, tlbFlushes: 0, spinWaits: 0, messages: 0, events: 0 };
   readonly log: string[] = [];
   private nextPartitionId = 1;
@@ -130,6 +146,18 @@ export class HypervHost {
     this.cpuMHz = opts.cpuMHz ?? 1000;
     this.quantum = opts.quantum ?? 20_000;
     this.maxVpsPerPartition = opts.maxVpsPerPartition ?? 64;
+    this.clock = new VirtualClock(this.cpuMHz);
+    this.pcpus = Array.from({ length: this.lps }, (_, i) => new Pcpu<VirtualProcessor>(i));
+    // A VP runs one quantum of instructions, then the next runnable VP gets the LP.
+    const quantumNs = this.clock.nsFor(this.quantum);
+    this.sched = new VpScheduler(this, this.pcpus, quantumNs);
+    this.loop = new RunLoop(this.clock, this.pcpus, this.sched, quantumNs, {
+      units: () => [],
+      handleExit: (vp, x) => this.exit(vp, x),
+      emulationFailed: (vp, e) => ({ kind: "unsupported", rip: gva(vp.cpu.rip), reason: e.message }),
+      stopRequested: () => false,
+    });
+    this.loop.timers.add({ name: "hyperv synthetic timers", next: () => this.nextTimer() ?? Infinity, fire: () => this.fireTimers() });
     this.machine = new Machine(opts.memoryMiB ?? 1024);
     this.root = new Partition(this, this.nextPartitionId++, "Windows Server Longhorn", "root", ROOT_PRIVILEGES, undefined);
     this.root.state = "initialized";
@@ -221,10 +249,7 @@ export class HypervHost {
     const rec = (status: number, reps: number, continued = false) => {
       this.stats.hypercalls++;
       if (vp) vp.hypercalls++;
-      if (!this.traceEnabled) return;
-      this.trace.push({ t: this.now, partition: p.id, vp: vp?.index ?? -1, code: inp.code, name: def?.name ?? `0x${inp.code.toString(16)}`, fast: inp.fast, repStart: inp.repStart, repCount: inp.repCount, status, repsCompleted: reps, continued });
-      // Trimmed in batches (amortized O(1) per call); at most 2 × traceLimit records are kept.
-      if (this.trace.length >= 2 * this.traceLimit) this.trace.splice(0, this.trace.length - this.traceLimit);
+      this.traceRing.push({ t: this.now, partition: p.id, vp: vp?.index ?? -1, code: inp.code, name: def?.name ?? `0x${inp.code.toString(16)}`, fast: inp.fast, repStart: inp.repStart, repCount: inp.repCount, status, repsCompleted: reps, continued });
     };
     const fail = (s: number) => { rec(s, inp.repStart); return { rax: encodeResult(s, inp.repStart) }; };
     if (!def) return fail(HV_STATUS.INVALID_HYPERCALL_CODE);
@@ -628,6 +653,12 @@ export class HypervHost {
       return y ? this.handleExit(vp, y) : true;
     };
     vp.lastExit = x.kind;
+    // Platform devices (src/platform/devices.ts) answer their ports and MSRs first.
+    if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr") {
+      const r = this.devices.handle(vp.platform, x);
+      if (r === "handled") return true;
+      if (r === "gp") return refuse(13, 0, x.rip);
+    }
     switch (x.kind) {
       case "hypercall": {
         // Without an enabled hypercall page, vmcall is an invalid opcode (TLFS 3.13).
@@ -664,81 +695,32 @@ export class HypervHost {
     }
   }
 
-  runnable(): VirtualProcessor[] {
-    const out: VirtualProcessor[] = [];
-    for (const p of [...this.partitions.values()].sort((a, b) => a.id - b.id)) {
-      if (p.kind === "root") continue; // the root's work is this kernel's
-      for (const vp of p.vps) {
-        if (vp.state === "halted" && vp.cpu.pendingInterrupts.length > 0 && (vp.wakeOnEvent || vp.cpu.getFlags() & 0x200)) { vp.state = "running"; vp.wakeOnEvent = false; }
-        if (vp.state === "running") out.push(vp);
-      }
+  /**
+   * An exit on the platform's run loop: answered by handleExit; a VP that stops (halt, crash) or
+   * gives up its slice leaves the LP. A failure while answering stops that VP, not the kernel.
+   */
+  private exit(vp: VirtualProcessor, x: Exit): void {
+    let more: boolean;
+    try {
+      more = this.handleExit(vp, x);
+    } catch (e) {
+      if (e instanceof KeyboardInterrupt) throw e;
+      this.log.push(`partition ${vp.partition.id} VP ${vp.index}: handling ${x.kind} failed: ${e instanceof Error ? e.message : String(e)}; VP stopped`);
+      vp.state = "suspended";
+      return;
     }
-    return out;
+    // A stop that leaves the VP runnable (the end of its budget, a long-spin yield) ends its slice.
+    if (!more && vp.state === "running" && x.kind !== "budget") vp.yieldRequested = true;
   }
 
+  /**
+   * Runs the child partitions in virtual time on the platform's run loop (the same core as the
+   * Xen host, with Hyper-V's VP scheduler): until `until` holds, `ns` pass, `maxInstructions`
+   * retire, or every VP waits with no synthetic timer armed.
+   */
   run(opts: HvRunOptions = {}): HvRunResult {
-    const start = this.now, startInsns = this.instructions;
-    const endNs = opts.ns !== undefined ? this.now + opts.ns : Infinity;
-    let stoppedBy: HvRunResult["stoppedBy"] = "idle";
-    for (;;) {
-      checkInterrupt();
-      if (opts.until?.(this)) { stoppedBy = "until"; break; }
-      if (this.now >= endNs) { stoppedBy = "time"; break; }
-      if (opts.maxInstructions !== undefined && this.instructions - startInsns >= opts.maxInstructions) { stoppedBy = "instructions"; break; }
-      this.fireTimers();
-      const vps = this.runnable();
-      if (vps.length === 0) {
-        const t = this.nextTimer();
-        if (t === undefined || t > endNs) { if (endNs !== Infinity) { this.now = endNs; stoppedBy = "time"; } break; }
-        this.now = Math.max(this.now, t);
-        continue;
-      }
-      let longest = 0;
-      const lpsUsed = Math.min(this.lps, vps.length);
-      let total = 0;
-      for (const vp of vps) {
-        const before = vp.cpu.icount;
-        // The TSC follows virtual time (as on the Xen host), so every clock the guest reads agrees.
-        vp.cpu.tscOffset = Math.floor((this.now * this.cpuMHz) / 1000) - vp.cpu.icount;
-        let budget = this.quantum;
-        while (budget > 0) {
-          let x: Exit;
-          try {
-            x = vp.cpu.run(budget);
-          } catch (e) {
-            // A machine error while running a guest stops that VP (a guest fault crashes its
-            // partition, not the kernel); an interrupt from the user still propagates.
-            if (e instanceof KeyboardInterrupt) throw e;
-            this.log.push(`partition ${vp.partition.id} VP ${vp.index}: ${e instanceof Error ? e.message : String(e)}; VP stopped`);
-            vp.state = "suspended";
-            break;
-          }
-          const progressed = this.quantum - (vp.cpu.icount - before) < budget;
-          budget = this.quantum - (vp.cpu.icount - before);
-          let more: boolean;
-          try {
-            more = this.handleExit(vp, x);
-          } catch (e) {
-            if (e instanceof KeyboardInterrupt) throw e;
-            this.log.push(`partition ${vp.partition.id} VP ${vp.index}: handling ${x.kind} failed: ${e instanceof Error ? e.message : String(e)}; VP stopped`);
-            vp.state = "suspended";
-            break;
-          }
-          if (!more) break;
-          // An exit that retired nothing and left the VP where it was would spin: end the slice.
-          if (!progressed && x.kind !== "hypercall") break;
-        }
-        const ran = vp.cpu.icount - before;
-        vp.runtimeNs += (ran * 1000) / this.cpuMHz;
-        total += ran;
-        longest = Math.max(longest, ran);
-      }
-      this.instructions += total;
-      // VPs beyond the LP count share LPs: the round lasts as long as the busiest LP.
-      const span = Math.max(longest, Math.ceil(total / lpsUsed));
-      this.now += Math.max(1, Math.round((span * 1000) / this.cpuMHz));
-    }
-    return { startNs: start, endNs: this.now, instructions: this.instructions - startInsns, stoppedBy };
+    const r = this.loop.run({ ns: opts.ns, maxInstructions: opts.maxInstructions ?? (opts.ns === undefined ? Infinity : undefined), until: opts.until && (() => opts.until!(this)) });
+    return { ...r, stoppedBy: r.stoppedBy === "breakpoint" ? "until" : r.stoppedBy };
   }
 
   private readonly buses = new Map<number, VmbusServer>();

@@ -7,6 +7,7 @@
 import { DomId, domId, GuestPhysical, Vcpu } from "../machine";
 import type { MimeBundle } from "../render/mime";
 import { Synic } from "./synic";
+import type { PlatformVcpu, SchedUnit, UnitRunstate } from "../platform";
 import { HV_PRIV, HvPrivilegeName, HV_SYNIC_STIMER_COUNT } from "./tlfs";
 import type { HypervHost } from "./host";
 import { renderPartition } from "../render/hyperv-partitions";
@@ -25,8 +26,14 @@ export interface SyntheticTimer {
   onFire?: () => void;
 }
 
-export class VirtualProcessor {
+export class VirtualProcessor implements SchedUnit {
   state: VpState = "suspended";
+  /** The platform run loop's bookkeeping: the LP it last ran on, whether it is on one now. */
+  pcpu = 0;
+  onLp = false;
+  readyAt = 0;
+  /** Virtual ns when it last left an LP (round-robin order). */
+  lastScheduledOut = -1;
   readonly synic: Synic;
   readonly stimers: SyntheticTimer[] = Array.from({ length: HV_SYNIC_STIMER_COUNT }, () => ({ config: 0n, count: 0n, fired: 0 }));
   /** Virtual ns this VP has run (HV_X64_MSR_VP_RUNTIME, in 100 ns units when read). */
@@ -40,6 +47,25 @@ export class VirtualProcessor {
 
   constructor(readonly partition: Partition, readonly index: number, readonly cpu: Vcpu) {
     this.synic = new Synic(() => partition.memory, () => this.cpu);
+  }
+
+  /** The VP state in the platform's runstate terms. */
+  get runstate(): UnitRunstate {
+    if (this.state === "running") return this.onLp ? "running" : "runnable";
+    return this.state === "halted" ? "blocked" : "offline";
+  }
+
+  setRunstate(s: UnitRunstate, now: number): void {
+    if (s === "running") { this.onLp = true; return; }
+    if (this.onLp) this.lastScheduledOut = now;
+    this.onLp = false;
+  }
+
+  private view: PlatformVcpu | undefined;
+  /** This VP as platform devices see it. */
+  get platform(): PlatformVcpu {
+    this.view ??= { key: `p${this.partition.id}vp${this.index}`, index: this.index, cpu: this.cpu, inject: (vector) => this.cpu.injectInterrupt(vector) };
+    return this.view;
   }
 }
 
