@@ -376,6 +376,9 @@ function checkText(r: CheckReport): string {
   const lines: string[] = [];
   for (const f of r.findings) lines.push(`${f.severity.toUpperCase()}: ${f.field} @${f.offset}: ${f.message}${f.file ? ` (${f.file})` : ""}`);
   for (const x of r.repairs) lines.push(`Repaired: ${x}`);
+  if (r.repairs.length) {
+    lines.push(r.lost.length ? `Lost: ${r.lost.map((l) => `disk bytes ${l.offset}..${l.offset + l.length} (block ${l.block})`).join(", ")}` : "Lost: nothing (every written byte present in the file was kept)");
+  }
   if (r.totalBlocks) lines.push(`${r.allocatedBlocks}/${r.totalBlocks} = ${((r.allocatedBlocks / r.totalBlocks) * 100).toFixed(2)}% allocated`);
   lines.push(r.result === 0 ? "No errors were found on the image." : r.result === 3 ? `${r.leakedBytes} leaked bytes were found on the image (no corruption).` : `${r.findings.filter((f) => f.severity === "error").length} errors were found on the image.`);
   return lines.join("\n");

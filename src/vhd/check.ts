@@ -24,6 +24,8 @@ export interface CheckReport {
   findings: Finding[];
   /** What --repair changed, in order. */
   repairs: string[];
+  /** Written virtual-disk bytes that --repair could not keep (empty when nothing was lost). */
+  lost: LostRange[];
   allocatedBlocks: number;
   totalBlocks: number;
   leakedBytes: number;
@@ -43,8 +45,18 @@ interface Fix {
   apply(file: BlockFile): void;
 }
 
+/** Virtual-disk bytes a repair could not keep: sectors marked written whose data is gone. */
+export interface LostRange {
+  block: number;
+  /** Byte offset in the virtual disk. */
+  offset: number;
+  length: number;
+}
+
 interface Analysis {
   findings: Finding[];
+  truncatedBlocks: Array<{ i: number; start: number; lost: Array<{ offset: number; length: number }> }>;
+  lost: LostRange[];
   fixes: Fix[];
   diskType?: DiskType;
   allocatedBlocks: number;
@@ -55,11 +67,13 @@ interface Analysis {
 export function checkVhd(path: string, options: CheckOptions = {}): CheckReport {
   const host = options.host ?? nodeFileHost;
   const repairs: string[] = [];
+  let lost: LostRange[] = [];
   let a: Analysis;
   const file = host.open(path, !!options.repair);
   try {
     a = analyze(path, file, host, options);
     if (options.repair && a.fixes.length) {
+      lost = a.lost;
       for (const fix of a.fixes) {
         fix.apply(file);
         file.sync(); // each repair step is durable before the next one depends on it
@@ -89,6 +103,7 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
     diskType: a.diskType === DiskType.Fixed ? "fixed" : a.diskType === DiskType.Dynamic ? "dynamic" : a.diskType === DiskType.Differencing ? "differencing" : undefined,
     findings: a.findings,
     repairs,
+    lost,
     allocatedBlocks: a.allocatedBlocks,
     totalBlocks: a.totalBlocks,
     leakedBytes: a.leakedBytes,
@@ -97,7 +112,7 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
 }
 
 function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOptions): Analysis {
-  const out: Analysis = { findings: [], fixes: [], allocatedBlocks: 0, totalBlocks: 0, leakedBytes: 0 };
+  const out: Analysis = { findings: [], fixes: [], truncatedBlocks: [], lost: [], allocatedBlocks: 0, totalBlocks: 0, leakedBytes: 0 };
   const F = out.findings;
   const fileSize = file.size();
   if (fileSize < FOOTER_SIZE - 1) {
@@ -161,6 +176,7 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   const metaEnd = endOfMetadata(regions);
   const limit = primaryOk ? footerOffset : fileSize;
   const batRaw = readAt(file, h.tableOffset, h.maxTableEntries * 4);
+  const bmSize = bitmapBytes(h.blockSize);
   const good: Array<{ i: number; start: number }> = [];
   const clear: number[] = [];
   for (let i = 0; i < h.maxTableEntries; i++) {
@@ -169,7 +185,15 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
     const start = e * SECTOR;
     const at = h.tableOffset + i * 4;
     const hit = regions.find((r) => start < r.end && start + span > r.start);
-    if (start + span > limit) {
+    if (start + span > limit && !primaryOk && !hit && start + bmSize <= fileSize) {
+      // The file was cut while this block was being written (the footer went with the tail). Its
+      // bitmap and every sector up to the cut are on disk: keep the block, zero-fill what is gone,
+      // and name exactly the sectors lost (those whose bitmap bit says they had been written).
+      const lost = lostSectors(file, start, bmSize, h.blockSize, fileSize, footer.diskType === DiskType.Dynamic);
+      F.push(finding("error", `BAT entry ${i}`, at, `block at ${start} (+${span}) runs past the end of the file at ${fileSize}: ${fileSize - start - bmSize} of its ${h.blockSize} data bytes are present`));
+      out.truncatedBlocks.push({ i, start, lost });
+      good.push({ i, start });
+    } else if (start + span > limit) {
       F.push(finding("error", `BAT entry ${i}`, at, `block at ${start} (+${span}) runs past ${primaryOk ? "the footer" : "the end of the file"} at ${limit}`));
       clear.push(i);
     } else if (hit) {
@@ -191,7 +215,19 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
     }
   }
   out.allocatedBlocks = kept.length;
+  for (const t of out.truncatedBlocks) {
+    const lostBytes = t.lost.reduce((n, r) => n + r.length, 0);
+    out.lost.push(...t.lost.map((r) => ({ ...r, offset: t.i * h.blockSize + r.offset, block: t.i })));
+    out.fixes.push({
+      describe: `kept block ${t.i}: zero-filled its missing tail from ${fileSize} to ${t.start + span} (${lostBytes} written bytes lost${lostBytes ? `: ${t.lost.map((r) => `disk bytes ${t.i * h.blockSize + r.offset}..${t.i * h.blockSize + r.offset + r.length}`).join(", ")}` : ""})`,
+      apply: (f) => f.write(fileSize, Buffer.alloc(t.start + span - fileSize)),
+    });
+  }
   for (const i of clear) {
+    const e = batRaw.readUInt32BE(i * 4) * SECTOR;
+    // Clearing an entry drops the block: say which written sectors that loses (read before dropping).
+    const lost = e + bmSize <= fileSize ? lostSectors(file, e, bmSize, h.blockSize, e, false) : [];
+    out.lost.push(...lost.map((r) => ({ ...r, offset: i * h.blockSize + r.offset, block: i })));
     out.fixes.push({
       describe: `cleared BAT entry ${i} (was 0x${batRaw.readUInt32BE(i * 4).toString(16)})`,
       apply: (f) => f.write(h.tableOffset + i * 4, Buffer.from([0xff, 0xff, 0xff, 0xff])),
@@ -201,7 +237,6 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   // Bitmaps.
   const spb = h.blockSize / SECTOR;
   const lastBlockSectors = Math.ceil(footer.currentSize / SECTOR) - (h.maxTableEntries - 1) * spb;
-  const bmSize = bitmapBytes(h.blockSize);
   for (const { i, start } of kept) {
     const bm = readAt(file, start, bmSize);
     const bmAt = start;
@@ -281,6 +316,25 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
 }
 
 const PADDING_LIMIT = 64 * 1024;
+
+/**
+ * The written sectors of a block (bitmap bit set) whose data lies at or past `presentEnd` in the
+ * file, as byte ranges within the block: what is truly gone when the file ends there.
+ */
+function lostSectors(file: BlockFile, start: number, bmSize: number, blockSize: number, presentEnd: number, dynamic: boolean): Array<{ offset: number; length: number }> {
+  const bm = readAt(file, start, bmSize);
+  // A dynamic disk's writers (qemu's vpc, ours) mark the whole block at allocation: a full bitmap
+  // says nothing about which sectors were written, and the unwritten ones were zeros all along.
+  // Only a bitmap that tells written sectors apart (differencing disks, Windows) can name losses.
+  if (dynamic && bm.subarray(0, blockSize / SECTOR / 8).every((b) => b === 0xff)) return [];
+  // A sector cut part-way lost its tail: it counts as lost when it had been written.
+  const firstGone = Math.max(0, Math.floor((presentEnd - start - bmSize) / SECTOR));
+  const out: Array<{ offset: number; length: number }> = [];
+  forEachRun(bm, firstGone, blockSize / SECTOR, (s, e, set) => {
+    if (set) out.push({ offset: s * SECTOR, length: (e - s) * SECTOR });
+  });
+  return out;
+}
 
 function baseName(p: string): string {
   const parts = p.replace(/\\/g, "/").split("/");
