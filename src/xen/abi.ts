@@ -30,7 +30,10 @@ export const DOMID_SELF = 0x7ff0, DOMID_IO = 0x7ff1, DOMID_XEN = 0x7ff2, DOMID_C
 export const DOMID_INVALID = 0x7ff4, DOMID_ANY = 0x7ff5, DOMID_IDLE = 0x7fff, DOMID_FIRST_RESERVED = 0x7ff0;
 
 /** VIRQs (xen.h VIRQ_*). */
-export const VIRQ = { TIMER: 0, DEBUG: 1, CONSOLE: 2, DOM_EXC: 3, TBUF: 4, DEBUGGER: 6, XENOPROF: 7, CON_RING: 8 } as const;
+export const VIRQ = {
+  TIMER: 0, DEBUG: 1, CONSOLE: 2, DOM_EXC: 3, TBUF: 4, DEBUGGER: 6, XENOPROF: 7, CON_RING: 8, PCPU_STATE: 9, MEM_EVENT: 10,
+  ARGO: 11, ENOMEM: 12, XENPMU: 13,
+} as const;
 export const NR_VIRQS = 24;
 
 /** console_io commands (xen.h CONSOLEIO_*). */

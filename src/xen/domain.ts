@@ -8,6 +8,7 @@ import { HVM_NR_PARAMS, SHUTDOWN_NAMES, ShutdownReason } from "./abi";
 import { ConsoleRing } from "./console-ring";
 import { EventChannelTable } from "./event-channels";
 import { GrantTable } from "./grant-table";
+import { Port, port } from "./types";
 import { SharedInfo } from "./shared-info";
 import type { DomainConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
@@ -50,8 +51,8 @@ export class Domain {
   consoleRing: ConsoleRing | undefined;
   storeRing: XenStoreRing | undefined;
   /** Port numbers in this domain for the store and console (the HVM params mirror them). */
-  storePort = 0;
-  consolePort = 0;
+  storePort: Port = port(0);
+  consolePort: Port = port(0);
   /** Kernel symbols, for views and breakpoints. */
   symbols = new Map<string, number>();
   /** Bytes of the kernel image, kept for reboot. */

@@ -17,6 +17,8 @@ import { buildLab, buildPvh, CONSOLE_PFN, LAB, XENSTORE_PFN } from "./builder";
 import { ConsoleRing } from "./console-ring";
 import { hypercallPage, xenCpuid } from "./cpuid";
 import { Domain, DomainKind } from "./domain";
+import { EventChannels } from "./event-channels";
+import type { Port } from "./types";
 import { XenError } from "./errors";
 import { dispatchHypercall } from "./hypercalls";
 import { viridianCpuid, viridianGroups, viridianHypercall, viridianOf, viridianRdmsr, viridianWrmsr } from "./viridian";
@@ -111,6 +113,8 @@ export class XenHost {
   readonly cpuMHz: number;
   readonly quantumNs: number;
   readonly hostname: string;
+  /** Event channels: every port transition, one close path (event-channels.ts). */
+  readonly events = new EventChannels<Domain>({ domainById: (id) => this.domains.get(id), setPending: (d, p) => this.setPending(d, p) });
   /** Platform devices (ports, MSRs, MMIO) offered every io/rdmsr/wrmsr exit first. */
   readonly devices = new DeviceBus();
   /** Virtual time (the platform's clock). */
@@ -295,8 +299,8 @@ export class XenHost {
     const g = d.guest;
     g.fill(XENSTORE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
     g.fill(CONSOLE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
-    const store = d.evtchn.alloc("unbound", { remoteDom: 0, label: "xenstore" })!;
-    const cons = d.evtchn.alloc("unbound", { remoteDom: 0, label: "console" })!;
+    const store = d.evtchn.alloc("unbound", { remoteDom: this.dom0.domid, label: "xenstore" })!;
+    const cons = d.evtchn.alloc("unbound", { remoteDom: this.dom0.domid, label: "console" })!;
     d.storePort = store.port;
     d.consolePort = cons.port;
     d.hvmParams[HVM_PARAM.STORE_PFN] = BigInt(XENSTORE_PFN);
@@ -317,14 +321,8 @@ export class XenHost {
   }
 
   /** Binds a dom0 port to a domU's unbound port, served by host code. */
-  bindService(d: Domain, remotePort: number, label: string, service: () => void): number {
-    const dom0 = this.dom0;
-    const local = dom0.evtchn.alloc("interdomain", { remoteDom: d.domid, remotePort, label: `${label} d${d.domid}`, service })!;
-    const r = d.evtchn.get(remotePort)!;
-    r.state = "interdomain";
-    r.remoteDom = 0;
-    r.remotePort = local.port;
-    return local.port;
+  bindService(d: Domain, remotePort: Port, label: string, service: () => void): Port {
+    return this.events.bindService(this.dom0, d, remotePort, label, service);
   }
 
   /** The XenStore tree libxl writes for a new domain (libxl_create.c, libxl_dom.c, libxl_console.c). */
@@ -373,16 +371,8 @@ export class XenHost {
       this.sched.remove(v);
       v.setRunstate("offline", this.now);
     }
-    // Close its event channels (peers see their ports become unbound, as in evtchn_close).
-    for (const e of d.evtchn.list()) {
-      if (e.state === "interdomain") {
-        const peer = this.domains.get(e.remoteDom);
-        const pe = peer?.evtchn.get(e.remotePort);
-        if (pe && peer!.domid === 0) peer!.evtchn.close(e.remotePort);
-        else if (pe) { pe.state = "unbound"; pe.remoteDom = d.domid; }
-      }
-      d.evtchn.close(e.port);
-    }
+    // Its event channels go through the one close path (peers see their ports become unbound).
+    this.events.closeAll(d);
     // Its own mappings go first (displaced pages return to its P2M); frames others still map stay.
     const stillMapped = d.gnttab.teardown();
     const p2m = this.machine.p2m(d.domid);
@@ -790,7 +780,7 @@ export class XenHost {
   setPending(d: Domain, port: number, at = this.now): void {
     const e = d.evtchn.get(port);
     if (!e) return;
-    if (e.service) { e.service(port); return; }
+    if (e.service) { e.service(e.port); return; }
     const si = d.sharedInfo;
     const v = d.vcpus[e.notifyVcpu];
     if (si.testAndSetPending(port)) return;
@@ -808,18 +798,7 @@ export class XenHost {
 
   /** EVTCHNOP_send from domain `d` port `port`. Returns 0 or a negative errno. */
   evtchnSend(d: Domain, port: number): number {
-    const e = d.evtchn.get(port);
-    if (!e) return -XEN_ERRNO.EINVAL;
-    switch (e.state) {
-      case "interdomain": {
-        const rd = this.domains.get(e.remoteDom);
-        if (rd) this.setPending(rd, e.remotePort);
-        return 0;
-      }
-      case "ipi": this.setPending(d, port); return 0;
-      case "unbound": return 0;
-      default: return -XEN_ERRNO.EINVAL;
-    }
+    return this.events.send(d, port) === 0 ? 0 : -XEN_ERRNO.EINVAL;
   }
 
   /** send_guest_vcpu_virq. */

@@ -7,10 +7,11 @@
  * contents of every touched guest frame. Like Xen, grant mappings of other domains' pages are not saved (they must be
  * unmapped first), and channels to other domUs come back unbound.
  */
-import { FrameUse, gfn, PAGE_SIZE, Vcpu } from "../machine";
+import { FrameUse, domId, gfn, PAGE_SIZE, Vcpu } from "../machine";
 import type { VcpuState } from "../machine";
 import type { Domain } from "./domain";
 import { XenError } from "./errors";
+import { PORT_STATES } from "./event-channels";
 import type { XenHost } from "./host";
 import type { DomainConfig } from "./xl-config";
 
@@ -138,9 +139,10 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
   // numbers; others come back as saved (interdomain to domUs → unbound, as after the peer left).
   for (const p of header.ports) {
     if (p.port === header.storePort || p.port === header.consolePort) continue;
-    const state = p.state === "interdomain" ? "unbound" : p.state;
-    let e = d.evtchn.alloc(state as never, { remoteDom: p.remoteDom, virq: p.virq, notifyVcpu: p.notifyVcpu, label: p.label });
-    while (e && e.port < p.port) { d.evtchn.close(e.port); e = d.evtchn.alloc(state as never, { remoteDom: p.remoteDom, virq: p.virq, notifyVcpu: p.notifyVcpu }); }
+    const saved = PORT_STATES.find((k) => k === p.state);
+    if (!saved || saved === "closed" || !d.evtchn.valid(p.port)) throw new XenError("EINVAL", `saved image has event channel ${p.port} in state "${p.state}"`);
+    const state = saved === "interdomain" ? "unbound" : saved;
+    d.evtchn.allocAt(p.port, state, { remoteDom: domId(p.remoteDom), virq: p.virq, notifyVcpu: p.notifyVcpu, label: p.label });
   }
   header.vcpus.forEach((s, i) => {
     const v = d.vcpus[i]!;

@@ -4,6 +4,7 @@
  * puts on the ring, answered with BLKIF_RSP_ERROR instead of trusting it, a fuzz of random requests
  * that never escapes the guest boundary, and the handshake's refusals (protocol, event channel).
  */
+import { domId } from "../../src/machine";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import type { Domain } from "../../src/xen/domain";
@@ -28,7 +29,7 @@ function front(opts: { access?: "ro" | "rw"; protocol?: string; badPort?: boolea
   d.guest.write(RING_GFN * 4096, new Uint8Array(ring.buffer));
   d.gnttab.setEntry(8, 0, RING_GFN, GTF_permit_access);
   for (let i = 0; i < 8; i++) d.gnttab.setEntry(9 + i, 0, DATA_GFN + i, GTF_permit_access);
-  const port = opts.badPort ? d.evtchn.alloc("unbound", { remoteDom: 7 })!.port : d.evtchn.alloc("unbound", { remoteDom: 0 })!.port;
+  const port = d.evtchn.alloc("unbound", { remoteDom: domId(opts.badPort ? 7 : 0) })!.port;
   const xs = host.xenstore, fe = vbd.frontendPath, id = d.domid;
   xs.write(`${fe}/ring-ref`, "8", id);
   xs.write(`${fe}/event-channel`, String(port), id);

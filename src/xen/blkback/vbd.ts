@@ -229,7 +229,7 @@ export class Vbd {
     this.ringRef = Number(ringRef);
     this.protocol = proto;
     this.frontendPort = port;
-    this.port = this.host.bindService(this.domain, port, `vbd ${this.devid}`, () => this.kicked());
+    this.port = this.host.bindService(this.domain, e.port, `vbd ${this.devid}`, () => this.kicked());
     return true;
   }
 
@@ -260,12 +260,8 @@ export class Vbd {
     } else if (this.inflight.length) this.complete(Infinity, false);
     if (this.port !== undefined) {
       const e = this.host.dom0.evtchn.get(this.port);
-      if (e && e.state === "interdomain" && e.remoteDom === this.domid) {
-        // evtchn_close from dom0's side: the frontend's port goes back to unbound.
-        const fe = this.domain.evtchn.get(e.remotePort);
-        if (fe) { fe.state = "unbound"; fe.remoteDom = 0; fe.remotePort = 0; }
-        this.host.dom0.evtchn.close(this.port);
-      }
+      // evtchn_close from dom0's side: the frontend's port goes back to unbound.
+      if (e && e.state === "interdomain" && e.remoteDom === this.domid) this.host.events.close(this.host.dom0, e.port);
     }
     if (this.ringMapping) unmapGrant(this.ringMapping);
     this.ringMapping = undefined;

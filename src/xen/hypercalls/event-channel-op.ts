@@ -1,12 +1,12 @@
 /** HYPERVISOR_event_channel_op (common/event_channel.c; public event_channel.h). */
-import { DOMID_SELF, EVTCHNOP, EVTCHNSTAT, LAYOUT, NR_VIRQS, VIRQ } from "../abi";
+import { domId } from "../../machine";
+import { DOMID_SELF, EVTCHNOP, EVTCHNSTAT, LAYOUT } from "../abi";
+import { PER_VCPU_VIRQS } from "../event-channels";
 import { Handler, err, num, domainArg, privilegedOrSelf } from "./context";
 
 const AU = LAYOUT.evtchn_alloc_unbound.f, BI = LAYOUT.evtchn_bind_interdomain.f, BV = LAYOUT.evtchn_bind_virq.f;
 const BP = LAYOUT.evtchn_bind_ipi.f, ST = LAYOUT.evtchn_status.f;
 
-/** Per-vCPU VIRQs (xen/common/event_channel.c virq_is_global: TIMER, DEBUG, XENOPROF, XENPMU are per vCPU). */
-const PER_VCPU_VIRQS = new Set<number>([VIRQ.TIMER, VIRQ.DEBUG, VIRQ.XENOPROF, 13]);
 
 export const eventChannelOp: Handler = (c, a) => {
   const cmd = num(a[0]!), arg = num(a[1]!);
@@ -16,70 +16,42 @@ export const eventChannelOp: Handler = (c, a) => {
       const d = domainArg(c, mem.u16(arg + AU.dom));
       if (!d) return err("ESRCH");
       if (!privilegedOrSelf(c, d)) return err("EPERM");
-      let remote = mem.u16(arg + AU.remote_dom);
-      if (remote === DOMID_SELF) remote = c.dom.domid;
-      const e = d.evtchn.alloc("unbound", { remoteDom: remote });
-      if (!e) return err("ENOSPC");
+      const remote = mem.u16(arg + AU.remote_dom);
+      const e = host.events.allocUnbound(d, remote === DOMID_SELF ? c.dom.domid : domId(remote));
+      if (typeof e === "string") return err(e);
       mem.setU32(arg + AU.port, e.port);
       return 0;
     }
     case EVTCHNOP.bind_interdomain: {
-      let rid = mem.u16(arg + BI.remote_dom);
-      if (rid === DOMID_SELF) rid = dom.domid;
-      const rd = host.domains.get(rid);
+      const rid = mem.u16(arg + BI.remote_dom);
+      const rd = rid === DOMID_SELF ? dom : host.domains.get(rid);
       if (!rd) return err("ESRCH");
-      const rport = mem.u32(arg + BI.remote_port);
-      const re = rd.evtchn.get(rport);
-      if (!rd.evtchn.valid(rport) || !re) return err("EINVAL");
-      if (re.state !== "unbound" || re.remoteDom !== dom.domid) return err("EINVAL");
-      const le = dom.evtchn.alloc("interdomain", { remoteDom: rd.domid, remotePort: rport });
-      if (!le) return err("ENOSPC");
-      re.state = "interdomain";
-      re.remoteDom = dom.domid;
-      re.remotePort = le.port;
+      const le = host.events.bindInterdomain(dom, rd, mem.u32(arg + BI.remote_port));
+      if (typeof le === "string") return err(le);
       mem.setU32(arg + BI.local_port, le.port);
-      // Like Xen, a freshly bound channel is marked pending on our side (evtchn_bind_interdomain
-      // calls evtchn_port_set_pending so no notification sent before binding is lost).
-      host.setPending(dom, le.port);
       return 0;
     }
     case EVTCHNOP.bind_virq: {
-      const virq = mem.u32(arg + BV.virq), vcpu = mem.u32(arg + BV.vcpu);
-      if (virq >= NR_VIRQS) return err("EINVAL");
-      if (vcpu >= dom.vcpus.length) return err("ENOENT");
-      if (!PER_VCPU_VIRQS.has(virq) && vcpu !== 0) return err("EINVAL");
-      if (dom.evtchn.virqPort(virq, vcpu) !== undefined) return err("EEXIST");
-      const e = dom.evtchn.alloc("virq", { virq, notifyVcpu: vcpu });
-      if (!e) return err("ENOSPC");
+      const e = host.events.bindVirq(dom, mem.u32(arg + BV.virq), mem.u32(arg + BV.vcpu));
+      if (typeof e === "string") return err(e);
       mem.setU32(arg + BV.port, e.port);
       return 0;
     }
     case EVTCHNOP.bind_ipi: {
-      const vcpu = mem.u32(arg + BP.vcpu);
-      if (vcpu >= dom.vcpus.length) return err("ENOENT");
-      const e = dom.evtchn.alloc("ipi", { notifyVcpu: vcpu });
-      if (!e) return err("ENOSPC");
+      const e = host.events.bindIpi(dom, mem.u32(arg + BP.vcpu));
+      if (typeof e === "string") return err(e);
       mem.setU32(arg + BP.port, e.port);
       return 0;
     }
     case EVTCHNOP.close: {
-      const port = mem.u32(arg);
-      const e = dom.evtchn.get(port);
-      if (!dom.evtchn.valid(port)) return err("EINVAL");
-      if (!e) return 0;
-      if (e.state === "interdomain") {
-        const rd = host.domains.get(e.remoteDom);
-        const re = rd?.evtchn.get(e.remotePort);
-        if (re && rd!.domid === 0 && re.service) rd!.evtchn.close(e.remotePort);
-        else if (re) { re.state = "unbound"; re.remoteDom = dom.domid; re.remotePort = 0; }
-      }
-      dom.evtchn.close(port);
-      dom.sharedInfo.clearPending(port);
+      const p = mem.u32(arg + LAYOUT.evtchn_close.f.port);
+      if (!dom.evtchn.valid(p)) return err("EINVAL");
+      host.events.close(dom, p);
       return 0;
     }
     case EVTCHNOP.send: {
-      const port = mem.u32(arg);
-      return host.evtchnSend(dom, port);
+      const p = mem.u32(arg + LAYOUT.evtchn_send.f.port);
+      return host.evtchnSend(dom, p);
     }
     case EVTCHNOP.status: {
       const d = domainArg(c, mem.u16(arg + ST.dom));
