@@ -26,6 +26,8 @@ import {
 interface Verb {
   usage: string;
   help: string;
+  /** Options of this verb that take a value (`-p PARENT` for create; `-p` alone is convert's progress flag, as in qemu-img). */
+  valueFlags?: string[];
   run(args: Args): number | Promise<number>;
 }
 
@@ -94,12 +96,13 @@ function json(value: unknown): void {
   out(JSON.stringify(value, null, 2));
 }
 
-const VALUE_FLAGS = ["-t", "-b", "-p", "-O", "-f", "-o"];
+const VALUE_FLAGS = ["-t", "-b", "-O", "-f", "-o"];
 
 const VERBS: Record<string, Verb> = {
   create: {
     usage: "create [-t fixed|dynamic] [-b BLOCK_SIZE] [--force-size] FILE SIZE | create -p PARENT CHILD",
     help: "create a fixed or dynamic VHD (size rounded up to a CHS product, like qemu-img; --force-size keeps it exact), or a differencing child of PARENT",
+    valueFlags: [...VALUE_FLAGS, "-p"],
     run(a) {
       a.onlyFlags(["-t", "-b", "-p", "--force-size"]);
       const parent = a.value("-p");
@@ -373,6 +376,7 @@ function infoText(i: VhdInfo): string {
 }
 
 function checkText(r: CheckReport): string {
+  if (r.unopenable) return `Could not open '${r.file}' as a VHD: ${r.unopenable}`;
   const lines: string[] = [];
   for (const f of r.findings) lines.push(`${f.severity.toUpperCase()}: ${f.field} @${f.offset}: ${f.message}${f.file ? ` (${f.file})` : ""}`);
   for (const x of r.repairs) lines.push(`Repaired: ${x}`);
@@ -401,7 +405,7 @@ export async function vhdCommand(argv: string[]): Promise<number> {
       out(`usage: xenlab vhd ${v.usage}\n  ${v.help}`);
       return 0;
     }
-    return await v.run(new Args(rest, VALUE_FLAGS));
+    return await v.run(new Args(rest, v.valueFlags ?? VALUE_FLAGS));
   } catch (e) {
     if (e instanceof VhdFormatError || e instanceof VhdUsageError) {
       err(`xenlab vhd ${verb}: ${e.message}`);

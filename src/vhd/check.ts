@@ -29,8 +29,14 @@ export interface CheckReport {
   allocatedBlocks: number;
   totalBlocks: number;
   leakedBytes: number;
-  /** qemu-img check's exit code convention: 0 clean, 2 corruption, 3 only leaks. */
-  result: 0 | 2 | 3;
+  /**
+   * qemu-img check's exit code convention: 0 clean, 1 the image could not be opened at all (too
+   * small for a footer, or neither the footer nor its copy is a valid VHD footer: qemu's vpc_open
+   * refuses such a file the same way), 2 corruption, 3 only leaks.
+   */
+  result: 0 | 1 | 2 | 3;
+  /** Why the file cannot be opened as a VHD at all (result 1), if so. */
+  unopenable?: string;
 }
 
 export interface CheckOptions {
@@ -62,6 +68,8 @@ interface Analysis {
   allocatedBlocks: number;
   totalBlocks: number;
   leakedBytes: number;
+  /** Why the file cannot be opened as a VHD at all (check exit 1), if so. */
+  unopenable?: string;
 }
 
 export function checkVhd(path: string, options: CheckOptions = {}): CheckReport {
@@ -107,7 +115,8 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
     allocatedBlocks: a.allocatedBlocks,
     totalBlocks: a.totalBlocks,
     leakedBytes: a.leakedBytes,
-    result: errors ? 2 : leaks ? 3 : 0,
+    result: a.unopenable ? 1 : errors ? 2 : leaks ? 3 : 0,
+    unopenable: a.unopenable,
   };
 }
 
@@ -117,6 +126,7 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   const fileSize = file.size();
   if (fileSize < FOOTER_SIZE - 1) {
     F.push(finding("error", "file size", 0, `${fileSize} bytes cannot hold a footer`));
+    out.unopenable = `${fileSize} bytes cannot hold a footer`;
     return out;
   }
   const short = fileSize % SECTOR === SECTOR - 1;
@@ -142,6 +152,7 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
     footerRaw = copy;
   } else {
     F.push(...pf.filter((f) => f.severity === "error"));
+    out.unopenable = "neither the footer nor its copy at offset 0 is a valid VHD footer";
     return out;
   }
   const footer = decodeFooter(footerRaw);

@@ -234,3 +234,28 @@ describe("xenlab vhd rebase (XenServer's coalesce-then-reparent)", () => {
     expect(xenlab(["rebase", "g-base.vhd", "g-top.vhd"]).status).toBe(1); // not a differencing disk
   });
 });
+
+describe("exit codes and flags as qemu-img users expect", () => {
+  it("check exits 1, as qemu-img does for a file it cannot open, for a file that is not a VHD or too small to be one", () => {
+    writeFileSync(f("text.vhd"), Buffer.from("not a disk image at all\n".repeat(100)));
+    writeFileSync(f("tiny.vhd"), Buffer.alloc(100));
+    for (const name of ["text.vhd", "tiny.vhd"]) {
+      const ours = xenlab(["check", name]);
+      const qemu = spawnSync("qemu-img", ["info", "-f", "vpc", f(name)]);
+      expect(qemu.status).toBe(1); // qemu's vpc driver refuses to open it
+      expect(ours.status).toBe(1);
+      expect(ours.stdout).toMatch(/Could not open .* as a VHD: /);
+    }
+  });
+
+  it("convert -p shows progress on stderr and converts exactly (-p is a flag here, not create's -p PARENT)", () => {
+    writeFileSync(f("p.raw"), pattern(21, 4 * MiB));
+    const r = xenlab(["convert", "-p", "-O", "dynamic", "p.raw", "p.vhd"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/\(100\.00\/100%\)/);
+    expect(qemuRaw(f("p.vhd"), t.dir).equals(readFileSync(f("p.raw")))).toBe(true);
+    // create keeps -p PARENT
+    expect(xenlab(["create", "-p", "p.vhd", "p-child.vhd"]).status).toBe(0);
+    expect(JSON.parse(xenlab(["info", "--json", "p-child.vhd"]).stdout).type).toBe("differencing");
+  });
+});
