@@ -24,6 +24,7 @@ import { ConnectionInfo, endpoint } from "./connection";
 import { kernelInfoContent } from "./kernel-info";
 import { Channel, JsonObject, makeChild, Message } from "./messages";
 import { decode, encode, Signer, WireError } from "./wire";
+import { endProcess, watchParent } from "./parent-watch";
 
 interface IoThreadData {
   connection: ConnectionInfo;
@@ -98,6 +99,12 @@ class IoThread {
     void this.loop("control", this.control, async (frames) => this.receive(frames, (m) => this.onControl(m)));
     void this.loop("stdin", this.stdin, async (frames) => this.receive(frames, (m) => this.onStdin(m)));
     this.publish(undefined, "status", { execution_state: "starting" });
+    if (process.env.XENLAB_NO_PARENT_WATCH !== "1") {
+      watchParent((why) => {
+        log(`${why}: exiting (no orphan kernels)`);
+        endProcess();
+      });
+    }
     this.toMain({ type: "ready" });
   }
 

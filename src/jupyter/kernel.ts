@@ -33,6 +33,9 @@ import { codePointToUtf16, utf16ToCodePoint } from "./code-points";
 
 type Handler = (m: Message) => Promise<void> | void;
 
+/** A cell that is only `exit` or `quit` (optionally called): IPython's exit autocall. */
+const ASK_EXIT = /^\s*(exit|quit)\s*(\(\s*\))?\s*;?\s*$/;
+
 export class Kernel {
   private readonly session = randomUUID();
   private readonly shared: SharedState = createSharedState();
@@ -158,6 +161,13 @@ export class Kernel {
     this.lastExecute = m;
     this.allowStdin = m.content.allow_stdin === true;
     if (!silent) this.publish(m, "execute_input", { code, execution_count: count });
+    if (ASK_EXIT.test(code)) {
+      // IPython's habit: `exit` / `quit` ask the frontend to close (jupyter console exits, the
+      // kernel is shut down by its manager) through the ask_exit payload, rather than being run.
+      if (storeHistory) this.history.record(count, code);
+      this.reply(m, "execute_reply", { status: "ok", execution_count: count, user_expressions: {}, payload: [{ source: "ask_exit", keepkernel: false }] }, { status: "ok" });
+      return;
+    }
     const sink = silent ? new NullSink() : new IopubSink((type, content) => this.publish(m, type, content));
     const outcome = await this.runner.run(code, sink, count);
     if (storeHistory) this.history.record(count, code);

@@ -4,7 +4,7 @@
  * `jupyter nbconvert --execute` (nbclient), and reached through a real Jupyter server by
  * @jupyterlab/services, JupyterLab's own client library.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,4 +129,17 @@ it("`jupyter console` runs cells typed at its prompt", () => {
   expect(out).toMatch(/Out\[1\]: 42/);
   expect(out).toContain("from the console");
   expect(out).toContain("%lsmagic");
+});
+
+it("`exit` typed in `jupyter console` ends the console through the ask_exit payload, and the lines after it never run", () => {
+  const r = spawnSync("jupyter", ["console", "--kernel", "xenlab", "--simple-prompt"], {
+    env,
+    // stdin stays open after these lines: only the ask_exit payload can end the console
+    input: "6 * 7\nexit\nconsole.log('after exit')\n",
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/Out\[1\]: 42/);
+  expect(r.stdout).not.toContain("after exit");
 });
