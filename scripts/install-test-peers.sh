@@ -10,6 +10,9 @@ PACKAGES=(
   qemu-utils libvhdi-utils python3-libvhdi mtools dosfstools e2fsprogs fdisk gdisk
   # CPU and Xen oracles: the assembler, the compiler for native runs, Xen's public headers
   nasm gcc libxen-dev
+  # The real guest (issue 14): QEMU TCG is the anchor booting the same Debian kernel via PVH; the
+  # compressors make kernel payloads for the loader tests (the kernel and busybox come by apt-get download)
+  qemu-system-x86 lz4 zstd bzip2 xz-utils
   # Views checked in a real browser: the classic notebook and Chromium (driven by playwright-core)
   jupyter-notebook chromium
 )
