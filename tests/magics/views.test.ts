@@ -14,7 +14,7 @@ beforeAll(async () => {
   cells = new Cells();
   const setup = await cells.run(`setCurrentHost({ pcpus: 2, memoryMiB: 256, cpuMHz: 10 });
 const fe = host.createLabDomain("frontend", Uint8Array.from([0xf4]), { vcpus: 2, paused: true });
-const port = fe.evtchn.alloc("unbound", { remoteDom: 0, label: "demo" })!.port;
+const port = fe.evtchn.alloc("unbound", { remoteDom: domId(0), label: "demo" })!.port;
 host.bindService(fe, port, "demo", () => {});`);
   expect(setup.errors).toEqual([]);
 });
