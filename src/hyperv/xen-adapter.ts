@@ -71,12 +71,16 @@ interface Port { port: number; state: "unbound" | "interdomain"; remoteDom: numb
 
 export interface Translation {
   xen: string;
-  hyperv: string[];
+  hyperv: readonly string[];
   result: number;
 }
 
 export class XenAdapter {
-  readonly log: Translation[] = [];
+  /** Every Xen call and what it became; read it as `log` (a frozen copy). */
+  private readonly translations: Translation[] = [];
+  get log(): readonly Translation[] {
+    return Object.freeze([...this.translations]);
+  }
   readonly counts = new Map<string, { calls: number; hv: number }>();
   hypercallPageGpa: number | undefined;
   readonly ports = new Map<number, Port>();
@@ -203,8 +207,8 @@ export class XenAdapter {
   }
 
   private record(xen: string, hyperv: string[], result: number): number {
-    this.log.push({ xen, hyperv, result });
-    if (this.log.length > 2000) this.log.splice(0, 1000);
+    this.translations.push(Object.freeze({ xen, hyperv: Object.freeze([...hyperv]), result }));
+    if (this.translations.length > 2000) this.translations.splice(0, 1000);
     const c = this.counts.get(xen.replace(/\(.*$/, "")) ?? { calls: 0, hv: 0 };
     // Only Hyper-V hypercalls the guest's call turned into (not the root's own calls or notes).
     c.calls++; c.hv += hyperv.filter((x) => x.startsWith("Hv")).length;

@@ -33,8 +33,8 @@ export class Domain {
   sharedInfoGfn: number | undefined;
   readonly evtchn = new EventChannelTable();
   readonly gnttab: GrantTable;
-  /** VM exits this domain's vCPUs took, by kind (hypercall, io, cpuid, hlt...), for views and lessons. */
-  readonly exitCounts = new Map<string, number>();
+  /** VM exits this domain's vCPUs took, by kind; only the host counts them (countExit). */
+  private readonly exits = new Map<string, number>();
   readonly hvmParams: bigint[] = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
   hypercallPageGpa: number | undefined;
   /** Hypercalls by number. */
@@ -98,6 +98,16 @@ export class Domain {
   get paused(): boolean {
     return this.pauseCount > 0;
   }
+  /** VM exits by kind (hypercall, io, cpuid, hlt...), for views and lessons: a read-only copy. */
+  get exitCounts(): ReadonlyMap<string, number> {
+    return new Map(this.exits);
+  }
+
+  /** The host's exit handler counts each exit here. */
+  countExit(kind: string): void {
+    this.exits.set(kind, (this.exits.get(kind) ?? 0) + 1);
+  }
+
   get isShutdown(): boolean {
     return this.shutdownReason !== undefined;
   }

@@ -57,8 +57,24 @@ export interface TraceRecord {
   vcpu: number;
   nr: number;
   name: string;
-  args: bigint[];
+  /** The caller's name when it called (the domain may be gone by the time the trace is read). */
+  domName: string;
+  args: readonly bigint[];
   result: bigint;
+  /** console_io write: the text Xen read from the guest's buffer through its page tables. */
+  text?: string;
+}
+
+/** A notification Xen delivered to a dom0 service (a backend served by host code). */
+export interface ServiceDelivery {
+  t: number;
+  /** The sender: domain id and name, and its port. */
+  fromDom: number;
+  fromName: string;
+  fromPort: number;
+  /** dom0's port and the service's label. */
+  port: number;
+  label: string;
 }
 
 export interface RunOptions {
@@ -130,8 +146,10 @@ export class XenHost {
    * interoperability between Xen-enabled Linux and Windows Server "Longhorn" virtualization.
    */
   readonly bootEpoch: number;
-  /** Xen's console ring (`xl dmesg`). */
-  readonly dmesg: string[] = [];
+  /** Xen's console ring; read it as `dmesg` (a read-only copy) and clear it with clearDmesg(). */
+  private readonly consoleLines: string[] = [];
+  /** Notifications delivered to dom0 services, oldest first (the last 5000). */
+  private readonly deliveries: ServiceDelivery[] = [];
   /** Recent hypercalls (the platform's trace ring, the last `traceLimit`). */
   readonly trace = new TraceRing<TraceRecord>(1000);
   get traceLimit(): number { return this.trace.limit; }
@@ -624,7 +642,7 @@ export class XenHost {
     const d = v.domain;
     const cpu = v.cpu!;
     // Scheduling stops (budget, interrupt) are the host's, not the guest's exits.
-    if (x.kind !== "budget" && x.kind !== "interrupt") d.exitCounts.set(x.kind, (d.exitCounts.get(x.kind) ?? 0) + 1);
+    if (x.kind !== "budget" && x.kind !== "interrupt") d.countExit(x.kind);
     const saveNow = this.now;
     this.now = t;
     try {
@@ -780,7 +798,13 @@ export class XenHost {
   setPending(d: Domain, port: number, at = this.now): void {
     const e = d.evtchn.get(port);
     if (!e) return;
-    if (e.service) { e.service(e.port); return; }
+    if (e.service) {
+      const from = this.domains.get(e.remoteDom);
+      this.deliveries.push(Object.freeze({ t: at, fromDom: e.remoteDom, fromName: from?.name ?? "", fromPort: e.remotePort, port: e.port, label: e.label ?? "" }));
+      if (this.deliveries.length > 5000) this.deliveries.splice(0, 1000);
+      e.service(e.port);
+      return;
+    }
     const si = d.sharedInfo;
     const v = d.vcpus[e.notifyVcpu];
     if (si.testAndSetPending(port)) return;
@@ -873,17 +897,35 @@ export class XenHost {
   }
 
   log(line: string, xenPrefix = true): void {
-    this.dmesg.push(xenPrefix ? `(XEN) ${line}` : line);
-    if (this.dmesg.length > 5000) this.dmesg.splice(0, this.dmesg.length - 4000);
+    this.consoleLines.push(xenPrefix ? `(XEN) ${line}` : line);
+    if (this.consoleLines.length > 5000) this.consoleLines.splice(0, this.consoleLines.length - 4000);
+  }
+
+  /**
+   * Xen's console (`xl dmesg`), oldest line first: a frozen copy, so that what a lesson's check
+   * reads is what Xen wrote, not what a cell pushed.
+   */
+  get dmesg(): readonly string[] {
+    return Object.freeze([...this.consoleLines]);
+  }
+
+  /** `xl dmesg -c` / sysctl readconsole with clear. */
+  clearDmesg(): void {
+    this.consoleLines.length = 0;
+  }
+
+  /** Notifications Xen delivered to dom0 services (backends served by host code): a frozen copy. */
+  serviceDeliveries(): readonly ServiceDelivery[] {
+    return Object.freeze([...this.deliveries]);
   }
 
   recordTrace(r: TraceRecord): void {
-    this.trace.push(r);
+    this.trace.push(Object.freeze({ ...r, args: Object.freeze([...r.args]) }));
   }
 
-  /** The trace in order, oldest first. */
-  traceRecords(): TraceRecord[] {
-    return this.trace.records();
+  /** The trace in order, oldest first (frozen records). */
+  traceRecords(): readonly TraceRecord[] {
+    return Object.freeze(this.trace.records());
   }
 
   hypercallName(nr: number): string {

@@ -12,6 +12,7 @@ export const consoleIo: Handler = (c, a) => {
       // (guest_console_write filters with isprint/isspace-like rules).
       let s = "";
       for (const b of bytes) if (b === 10 || b === 9 || (b >= 32 && b < 127) || c.dom.domid === 0) s += String.fromCharCode(b);
+      c.text = s;
       c.host.consoleIoWrite(c.dom, s);
       return 0;
     }

@@ -10,6 +10,8 @@ export interface HcCtx {
   dom: Domain;
   v: XenVcpu;
   mem: GuestMem;
+  /** What the handler read that the trace should keep (console_io: the text written). */
+  text?: string;
 }
 
 /** A handler gets the five argument registers; it returns the value for RAX (negative errno on error). */

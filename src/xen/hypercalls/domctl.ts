@@ -116,7 +116,7 @@ export const sysctl: Handler = (c, a) => {
       const n = Math.min(count, text.length);
       m.write(buf, new Uint8Array(text.subarray(text.length - n)));
       m.setU32(u + RC.count, n);
-      if (m.u8(u + RC.clear)) host.dmesg.length = 0;
+      if (m.u8(u + RC.clear)) host.clearDmesg();
       return 0;
     }
     default: return err("ENOSYS");

@@ -73,5 +73,5 @@ export function dispatchHypercall(host: XenHost, v: XenVcpu): void {
   const c: HcCtx = { host, dom: v.domain, v, mem: new GuestMem(cpu) };
   const result = h ? call(h, c, args) : BigInt(err("ENOSYS"));
   cpu.setReg("rax", long ? result : BigInt.asUintN(32, result));
-  host.recordTrace({ t: host.now, dom: v.domain.domid, vcpu: v.id, nr, name: host.hypercallName(nr), args, result });
+  host.recordTrace({ t: host.now, dom: v.domain.domid, domName: v.domain.name, vcpu: v.id, nr, name: host.hypercallName(nr), args, result, ...(c.text !== undefined ? { text: c.text } : {}) });
 }

@@ -114,7 +114,7 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
       case "uptime": return new XlOutput(xlUptime(host, pos.length ? pos.map(dom) : [...host.domains.values()]), "", 0);
       case "dmesg": {
         const text = host.dmesg.join("\n") + "\n";
-        if (flags.has("c")) host.dmesg.length = 0;
+        if (flags.has("c")) host.clearDmesg();
         return new XlOutput(text, "", 0);
       }
       case "domid": return new XlOutput(`${dom(pos[0]).domid}\n`, "", 0);

@@ -1,0 +1,106 @@
+/**
+ * Every honest check refuses the answers that skip the work. For each check, the solutions
+ * notebook is run with that exercise's answer cells replaced by a cheat of a kind students try
+ * (setting the register or counter the check reads, printing or logging the expected text, making
+ * an object under the expected name without doing the operation, sending to a port nobody listens
+ * on); the check must say "not yet" to every one. The real answers pass in notebooks.test.ts.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { KERNEL_MAIN } from "../../src/jupyter/client";
+import { PACKAGE_ROOT } from "../../src/package-root";
+
+interface Cell { cell_type: string; source: string; metadata: Record<string, unknown>; outputs?: { text?: string | string[]; data?: Record<string, string | string[]> }[]; execution_count?: number | null }
+const join1 = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join("") : v ?? "");
+const OUT = join(PACKAGE_ROOT, "dist", "notebooks-cheats");
+
+/** The solutions notebook with exercise `n`'s answer cells replaced by `cells`; returns that check's output. */
+function runWithCheat(notebook: string, n: number | undefined, cells: string[], tag: string): string {
+  const nb = JSON.parse(readFileSync(join(PACKAGE_ROOT, "notebooks", "solutions", `${notebook}-solutions.ipynb`), "utf8")) as { cells: Cell[] };
+  const checkHead = n === undefined ? "// Check for exercise\n" : `// Check for exercise ${n}\n`;
+  const check = nb.cells.findIndex((c) => c.cell_type === "code" && c.source.startsWith(checkHead));
+  const title = n === undefined ? "## Exercise" : `**Exercise ${n}.**`;
+  let start = check;
+  while (start > 0 && !(nb.cells[start - 1]!.cell_type === "markdown" && nb.cells[start - 1]!.source.includes(title))) start--;
+  expect(check, `${notebook} has ${checkHead.trim()}`).toBeGreaterThan(0);
+  // Setup cells the notebook itself gives (not the answer) stay.
+  const keep = nb.cells.slice(start, check).filter((c) => c.cell_type === "code" && /^(\/\/ Remember|let answer)/.test(c.source));
+  const code = (source: string): Cell => ({ cell_type: "code", source, metadata: {}, outputs: [], execution_count: null });
+  nb.cells.splice(start, check - start, ...keep, ...cells.map(code));
+  mkdirSync(OUT, { recursive: true });
+  const input = join(OUT, `${notebook}-${tag}.ipynb`), output = join(OUT, `${notebook}-${tag}.out.ipynb`);
+  writeFileSync(input, JSON.stringify(nb, null, 1));
+  const r = spawnSync(process.execPath, [KERNEL_MAIN, "run", input, "-o", output, "--allow-errors"], { encoding: "utf8" });
+  expect(r.status, r.stderr).toBe(0);
+  const ran = (JSON.parse(readFileSync(output, "utf8")) as { cells: Cell[] }).cells;
+  const text = (c: Cell) => (c.outputs ?? []).map((o) => join1(o.text) || join1(o.data?.["text/plain"])).join("\n");
+  // The control: the notebook's other checks, answered for real, still pass in the same run.
+  for (const other of ran.filter((x) => x.cell_type === "code" && x.source.startsWith("// Check for exercise") && !x.source.startsWith(checkHead))) {
+    expect(text(other), `${notebook}: another check broke`).toMatch(/: correct/);
+  }
+  return text(ran.find((x) => x.cell_type === "code" && x.source.startsWith(checkHead))!);
+}
+
+const LAB = (name: string, extra = "") => `%%xl create -p\nname = "${name}"\ntype = "lab"\nmemory = 16\n${extra}`;
+const PRINT = (msg: string, len: number) => `    mov r12, rdi
+    mov edi, 0
+    mov esi, ${len}
+    lea rdx, [rel msg]
+    lea rax, [r12 + 18*32]
+    call rax
+    mov edi, 2
+    lea rsi, [rel reason]
+    lea rax, [r12 + 29*32]
+    call rax
+    hlt
+msg: db "${msg}", 10
+reason: dd 0`;
+
+/** [notebook, exercise, cheat name, cells]. */
+const CHEATS: [string, number | undefined, string, string[]][] = [
+  ["00-tour", undefined, "sets the register", ['vcpu.setReg("rax", 210n)']],
+  ["00-tour", undefined, "loads the answer without the loop", ["%%asm vcpu --at 0x2000\n    mov eax, 210\n    hlt", "vcpu.run(1000)"]],
+  ["00-tour", undefined, "prints the expected text", ['console.log("Exercise: correct (eax = 210)")']],
+  ["01-domains-and-vcpus", 1, "edits the config object", [`%%xl create -p\nname = "ex1"\ntype = "lab"\nmemory = 16`, "const cfg = host.domain(\"ex1\").config as any; cfg.vcpus = 2; cfg.memory = 32;"]],
+  ["02-hypercalls", 1, "prints the expected text", ['console.log("(d5) Xen inside Longhorn")']],
+  ["02-hypercalls", 1, "writes the line into Xen's console from the host", [LAB("ex1"), 'host.consoleIoWrite(host.domain("ex1"), "Xen inside Longhorn\\n");\nhost.log("(d1) Xen inside Longhorn", false);']],
+  ["02-hypercalls", 1, "pushes the line onto dmesg", [LAB("ex1"), 'try { (host.dmesg as string[]).push("(d1) Xen inside Longhorn"); } catch (e) { console.log(String(e)); }']],
+  ["02-hypercalls", 1, "lets another domain print it", [LAB("other"), `%%asm other\n${PRINT("Xen inside Longhorn", 20)}`, LAB("ex1"), "%xl unpause other\n%run 1ms"]],
+  ["02-hypercalls", 2, "prints the string without asking Xen", [LAB("ex2"), `%%asm ex2\n${PRINT(".0-xenlab", 10)}`, "%xl unpause ex2\n%run 1ms"]],
+  ["04-event-channels-and-xenstore", 2, "sends to a port nobody listens on", [
+    'const ex2 = host.createLabDomain("ex2", Uint8Array.from([0xf4]), { paused: true });\nconst p2 = ex2.evtchn.alloc("unbound", { remoteDom: domId(0), label: "nobody" })!.port;',
+    `%%asm ex2
+    mov r12, rdi
+    mov r14d, 5
+again:
+    mov edi, 4
+    mov rsi, 0x180004
+    lea rax, [r12 + 32*32]
+    call rax
+    dec r14d
+    jnz again
+    mov edi, 2
+    mov rsi, 0x180008
+    lea rax, [r12 + 29*32]
+    call rax
+    hlt`,
+    "ex2.guest.setU32(0x180004, p2);\nex2.guest.setU32(0x180008, 0);\n%xl unpause ex2\n%run 1ms"]],
+  ["04-event-channels-and-xenstore", 2, "counts by hand", ['host.createLabDomain("ex2", Uint8Array.from([0xf4]), { paused: true });\nnotifications = 5;']],
+  ["05-vhd", 2, "makes a standalone disk instead of a snapshot", ['%vhd create -t dynamic ex2.vhd 100M', 'const d2 = VhdDisk.open("ex2.vhd"); d2.write(1024 * 1024, new TextEncoder().encode("Longhorn")); d2.close();']],
+  ["07-longhorn", 1, "sets the console text", ['const suse = longhorn.createChild({ name: "suse", code: Uint8Array.from([0xf4]) });\nlonghorn.run({ ns: 1e6 });\n(suse as any).console = "SUSE Linux Enterprise on Longhorn\\n";']],
+  ["07-longhorn", 2, "sets the register", ['const version = longhorn.createChild({ name: "version", xenAdapter: true, code: Uint8Array.from([0xf4]) });\nlonghorn.run({ ns: 1e6 });\nversion.vps[0]!.cpu.setReg("r13", 0x40011n);']],
+  ["09-performance", 1, "sets the exit counter", ['const probe = host.createLabDomain("probe", Uint8Array.from([0xf4]), { extra: \'on_poweroff = "preserve"\' });\nhost.run({ ns: 1e6 });\ntry { (probe.exitCounts as Map<string, number>).set("cpuid", 100); } catch (e) { console.log(String(e)); }']],
+  ["09-performance", 2, "logs the expected lines", ['host.createLabDomain("batched", Uint8Array.from([0xf4]));\nfor (let i = 0; i < 50; i++) host.log("(d3) Paravirtual: one hypercall carries the whole line. .........", false);\nhost.run({ ns: 1e6 });']],
+];
+
+describe("every check says 'not yet' to answers that skip the work", () => {
+  for (const [notebook, n, name, cells] of CHEATS) {
+    it(`${notebook} exercise ${n ?? ""}: a cell that ${name}`, () => {
+      const out = runWithCheat(notebook, n, cells, name.replace(/\W+/g, "-"));
+      expect(out).toMatch(/not yet/);
+      expect(out).not.toMatch(/: correct/);
+    });
+  }
+});
