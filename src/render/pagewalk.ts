@@ -29,7 +29,7 @@ export function walkText(w: WalkResult): string[] {
     out.push(`  ${NAMES[l.level]!.padEnd(4)} table 0x${l.tableGpa.toString(16)} [${String(l.index).padStart(3)}] = 0x${l.entry.toString(16).padStart(16, "0")} ${l.flags.join(" ")}${l.leaf ? " (leaf)" : ""}`);
   }
   if (w.fault) out.push(`  fault: ${w.fault}`);
-  if (w.gpa !== undefined) out.push(`  -> guest-physical 0x${w.gpa.toString(16)}${w.mfn !== undefined ? ` -> machine frame ${w.mfn} (0x${(w.mfn * 4096).toString(16)})` : " (no P2M entry)"}`);
+  if (w.gpa !== undefined) out.push(`  -> guest-physical 0x${w.gpa.toString(16)}${w.mfn !== undefined ? ` -> machine frame 0x${w.mfn.toString(16)} (address 0x${(w.mfn * 4096).toString(16)})` : " (no P2M entry)"}`);
   return out;
 }
 
@@ -53,7 +53,7 @@ export function renderWalk(w: WalkResult): MimeBundle {
     y += rowH;
   }
   if (w.gpa !== undefined) {
-    parts.push(`<text x="16" y="${y + 18}">${escapeXml(`→ gpa 0x${w.gpa.toString(16)}${w.mfn !== undefined ? `  → mfn ${w.mfn}` : "  (no P2M entry)"}`)}</text>`);
+    parts.push(`<text x="16" y="${y + 18}">${escapeXml(`→ gpa 0x${w.gpa.toString(16)}${w.mfn !== undefined ? `  → mfn 0x${w.mfn.toString(16)}` : "  (no P2M entry)"}`)}</text>`);
   }
   parts.push("</svg>");
   return { "text/plain": walkText(w).join("\n"), "image/svg+xml": parts.join("") };

@@ -19,7 +19,8 @@ export class EventChannelView {
         lines.push(`  port ${String(e.port).padStart(3)} ${e.state.padEnd(11)}${peer}${flags}${e.label ? `  [${e.label}]` : ""}`);
       }
     }
-    const colW = 190, rowH = 18;
+    // Wide columns: each port names its remote end, which may be a domain not drawn here.
+    const colW = 250, rowH = 18;
     const rows = Math.max(1, ...doms.map((d) => d.evtchn.list().length));
     const w = doms.length * colW + 20, h = 40 + rows * rowH + 10;
     const pos = new Map<string, [number, number]>();
@@ -32,7 +33,8 @@ export class EventChannelView {
         const pending = d.domid !== 0 && d.sharedInfo.testPending(e.port);
         const masked = d.domid !== 0 && d.sharedInfo.testMasked(e.port);
         body += `<rect x="${x}" y="${y}" width="14" height="14" fill="${pending ? "#e53935" : "#fff"}" stroke="${masked ? "#aaa" : "#333"}"><title>${escapeXml(`port ${e.port} ${e.state}`)}</title></rect>`;
-        body += `<text x="${x + 20}" y="${y + 11}">${e.port} ${escapeXml(e.state)}${e.label ? ` ${escapeXml(e.label.slice(0, 12))}` : e.state === "virq" ? ` virq${e.virq}` : ""}</text>`;
+        const remote = e.state === "interdomain" ? ` → d${e.remoteDom}:${e.remotePort}` : e.state === "unbound" ? ` for d${e.remoteDom}` : "";
+        body += `<text x="${x + 20}" y="${y + 11}">${e.port} ${escapeXml(e.state)}${remote}${e.label ? ` ${escapeXml(e.label.slice(0, 12))}` : e.state === "virq" ? ` virq${e.virq}` : ""}</text>`;
         pos.set(`${d.domid}:${e.port}`, [x + (i === 0 ? 14 : 0), y + 7]);
       });
     });

@@ -67,7 +67,9 @@ export class TopologyView {
     const links = this.links();
     // Room above the boxes for the highest arc (five stacked heights) and the title.
     const top = 40 + Math.ceil(1.5 * (18 + (Math.min(links.length, 5) - 1) * 14));
-    const width = 20 + doms.length * (boxW + gap);
+    const title = `Host topology: ${doms.length} domains, ${links.length} event channels between them`;
+    // Wide enough for the title too (12px bold sans: about 7.5px a character), so it is never clipped.
+    const width = Math.max(20 + doms.length * (boxW + gap), 40 + Math.ceil(title.length * 7.5));
     const x = new Map<number, number>(doms.map((d, i) => [d.domid, 20 + i * (boxW + gap)]));
     const parts: string[] = [];
     // Links above the boxes, as arcs between domain centres, stacked by label.
@@ -98,7 +100,6 @@ export class TopologyView {
         parts.push(`<text x="${bx + 8}" y="${top + 58 + Math.ceil(d.vcpus.length / 8) * 16 + i * 14 - 4}" font-size="10" fill="currentColor">${escapeXml(dev.text.length > 24 ? `${dev.text.slice(0, 23)}…` : dev.text)}</text>`);
       });
     }
-    const title = `Host topology: ${doms.length} domains, ${links.length} event channels between them`;
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif"><title>${escapeXml(title)}</title><text x="20" y="16" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(title)}</text>${parts.join("")}</svg>`;
   }
 
