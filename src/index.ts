@@ -3,6 +3,8 @@ export * from "./render/mime";
 export { memoryMap, MemoryMap } from "./render/memmap";
 export type { MemoryMapOptions } from "./render/memmap";
 export { ProgressView } from "./render/progress";
+export { barChart, BarChart } from "./render/bar-chart";
+export type { BarRow } from "./render/bar-chart";
 export type { ProgressState } from "./render/progress";
 export * from "./interrupt";
 export * from "./machine";

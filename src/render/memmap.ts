@@ -22,6 +22,14 @@ export interface MemoryMapOptions {
   maxBytes?: number;
 }
 
+/**
+ * Uses that come a frame or a few at a time (page tables, shared_info and grant frames): they win
+ * the pixel column they touch and are drawn at least MIN_SMALL_W wide, or a map of megabytes of RAM
+ * would hide them.
+ */
+const SMALL_USES = new Set<FrameUse>([FrameUse.PageTable, FrameUse.Shared]);
+const MIN_SMALL_W = 3;
+
 const USE_COLOUR: Record<FrameUse, string> = {
   [FrameUse.Free]: FREE_COLOUR,
   [FrameUse.Ram]: "#4caf50",
@@ -119,7 +127,8 @@ export class MemoryMap {
       const b0 = Math.floor(rs / perBucket);
       const b1 = Math.min(buckets.length - 1, Math.floor((re - 1) / perBucket));
       for (let b = b0; b <= b1; b++) {
-        const overlap = Math.min(re, (b + 1) * perBucket) - Math.max(rs, b * perBucket);
+        const covered = Math.min(re, (b + 1) * perBucket) - Math.max(rs, b * perBucket);
+        const overlap = SMALL_USES.has(r.use) ? covered + perBucket : covered;
         const bucket = buckets[b]!;
         if (overlap > bucket.overlap) {
           bucket.run = r;
@@ -150,10 +159,12 @@ export class MemoryMap {
       const y = top + row * (rowH + 3);
       parts.push(`<text x="${labelW - 6}" y="${y + 13}" text-anchor="end" font-size="10" fill="currentColor">${hex(this.first + Math.floor(row * cols * perBucket))}</text>`);
     }
+    // Small uses last, so that their minimum width draws over their neighbours, not under them.
+    rects.sort((a, b) => Number(SMALL_USES.has(a.run.use)) - Number(SMALL_USES.has(b.run.use)));
     for (const { row, c, c2, run } of rects) {
       const y = top + row * (rowH + 3);
       const x = (labelW + c * cellW).toFixed(1);
-      const w = ((c2 - c) * cellW).toFixed(1);
+      const w = Math.max((c2 - c) * cellW, SMALL_USES.has(run.use) ? MIN_SMALL_W : 0).toFixed(1);
       const from = this.first + Math.floor((row * cols + c) * perBucket);
       const to = this.first + Math.floor((row * cols + c2) * perBucket) - 1;
       const title = titles ? `<title>${escapeXml(`mfn ${hex(from)}–${hex(to)}: ${this.label(run.owner)}, ${USE_NAME[run.use]}`)}</title>` : "";

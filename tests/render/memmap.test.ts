@@ -74,3 +74,21 @@ describe("at scale", () => {
     parsesAsXml(fragmented);
   });
 });
+
+describe("memoryMap keeps small runs visible", () => {
+  it("a lone shared_info frame and a few page-table frames among a GiB of RAM are drawn at least 3 px wide", () => {
+    const big = new MachineMemory(1024 * MiB);
+    big.allocate(domId(1), 100_000, FrameUse.Ram);
+    big.allocate(domId(1), 1, FrameUse.Shared);
+    big.allocate(domId(1), 100_000, FrameUse.Ram);
+    big.allocate(domId(1), 4, FrameUse.PageTable);
+    big.allocate(domId(1), 50_000, FrameUse.Ram);
+    const svg = memoryMap(big).svg();
+    const widths = (fill: string) => [...svg.matchAll(new RegExp(`<rect x="[\\d.]+" y="[\\d.]+" width="([\\d.]+)" height="[\\d.]+" fill="${fill}"/>`, "g"))].map((m) => Number(m[1]));
+    for (const fill of ["#c2a521", "#e0913a"]) {
+      const w = widths(fill);
+      expect(w.length, fill).toBeGreaterThanOrEqual(1);
+      expect(Math.min(...w), fill).toBeGreaterThanOrEqual(3);
+    }
+  });
+});

@@ -1,0 +1,38 @@
+/** The bar chart says its numbers: labels, totals and legend in the SVG text, bars to scale. */
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { barChart } from "../../src/render/bar-chart";
+
+const rects = (svg: string) => [...svg.matchAll(/<rect class="bar" data-part="([^"]+)" data-value="(\d+)" x="([\d.]+)" y="(\d+)" width="([\d.]+)"/g)].map((m) => ({ part: m[1]!, value: Number(m[2]), x: Number(m[3]), y: Number(m[4]), w: Number(m[5]) }));
+const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, "g"))].map((m) => m[1]);
+
+describe("barChart", () => {
+  const chart = barChart("VM exits for the same 50 lines", [
+    { label: "pv", parts: { hypercall: 51 } },
+    { label: "emulated", parts: { io: 3050, hypercall: 1 } },
+  ], "exits");
+
+  it("names each bar, writes its total and lists every part in the legend", () => {
+    const svg = chart.svg();
+    execFileSync("/usr/bin/python3", ["-c", "import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.read())"], { input: svg });
+    expect(texts(svg, "label")).toEqual(["pv", "emulated"]);
+    expect(texts(svg, "value")).toEqual(["51 exits", "3051 exits"]);
+    expect(texts(svg, "legend")).toEqual(["hypercall", "io"]);
+    expect(chart.text()).toContain("emulated    3051 exits  io 3050, hypercall 1");
+  });
+
+  it("draws bars to scale, one colour per part, a small part still visible", () => {
+    const r = rects(chart.svg());
+    const pv = r.filter((b) => b.y === r[0]!.y), em = r.filter((b) => b.y !== r[0]!.y);
+    const width = (bs: typeof r) => bs.reduce((a, b) => a + b.w, 0);
+    expect(width(em) / width(pv)).toBeGreaterThan(50);
+    expect(width(em) / width(pv)).toBeLessThan(70);
+    expect(em.find((b) => b.part === "hypercall")!.w).toBeGreaterThanOrEqual(2);
+    const fill = (svg: string, part: string) => [...new Set([...svg.matchAll(new RegExp(`data-part="${part}"[^>]*fill="([^"]+)"`, "g"))].map((m) => m[1]))];
+    expect(fill(chart.svg(), "hypercall")).toHaveLength(1);
+  });
+
+  it("refuses a part that is not a count", () => {
+    expect(() => barChart("x", [{ label: "a", parts: { n: -1 } }])).toThrow(/part "n" is -1/);
+  });
+});
