@@ -3,6 +3,7 @@
  * error code but not where; we find the line by assembling growing prefixes of the source, so a
  * bad line is reported as `AssemblyError` with its 1-based number.
  */
+import { NasmFormError, rewriteNasmForms } from "./nasm-forms";
 import { AssemblyError, MachineError } from "./errors";
 import type { GuestPhysical } from "./machine";
 
@@ -111,7 +112,10 @@ export class Assembler {
     if (pre >= 0) throw new AssemblyError(pre + 1, lines0[pre]!, `NASM preprocessor directives (${/%[a-z]+/i.exec(lines0[pre]!)![0]}) are not supported: write the lines out`);
     const bits = opts.bits ?? 64;
     const e = this.engine(bits);
-    const clean = source.replace(/\r\n/g, "\n").split("\n").map(normalizeNumbers).join("\n");
+    let forms: string[];
+    try { forms = rewriteNasmForms(lines0); }
+    catch (err) { if (err instanceof NasmFormError) throw new AssemblyError(err.line, err.text, err.reason); throw err; }
+    const clean = forms.map(normalizeNumbers).join("\n");
     try {
       return e.asm(clean, { address: opts.address ?? 0 });
     } catch (err) {
