@@ -3,6 +3,7 @@
  * prints a table, and as the last line one JSON object mapping each figure's name to
  * `{value, unit, anchor, anchor_value, ratio}`.
  */
+import "../src/render/register"; // views drawn by the render figures
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Figure, FigureRow, formatTable } from "./harness";

@@ -1,3 +1,4 @@
+import "./render/register"; // every view registered with the MIME layer (models never import src/render)
 /** The XenLab library: everything a notebook cell (or any Node program) can use without Jupyter. */
 export * from "./render/mime";
 export { memoryMap, MemoryMap } from "./render/memmap";

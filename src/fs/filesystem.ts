@@ -1,8 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BlockDevice } from "../vhd/block-device";
-import { MimeBundle } from "../render/mime";
-import { renderFileSystem, renderTree } from "../render/fs";
+import { display, MimeBundle } from "../mime";
 import { FsError } from "./errors";
 import { childPath, joinPath, splitPath } from "./path";
 
@@ -55,7 +54,7 @@ export class FsTree {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderTree(this);
+    return display(this);
   }
 }
 
@@ -220,6 +219,6 @@ export abstract class FileSystem {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderFileSystem(this);
+    return display(this);
   }
 }

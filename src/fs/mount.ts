@@ -1,7 +1,6 @@
 import { BlockDevice } from "../vhd/block-device";
 import { ImageFormat, openImage } from "../vhd/image";
-import { MimeBundle } from "../render/mime";
-import { renderMountedDisk } from "../render/fs";
+import { display, MimeBundle } from "../mime";
 import { FsError } from "./errors";
 import { ExtFileSystem } from "./ext/ext-fs";
 import { looksLikeExt, SUPERBLOCK_OFFSET } from "./ext/superblock";
@@ -81,7 +80,7 @@ export class MountedDisk {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderMountedDisk(this);
+    return display(this);
   }
 }
 

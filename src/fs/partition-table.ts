@@ -4,8 +4,7 @@ import { GptTable, hasGptSignature, readGpt } from "./gpt";
 import { hasMbrSignature, MBR_SECTOR, MBR_TYPE_GPT_PROTECTIVE, mbrEntriesLookValid, parseMbrEntries, readMbr } from "./mbr";
 import { Partition, readAt } from "./partition";
 import { PartitionEntry } from "./partition-entry";
-import { renderPartitionTable } from "../render/fs";
-import { MimeBundle } from "../render/mime";
+import { display, MimeBundle } from "../mime";
 
 /** What was found at the start of a disk: an MBR (with EBR chain) or a GPT behind a protective MBR. */
 export class PartitionTable {
@@ -34,7 +33,7 @@ export class PartitionTable {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderPartitionTable(this);
+    return display(this);
   }
 }
 

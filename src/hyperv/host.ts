@@ -14,8 +14,7 @@ import { KeyboardInterrupt } from "../interrupt";
 import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock } from "../platform";
 import { VpScheduler } from "./vp-scheduler";
 import { xenCpuid } from "../xen/cpuid";
-import type { MimeBundle } from "../render/mime";
-import { renderHost } from "../render/hyperv-partitions";
+import { display, MimeBundle } from "../mime";
 import { HypervError } from "./errors";
 import { decodeInput, encodeInput, encodeResult } from "./hypercall-abi";
 import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES, VP_POOL_PAGES } from "./hypercalls";
@@ -758,6 +757,6 @@ export class HypervHost {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderHost(this);
+    return display(this);
   }
 }

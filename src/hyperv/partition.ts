@@ -5,12 +5,11 @@
  * memory belongs to the root until deposited or mapped.
  */
 import { DomId, domId, GuestPhysical, Vcpu } from "../machine";
-import type { MimeBundle } from "../render/mime";
+import { display, MimeBundle } from "../mime";
 import { Synic } from "./synic";
 import type { PlatformVcpu, SchedUnit, UnitRunstate } from "../platform";
 import { HV_PRIV, HvPrivilegeName, HV_SYNIC_STIMER_COUNT } from "./tlfs";
 import type { HypervHost } from "./host";
-import { renderPartition } from "../render/hyperv-partitions";
 import type { XenAdapter } from "./xen-adapter";
 
 export type PartitionState = "created" | "initialized" | "finalized" | "deleted";
@@ -142,6 +141,6 @@ export class Partition {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderPartition(this);
+    return display(this);
   }
 }

@@ -7,8 +7,7 @@
  * the inbound ring and set the child's event flag `child_relid` in SINT2's flags.
  */
 import type { BlockDevice } from "../vhd/block-device";
-import type { MimeBundle } from "../render/mime";
-import { renderVmbus } from "../render/hyperv-vmbus";
+import { display, MimeBundle } from "../mime";
 import type { HypervHost } from "./host";
 import type { Partition } from "./partition";
 import { VmbusRing } from "./ring";
@@ -203,6 +202,6 @@ export class VmbusServer {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderVmbus(this);
+    return display(this);
   }
 }

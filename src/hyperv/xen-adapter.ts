@@ -34,8 +34,7 @@ import { handleRequest, watchEvent } from "../xen/xenstore/wire";
 import { PAGE_SIZE } from "../machine";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
 import { xenCpuid } from "../xen/cpuid";
-import type { MimeBundle } from "../render/mime";
-import { renderXenTranslation } from "../render/hyperv-xen";
+import { display, MimeBundle } from "../mime";
 import type { HypervHost } from "./host";
 import type { Partition, VirtualProcessor } from "./partition";
 import { HV_STATUS, HVCALL, HV_MESSAGE_PAYLOAD_BYTE_COUNT } from "./tlfs";
@@ -532,6 +531,6 @@ export class XenAdapter {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderXenTranslation(this);
+    return display(this);
   }
 }

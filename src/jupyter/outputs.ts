@@ -3,7 +3,8 @@
  * (`xenlab run`) appends them to nbformat outputs. The cell runner only knows this interface.
  */
 import { inspect } from "node:util";
-import { isDisplayable, JUPYTER_DISPLAY, MimeBundle } from "../render/mime";
+import { isDisplayable, JUPYTER_DISPLAY, MimeBundle } from "../mime";
+import "../render/register"; // the views every model object is drawn with
 
 export type StreamName = "stdout" | "stderr";
 

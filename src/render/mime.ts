@@ -5,32 +5,5 @@
  * always present so that consoles, nbconvert's text exporter and tests have something to read.
  */
 
-export type MimeBundle = { "text/plain": string } & Record<string, unknown>;
+export { MimeBundle, JUPYTER_DISPLAY, Displayable, isDisplayable, escapeXml } from "../mime";
 
-/** Deno's and our convention for "this value knows how to display itself" (interoperable). */
-export const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
-
-export interface Displayable {
-  toMimeBundle(): MimeBundle;
-}
-
-export function isDisplayable(value: unknown): value is Displayable {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as Partial<Displayable>).toMimeBundle === "function"
-  );
-}
-
-/** Escapes text for inclusion in HTML or SVG markup. */
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
-}
-
-const XML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};

@@ -5,13 +5,8 @@
 import type { XenHost } from "../xen/host";
 import { MimeBundle, escapeXml } from "./mime";
 
-export interface SchedSegment {
-  pcpu: number;
-  domid: number;
-  vcpu: number;
-  start: number;
-  end: number;
-}
+import type { SchedSegment } from "../xen/queries";
+export type { SchedSegment };
 
 const PALETTE = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#e53935", "#00897b", "#6d4c41", "#3949ab", "#c0ca33", "#d81b60"];
 

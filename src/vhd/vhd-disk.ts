@@ -9,8 +9,7 @@ import { chsBytes, isMaxChs } from "./geometry";
 import { Region, allZero, endOfMetadata, metadataRegions, roundUp } from "./layout";
 import { ParentCandidate, parentCandidates } from "./parent";
 import { formatUuid, uuidEqual } from "./uuid";
-import { MimeBundle } from "../render/mime";
-import { renderVhdBundle } from "../render/vhd";
+import { display, MimeBundle } from "../mime";
 
 export interface VhdOpenOptions {
   readOnly?: boolean;
@@ -455,7 +454,7 @@ export class VhdDisk implements BlockDevice {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderVhdBundle(this);
+    return display(this);
   }
 
   private assertOpen(): void {

@@ -13,8 +13,7 @@ import { SharedInfo } from "./shared-info";
 import type { DomainConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
 import { XenStoreRing } from "./xenstore/ring";
-import type { MimeBundle } from "../render/mime";
-import { renderDomain } from "../render/xen-domains";
+import { display, MimeBundle } from "../mime";
 import type { XenHost } from "./host";
 
 export type DomainKind = "dom0" | "pvh" | "lab";
@@ -143,6 +142,6 @@ export class Domain {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderDomain(this);
+    return display(this);
   }
 }

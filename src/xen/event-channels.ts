@@ -8,7 +8,7 @@
  * services when they unbind. Sending goes through here too; delivery (setting the pending bit and
  * waking a vCPU) is the host's, reached through `EvtchnHost.setPending`.
  */
-import type { DomId } from "../machine";
+import { DomId, domId } from "../machine";
 import { EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ } from "./abi";
 import { Port, port as toPort } from "./types";
 
@@ -36,13 +36,16 @@ export interface EvtchnPort {
 /** Per-vCPU VIRQs (event_channel.c virq_is_global: TIMER, DEBUG, XENOPROF, XENPMU are per vCPU). */
 export const PER_VCPU_VIRQS: ReadonlySet<number> = new Set<number>([VIRQ.TIMER, VIRQ.DEBUG, VIRQ.XENOPROF, VIRQ.XENPMU]);
 
+/** What a new port starts with; plain numbers are accepted (cells write `{ remoteDom: 0 }`). */
+export type PortInit = Partial<Omit<EvtchnPort, "port" | "state" | "remoteDom" | "remotePort">> & { remoteDom?: number; remotePort?: number };
+
 /** One domain's port table (struct domain's evtchn buckets). */
 export class EventChannelTable {
   private readonly ports: (EvtchnPort | undefined)[] = [];
   constructor(readonly maxPorts = EVTCHN_2L_NR_CHANNELS) {}
 
   /** Allocates the lowest free port ≥ 1 (port 0 is reserved, as in Xen), or undefined when full. */
-  alloc(state: PortState, init: Partial<Omit<EvtchnPort, "port" | "state">> = {}): EvtchnPort | undefined {
+  alloc(state: PortState, init: PortInit = {}): EvtchnPort | undefined {
     for (let p = 1; p < this.maxPorts; p++) {
       const cur = this.ports[p];
       if (cur === undefined || cur.state === "closed") return this.allocAt(toPort(p), state, init);
@@ -51,10 +54,13 @@ export class EventChannelTable {
   }
 
   /** Allocates a given free port (restoring a saved domain puts its ports back at their numbers). */
-  allocAt(p: Port, state: PortState, init: Partial<Omit<EvtchnPort, "port" | "state">> = {}): EvtchnPort {
+  allocAt(p: Port, state: PortState, init: PortInit = {}): EvtchnPort {
     if (!this.valid(p)) throw new RangeError(`event channel port ${p} is outside 1..${this.maxPorts - 1}`);
     if (this.get(p)) throw new RangeError(`event channel port ${p} is in use`);
-    const e: EvtchnPort = { port: p, state, remoteDom: 0 as DomId, remotePort: toPort(0), virq: 0, notifyVcpu: 0, ...init };
+    const remoteDom = init.remoteDom ?? 0, remotePort = init.remotePort ?? 0;
+    if (!(Number.isInteger(remoteDom) && remoteDom >= 0 && remoteDom <= 0xffff)) throw new RangeError(`remoteDom ${remoteDom} is not a domid`);
+    if (!(Number.isInteger(remotePort) && remotePort >= 0 && remotePort < this.maxPorts)) throw new RangeError(`remotePort ${remotePort} is not a port`);
+    const e: EvtchnPort = { virq: 0, notifyVcpu: 0, ...init, port: p, state, remoteDom: domId(remoteDom), remotePort: toPort(remotePort) };
     this.ports[p] = e;
     return e;
   }

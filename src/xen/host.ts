@@ -30,13 +30,8 @@ import { XenStoreRing } from "./xenstore/ring";
 import { attachConfiguredDisks } from "./blkback/blkback";
 import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
 import { readFileSync } from "node:fs";
-import type { MimeBundle } from "../render/mime";
-import { renderDomainList } from "../render/xen-domains";
-import { SchedSegment, SchedTimelineView } from "../render/xen-timeline";
-import { EventChannelView } from "../render/xen-evtchn";
-import { GrantTableView } from "../render/xen-gnttab";
-import { XenstoreTreeView } from "../render/xen-xenstore";
-import { HypercallTraceView } from "../render/xen-trace";
+import { display, MimeBundle } from "../mime";
+import { EventChannelListing, GrantTableListing, HypercallTrace, SchedSegment, SchedTimeline, XenstoreSubtree } from "./queries";
 
 export interface HostOptions {
   pcpus?: number;
@@ -593,23 +588,23 @@ export class XenHost {
   }
 
   /** A Gantt chart of what each pCPU ran (default: the whole record). */
-  timeline(fromNs?: number, toNs = this.now): SchedTimelineView {
-    return new SchedTimelineView(this, this.schedRecord, fromNs ?? (this.schedRecord[0]?.start ?? 0), toNs);
+  timeline(fromNs?: number, toNs = this.now): SchedTimeline {
+    return new SchedTimeline(this, this.schedRecord, fromNs ?? (this.schedRecord[0]?.start ?? 0), toNs);
   }
 
   /** Event channels of all (or some) domains, drawn. */
-  eventChannels(...domids: number[]): EventChannelView {
-    return new EventChannelView(this, domids.length ? domids : undefined);
+  eventChannels(...domids: number[]): EventChannelListing {
+    return new EventChannelListing(this, domids.length ? domids : undefined);
   }
 
   /** Grant tables in use, decoded. */
-  grantTables(domid?: number): GrantTableView {
-    return new GrantTableView(this, domid);
+  grantTables(domid?: number): GrantTableListing {
+    return new GrantTableListing(this, domid);
   }
 
   /** The XenStore tree under a path. */
-  xenstoreTree(path = "/"): XenstoreTreeView {
-    return new XenstoreTreeView(this.xenstore, path);
+  xenstoreTree(path = "/"): XenstoreSubtree {
+    return new XenstoreSubtree(this.xenstore, path);
   }
 
   /** Writes vcpu_time_info for a vCPU as it is scheduled in (Xen: update_vcpu_system_time). */
@@ -777,8 +772,8 @@ export class XenHost {
   }
 
   /** The last hypercalls (all domains, or one), decoded. */
-  traceView(domid?: number, last = 40): HypercallTraceView {
-    return new HypercallTraceView(this.traceRecords().filter((r) => domid === undefined || r.dom === domid).slice(-last));
+  traceView(domid?: number, last = 40): HypercallTrace {
+    return new HypercallTrace(this.traceRecords().filter((r) => domid === undefined || r.dom === domid).slice(-last));
   }
 
   /**
@@ -942,7 +937,7 @@ export class XenHost {
   }
 
   toMimeBundle(): MimeBundle {
-    return renderDomainList(this);
+    return display(this);
   }
 
   /** Nothing to do with `ms` but convenient for cells: `host.run({ ns: host.ms(10) })`. */

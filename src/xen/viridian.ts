@@ -5,7 +5,7 @@
  * 0x40000100 (see cpuid.ts), so a Windows guest written against the TLFS finds "Microsoft Hv"
  * first and a Xen-aware one still finds Xen.
  */
-import { HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MSR, HV_PRIV, HV_RECOMMEND, HV_STATUS, HV_VENDOR, HC } from "../hyperv/tlfs";
+import { HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MSR, HV_PRIV, HV_RECOMMEND, HV_STATUS, HV_VENDOR, HC } from "../abi/hyperv-tlfs";
 import type { Domain } from "./domain";
 import { XenError } from "./errors";
 

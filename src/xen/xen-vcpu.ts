@@ -7,7 +7,7 @@ import { Vcpu } from "../machine";
 import type { PlatformVcpu, SchedUnit } from "../platform";
 import { RUNSTATE, Runstate } from "./abi";
 import type { Domain } from "./domain";
-import type { MimeBundle } from "../render/mime";
+import type { MimeBundle } from "../mime";
 
 /** Credit scheduler priorities (credit.c CSCHED_PRI_*). */
 export const CSCHED_PRI = { BOOST: 0, UNDER: -1, OVER: -2, IDLE: -64 } as const;

@@ -102,9 +102,10 @@ export function rng(seed: number): () => number {
  */
 export function buildVhdLib(outDir: string): string {
   const root = join(__dirname, "..", "..");
-  for (const sub of ["src/vhd", "src/render", "src/cli"]) {
+  // The MIME layer (src/mime.ts) is the one top-level file the VHD library needs.
+  for (const sub of ["src/vhd", "src/render", "src/cli", "src"]) {
     for (const name of readdirSync(join(root, sub))) {
-      if (!name.endsWith(".ts") || (sub === "src/cli" && name !== "vhd.ts")) continue;
+      if (!name.endsWith(".ts") || (sub === "src/cli" && name !== "vhd.ts") || (sub === "src" && name !== "mime.ts")) continue;
       const src = readFileSync(join(root, sub, name), "utf8");
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
       const dest = join(outDir, sub, name.replace(/\.ts$/, ".js"));

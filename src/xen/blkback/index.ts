@@ -11,4 +11,5 @@ export { Vbd } from "./vbd";
 export type { VbdStats, InflightRequest, CompletedRequest } from "./vbd";
 export { attachDisk, attachConfiguredDisks, detachDisk, findDisk, listDisks, xlBlockList, runBlockXl } from "./blkback";
 export type { AttachOptions, BlockXlResult } from "./blkback";
-export { ringSnapshot } from "../../render/xen-blkring";
+export { ringSnapshot } from "./ring-snapshot";
+export type { RingSnapshot, RingSlot, SlotState } from "./ring-snapshot";

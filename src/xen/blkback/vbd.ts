@@ -13,8 +13,7 @@ import type { BlockDevice } from "../../vhd/block-device";
 import type { Domain } from "../domain";
 import type { XenHost } from "../host";
 import { XsError } from "../xenstore/store";
-import type { MimeBundle } from "../../render/mime";
-import { renderBlkRing } from "../../render/xen-blkring";
+import { display, MimeBundle } from "../../mime";
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_SECTOR,
   SECTORS_PER_PAGE, VDISK_CDROM, VDISK_READONLY, XEN_IO_PROTO_ABI_X86_64, XenbusState, XENBUS_STATE_NAMES,
@@ -464,6 +463,6 @@ export class Vbd {
   resetStats(): void { this.stats = newStats(); }
 
   toMimeBundle(): MimeBundle {
-    return renderBlkRing(this);
+    return display(this);
   }
 }

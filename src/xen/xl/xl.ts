@@ -11,7 +11,7 @@ import { parseCpuList } from "../xl-config";
 import { saveDomain, restoreDomain, readSaveFileHeader } from "../save-restore";
 import { runBlockXl } from "../blkback/blkback";
 import { xlInfo, xlList, xlSchedCredit, xlTop, xlUptime, xlVcpuList } from "./format";
-import { MimeBundle, escapeXml } from "../../render/mime";
+import { MimeBundle, escapeXml } from "../../mime";
 
 export class XlOutput {
   constructor(public stdout: string, public stderr: string, public exitCode: number, public domain?: Domain, public bundle?: MimeBundle) {}
