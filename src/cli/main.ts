@@ -120,7 +120,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      if (err instanceof CliError || (err instanceof Error && /FormatError$/.test(err.name))) {
+      if (err instanceof CliError || (err instanceof Error && /(FormatError|KernelspecError)$/.test(err.name))) {
         console.error(`xenlab: ${err.message}`);
         process.exit(2);
       }

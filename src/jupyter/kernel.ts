@@ -96,7 +96,8 @@ export class Kernel {
       Atomics.store(this.shared.flags, INTERRUPT, 1);
       this.runner.executor.interrupt();
     });
-    process.on("SIGTERM", () => void this.exit());
+    // SIGTERM keeps its default action (end the process at once): a JavaScript handler would not
+    // run while a cell busy-loops, and the kernel must not outlive a SIGTERM.
     // The TypeScript program takes most of a second to build: do it now, while clients connect.
     setImmediate(() => this.runner.executor.warmUp());
   }

@@ -29,17 +29,35 @@ export function kernelsDir(scope: InstallScope): string {
   }
 }
 
-/** sys.prefix of the Python that runs Jupyter (the one `jupyter` on PATH uses). */
+/** An install that cannot be done as asked; the message says why and what to do instead. */
+export class KernelspecError extends Error {
+  override name = "KernelspecError";
+}
+
+/**
+ * sys.prefix of the Python environment that runs Jupyter (the one `jupyter` on PATH uses). A
+ * Python that is not a virtual environment (sys.prefix == sys.base_prefix, e.g. Debian's /usr)
+ * has no prefix of its own: writing there is a system-wide install, which is refused here so that
+ * nobody does one by accident.
+ */
 function pythonSysPrefix(): string {
+  const tried: string[] = [];
   for (const python of ["python3", "/usr/bin/python3"]) {
+    let out: string;
     try {
-      const out = execFileSync(python, ["-c", "import sys, jupyter_client; print(sys.prefix)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-      return out.trim();
+      out = execFileSync(python, ["-c", "import sys, jupyter_client; print(sys.prefix); print(sys.base_prefix)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     } catch {
-      // try the next one
+      tried.push(`${python} (no jupyter_client)`);
+      continue;
     }
+    const [prefix = "", base = ""] = out.trim().split("\n");
+    if (prefix !== base) return prefix;
+    throw new KernelspecError(
+      `--sys-prefix: ${python} runs Jupyter but is not a virtual environment (its sys.prefix is ${prefix}), so there is no environment to install into; ` +
+        `use \`xenlab install\` for a system-wide kernel (${kernelsDir({ kind: "system" })}), --prefix ${prefix} to write there on purpose, or --user`,
+    );
   }
-  throw new Error("--sys-prefix needs a Python with jupyter_client installed (none found as python3 or /usr/bin/python3)");
+  throw new KernelspecError(`--sys-prefix needs a Python environment with jupyter_client; tried ${tried.join(", ")}. Use --user, --prefix DIR, or no flag (system-wide)`);
 }
 
 /**

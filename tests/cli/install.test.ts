@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KERNEL_MAIN } from "../../src/jupyter/client";
-import { kernelsDir } from "../../src/jupyter/kernelspec";
 
 const xenlab = (args: string[], env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [KERNEL_MAIN, ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
 
@@ -24,10 +23,26 @@ describe("xenlab install", () => {
     expect(existsSync(join(data, "kernels", "xenlab-class"))).toBe(false);
   });
 
-  it("--sys-prefix chooses a data directory Jupyter itself searches", () => {
-    // Only checks where it would go: writing into the system prefix is for real installs.
-    const paths = JSON.parse(execFileSync("jupyter", ["--paths", "--json"], { encoding: "utf8" })) as { data: string[] };
-    expect(paths.data.map((d) => join(d, "kernels"))).toContain(kernelsDir({ kind: "sys-prefix" }));
+  it("--sys-prefix installs into a virtual environment's prefix, where Jupyter itself looks", () => {
+    const venv = mkdtempSync(join(tmpdir(), "xenlab-venv-"));
+    execFileSync("/usr/bin/python3", ["-m", "venv", "--system-site-packages", "--without-pip", venv]);
+    const env = { PATH: `${join(venv, "bin")}:${process.env.PATH}` };
+    const r = xenlab(["install", "--sys-prefix"], env);
+    expect(r.status, r.stderr).toBe(0);
+    const dir = join(venv, "share", "jupyter", "kernels", "xenlab");
+    expect(r.stdout).toContain(`in ${dir}`);
+    const paths = JSON.parse(execFileSync(join(venv, "bin", "python3"), ["-m", "jupyter", "--paths", "--json"], { encoding: "utf8" })) as { data: string[] };
+    expect(paths.data.map((d) => join(d, "kernels"))).toContain(join(venv, "share", "jupyter", "kernels"));
+    expect(existsSync(join(dir, "kernel.json"))).toBe(true);
+  });
+
+  it("--sys-prefix refuses a Python that is not an environment (a system-wide write) and says what to do", () => {
+    // Only Debian's /usr/bin/python3 (sys.prefix = /usr) can be found on this PATH.
+    const r = xenlab(["install", "--sys-prefix"], { PATH: "/usr/bin:/bin" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("is not a virtual environment (its sys.prefix is /usr)");
+    expect(r.stderr).toContain("xenlab install");
+    expect(existsSync("/usr/share/jupyter/kernels/xenlab")).toBe(false);
   });
 
   it("rejects bad arguments with a clear message and exit code 2", () => {
