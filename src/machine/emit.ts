@@ -8,6 +8,7 @@ import {
   CR_REGS, DR_REGS, Opd, SEG_REGS, branchTarget, ccOf, eaExpr, leaCode, lgOf, lit64, maskOf, operand, rd, wr,
 } from "./operands";
 import { condExpr } from "./flag-analysis";
+import { emitSystem } from "./emit-system";
 
 const { Mnemonic, OpKind, Register, Code } = iced;
 const TWO32 = 4294967296;
@@ -414,9 +415,6 @@ export function emit(x: Ctx): string | undefined {
     case "Rdtscp": return `c.rdtsc(${x.i});R[1]=c.tscAux;H[1]=0;`;
     case "Lgdt": case "Lidt": return pre + `c.lgdt(ea,${mn === "Lidt"});` + done();
     case "Sgdt": case "Sidt": x.writes = true; return pre + `c.sgdt(ea,${mn === "Sidt"});`;
-    case "Ltr": return pre + rd(o0, 2, "a") + "c.ltr(aL);" + done();
-    case "Str": return "R[" + (o0.k === "r" ? o0.r : 0) + "]=c.trSelector;";
-    case "Invlpg": return pre + "c.priv();c.invlpg(ea);" + done();
     case "Wbinvd": case "Invd": case "Clts": return "c.priv();";
     case "Int": x.end = true; return `c.softInt(${(o0.k === "i" ? o0.lo : 0) & 255},${next});return ${x.i + 1};`;
     case "Int3": x.end = true; return `c.softInt(3,${next});return ${x.i + 1};`;
@@ -428,7 +426,7 @@ export function emit(x: Ctx): string | undefined {
     case "Swapgs": return "c.swapgs();";
     case "Xlatb": return `ea=${x.m64 ? `c.cn(H[3]*${TWO32}+(R[3]>>>0)+(R[0]&255))` : "((R[3]+(R[0]&255))>>>0)"};R[0]=(R[0]&-256)|c.r8(ea);`;
   }
-  return undefined;
+  return emitSystem(x, mn, pre, o0, o1);
 }
 
 /** Shift/rotate by a constant 1..width-1 (or 63) without flags, on int32 halves. */

@@ -5,10 +5,11 @@
 import type { Vcpu } from "./vcpu";
 import { GuestFault, Vector } from "./exits";
 import {
-  CR0_PE, CR0_PG, CR4_PAE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
+  CR0_PE, CR0_PG, CR4_IMPLEMENTED, CR4_PAE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
   MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX,
 } from "./registers";
 import { Gva, gva } from "./types";
+import { lookup } from "./desc-tables";
 
 const TWO32 = 4294967296;
 const CANON = 2 ** 47;
@@ -28,7 +29,11 @@ export function writeCr(c: Vcpu, n: number, lo: number, hi: number): void {
     }
     case 2: c.cr2 = hi * TWO32 + (lo >>> 0); return;
     case 3: c.cr3 = v % 2 ** 52; c.flushTlb(); return;
-    case 4: c.cr4 = lo | 0; c.updateMode(); c.flushTlb(); return;
+    case 4: {
+      if (hi !== 0 || (lo & ~CR4_IMPLEMENTED)) throw new GuestFault(Vector.GP, 0, `mov to CR4 sets bits 0x${(hi * TWO32 + ((lo & ~CR4_IMPLEMENTED) >>> 0)).toString(16)} that are reserved or not implemented`);
+      if ((c.efer & EFER_LMA) && !(lo & CR4_PAE)) throw new GuestFault(Vector.GP, 0, "clearing CR4.PAE in long mode");
+      c.cr4 = lo | 0; c.updateMode(); c.flushTlb(); return;
+    }
     case 8: c.cr8 = lo & 15; return;
   }
   throw new GuestFault(Vector.UD, undefined, `mov to cr${n}`);
@@ -102,13 +107,11 @@ export function wrmsr(c: Vcpu, rip: number, next: number): boolean {
   return true;
 }
 
-/** Reads the 8-byte descriptor for a selector from the GDT. */
+/** Reads the 8-byte descriptor for a selector from the GDT, or the LDT when TI (bit 2) is set. */
 export function descriptor(c: Vcpu, sel: number): [number, number] {
-  const off = sel & ~7;
-  if (off + 7 > c.gdtrLimit) throw new GuestFault(Vector.GP, sel & ~3, `selector 0x${sel.toString(16)} beyond GDT limit`);
-  const lo = c.r32(c.gdtrBase + off);
-  const hi = c.r32(c.gdtrBase + off + 4);
-  return [lo, hi];
+  const d = lookup(c, sel);
+  if (!d) throw new GuestFault(Vector.GP, sel & ~3, `selector 0x${sel.toString(16)} beyond the ${sel & 4 ? "LDT" : "GDT"} limit`);
+  return [d.lo, d.hi];
 }
 
 /** Loads CS (far jmp/call/ret, iret, syscall): reads L and D from the GDT descriptor. */
@@ -153,14 +156,4 @@ export function sgdt(c: Vcpu, ea: number, idt: boolean): void {
   const b = idt ? c.idtrBase : c.gdtrBase;
   c.w32(ea + 2, b | 0);
   if (c.mode64) c.w32(ea + 6, Math.floor(b / TWO32) | 0);
-}
-
-export function ltr(c: Vcpu, sel: number): void {
-  c.priv();
-  const [lo, hi] = c.descriptor(sel);
-  // 64-bit TSS descriptor: 16 bytes (SDM Vol. 3A §8.2.3); base 31:0 from bytes 2-4,7; 63:32 next dword.
-  let base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) >>> 0;
-  if (c.mode64) base += (c.r32(c.gdtrBase + (sel & ~7) + 8) >>> 0) * TWO32;
-  c.trSelector = sel;
-  c.trBase = gva(base);
 }

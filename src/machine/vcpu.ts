@@ -14,9 +14,10 @@ import {
   deliver as deliverImpl, deliver32 as deliver32Impl, iret as iretImpl, iret32 as iret32Impl,
   softInt as softIntImpl, syscall as syscallImpl, sysret as sysretImpl,
 } from "./events";
+import { SegCheck, lldt as lldtImpl, ltr as ltrImpl, segCheck as segCheckImpl } from "./desc-tables";
 import {
   descriptor as descriptorImpl, lgdt as lgdtImpl, loadCs as loadCsImpl, loadSeg as loadSegImpl,
-  ltr as ltrImpl, rdmsr as rdmsrImpl, readCr as readCrImpl, sgdt as sgdtImpl, wrmsr as wrmsrImpl,
+  rdmsr as rdmsrImpl, readCr as readCrImpl, sgdt as sgdtImpl, wrmsr as wrmsrImpl,
   writeCr as writeCrImpl,
 } from "./sysregs";
 import {
@@ -66,7 +67,9 @@ export interface VcpuState {
   cs: SegmentState; ss: number; ds: number; es: number; fs: number; gs: number;
   fsBase: bigint; gsBase: bigint; kernelGsBase: bigint;
   gdtr: { base: bigint; limit: number }; idtr: { base: bigint; limit: number };
-  tr: { selector: number; base: bigint };
+  tr: { selector: number; base: bigint; limit?: number };
+  /** Absent in states saved before LDTR was modelled: a null LDTR. */
+  ldtr?: { selector: number; base: bigint; limit: number };
   star: bigint; lstar: bigint; cstar: bigint; sfmask: number; tscAux: number;
   cpl: number;
   icount: number;
@@ -97,7 +100,9 @@ export class Vcpu {
   cr0 = CR0_PE; cr2 = 0; cr3 = 0; cr4 = 0; cr8 = 0; efer = 0;
   readonly dr = [0, 0, 0, 0, 0, 0, 0x0ffff0ff0, 0x400];
   gdtrBase = 0; gdtrLimit = 0xffff; idtrBase = 0; idtrLimit = 0xffff;
-  trSelector = 0; trBase = 0; ldtr = 0;
+  trSelector = 0; trBase = 0; trLimit = 0x67;
+  /** LDTR: selector and the base/limit cached from its descriptor (lldt). */
+  ldtr = 0; ldtrBase = 0; ldtrLimit = 0;
   cs: SegmentState = { selector: 0x08, long: false, db: true };
   ss = 0x10; ds = 0x10; es = 0x10; fs = 0; gs = 0;
   fsBase = 0; gsBase = 0; kernelGsBase = 0;
@@ -200,7 +205,8 @@ export class Vcpu {
       cs: { ...this.cs }, ss: this.ss, ds: this.ds, es: this.es, fs: this.fs, gs: this.gs,
       fsBase: u(this.fsBase), gsBase: u(this.gsBase), kernelGsBase: u(this.kernelGsBase),
       gdtr: { base: u(this.gdtrBase), limit: this.gdtrLimit }, idtr: { base: u(this.idtrBase), limit: this.idtrLimit },
-      tr: { selector: this.trSelector, base: u(this.trBase) },
+      tr: { selector: this.trSelector, base: u(this.trBase), limit: this.trLimit },
+      ldtr: { selector: this.ldtr, base: u(this.ldtrBase), limit: this.ldtrLimit },
       star: this.star, lstar: u(this.lstar), cstar: u(this.cstar), sfmask: this.sfmask, tscAux: this.tscAux,
       cpl: this.cpl, icount: this.icount,
     };
@@ -215,7 +221,8 @@ export class Vcpu {
     this.cs = { ...st.cs }; this.ss = st.ss; this.ds = st.ds; this.es = st.es; this.fs = st.fs; this.gs = st.gs;
     this.fsBase = gva(st.fsBase); this.gsBase = gva(st.gsBase); this.kernelGsBase = gva(st.kernelGsBase);
     this.gdtrBase = gva(st.gdtr.base); this.gdtrLimit = st.gdtr.limit; this.idtrBase = gva(st.idtr.base); this.idtrLimit = st.idtr.limit;
-    this.trSelector = st.tr.selector; this.trBase = gva(st.tr.base);
+    this.trSelector = st.tr.selector; this.trBase = gva(st.tr.base); this.trLimit = st.tr.limit ?? 0x67;
+    this.ldtr = st.ldtr?.selector ?? 0; this.ldtrBase = gva(st.ldtr?.base ?? 0n); this.ldtrLimit = st.ldtr?.limit ?? 0;
     this.star = st.star; this.lstar = gva(st.lstar); this.cstar = gva(st.cstar); this.sfmask = st.sfmask; this.tscAux = st.tscAux;
     this.cpl = st.cpl; this.icount = st.icount;
     this.updateMode();
@@ -898,6 +905,15 @@ export class Vcpu {
 
   ltr(sel: number): void {
     ltrImpl(this, sel);
+  }
+
+  lldt(sel: number): void {
+    lldtImpl(this, sel);
+  }
+
+  /** lar/lsl/verr/verw: sets ZF; the value for lar/lsl, or -1 when the checks fail. */
+  segCheck(op: SegCheck, sel: number): number {
+    return segCheckImpl(this, op, sel);
   }
 
   /** Software interrupt `int n` (and int3/into): delivered with the next RIP pushed. */
