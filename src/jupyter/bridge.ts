@@ -29,6 +29,9 @@ export interface SharedState {
   stdinData: Uint8Array;
 }
 
+/** Metadata key the IO thread sets on a request it did not parse (too large): its value is why. */
+export const REJECTED = "xenlab_rejected";
+
 export const INTERRUPT = 0;
 export const STDIN_STATE = 1;
 export const STDIN_LENGTH = 2;

@@ -10,6 +10,7 @@ import * as zmq from "zeromq";
 import {
   ClonedMessage,
   INTERRUPT,
+  REJECTED,
   revive,
   SharedState,
   STDIN_ANSWERED,
@@ -23,7 +24,7 @@ import {
 import { ConnectionInfo, endpoint } from "./connection";
 import { kernelInfoContent } from "./kernel-info";
 import { Channel, JsonObject, makeChild, Message } from "./messages";
-import { decode, encode, Signer, WireError } from "./wire";
+import { decode, encode, MessageTooLarge, Signer, WireError } from "./wire";
 import { endProcess, watchParent } from "./parent-watch";
 
 interface IoThreadData {
@@ -46,6 +47,19 @@ class SendQueue {
       .catch((err: unknown) => log(`send on ${this.name} failed: ${(err as Error).message}`));
     return this.tail;
   }
+}
+
+/** The largest message (its frames after the signature) the kernel parses: 64 MiB unless configured. */
+const MAX_MESSAGE_BYTES = maxMessageBytes(process.env.XENLAB_MAX_MESSAGE_BYTES);
+
+function maxMessageBytes(setting: string | undefined): number {
+  if (setting === undefined || setting === "") return 64 * 1024 * 1024;
+  const n = Number(setting);
+  if (!Number.isInteger(n) || n <= 0) {
+    log(`XENLAB_MAX_MESSAGE_BYTES=${JSON.stringify(setting)} is not a positive whole number of bytes; using 64 MiB`);
+    return 64 * 1024 * 1024;
+  }
+  return n;
 }
 
 function log(message: string): void {
@@ -126,8 +140,15 @@ class IoThread {
   private async receive(frames: Buffer[], handle: (m: Message) => void): Promise<void> {
     let message: Message;
     try {
-      message = decode(frames, this.signer);
+      message = decode(frames, this.signer, MAX_MESSAGE_BYTES);
     } catch (err) {
+      if (err instanceof MessageTooLarge) {
+        // Answered in order with the other requests of its channel, by whoever answers its type.
+        log(err.message);
+        err.stub.metadata = { [REJECTED]: err.message };
+        handle(err.stub);
+        return;
+      }
       if (err instanceof WireError) {
         log(`dropped a message: ${err.message}`);
         return;
@@ -156,6 +177,11 @@ class IoThread {
 
   private onControl(m: Message): void {
     const type = m.header.msg_type;
+    const rejected = m.metadata[REJECTED];
+    if (typeof rejected === "string") {
+      if (type.endsWith("_request")) this.answer("control", m, type.replace(/_request$/, "_reply"), { status: "error", ename: "MessageTooLarge", evalue: rejected, traceback: [rejected] });
+      return;
+    }
     switch (type) {
       case "kernel_info_request":
         this.answer("control", m, "kernel_info_reply", kernelInfoContent());

@@ -10,6 +10,7 @@ import { mimeBundleOf } from "./outputs";
 import {
   createSharedState,
   INTERRUPT,
+  REJECTED,
   revive,
   SharedState,
   STDIN_ANSWERED,
@@ -128,7 +129,10 @@ export class Kernel {
     const handler = this.handlers[m.header.msg_type];
     try {
       this.publish(m, "status", { execution_state: "busy" });
-      if (handler) {
+      const rejected = m.metadata[REJECTED];
+      if (typeof rejected === "string") {
+        this.rejectTooLarge(m, rejected);
+      } else if (handler) {
         await handler(m);
       } else {
         kernelLog(`unknown message type ${m.header.msg_type} on shell`);
@@ -151,6 +155,19 @@ export class Kernel {
       this.current = undefined;
       this.post({ type: "done", msgId: m.header.msg_id });
     }
+  }
+
+  /** A request the IO thread would not parse: an error reply (and for an execute, the error shown). */
+  private rejectTooLarge(m: Message, why: string): void {
+    const type = m.header.msg_type;
+    if (!type.endsWith("_request")) return;
+    const error = { ename: "MessageTooLarge", evalue: why, traceback: [`MessageTooLarge: ${why}`] };
+    if (type === "execute_request") {
+      this.publish(m, "error", error);
+      this.reply(m, "execute_reply", { status: "error", execution_count: this.executionCount, ...error }, { status: "error" });
+      return;
+    }
+    this.reply(m, type.replace(/_request$/, "_reply"), { status: "error", ...error });
   }
 
   private async execute(m: Message): Promise<void> {

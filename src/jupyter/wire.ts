@@ -48,8 +48,26 @@ export class Signer {
   }
 }
 
-/** Parses and authenticates received frames. Throws WireError naming what was wrong. */
-export function decode(frames: Buffer[], signer: Signer): Message {
+/**
+ * An authentic message larger than the kernel accepts: only its header was parsed, so that the
+ * sender gets an error reply instead of the kernel spending seconds and a gigabyte on its JSON.
+ */
+export class MessageTooLarge extends Error {
+  override name = "MessageTooLarge";
+  constructor(
+    readonly stub: Message,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`${stub.header.msg_type} of ${bytes} bytes is larger than this kernel's limit of ${limit} bytes (set XENLAB_MAX_MESSAGE_BYTES to change it)`);
+  }
+}
+
+/**
+ * Parses and authenticates received frames. Throws WireError naming what was wrong, or
+ * MessageTooLarge when the frames after the signature hold more than `maxBytes`.
+ */
+export function decode(frames: Buffer[], signer: Signer, maxBytes = Infinity): Message {
   const delim = frames.findIndex((f) => f.equals(DELIMITER));
   if (delim < 0) throw new WireError("no <IDS|MSG> delimiter frame");
   if (frames.length < delim + 6) {
@@ -59,6 +77,13 @@ export function decode(frames: Buffer[], signer: Signer): Message {
   const jsonFrames = frames.slice(delim + 2, delim + 6);
   if (!signer.verify(signature, jsonFrames)) {
     throw new WireError(signature.length ? "bad HMAC signature" : "missing HMAC signature");
+  }
+  const bytes = frames.slice(delim + 2).reduce((n, f) => n + f.length, 0);
+  if (bytes > maxBytes) {
+    const header = parseObject(jsonFrames[0]!, FRAME_NAMES[0]!);
+    checkHeader(header);
+    const stub = { identities: frames.slice(0, delim), header: header as MessageHeader, parent_header: {}, metadata: {}, content: {}, buffers: [] };
+    throw new MessageTooLarge(stub, bytes, maxBytes);
   }
   const [header, parent, metadata, content] = jsonFrames.map((f, i) => parseObject(f, FRAME_NAMES[i]!));
   checkHeader(header!);
