@@ -130,7 +130,7 @@ export const XEN_ELFNOTE = {
 /** hvm_start_info (arch-x86/hvm/start_info.h). */
 export const XEN_HVM_START_MAGIC_VALUE = 0x336ec578;
 /** E820 types (hvm/e820.h / start_info.h XEN_HVM_MEMMAP_TYPE_*). */
-export const E820_RAM = 1, E820_RESERVED = 2;
+export const E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3;
 
 /** Xen CPUID leaves (arch-x86/cpuid.h). */
 export const XEN_CPUID_FIRST_LEAF = 0x40000000;
@@ -173,6 +173,7 @@ export const LAYOUT = {
   vcpu_info: { size: 64, header: "xen/xen.h", f: { evtchn_upcall_pending: 0, evtchn_upcall_mask: 1, evtchn_pending_sel: 8, arch: 16, time: 32 } },
   shared_info: { size: 3136, header: "xen/xen.h", f: { vcpu_info: 0, evtchn_pending: 2048, evtchn_mask: 2560, wc_version: 3072, wc_sec: 3076, wc_nsec: 3080, wc_sec_hi: 3084, arch: 3088 } },
   hvm_start_info: { size: 56, header: "xen/arch-x86/hvm/start_info.h", f: { magic: 0, version: 4, flags: 8, nr_modules: 12, modlist_paddr: 16, cmdline_paddr: 24, rsdp_paddr: 32, memmap_paddr: 40, memmap_entries: 48 } },
+  hvm_modlist_entry: { size: 32, header: "xen/arch-x86/hvm/start_info.h", f: { paddr: 0, size: 8, cmdline_paddr: 16, reserved: 24 } },
   hvm_memmap_table_entry: { size: 24, header: "xen/arch-x86/hvm/start_info.h", f: { addr: 0, size: 8, type: 16, reserved: 20 } },
   xen_memory_reservation: { size: 32, header: "xen/memory.h", f: { extent_start: 0, nr_extents: 8, extent_order: 16, mem_flags: 20, domid: 24 } },
   xen_add_to_physmap: { size: 24, header: "xen/memory.h", f: { domid: 0, size: 2, space: 4, idx: 8, gpfn: 16 } },

@@ -9,11 +9,13 @@
  * (tools/libs/guest/xg_dom_x86.c: X86_HVM_END_SPECIAL_REGION 0xff000, 8 pages below it).
  */
 import { ElfFile, GuestPhysical, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
-import { E820_RAM, E820_RESERVED, LAYOUT, XEN_ELFNOTE, XEN_HVM_START_MAGIC_VALUE } from "./abi";
+import { E820_ACPI, E820_RAM, E820_RESERVED, LAYOUT, XEN_ELFNOTE, XEN_HVM_START_MAGIC_VALUE } from "./abi";
 import { hypercallPage } from "./cpuid";
 import type { Domain } from "./domain";
 import { readNotes, noteNumber } from "./elf-notes";
 import { DomainBuildError } from "./errors";
+import { buildAcpiTables } from "./loader/acpi";
+import { isBzImage, vmlinuxOfBzImage } from "./loader/bzimage";
 
 /** xg_dom_x86.c special pages: end of region and count; console and xenstore indices. */
 export const X86_HVM_END_SPECIAL_REGION = 0xff000;
@@ -43,28 +45,48 @@ function populateRam(d: Domain, pages: number): void {
   d.machine.populate(d.domid, gfn(specialPfn(0)), X86_HVM_NR_SPECIAL_PAGES);
 }
 
-/** The e820 map a PVH guest of `pages` pages gets: its RAM, and the special pages as reserved. */
-export function memmapOf(pages: number): { addr: number; size: number; type: number }[] {
-  return [
+/**
+ * The e820 map a PVH guest of `pages` pages gets: its RAM, the special pages as reserved, and
+ * (when libxl built them) the ACPI tables' pages as E820_ACPI.
+ */
+export function memmapOf(pages: number, acpi?: { addr: number; size: number }): { addr: number; size: number; type: number }[] {
+  const map = [
     { addr: 0, size: pages * PAGE_SIZE, type: E820_RAM },
     { addr: specialPfn(0) * PAGE_SIZE, size: X86_HVM_NR_SPECIAL_PAGES * PAGE_SIZE, type: E820_RESERVED },
   ];
+  if (acpi) map.push({ ...acpi, type: E820_ACPI });
+  return map;
+}
+
+/** What hvm_start_info carries besides the memory map and command line. */
+export interface StartInfoExtras {
+  modules?: { paddr: number; size: number }[];
+  rsdp?: number;
 }
 
 /**
  * hvm_start_info, then the memory map, then the command line, on the pages after the kernel
  * (arch-x86/hvm/start_info.h, docs/misc/pvh.pandoc). Returns hvm_start_info's address (EBX).
  */
-export function writeHvmStartInfo(g: GuestPhysical, kernelEnd: number, memmap: { addr: number; size: number; type: number }[], cmdline: string): number {
+export function writeHvmStartInfo(g: GuestPhysical, kernelEnd: number, memmap: { addr: number; size: number; type: number }[], cmdline: string, extras: StartInfoExtras = {}): number {
   const si = Math.ceil(kernelEnd / PAGE_SIZE) * PAGE_SIZE;
-  const mmAt = si + LAYOUT.hvm_start_info.size;
+  const mods = extras.modules ?? [];
+  const modAt = si + LAYOUT.hvm_start_info.size;
+  const mmAt = modAt + mods.length * LAYOUT.hvm_modlist_entry.size;
   const cmdAt = mmAt + memmap.length * LAYOUT.hvm_memmap_table_entry.size;
-  const S = LAYOUT.hvm_start_info.f, M = LAYOUT.hvm_memmap_table_entry.f;
+  if (cmdAt + cmdline.length + 1 > si + PAGE_SIZE) throw new DomainBuildError(`command line of ${cmdline.length} bytes does not fit in the start_info page`);
+  const S = LAYOUT.hvm_start_info.f, M = LAYOUT.hvm_memmap_table_entry.f, L = LAYOUT.hvm_modlist_entry.f;
   g.fill(si, PAGE_SIZE, 0);
   g.setU32(si + S.magic, XEN_HVM_START_MAGIC_VALUE);
   g.setU32(si + S.version, 1);
   g.setU32(si + S.flags, 0);
-  g.setU32(si + S.nr_modules, 0);
+  g.setU32(si + S.nr_modules, mods.length);
+  g.setU64(si + S.modlist_paddr, mods.length ? modAt : 0);
+  g.setU64(si + S.rsdp_paddr, extras.rsdp ?? 0);
+  mods.forEach((m, i) => {
+    g.setU64(modAt + i * LAYOUT.hvm_modlist_entry.size + L.paddr, m.paddr);
+    g.setU64(modAt + i * LAYOUT.hvm_modlist_entry.size + L.size, m.size);
+  });
   g.setU64(si + S.cmdline_paddr, cmdline ? cmdAt : 0);
   g.setU64(si + S.memmap_paddr, mmAt);
   g.setU32(si + S.memmap_entries, memmap.length);
@@ -78,7 +100,14 @@ export function writeHvmStartInfo(g: GuestPhysical, kernelEnd: number, memmap: {
   return si;
 }
 
-export function buildPvh(d: Domain, image: Uint8Array, cmdline: string): BuildResult {
+/**
+ * A PVH domain as libxl/libxc build it: the kernel (ELF vmlinux, or a bzImage whose payload
+ * is decompressed as xg_dom_bzimageloader.c does), the ramdisk in the pages after it as
+ * hvm_start_info's first module, then start_info itself, and libxl's ACPI tables with their
+ * RSDP in start_info (libxl_x86_acpi.c).
+ */
+export function buildPvh(d: Domain, kernel: Uint8Array, cmdline: string, ramdisk?: Uint8Array): BuildResult {
+  const image = isBzImage(kernel) ? vmlinuxOfBzImage(kernel).elf : kernel;
   const elf = new ElfFile(image);
   if (elf.machine !== 62) throw new DomainBuildError(`kernel is for ELF machine ${elf.machine}, not x86-64 (62)`);
   const notes = readNotes(elf);
@@ -97,8 +126,20 @@ export function buildPvh(d: Domain, image: Uint8Array, cmdline: string): BuildRe
     kernelEnd = Math.max(kernelEnd, at + ph.memsz);
   }
   elf.loadInto(g, { usePaddr: true });
-  const memmap = memmapOf(pages);
-  const si = writeHvmStartInfo(g, kernelEnd, memmap, cmdline);
+  const modules: { paddr: number; size: number }[] = [];
+  let end = kernelEnd;
+  if (ramdisk) {
+    const at = Math.ceil(kernelEnd / PAGE_SIZE) * PAGE_SIZE;
+    if (at + ramdisk.length + PAGE_SIZE > ramEnd) throw new DomainBuildError(`ramdisk (${ramdisk.length} bytes at 0x${at.toString(16)}) does not fit in the domain's ${pages / 256} MiB`);
+    g.write(at, ramdisk);
+    modules.push({ paddr: at, size: ramdisk.length });
+    end = at + ramdisk.length;
+  }
+  const acpi = buildAcpiTables(d.config.maxvcpus, d.config.vcpus); // libxl: max_vcpus entries, avail_vcpus enabled
+  for (const p of acpi.pages) d.machine.populate(d.domid, gfn(p.at / PAGE_SIZE), Math.ceil(p.bytes.length / PAGE_SIZE));
+  for (const p of acpi.pages) g.write(p.at, p.bytes);
+  const memmap = memmapOf(pages, acpi.region);
+  const si = writeHvmStartInfo(g, end, memmap, cmdline, { modules, rsdp: acpi.rsdp });
   const v0 = d.vcpus[0]!.cpu!;
   v0.reset({ mode: "protected32", rip: entry, regs: { rbx: si } });
   const syms = elf.symbolMap();

@@ -95,6 +95,8 @@ export interface CreateOptions {
   paused?: boolean;
   /** Kernel image bytes (instead of reading `kernel` from the filesystem). */
   kernel?: Uint8Array;
+  /** The ramdisk (instead of reading config.ramdisk): given to a PVH guest as hvm_start_info module 0. */
+  ramdisk?: Uint8Array;
   /** Machine code for type "lab". */
   code?: Uint8Array;
   /** Reuse a domid (restart) or a uuid. */
@@ -263,7 +265,8 @@ export class XenHost {
     try {
       if (config.type === "pvh") {
         const image = opts.kernel ?? readFileSync(config.kernel!);
-        buildPvh(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline);
+        const ramdisk = opts.ramdisk ?? (config.ramdisk !== undefined ? readFileSync(config.ramdisk) : undefined);
+        buildPvh(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline, ramdisk && new Uint8Array(ramdisk));
       } else {
         // A lab domain runs raw code: given directly, or a flat binary named by `kernel`
         // (e.g. `nasm -f bin` output assembled for the LAB.code origin); default cli; hlt.

@@ -11,6 +11,12 @@ import { XenHost } from "../../src/xen/host";
 import { HypervHost } from "../../src/hyperv";
 import { buildPvhGuest } from "../xen/guest-build";
 
+/**
+ * Xen's builder lists libxl's ACPI tables in the memory map (E820_ACPI, libxl_x86_acpi.c); the
+ * Hyper-V loader gives RAM and the special pages only, so the guest's entry count differs there.
+ */
+const sameMap = (c: string) => c.replace(/ memmap \d+ /, " memmap N ");
+
 describe("the Xen PVH guest on Longhorn", () => {
   it("boots through the hypercall adapter with the same console as on Xen", () => {
     const { path } = buildPvhGuest();
@@ -22,12 +28,12 @@ describe("the Xen PVH guest on Longhorn", () => {
     const p = hv.createChild({ name: "pvh", memoryMiB: 16, pvh: new Uint8Array(readFileSync(path)), cmdline: "role=xsbench rounds=20" });
     hv.run({ until: () => p.console.includes("timer:"), maxInstructions: 20_000_000 });
     expect(d.consoleLog).toContain("timer: port 3 slept");
-    expect(p.console).toBe(d.consoleLog);
+    expect(sameMap(p.console)).toBe(sameMap(d.consoleLog));
     // role=xsbench: 20 more XenStore reads over the ring, then SCHEDOP_shutdown(poweroff).
     xen.run({ ns: 20_000_000 });
     hv.run({ until: () => p.shutdownReason !== undefined, maxInstructions: 20_000_000 });
     expect(d.consoleLog).toContain("xsbench: 20 reads of name=pvh\n");
-    expect(p.console).toBe(d.consoleLog);
+    expect(sameMap(p.console)).toBe(sameMap(d.consoleLog));
     expect(p.shutdownReason).toBe(0); // SHUTDOWN_poweroff
     expect(p.vp(0).state).toBe("suspended");
     // What the boot cost on each side: Xen hypercalls, and the Hyper-V calls they became.
@@ -62,7 +68,7 @@ describe("two Xen PVH guests on Longhorn: event channels, XenStore between domai
     // scheduler's (Xen's credit scheduler with two busy domains vs our round-robin of VPs); alone,
     // both wake exactly on time (the test above).
     const us = /timer: port (\d+) slept (\d+) us/;
-    const norm = (c: string) => c.replace(us, "timer: port $1 slept N us");
+    const norm = (c: string) => sameMap(c.replace(us, "timer: port $1 slept N us"));
     expect({ ping: norm(a.console), pong: norm(b.console) }).toEqual({ ping: norm(xa.consoleLog), pong: norm(xb.consoleLog) });
     for (const c of [a.console, b.console]) expect(Number(us.exec(c)![2])).toBeGreaterThanOrEqual(1000);
     // The grant became a root-side mapping of ping's frame into pong (and was undone).

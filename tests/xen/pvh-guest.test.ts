@@ -36,7 +36,7 @@ describe("PVH boot of the C guest", () => {
   it("enters at XEN_ELFNOTE_PHYS32_ENTRY in 32-bit mode, finds the Xen leaves, installs the hypercall page, prints with console_io", () => {
     expect(host.dmesg).toContain("(d1) Bootstrapping...");
     // magic and memory map come from hvm_start_info at EBX, read by the guest itself
-    expect(host.dmesg).toContain("(d1) xen_version 4.17 magic 336ec578 memmap 2 ram 32MiB");
+    expect(host.dmesg).toContain("(d1) xen_version 4.17 magic 336ec578 memmap 3 ram 32MiB"); // RAM, special pages, ACPI tables
     expect(ping.hypercallPageGpa).toBeDefined();
     const page = ping.guest.read(ping.hypercallPageGpa!, 4096);
     // mov eax, 17; vmcall; ret at 17*32 (xen_version), ud2 in the iret slot
