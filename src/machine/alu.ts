@@ -9,6 +9,7 @@
 import { GuestFault, Vector } from "./exits";
 import { AF, CF, OF, PARITY, SF, ZF } from "./flags";
 import type { Vcpu } from "./vcpu";
+import { N, W, neg128, smul64, udiv128, umul64 } from "./wide";
 
 const TWO32 = 4294967296;
 let gH = 0;
@@ -187,12 +188,8 @@ export function umulhi(a: number, b: number): number {
   return gH;
 }
 
-const M64 = (1n << 64n) - 1n;
 function big(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-function sbig(lo: number, hi: number): bigint {
-  return BigInt.asIntN(64, big(lo, hi));
 }
 
 /**
@@ -229,13 +226,12 @@ export function mul1(c: Vcpu, signed: boolean, sl: number, sh: number, size: num
     c.setArith(szf(lo, 0, 4) | (of ? CF | OF : 0));
     return;
   }
-  const a = signed ? sbig(R[0]!, H[0]!) : big(R[0]!, H[0]!);
-  const b = signed ? sbig(sl, sh) : big(sl, sh);
-  const p = BigInt.asUintN(128, a * b);
-  const lo = p & M64, hi = p >> 64n;
-  R[0] = Number(lo & 0xffffffffn) | 0; H[0] = Number(lo >> 32n) | 0;
-  R[2] = Number(hi & 0xffffffffn) | 0; H[2] = Number(hi >> 32n) | 0;
-  of = signed ? BigInt.asIntN(64, lo) !== a * b : hi !== 0n;
+  // 64x64 → 128 in 32-bit halves (wide.ts).
+  if (signed) smul64(R[0]!, H[0]!, sl, sh); else umul64(R[0]!, H[0]!, sl, sh);
+  R[0] = W[0]! | 0; H[0] = W[1]! | 0; R[2] = W[2]! | 0; H[2] = W[3]! | 0;
+  // Significant high half: unsigned, any bit set; signed, not the low half's sign extension.
+  if (signed) { const ext = H[0]! < 0 ? -1 : 0; of = R[2] !== ext || H[2] !== ext; }
+  else of = (R[2]! | H[2]!) !== 0;
   c.setArith(szf(R[0]!, H[0]!, 8) | (of ? CF | OF : 0));
 }
 
@@ -251,11 +247,10 @@ export function imul2(c: Vcpu, al: number, ah: number, bl: number, bh: number, s
     const h = (gH - (al < 0 ? bl : 0) - (bl < 0 ? al : 0)) | 0;
     of = h !== lo >> 31;
   } else {
-    const p = sbig(al, ah) * sbig(bl, bh);
-    const l = BigInt.asUintN(64, p);
-    lo = Number(l & 0xffffffffn) | 0;
-    hi = Number(l >> 32n) | 0;
-    of = BigInt.asIntN(64, l) !== p;
+    smul64(al, ah, bl, bh);
+    lo = W[0]! | 0; hi = W[1]! | 0;
+    const ext = hi < 0 ? -1 : 0;
+    of = (W[2]! | 0) !== ext || (W[3]! | 0) !== ext;
   }
   c.setArith(szf(lo, hi, size) | (of ? CF | OF : 0));
   c.tH = hi;
@@ -265,33 +260,44 @@ export function imul2(c: Vcpu, al: number, ah: number, bl: number, bh: number, s
 /** div/idiv: #DE on a zero divisor or a quotient that does not fit (SDM Vol. 2A DIV/IDIV). */
 export function div1(c: Vcpu, signed: boolean, sl: number, sh: number, size: number): void {
   const R = c.R, H = c.H;
-  const bits = BigInt(size * 8);
-  let dividend: bigint, divisor: bigint;
-  if (size === 1) {
-    dividend = BigInt(R[0]! & 0xffff);
-    divisor = BigInt(sl & 0xff);
-    if (signed) { dividend = BigInt.asIntN(16, dividend); divisor = BigInt.asIntN(8, divisor); }
-  } else {
-    const mk = (x: bigint) => BigInt.asUintN(Number(bits), x);
-    const lo = size === 8 ? big(R[0]!, H[0]!) : mk(BigInt(R[0]! >>> 0));
-    const hi = size === 8 ? big(R[2]!, H[2]!) : mk(BigInt(R[2]! >>> 0));
-    dividend = (hi << bits) | lo;
-    divisor = size === 8 ? big(sl, sh) : mk(BigInt(sl >>> 0));
-    if (signed) { dividend = BigInt.asIntN(Number(bits) * 2, dividend); divisor = BigInt.asIntN(Number(bits), divisor); }
+  if (size <= 2) {
+    // 16/8 and 32/16: every value is exact in a double.
+    const bits = size * 8;
+    let n = size === 1 ? R[0]! & 0xffff : ((R[2]! & 0xffff) * 65536 + (R[0]! & 0xffff));
+    let d = size === 1 ? sl & 0xff : sl & 0xffff;
+    if (signed) { n = size === 1 ? (n << 16) >> 16 : n | 0; d = size === 1 ? (d << 24) >> 24 : (d << 16) >> 16; }
+    if (d === 0) throw new GuestFault(Vector.DE, undefined, "divide by zero");
+    const q = Math.trunc(n / d), r = n - q * d; // truncates toward zero, as idiv does
+    const fits = signed ? q >= -(2 ** (bits - 1)) && q < 2 ** (bits - 1) : q < 2 ** bits;
+    if (!fits) throw new GuestFault(Vector.DE, undefined, "quotient too large");
+    const m = (1 << bits) - 1;
+    if (size === 1) R[0] = (R[0]! & ~0xffff) | (q & m) | ((r & m) << 8);
+    else { R[0] = (R[0]! & ~0xffff) | (q & m); R[2] = (R[2]! & ~0xffff) | (r & m); }
+    return;
   }
-  if (divisor === 0n) throw new GuestFault(Vector.DE, undefined, "divide by zero");
-  const q = dividend / divisor; // BigInt division truncates toward zero, as idiv does
-  const r = dividend % divisor;
-  const fits = signed ? BigInt.asIntN(Number(bits), q) === q : BigInt.asUintN(Number(bits), q) === q;
+  // 64/32 and 128/64 on 32-bit halves (wide.ts): dividend words n0..n3, divisor d0:d1.
+  let n0: number, n1: number, n2: number, n3: number, d0 = sl, d1: number;
+  if (size === 4) {
+    n0 = R[0]!; n1 = R[2]!;
+    n2 = n3 = signed && R[2]! < 0 ? -1 : 0;
+    d1 = signed && sl < 0 ? -1 : 0;
+  } else { n0 = R[0]!; n1 = H[0]!; n2 = R[2]!; n3 = H[2]!; d1 = sh; }
+  if ((d0 | d1) === 0) throw new GuestFault(Vector.DE, undefined, "divide by zero");
+  const nNeg = signed && n3 < 0, dNeg = signed && d1 < 0;
+  if (nNeg) { neg128(n0, n1, n2, n3); n0 = N[0]!; n1 = N[1]!; n2 = N[2]!; n3 = N[3]!; }
+  if (dNeg) { neg128(d0, d1, -1, -1); d0 = N[0]!; d1 = N[1]!; }
+  if (!udiv128(n0, n1, n2, n3, d0, d1)) throw new GuestFault(Vector.DE, undefined, "quotient too large");
+  let q0 = W[0]!, q1 = W[1]!, r0 = W[2]!, r1 = W[3]!;
+  // Signed: |q| may reach 2^(bits-1) only when the quotient is negative.
+  const qNeg = nNeg !== dNeg;
+  const fits = size === 4
+    ? q1 === 0 && (!signed ? true : q0 < 0x80000000 || (qNeg && q0 === 0x80000000))
+    : !signed || q1 < 0x80000000 || (qNeg && q1 === 0x80000000 && q0 === 0);
   if (!fits) throw new GuestFault(Vector.DE, undefined, "quotient too large");
-  const uq = BigInt.asUintN(Number(bits), q), ur = BigInt.asUintN(Number(bits), r);
-  if (size === 1) R[0] = (R[0]! & ~0xffff) | Number(uq) | (Number(ur) << 8);
-  else if (size === 2) { R[0] = (R[0]! & ~0xffff) | Number(uq); R[2] = (R[2]! & ~0xffff) | Number(ur); }
-  else if (size === 4) { R[0] = Number(uq) | 0; H[0] = 0; R[2] = Number(ur) | 0; H[2] = 0; }
-  else {
-    R[0] = Number(uq & 0xffffffffn) | 0; H[0] = Number(uq >> 32n) | 0;
-    R[2] = Number(ur & 0xffffffffn) | 0; H[2] = Number(ur >> 32n) | 0;
-  }
+  if (qNeg) { neg128(q0, q1, 0, 0); q0 = N[0]!; q1 = N[1]!; }
+  if (nNeg) { neg128(r0, r1, 0, 0); r0 = N[0]!; r1 = N[1]!; }
+  if (size === 4) { R[0] = q0 | 0; H[0] = 0; R[2] = r0 | 0; H[2] = 0; }
+  else { R[0] = q0 | 0; H[0] = q1 | 0; R[2] = r0 | 0; H[2] = r1 | 0; }
   // All six flags are undefined after div; leave them as they were.
 }
 
@@ -470,9 +476,7 @@ export function mulx(al: number, ah: number, bl: number, bh: number, size: numbe
     out[0] = umul32(al, bl); out[1] = 0; out[2] = gH; out[3] = 0;
     return;
   }
-  const p = big(al, ah) * big(bl, bh);
-  const lo = p & M64, hi = p >> 64n;
-  out[0] = Number(lo & 0xffffffffn) | 0; out[1] = Number(lo >> 32n) | 0;
-  out[2] = Number(hi & 0xffffffffn) | 0; out[3] = Number(hi >> 32n) | 0;
+  umul64(al, ah, bl, bh);
+  out[0] = W[0]! | 0; out[1] = W[1]! | 0; out[2] = W[2]! | 0; out[3] = W[3]! | 0;
 }
 export const MULX_OUT = new Int32Array(4);

@@ -135,6 +135,20 @@ export function buildForms(): Form[] {
       add(`${op} ${mem(s)}`, op, s, () => ALL, { valid: ok((i) => memVal(i, 8, s)) });
     }
   }
+  // The divides gcc emits: the dividend's high half made by cqo/cdq or zeroed, so nearly every
+  // input is valid and the 32-bit-halves divide (src/machine/wide.ts) meets every divisor edge.
+  for (const s of [4, 8]) {
+    const withHigh = (signed: boolean) => (i: CaseInput): CaseInput => {
+      const regs = [...i.regs];
+      const lo = u(regs[0]!, s), top = 1n << BigInt(s * 8 - 1);
+      regs[2] = signed && lo >= top ? u(-1n, s) : 0n;
+      return { ...i, regs };
+    };
+    const ext = s === 8 ? "cqo" : "cdq";
+    add(ext, "idiv", s, () => ALL, { then: `idiv ${reg(3, s)}`, valid: (i) => divOk(true, s, withHigh(true)(i), i.regs[3]!) });
+    add(`xor edx, edx`, "div", s, () => ALL, { then: `div ${reg(3, s)}`, valid: (i) => divOk(false, s, withHigh(false)(i), i.regs[3]!) });
+    add(ext, "idiv", s, () => ALL, { then: `idiv ${mem(s)}`, valid: (i) => divOk(true, s, withHigh(true)(i), memVal(i, 8, s)) });
+  }
   // ---- bit test / scan ----
   for (const s of [2, 4, 8]) {
     for (const op of ["bt", "bts", "btr", "btc"]) {
