@@ -31,15 +31,17 @@ const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&
 /** A class, by its prototype (so abstract classes and private constructors qualify). */
 type Class<T> = { readonly prototype: T };
 
-const displays = new Map<object, (x: never) => MimeBundle>();
+// A display function takes an instance of the class it was registered for; the map cannot say
+// so per entry, so it stores them as taking `object` and `registerDisplay` is the one way in.
+const displays = new Map<object, (x: object) => MimeBundle>();
 
 /** Registers how instances of `cls` (and subclasses without their own) are drawn. */
 export function registerDisplay<T extends object>(cls: Class<T>, fn: (x: T) => MimeBundle): void {
-  displays.set(cls.prototype as object, fn as (x: never) => MimeBundle);
+  displays.set(cls.prototype as object, fn as (x: object) => MimeBundle);
 }
 
 /** The display function for an object's class (nearest registered ancestor), if any. */
-export function displayFor(x: object): ((x: never) => MimeBundle) | undefined {
+export function displayFor(x: object): ((x: object) => MimeBundle) | undefined {
   for (let p: object | null = Object.getPrototypeOf(x); p; p = Object.getPrototypeOf(p)) {
     const fn = displays.get(p);
     if (fn) return fn;
@@ -51,5 +53,5 @@ export function displayFor(x: object): ((x: never) => MimeBundle) | undefined {
 export function display(x: object): MimeBundle {
   const fn = displayFor(x);
   if (!fn) throw new Error(`no display registered for ${x.constructor?.name ?? "this object"}: import xenlab's views (src/render/register) first`);
-  return fn(x as never);
+  return fn(x);
 }

@@ -193,7 +193,7 @@ export class HypervHost {
 
   destroyPartition(p: Partition): void {
     for (const e of p.memory.p2m.entries()) p.memory.p2m.remove(e.gfn);
-    for (const m of p.pool) this.machine.memory.free(m as never);
+    for (const m of p.pool) this.machine.memory.free(m);
     p.pool.length = 0;
     p.poolInUse = 0;
     p.mappedPages = 0;

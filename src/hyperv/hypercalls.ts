@@ -4,7 +4,7 @@
  * elements from the rep start index and may stop early: the host then rewinds the caller's RIP with
  * RCX's rep start advanced, so the guest re-executes the call (TLFS 3.7.4 "continuation").
  */
-import { gfn, PAGE_SIZE } from "../machine";
+import { gfn, Mfn, PAGE_SIZE } from "../machine";
 import type { HypervHost } from "./host";
 import type { Partition, VirtualProcessor } from "./partition";
 import {
@@ -63,7 +63,7 @@ function child(c: CallContext, id: bigint): Partition | number {
 }
 
 /** Root memory page -> machine frame, for deposit and map (the caller's own GPA space). */
-function callerMfn(c: CallContext, page: bigint): number | undefined {
+function callerMfn(c: CallContext, page: bigint): Mfn | undefined {
   if (page > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   return c.caller.memory.p2m.lookup(gfn(Number(page)))?.mfn;
 }
@@ -160,7 +160,7 @@ export const CALLS: CallDef[] = [
       const m = p.pool.pop()!;
       const g = p.poolOrigin.get(m)!;
       p.poolOrigin.delete(m);
-      c.caller.memory.p2m.set(gfn(g), m as never, true);
+      c.caller.memory.p2m.set(gfn(g), m, true);
       c.output.setBigUint64(i * 8, BigInt(g), true);
       return HV_STATUS.SUCCESS;
     },
@@ -213,7 +213,7 @@ export const CALLS: CallDef[] = [
       if (m === undefined) return HV_STATUS.INVALID_PARAMETER;
       const target = Number(base) + i;
       if (!p.memory.p2m.lookup(gfn(target))) p.mappedPages++;
-      p.memory.p2m.set(gfn(target), m as never, (flags & HV_MAP_GPA.WRITABLE) !== 0);
+      p.memory.p2m.set(gfn(target), m, (flags & HV_MAP_GPA.WRITABLE) !== 0);
       return HV_STATUS.SUCCESS;
     },
   },

@@ -4,7 +4,7 @@
  * (its id); a child's pages are the root's, mapped with HvMapGpaPages, as in Hyper-V where all
  * memory belongs to the root until deposited or mapped.
  */
-import { DomId, domId, GuestPhysical, Vcpu } from "../machine";
+import { DomId, domId, GuestPhysical, Mfn, Vcpu } from "../machine";
 import { display, MimeBundle } from "../mime";
 import { Synic } from "./synic";
 import type { PlatformVcpu, SchedUnit, UnitRunstate } from "../platform";
@@ -76,9 +76,9 @@ export class Partition {
   hypercallMsr = 0n;
   referenceTscMsr = 0n;
   /** Pages deposited into this partition's hypervisor pool (HvDepositMemory), by machine frame. */
-  readonly pool: number[] = [];
+  readonly pool: Mfn[] = [];
   /** Where each pool page was in the depositor's address space (machine frame -> depositor GFN), for HvWithdrawMemory. */
-  readonly poolOrigin = new Map<number, number>();
+  readonly poolOrigin = new Map<Mfn, number>();
   poolInUse = 0;
   /** Guest frames the host keeps for itself (the root's hypercall input/output pages). */
   readonly reservedGfns = new Set<number>();

@@ -31,7 +31,7 @@ import { ConsoleRing } from "../xen/console-ring";
 import { XenStore } from "../xen/xenstore/store";
 import { XenStoreRing } from "../xen/xenstore/ring";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
-import { PAGE_SIZE } from "../machine";
+import { gfn, Mfn, PAGE_SIZE } from "../machine";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
 import { xenCpuid } from "../xen/cpuid";
 import { display, MimeBundle } from "../mime";
@@ -88,9 +88,9 @@ export class XenAdapter {
   eventsDelivered = 0;
 
   /** The grant table's first frame (XENMAPSPACE_grant_table idx 0): a root page, by machine frame. */
-  grantFrame: number | undefined;
+  grantFrame: Mfn | undefined;
   /** Grants of other partitions mapped here: handle -> what to undo. */
-  readonly maptrack = new Map<number, { granter: XenAdapter; ref: number; gfn: number; old: { mfn: number; writable: boolean } | undefined; readonly: boolean }>();
+  readonly maptrack = new Map<number, { granter: XenAdapter; ref: number; gfn: number; old: { mfn: Mfn; writable: boolean } | undefined; readonly: boolean }>();
   storePort: number | undefined;
   consolePort: number | undefined;
   consoleRing: ConsoleRing | undefined;
@@ -462,7 +462,7 @@ export class XenAdapter {
   /** grant_entry_v1 {u16 flags, u16 domid, u32 frame} of one of our refs, through the root's view. */
   private grantEntry(ref: number): DataView | undefined {
     if (this.grantFrame === undefined || ref < 0 || ref >= PAGE_SIZE / 8) return undefined;
-    const v = this.host.machine.memory.view(this.grantFrame as never);
+    const v = this.host.machine.memory.view(this.grantFrame);
     return new DataView(v.buffer, v.byteOffset + ref * 8, 8);
   }
 
@@ -494,15 +494,15 @@ export class XenAdapter {
         const ro = (flags & GNTMAP_readonly) !== 0;
         if ((gflags & GTF_type_mask) !== GTF_permit_access || gdom !== this.domid || (!ro && gflags & GTF_readonly)) { st(GNTST.permission_denied); continue; }
         if (!(flags & GNTMAP_host_map) || gpa % PAGE_SIZE) { st(GNTST.bad_virt_addr); continue; }
-        const src = granter.partition.memory.p2m.lookup(frame as never);
+        const src = granter.partition.memory.p2m.lookup(gfn(frame));
         if (!src) { st(GNTST.bad_page); continue; }
         const g = gpa / PAGE_SIZE, p2m = this.partition.memory.p2m;
-        const prev = p2m.lookup(g as never);
-        p2m.set(g as never, src.mfn, !ro);
+        const prev = p2m.lookup(gfn(g));
+        p2m.set(gfn(g), src.mfn, !ro);
         e.setUint16(0, gflags | GTF_reading | (ro ? 0 : GTF_writing), true);
         let handle = 0;
         while (this.maptrack.has(handle)) handle++;
-        this.maptrack.set(handle, { granter, ref, gfn: g, old: prev ? { mfn: prev.mfn as number, writable: prev.writable } : undefined, readonly: ro });
+        this.maptrack.set(handle, { granter, ref, gfn: g, old: prev ? { mfn: prev.mfn, writable: prev.writable } : undefined, readonly: ro });
         cpu.writeVirtU32(at + BigInt(F.handle), handle);
         st(GNTST.okay);
         ops.push(`root: map partition ${granter.partition.id} gfn 0x${frame.toString(16)} at 0x${gpa.toString(16)} (GPADL-style)`);
@@ -514,7 +514,7 @@ export class XenAdapter {
         const mt = this.maptrack.get(handle);
         if (!mt) { st(GNTST.bad_handle); continue; }
         const p2m = this.partition.memory.p2m;
-        if (mt.old) p2m.set(mt.gfn as never, mt.old.mfn as never, mt.old.writable); else p2m.remove(mt.gfn as never);
+        if (mt.old) p2m.set(gfn(mt.gfn), mt.old.mfn, mt.old.writable); else p2m.remove(gfn(mt.gfn));
         const e = mt.granter.grantEntry(mt.ref);
         if (e) e.setUint16(0, e.getUint16(0, true) & ~(GTF_reading | GTF_writing), true);
         this.maptrack.delete(handle);

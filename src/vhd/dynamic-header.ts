@@ -167,7 +167,7 @@ export function headerFindings(raw: Uint8Array, base: number, fileSize: number, 
     const o = at("parentLocators") + l.index * LOCATOR_ENTRY_SIZE;
     if (l.platformCode === 0) continue;
     const name = platformName(l.platformCode);
-    const known = Object.values(PLATFORM).includes(l.platformCode as never);
+    const known = (Object.values(PLATFORM) as readonly number[]).includes(l.platformCode);
     if (!known) {
       out.push(finding("warning", `parent locator ${l.index} platform code`, o, `unknown platform code ${name}`));
       continue;
