@@ -4,6 +4,7 @@
  * the last value into an execute result. Used by the kernel and by `xenlab run` alike.
  */
 import { inspect as utilInspect } from "node:util";
+import { runInThisContext } from "node:vm";
 import { KeyboardInterrupt } from "../interrupt";
 import { Magic, MagicContext, UsageError } from "../magics/magic";
 import { LINE_MAGIC_CALL, MagicRegistry, ParsedMagic, planCell } from "../magics/registry";
@@ -40,7 +41,7 @@ export class CellRunner {
     setCellSink(out);
     try {
       const value = await this.runCode(code);
-      if (value instanceof MagicHelp && out.page) out.page(value.toMimeBundle());
+      if ((value instanceof MagicHelp || value instanceof ObjectHelp) && out.page) out.page(value.toMimeBundle());
       else if (value !== undefined) out.result(executionCount, mimeBundleOf(value));
       return { status: "ok" };
     } catch (err) {
@@ -71,10 +72,32 @@ export class CellRunner {
         return last;
       }
       case "typescript": {
+        const asked = helpRequest(plan.code);
+        if (asked) return this.objectHelp(asked.name, asked.source);
         const r = await this.executor.execute(plan.code);
         return r.hasValue ? r.value : undefined;
       }
     }
+  }
+
+  /**
+   * IPython's `name?` (the type checker's quick info: signature and documentation) and `name??`
+   * (that, plus the value's source as it runs: the compiled JavaScript of a function or class).
+   */
+  private objectHelp(name: string, source: boolean): ObjectHelp {
+    let value: unknown;
+    let found = true;
+    try {
+      value = runInThisContext(`(function (scope) { with (scope) { return ${name}; } })`)(this.executor.locals);
+    } catch {
+      found = false;
+    }
+    const info = this.executor.inspect(name, name.length - 1);
+    // An unresolved name still has quick info: `any`.
+    if (!found && (info === undefined || info === "any")) return new ObjectHelp(`Object \`${name}\` not found.`);
+    const sections = info ? [info] : [];
+    if (source && typeof value === "function") sections.push(`Source (as it runs):\n${Function.prototype.toString.call(value)}`);
+    return new ObjectHelp(sections.length ? sections.join("\n\n") : `${name}: no type information`);
   }
 
   private runLineMagic(parsed: ParsedMagic): Promise<unknown> {
@@ -97,6 +120,22 @@ export class CellRunner {
     const s = currentCellSink();
     if (!s) throw new Error("a magic ran with no cell output to write to");
     return s;
+  }
+}
+
+/** `name?`, `name.member??`: a dotted name followed by one or two question marks, alone in the cell. */
+const HELP_REQUEST = /^\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)\s*(\?\??)\s*$/;
+
+export function helpRequest(code: string): { name: string; source: boolean } | undefined {
+  const m = HELP_REQUEST.exec(code);
+  return m ? { name: m[1]!.replace(/\s+/g, ""), source: m[2] === "??" } : undefined;
+}
+
+/** What `name?` returns: shown in the pager (the execute_reply's page payload) by Jupyter frontends. */
+export class ObjectHelp {
+  constructor(readonly text: string) {}
+  toMimeBundle() {
+    return { "text/plain": `${this.text}\n` };
   }
 }
 

@@ -1,6 +1,6 @@
 /** complete, inspect and is_complete for cells: magic names and arguments, then TypeScript. */
 import { MimeBundle } from "../render/mime";
-import { CellRunner } from "./cell-runner";
+import { CellRunner, helpRequest } from "./cell-runner";
 
 export interface Completion {
   matches: string[];
@@ -57,6 +57,7 @@ export function isComplete(runner: CellRunner, code: string): Completeness {
   if (first.startsWith("%") && !code.includes("\n")) {
     return code.trimEnd().endsWith("\\") ? { status: "incomplete", indent: "" } : { status: "complete" };
   }
+  if (helpRequest(code)) return { status: "complete" }; // `Math.max?` asks for help; no `:` follows
   const r = runner.executor.isComplete(code);
   return r.complete ? { status: "complete" } : { status: "incomplete", indent: r.indent };
 }
