@@ -115,26 +115,46 @@ function gridSvg(d: VhdDisk, s: Summary, y: number): { svg: string; height: numb
   return { svg: parts.join(""), height: Math.ceil(s.cells / COLS) * CELL };
 }
 
-function layoutSvg(d: VhdDisk, y: number): string {
+/**
+ * The file's own layout as a bar, each structure at its offset; the 512-byte structures are drawn
+ * at least 3 px wide so that they show beside megabytes of blocks, and a legend names each colour.
+ */
+function layoutSvg(d: VhdDisk, y: number): { svg: string; legend: [string, string][] } {
   const width = COLS * CELL;
   const total = Math.max(1, d.file.size());
   const scale = (n: number) => (n / total) * width;
-  const seg = (start: number, len: number, fill: string, what: string) =>
-    `<rect x="${10 + scale(start)}" y="${y}" width="${Math.max(1, scale(len))}" height="16" fill="${fill}"><title>${escapeXml(`${what} @${start} (+${len})`)}</title></rect>`;
+  const legend = new Map<string, string>();
+  const seg = (start: number, len: number, fill: string, what: string, kind = what) => {
+    legend.set(kind, fill);
+    return `<rect class="layout" data-kind="${escapeXml(kind)}" x="${(10 + scale(start)).toFixed(1)}" y="${y}" width="${Math.max(3, scale(len)).toFixed(1)}" height="16" fill="${fill}"><title>${escapeXml(`${what} @${start} (+${len})`)}</title></rect>`;
+  };
   const parts = [`<rect x="10" y="${y}" width="${width}" height="16" fill="#fff" stroke="#999" />`];
   if (d.header) {
     parts.push(seg(0, 512, "#718096", "footer copy"), seg(d.headerOffset, 1024, "#4a5568", "dynamic header"));
     parts.push(seg(d.header.tableOffset, Math.ceil((d.header.maxTableEntries * 4) / 512) * 512, "#d69e2e", "BAT"));
-    for (const l of d.header.parentLocators) if (l.platformCode) parts.push(seg(l.platformDataOffset, Math.max(512, l.platformDataLength), "#9f7aea", `parent locator ${l.index}`));
+    for (const l of d.header.parentLocators) if (l.platformCode) parts.push(seg(l.platformDataOffset, Math.max(512, l.platformDataLength), "#9f7aea", `parent locator ${l.index}`, "parent locators"));
     for (let b = 0; b < d.bat.length; b++) {
       const e = d.bat[b]!;
-      if (e !== BAT_UNUSED) parts.push(seg(e * 512, d.bitmapSize + d.blockSize, LAYER_COLOURS[0]!, `block ${b}`));
+      if (e !== BAT_UNUSED) parts.push(seg(e * 512, d.bitmapSize + d.blockSize, LAYER_COLOURS[0]!, `block ${b}`, "blocks (bitmap + data)"));
     }
   } else {
     parts.push(seg(0, d.footer.currentSize, LAYER_COLOURS[0]!, "data"));
   }
   parts.push(seg(d.footerPosition, 512, "#1a202c", "footer"));
-  return parts.join("");
+  return { svg: parts.join(""), legend: [...legend].map(([kind, fill]) => [fill, kind]) };
+}
+
+/** A legend row (wrapping at the picture's width); returns its SVG and the y below it. */
+function legendSvg(items: [string, string][], y: number, width: number): { svg: string; bottom: number } {
+  let x = 10;
+  const svg = items.map(([fill, name]) => {
+    const w = 24 + name.length * 6;
+    if (x > 10 && x + w > width) { x = 10; y += 14; }
+    const item = `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${fill}"/><text class="legend" x="${x + 14}" y="${y}" font-size="10" fill="#333">${escapeXml(name)}</text>`;
+    x += w;
+    return item;
+  }).join("");
+  return { svg, bottom: y + 8 };
 }
 
 export function renderVhdSvg(d: VhdDisk): string {
@@ -152,8 +172,10 @@ export function renderVhdSvg(d: VhdDisk): string {
   parts.push(g.svg);
   y += g.height + 22;
   parts.push(`<text x="10" y="${y - 4}" font-size="11" fill="#333">${escapeXml(`file layout: ${basename(d.path)}, ${sizeText(d.file.size())}`)}</text>`);
-  parts.push(layoutSvg(d, y));
-  y += 26;
+  const layout = layoutSvg(d, y);
+  const legend = legendSvg(layout.legend, y + 30, width);
+  parts.push(layout.svg, legend.svg);
+  y = legend.bottom;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">${parts.join("")}</svg>`;
 }
 
