@@ -140,7 +140,8 @@ export function eaExpr(ins: iced.Instruction, m64: boolean, forLea = false): { c
       code = `(t=${bl}(R[${xi.r}]>>>0)*${scale}+${dl >>> 0},((${bh}H[${xi.r}]*${scale}+${dh}+Math.floor(t/${TWO32}))|0)*${TWO32}+(t>>>0))`;
     }
     if (forLea) return { code, a32: false };
-    return { code: `c.cn(${code}${segAdd})`, a32: false };
+    // RSP/RBP-based operands are SS-relative: a non-canonical one is #SS(0) (SDM Vol. 3A §6.15).
+    return { code: `${seg === Register.SS ? "c.cnss" : "c.cn"}(${code}${segAdd})`, a32: false };
   }
   // 32-bit addressing (32-bit mode, or a 0x67 prefix in 64-bit mode): wraps at 4 GiB.
   const d = Number(BigInt.asIntN(32, disp & 0xffffffffn));

@@ -572,6 +572,12 @@ export class Vcpu {
     throw new GuestFault(Vector.GP, 0, `non-canonical address ${x}`);
   }
 
+  /** A stack (SS-relative) address: non-canonical is #SS(0), not #GP (SDM Vol. 3A §6.15, #SS). */
+  cnss(x: number): number {
+    if (x >= -CANON && x < CANON) return x;
+    throw new GuestFault(Vector.SS, 0, `non-canonical stack address ${x}`);
+  }
+
   r8(ea: number): number {
     const off = ea & 4095, i = (ea >>> 12) & 255;
     if (this.rTag[i] === ea - off) return this.rView[i]!.getUint8(off);
@@ -801,7 +807,7 @@ export class Vcpu {
     } else this.R[4] = v | 0;
   }
   push64(lo: number, hi: number): void {
-    const s = this.cn(this.sp() - 8);
+    const s = this.cnss(this.sp() - 8);
     this.w64(s, lo, hi);
     this.setSp(s);
   }
@@ -811,12 +817,12 @@ export class Vcpu {
     this.setSp(s);
   }
   push16(v: number): void {
-    const s = this.mode64 ? this.cn(this.sp() - 2) : (this.sp() - 2) >>> 0;
+    const s = this.mode64 ? this.cnss(this.sp() - 2) : (this.sp() - 2) >>> 0;
     this.w16(s, v);
     this.setSp(s);
   }
   pop64(): number {
-    const s = this.sp();
+    const s = this.cnss(this.sp());
     const lo = this.r64(s);
     this.setSp(s + 8);
     return lo;
@@ -828,7 +834,7 @@ export class Vcpu {
     return v;
   }
   pop16(): number {
-    const s = this.sp();
+    const s = this.mode64 ? this.cnss(this.sp()) : this.sp();
     const v = this.r16(s);
     this.setSp(this.mode64 ? s + 2 : (s + 2) >>> 0);
     return v;

@@ -5,8 +5,8 @@
  * selector as error code, CR4 reserved bits, invlpg on a non-canonical address, clflush's #PF.
  */
 import { describe, expect, it } from "vitest";
-import { segmentDescriptor } from "../../src/machine/boot";
-import { GDT_AT, sysGuest } from "./helpers";
+import { segmentDescriptor, writeIdtGate } from "../../src/machine/boot";
+import { GDT_AT, IDT_AT, sysGuest } from "./helpers";
 
 /** A system descriptor (S=0) with a byte base and limit: LDT = type 2, TSS = 9 (SDM Table 3-2). */
 function systemDescriptor(type: number, base: number, limit: number, present = true): [bigint, bigint] {
@@ -193,5 +193,18 @@ describe("other system instructions", () => {
     expect(v.getReg("r15")).toBe(14n);
     expect(v.getReg("rbx")).toBe(0n);
     expect(v.getReg("rcx")).toBe(0x900008n);
+  });
+});
+
+describe("non-canonical stack accesses", () => {
+  it("an RSP- or RBP-based operand or a pop at a non-canonical address is #SS(0); other bases are #GP(0)", () => {
+    for (const [body, vec] of [["mov rbp, rax\n mov rbx, [rbp+8]", 12n], ["mov rsp, rax\n pop rbx", 12n], ["mov rsi, rax\n mov rbx, [rsi]", 13n]] as const) {
+      const { v, g, at } = sysGuest(`start:\n mov rax, 0x0000800000000000\n ${body}\n mov r15, 1\n hlt
+vec_12:\n mov r15, 12\n hlt\nvec_13:\n mov r15, 13\n hlt\n`);
+      // #SS on its own stack (IST1), as kernels do: the faulting RSP itself is unusable.
+      writeIdtGate(g, IDT_AT, 12, at("vec_12"), { ist: 1 });
+      run(v);
+      expect(v.getReg("r15"), body).toBe(vec);
+    }
   });
 });
