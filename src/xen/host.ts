@@ -30,6 +30,7 @@ import { XenStoreRing } from "./xenstore/ring";
 import { attachConfiguredDisks } from "./blkback/blkback";
 import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
 import { readFileSync } from "node:fs";
+import { pvhMsrs } from "./pvh-msrs";
 import { display, MimeBundle } from "../mime";
 import { EventChannelListing, GrantTableListing, HypercallTrace, SchedSegment, SchedTimeline, XenstoreSubtree } from "./queries";
 
@@ -178,6 +179,7 @@ export class XenHost {
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.sched = new CreditScheduler(this.pcpus, (v) => ({ weight: v.domain.config.cpuWeight, cap: v.domain.config.cap }));
     this.clock = new VirtualClock(this.cpuMHz);
+    this.devices.add(pvhMsrs()); // MISC_ENABLE as Xen's guest_rdmsr gives it
     this.loop = new RunLoop(this.clock, this.pcpus, this.sched, this.quantumNs, {
       units: () => this.allVcpus(),
       scheduledIn: (v, t) => this.publishTime(v, t),

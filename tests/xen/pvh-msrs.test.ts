@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { XenHost } from "../../src/xen/host";
+import { labCode } from "./helpers";
+
+/** Reads MSR_IA32_MISC_ENABLE, writes the same value back, then tries to turn MONITOR on. */
+const GUEST = labCode(`
+    mov ecx, 0x1a0               ; MSR_IA32_MISC_ENABLE
+    rdmsr
+    mov r8, rax
+    mov r9, rdx
+    wrmsr                        ; unchanged: accepted
+    mov r10, 1
+    or eax, 1 << 18              ; MONITOR_ENABLE: Xen refuses with #GP
+    wrmsr
+    mov r11, 1
+    cli
+    hlt`);
+
+describe("MSR_IA32_MISC_ENABLE as Xen's guest_rdmsr answers it", () => {
+  it("reads with BTS/PEBS unavailable, xTPR disabled, no perfmon or MONITOR; an unchanged write is taken, a change is #GP", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 64 });
+    const d = host.createLabDomain("m", GUEST, { extra: `on_crash = "preserve"` });
+    host.run({ ns: 5e6 });
+    const cpu = d.vcpus[0]!.cpu!;
+    const v = cpu.getReg("r8");
+    // Intel SDM vol. 4 table 2-2 bit numbers: 0 fast strings, 7 perfmon, 11 BTS_UNAVAIL, 12 PEBS_UNAVAIL, 18 MONITOR, 23 xTPR disable
+    expect([0, 7, 11, 12, 18, 23].map((b) => Number((v >> BigInt(b)) & 1n))).toEqual([1, 0, 1, 1, 0, 1]);
+    expect(cpu.getReg("r9")).toBe(0n);
+    expect(cpu.getReg("r10")).toBe(1n);
+    expect(cpu.getReg("r11")).toBe(0n); // the changing write faulted (no IDT: the domain crashed there)
+  });
+});
