@@ -3,6 +3,7 @@
  * `--json`, check's exit codes 0 clean / 2 corruption / 3 leaks only / 1 could not check).
  */
 import { readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import {
   VhdDisk,
   VhdFormatError,
@@ -21,6 +22,11 @@ import {
   vhdInfo,
   CheckReport,
   VhdInfo,
+  qemuImageCheck,
+  qemuImageInfo,
+  qemuImageInfoChain,
+  qemuMap,
+  qemuMapText,
 } from "../vhd";
 
 interface Verb {
@@ -96,7 +102,14 @@ function json(value: unknown): void {
   out(JSON.stringify(value, null, 2));
 }
 
-const VALUE_FLAGS = ["-t", "-b", "-O", "-f", "-o"];
+const VALUE_FLAGS = ["-t", "-b", "-O", "-f", "-o", "--output"];
+
+/** qemu-img's --output=human|json (human is the default). */
+function outputJson(a: Args): boolean {
+  const o = a.value("--output");
+  if (o !== undefined && o !== "human" && o !== "json") throw new VhdUsageError(`--output must be human or json, not ${o}`);
+  return o === "json";
+}
 
 const VERBS: Record<string, Verb> = {
   create: {
@@ -138,10 +151,11 @@ const VERBS: Record<string, Verb> = {
     },
   },
   info: {
-    usage: "info [--json] FILE",
-    help: "footer, header, geometry, locators and the parent chain",
+    usage: "info [--json | --output=human|json] [--backing-chain] FILE",
+    help: "footer, header, geometry, locators and the parent chain; --output=json prints qemu-img info's JSON (an array of every image of the chain with --backing-chain), --json our full report",
     run(a) {
-      a.onlyFlags(["--json"]);
+      a.onlyFlags(["--json", "--output", "--backing-chain"]);
+      const qemuJson = outputJson(a);
       const [file] = a.operands(1);
       let d: VhdDisk;
       let parentProblem: string | undefined;
@@ -156,8 +170,9 @@ const VERBS: Record<string, Verb> = {
       try {
         const chain = d.chain().map(vhdInfo);
         if (parentProblem) chain[0]!.warnings.push(`parent not opened: ${parentProblem}`);
-        if (a.has("--json")) json(chain.length === 1 ? chain[0] : { ...chain[0], chain });
-        else out(chain.map(infoText).join("\n"));
+        if (qemuJson) json(a.has("--backing-chain") ? qemuImageInfoChain(d, file!) : qemuImageInfo(d, file!));
+        else if (a.has("--json")) json(chain.length === 1 ? chain[0] : { ...chain[0], chain });
+        else out((a.has("--backing-chain") ? chain : chain.slice(0, 1)).map(infoText).join("\n"));
       } finally {
         d.close();
       }
@@ -165,33 +180,52 @@ const VERBS: Record<string, Verb> = {
     },
   },
   check: {
-    usage: "check [--repair] [--json] FILE",
-    help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not check",
+    usage: "check [--repair | -r leaks|all] [--json | --output=human|json] FILE",
+    help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not open (as qemu-img check). --output=json prints qemu-img check's JSON (ImageCheck), --json our full report with every repair and the bytes it lost",
+    valueFlags: [...VALUE_FLAGS, "-r", "--output"],
     run(a) {
-      a.onlyFlags(["--repair", "-r", "--json"]);
+      a.onlyFlags(["--repair", "-r", "--json", "--output"]);
+      const qemuJson = outputJson(a);
+      const mode = a.value("-r");
+      if (mode !== undefined && mode !== "leaks" && mode !== "all") throw new VhdUsageError(`-r must be leaks or all, not ${mode}`);
       const [file] = a.operands(1);
       let report: CheckReport;
+      let before: CheckReport | undefined;
       try {
-        report = checkVhd(file!, { repair: a.has("--repair", "-r") });
+        if (mode === "leaks") {
+          // qemu-img check -r leaks repairs only leaks: refuse to touch an image that is corrupt.
+          before = checkVhd(file!, {});
+          report = before.result === 3 ? checkVhd(file!, { repair: true }) : before;
+        } else {
+          const repair = a.has("--repair") || mode === "all";
+          if (repair && qemuJson) before = checkVhd(file!, {});
+          report = checkVhd(file!, { repair });
+        }
       } catch (e) {
         err(`xenlab vhd check: could not check ${file}: ${(e as Error).message}`);
         return 1;
       }
-      if (a.has("--json")) json(report);
-      else out(checkText(report));
+      if (qemuJson) json(qemuImageCheck(report, file!, before));
+      else if (a.has("--json")) json(report);
+      else {
+        if (mode === "leaks" && report.result === 2) err("xenlab vhd check: -r leaks repairs only leaks and the image is corrupt: use -r all");
+        out(checkText(report));
+      }
       return report.result;
     },
   },
   map: {
-    usage: "map [--json] FILE",
-    help: "allocated ranges and which file of the chain holds them",
+    usage: "map [--json | --output=human|json] FILE",
+    help: "allocated ranges and which file of the chain holds them; --output=json prints qemu-img map's JSON (MapEntry per extent), --json ours",
     run(a) {
-      a.onlyFlags(["--json"]);
+      a.onlyFlags(["--json", "--output"]);
+      const qemuJson = outputJson(a);
       const [file] = a.operands(1);
       const d = VhdDisk.open(file!, { readOnly: true });
       try {
         const extents = mapVhd(d);
-        if (a.has("--json")) json(extents.map((e) => ({ start: e.start, length: e.length, depth: e.depth, data: e.file !== undefined, file: e.file, offset: e.fileOffset })));
+        if (qemuJson) out(qemuMapText(qemuMap(extents, d.chain().length)));
+        else if (a.has("--json")) json(extents.map((e) => ({ start: e.start, length: e.length, depth: e.depth, data: e.file !== undefined, file: e.file, offset: e.fileOffset })));
         else {
           const rows = extents.filter((e) => e.file !== undefined).map((e) => `${hex(e.start)}  ${hex(e.length)}  ${hex(e.fileOffset!)}  ${e.file}`);
           out(["Offset              Length              Mapped to           File", ...rows].join("\n"));
@@ -343,7 +377,7 @@ function writeAllSync(fd: number, data: Uint8Array): void {
 function usage(): string {
   const lines = ["usage: xenlab vhd VERB [options] ...", ""];
   for (const v of Object.values(VERBS)) lines.push(`  xenlab vhd ${v.usage}`, `      ${v.help}`);
-  lines.push("", "Sizes take K, M, G, T suffixes (powers of 1024).");
+  lines.push("", "Every verb takes -f vpc (convert: -f raw|vpc) and --help; xenlab vhd --version prints the version.", "Sizes take K, M, G, T suffixes (powers of 1024).");
   return lines.join("\n");
 }
 
@@ -388,9 +422,45 @@ function checkText(r: CheckReport): string {
   return lines.join("\n");
 }
 
+/** `-f FMT` / `-f=FMT` taken out of a verb's arguments: only vpc is a format these verbs read. */
+function withoutFormat(argv: string[]): string[] {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a !== "-f" && !a.startsWith("-f=")) {
+      rest.push(a);
+      continue;
+    }
+    const fmt = a === "-f" ? argv[++i] : a.slice(3);
+    if (fmt === undefined) throw new VhdUsageError("option -f needs a value");
+    if (fmt !== "vpc") throw new VhdUsageError(`-f ${fmt}: this verb reads VHD images only (-f vpc)`);
+  }
+  return rest;
+}
+
+/** The version in package.json, found from this file's place in the source or in dist/. */
+function packageVersion(): string {
+  for (const up of ["../..", "../../.."]) {
+    try {
+      return (JSON.parse(readFileSync(join(__dirname, up, "package.json"), "utf8")) as { version: string }).version;
+    } catch {
+      // not at this level: try the next one up
+    }
+  }
+  return "unknown";
+}
+
 /** Entry point: `argv` is what follows `xenlab vhd`; returns the process exit code. */
 export async function vhdCommand(argv: string[]): Promise<number> {
-  const [verb, ...rest] = argv;
+  const [verb, ...given] = argv;
+  if (verb === "--version" || verb === "-V") {
+    out(`xenlab vhd version ${packageVersion()} (VHD: Microsoft Virtual Hard Disk Image Format Specification 1.0; qemu-img's verbs and exit codes, vhd-util's check)`);
+    return 0;
+  }
   if (!verb || verb === "help" || verb === "--help" || verb === "-h") {
     (verb ? out : err)(usage());
     return verb ? 0 : 1;
@@ -401,6 +471,8 @@ export async function vhdCommand(argv: string[]): Promise<number> {
     return 1;
   }
   try {
+    // qemu-img users pass -f vpc to every verb; convert reads raw too and parses -f itself.
+    const rest = verb === "convert" ? given : withoutFormat(given);
     if (rest.includes("--help") || rest.includes("-h")) {
       out(`usage: xenlab vhd ${v.usage}\n  ${v.help}`);
       return 0;

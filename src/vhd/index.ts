@@ -34,3 +34,4 @@ export * from "./size";
 export * from "./info";
 export { formatUuid } from "./uuid";
 export * from "./convert-async";
+export * from "./qemu-json";
