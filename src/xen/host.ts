@@ -920,6 +920,8 @@ export class XenHost {
   }
 
   recordTrace(r: TraceRecord): void {
+    // The frozen copy costs an allocation per hypercall: only when the ring keeps it.
+    if (!this.trace.enabled) return;
     this.trace.push(Object.freeze({ ...r, args: Object.freeze([...r.args]) }));
   }
 
