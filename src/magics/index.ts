@@ -2,6 +2,7 @@
 import { coreMagics } from "./core";
 import { asmMagic, stepMagic } from "./cpu";
 import { cwdMagics } from "./cwd";
+import { envMagic } from "./env";
 import { memmapMagic } from "./memmap";
 import { p2mMagic } from "./p2m";
 import { topologyMagic } from "./topology";
@@ -16,7 +17,7 @@ export function createMagicRegistry(): MagicRegistry {
   const registry = new MagicRegistry();
   registry.register(...coreMagics(registry));
   registry.register(xlMagic, runMagic, xenstoreMagic);
-  registry.register(...cwdMagics);
+  registry.register(...cwdMagics, envMagic);
   registry.register(vhdMagic);
   registry.register(asmMagic, stepMagic);
   registry.register(memmapMagic, p2mMagic, topologyMagic);
