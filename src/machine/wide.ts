@@ -80,6 +80,22 @@ export function udiv128(n0: number, n1: number, n2: number, n3: number, d0: numb
     W[0] = q[0]!; W[1] = q[1]!; W[2] = r; W[3] = 0;
     return true;
   }
+  if (n3 === 0 && n2 === 0) {
+    // 64/64 with a divisor ≥ 2^32 (the divides gcc emits): the quotient is below 2^32, so the
+    // double estimate is off by at most one or two; fix it against the exact product q*d.
+    let q = Math.min(Math.floor((n1 * TWO32 + n0) / (d1 * TWO32 + d0)), 0xffffffff);
+    umul64(q, 0, d0, d1);
+    let p0 = W[0]!, p1 = W[1]!, p2 = W[2]!;
+    while (p2 > 0 || p1 > n1 || (p1 === n1 && p0 > n0)) {
+      const borrow = p1 < d1 || (p1 === d1 && p0 < d0);
+      p0 = sub64(p0, p1, d0, d1); p1 = sHi; if (borrow) p2--;
+      q--;
+    }
+    let r0 = sub64(n0, n1, p0, p1), r1 = sHi;
+    while (r1 > d1 || (r1 === d1 && r0 >= d0)) { r0 = sub64(r0, r1, d0, d1); r1 = sHi; q++; }
+    W[0] = q; W[1] = 0; W[2] = r0; W[3] = r1;
+    return true;
+  }
   // Two-word divisor: restoring division one bit at a time over the 64 low dividend bits,
   // the running remainder (r1:r0) starting as the high half (already below the divisor).
   let r0 = n2, r1 = n3, q0 = 0, q1 = 0;
