@@ -10,12 +10,12 @@
  */
 import * as iced from "iced-x86";
 import * as X from "./alu";
-import { Ctx, emit } from "./emit";
+import { Ctx, emit } from "./emit/index";
 import { MAX_BLOCK, flagLiveness, nextFop } from "./flag-analysis";
 import type { CachedBlock } from "./machine";
 import type { Vcpu } from "./vcpu";
 
-const { Decoder, DecoderOptions, Instruction, Mnemonic, Code, DecoderError } = iced;
+const { Decoder, DecoderOptions, Code, DecoderError } = iced;
 
 export type BlockFn = (c: Vcpu, R: Int32Array, H: Int32Array, lim: number) => number;
 
@@ -40,33 +40,44 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   const m64 = c.mode64;
   const bytes = c.fetchBytes(va, 4096 - (va & 4095) + 15);
   const firstPage = va - (va & 4095);
-  const dead = single ? [] : flagLiveness(bytes, va, m64);
+  // One decode per block: the instructions are decoded once into `decoded`; emission reads them
+  // twice (first to learn where the block really ends and what each compiles to, then to drop
+  // the flag code of instructions whose flags are dead over exactly those instructions).
   const decoder = new Decoder(m64 ? 64 : 32, bytes, DecoderOptions.None);
   decoder.ip = BigInt.asUintN(64, BigInt(va));
-  const ins = new Instruction();
+  const decoded: iced.Instruction[] = [];
   const body: string[] = [];
   const ips: number[] = [];
   const unimplemented: string[] = [];
   let n = 0;
   let ended = false;
-  let knownFop = -1;
   let selfLoop = false;
   let ip = va;
   try {
-    while (n < (single ? 1 : MAX_BLOCK)) {
-      if (n > 0 && (ip - (ip & 4095) !== firstPage || c.hasBreakpoint(ip))) break;
+    while (decoded.length < (single ? 1 : MAX_BLOCK)) {
+      if (decoded.length > 0 && (ip - (ip & 4095) !== firstPage || c.hasBreakpoint(ip))) break;
       if (!decoder.canDecode) {
-        if (n === 0) c.fetchPhys(va + bytes.length); // raises the fetch fault for the next page
+        if (decoded.length === 0) c.fetchPhys(va + bytes.length); // raises the fetch fault for the next page
         break;
       }
-      decoder.decodeOut(ins);
+      const ins = decoder.decode();
       if (decoder.lastError === DecoderError.NoMoreBytes) {
-        if (n === 0) c.fetchPhys(va + bytes.length);
+        ins.free();
+        if (decoded.length === 0) c.fetchPhys(va + bytes.length);
         break;
       }
+      decoded.push(ins);
+      ip += ins.length;
+      if (ins.code === Code.INVALID || ins.flowControl !== iced.FlowControl.Next) break;
+    }
+    // Pass 1: emit with every instruction's flags live.
+    const ctxs: Ctx[] = [];
+    const codes: string[] = [];
+    let knownFop = -1;
+    ip = va;
+    for (const ins of decoded) {
       const next = ip + ins.length;
-      ips.push(ip);
-      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false, flagsDead: dead[n] === true };
+      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false, flagsDead: false };
       let code: string;
       if (ins.code === Code.INVALID) {
         code = `c.ud(${n},${ip},"invalid opcode");`;
@@ -80,16 +91,30 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
           ctx.end = true;
         } else code = r;
       }
-      body.push(/c\.\w+\(|X\.\w+\(|throw/.test(code) ? `c.ix=${n};${code}` : code);
-      knownFop = nextFop(Mnemonic[ins.mnemonic]!, knownFop, code);
-      if (ctx.selfLoop) selfLoop = true;
-      if (ctx.writes && !ctx.end) body.push(`if(c.stop!==0){c.rip=${next};return ${n + 1};}`);
+      ctxs.push(ctx);
+      codes.push(code);
+      knownFop = nextFop(ins, knownFop, code);
+      ips.push(ip);
       n++;
       ip = next;
       if (ctx.end) { ended = true; break; }
     }
+    // Pass 2: liveness over exactly the compiled instructions; re-emit those whose flags are dead.
+    const dead = single ? [] : flagLiveness(decoded.slice(0, n), codes);
+    for (let j = 0; j < n; j++) {
+      const ctx = ctxs[j]!;
+      if (dead[j] === true) {
+        const again: Ctx = { ...ctx, end: false, writes: false, selfLoop: false, flagsDead: true };
+        const r = emit(again);
+        if (r !== undefined) codes[j] = r;
+      }
+      const code = codes[j]!;
+      body.push(/c\.\w+\(|X\.\w+\(|throw/.test(code) ? `c.ix=${j};${code}` : code);
+      if (ctx.selfLoop) selfLoop = true;
+      if (ctx.writes && !ctx.end) body.push(`if(c.stop!==0){c.rip=${ctx.next};return ${j + 1};}`);
+    }
   } finally {
-    ins.free();
+    for (const ins of decoded) ins.free();
     decoder.free();
   }
   if (!ended) body.push(`c.rip=${ip};return ${n};`);

@@ -5,77 +5,69 @@
  */
 import * as iced from "iced-x86";
 
-const { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Code, DecoderError } = iced;
+const { Mnemonic, OpKind, RflagsBits } = iced;
 export const MAX_BLOCK = 64;
 
-/** Mnemonics that always overwrite all six arithmetic flags (in this implementation). */
-export const FLAG_WRITERS = new Set(["Add", "Sub", "And", "Or", "Xor", "Cmp", "Test", "Neg", "Cmpxchg", "Xadd", "Popcnt", "Tzcnt", "Lzcnt", "Mul", "Imul", "Andn", "Blsr", "Blsi", "Blsmsk", "Bzhi"]);
+/** The six arithmetic flags in iced-x86's RflagsBits (OF SF ZF AF CF PF). */
+const ARITH = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
 
-/** Mnemonics that change only some flags, or none for some inputs: transparent for liveness. */
-export const FLAG_PARTIAL = new Set(["Rol", "Ror", "Shl", "Sal", "Shr", "Sar"]);
+/** Shifts and rotates leave every flag alone when the masked count is 0 (SDM Vol. 2B SAL/SAR/SHL/SHR). */
+const COUNTED = new Set(["Rol", "Ror", "Rcl", "Rcr", "Shl", "Sal", "Shr", "Sar", "Shld", "Shrd"]);
 
 /**
- * Per instruction of the block starting at `va`: true if the flags it produces are dead (Blink's
- * flag-liveness idea, blink/deps.c). Pessimistic: block end and any unknown instruction read them.
+ * What an instruction does to the six arithmetic flags, from iced-x86's flag information
+ * (Instruction.rflagsRead / rflagsModified: written, cleared, set or left undefined):
+ * 0 leaves at least one alone (transparent for liveness), 1 overwrites all six, 2 reads one.
  */
-export function flagLiveness(bytes: Uint8Array, va: number, m64: boolean): boolean[] {
-  const dec = new Decoder(m64 ? 64 : 32, bytes, DecoderOptions.None);
-  dec.ip = BigInt.asUintN(64, BigInt(va));
-  const ins = new Instruction();
-  const kinds: number[] = []; // 0 neutral/partial (transparent), 1 writes all, 2 reads
-  const stopsAfter: boolean[] = [];
-  try {
-    let ip = va;
-    const page = va - (va & 4095);
-    while (kinds.length < MAX_BLOCK && dec.canDecode) {
-      if (kinds.length > 0 && ip - (ip & 4095) !== page) break;
-      dec.decodeOut(ins);
-      if (dec.lastError !== DecoderError.None || ins.code === Code.INVALID) break;
-      const mn = Mnemonic[ins.mnemonic]!;
-      let k = 2;
-      // setcc/cmovcc leave the flags alone (FLAG_NEUTRAL) but read them.
-      if (FLAG_NEUTRAL.has(mn) && !mn.startsWith("Set") && !mn.startsWith("Cmov")) k = 0;
-      else if (FLAG_WRITERS.has(mn) && !ins.hasRepPrefix) k = 1;
-      else if (FLAG_PARTIAL.has(mn)) {
-        const imm = ins.opCount > 1 && ins.op1Kind >= OpKind.Immediate8 && ins.op1Kind <= OpKind.Immediate32to64;
-        k = imm && (mn !== "Rol" && mn !== "Ror") && (Number(ins.immediate(1)) & 31) !== 0 ? 1 : 0;
-      }
-      // An instruction that can fault exposes the incoming flags (pushed in the exception frame,
-      // or visible to the owner at a gpa-fault exit), so for liveness it reads them.
-      if (k !== 2 && mayFault(ins, mn)) k = 2;
-      kinds.push(k);
-      // A store can end the block right after it (watchpoint, self-modifying code): its own
-      // flags are then visible, so they count as live.
-      stopsAfter.push(mayStopAfter(ins, mn));
-      ip += ins.length;
-      if (ins.flowControl !== iced.FlowControl.Next) break;
-    }
-  } finally {
-    ins.free();
-    dec.free();
+export function flagUse(ins: iced.Instruction): 0 | 1 | 2 {
+  if ((ins.rflagsRead & ARITH) !== 0) return 2;
+  if ((ins.rflagsModified & ARITH) !== ARITH) return 0;
+  // A rep-prefixed string instruction with rCX = 0 runs no iteration and changes no flag.
+  if (ins.hasRepPrefix || ins.hasRepePrefix || ins.hasRepnePrefix) return 0;
+  if (COUNTED.has(Mnemonic[ins.mnemonic]!)) {
+    const last = ins.opCount - 1;
+    const k = ins.opKind(last);
+    const imm = k >= OpKind.Immediate8 && k <= OpKind.Immediate32to64;
+    // Rotates write only CF and OF (iced agrees); a count in CL may be 0; a 64-bit count of 32 is
+    // kept conservative as before (masked to 5 bits here).
+    return imm && (Number(ins.immediate(last)) & 31) !== 0 ? 1 : 0;
   }
-  const dead: boolean[] = new Array<boolean>(kinds.length).fill(false);
+  return 1;
+}
+
+/** No arithmetic flag changes: the lazy flag op known before survives the instruction. */
+export function flagNeutral(ins: iced.Instruction): boolean {
+  return (ins.rflagsModified & ARITH) === 0;
+}
+
+/**
+ * Per instruction of a decoded block (exactly the instructions compiled): true if the flags it
+ * produces are dead (Blink's flag-liveness idea, blink/deps.c). Pessimistic: the block end reads
+ * them, and so does any instruction that can fault or stop the block after itself.
+ */
+export function flagLiveness(block: readonly iced.Instruction[], code: readonly string[]): boolean[] {
+  const dead: boolean[] = new Array<boolean>(block.length).fill(false);
   let live = true;
-  for (let j = kinds.length - 1; j >= 0; j--) {
-    if (stopsAfter[j]) live = true;
+  for (let j = block.length - 1; j >= 0; j--) {
+    const ins = block[j]!;
+    const mn = Mnemonic[ins.mnemonic]!;
+    // A store can end the block right after it (watchpoint, self-modifying code): its own
+    // flags are then visible, so they count as live.
+    if (mayStopAfter(ins, mn)) live = true;
     dead[j] = !live;
-    if (kinds[j] === 1) live = false;
-    else if (kinds[j] === 2) live = true;
+    // An instruction that can fault exposes the incoming flags (pushed in the exception frame,
+    // or visible to the owner at a gpa-fault exit), so for liveness it reads them.
+    const k = mayFault(ins, mn) || callsFaultingHelper(code[j]!) ? 2 : flagUse(ins);
+    if (k === 1) live = false;
+    else if (k === 2) live = true;
   }
   return dead;
 }
 
-/** Instructions that leave the arithmetic flags alone (the known lazy op survives them). */
-export const FLAG_NEUTRAL = new Set([
-  "Mov", "Movzx", "Movsx", "Movsxd", "Lea", "Push", "Pop", "Xchg", "Nop", "Cbw", "Cwde", "Cdqe", "Cwd", "Cdq", "Cqo",
-  "Bswap", "Not", "Leave", "Rorx", "Shlx", "Shrx", "Sarx", "Mulx", "Movbe", "Endbr64", "Endbr32", "Pause", "Prefetchnta", "Prefetcht0", "Prefetcht1", "Prefetcht2",
-  "Setb", "Setae", "Sete", "Setne", "Setbe", "Seta", "Sets", "Setns", "Setp", "Setnp", "Setl", "Setge", "Setle", "Setg", "Seto", "Setno",
-  "Cmovb", "Cmovae", "Cmove", "Cmovne", "Cmovbe", "Cmova", "Cmovs", "Cmovns", "Cmovp", "Cmovnp", "Cmovl", "Cmovge", "Cmovle", "Cmovg", "Cmovo", "Cmovno",
-]);
-
 /** The lazy flag op after this instruction, if known at compile time. */
-export function nextFop(mn: string, fop: number, code: string): number {
-  if (FLAG_NEUTRAL.has(mn)) return fop;
+export function nextFop(ins: iced.Instruction, fop: number, code: string): number {
+  if (flagNeutral(ins)) return fop;
+  const mn = Mnemonic[ins.mnemonic]!;
   const m = /c\.fop=(\d+);/.exec(code);
   if (m && !code.includes("X.") && !code.includes("c.cf()") ) return Number(m[1]);
   if (m && (mn === "Inc" || mn === "Dec")) return Number(m[1]);
@@ -126,6 +118,15 @@ export function condExpr(cc: number, fop: number): string {
     if (base === 7) return neg(le);
   }
   return generic;
+}
+
+/** vCPU helpers the generated code calls that never fault (every other c.*() call may). */
+const SAFE_HELPERS = new Set(["cf", "cond", "mergeArith", "setArith", "getFlags", "cn"]);
+
+/** The compiled code of an instruction calls a vCPU helper that can raise an exception (c.priv, c.cli...). */
+export function callsFaultingHelper(code: string): boolean {
+  for (const m of code.matchAll(/\bc\.(\w+)\(/g)) if (!SAFE_HELPERS.has(m[1]!)) return true;
+  return false;
 }
 
 /** Instructions that take a memory operand, use the stack or divide can fault mid-block. */

@@ -27,6 +27,7 @@ import { Block, compileBlock } from "./codegen";
 import { Exit, ExitSignal, GuestFault, HAS_ERROR_CODE, Vector, vectorName } from "./exits";
 export { vectorName } from "./exits";
 import { ARITH_FLAGS, CF, DF, FlagOp, IF, computeFlags, evalCond } from "./flags";
+import { CpuMode, CpuState, SegmentState } from "./cpu-state";
 import { Machine } from "./machine";
 import { P2m } from "./p2m";
 import {
@@ -45,15 +46,7 @@ const CANON = 2 ** 47;
 const TWO32 = 4294967296;
 /** Permission bits cached with a walk result. */
 
-export type CpuMode = "long64" | "protected32";
-
-export interface SegmentState {
-  selector: number;
-  /** CS only: 64-bit code segment (L bit). */
-  long: boolean;
-  /** CS only: default operand size 32 (D bit). */
-  db: boolean;
-}
+export type { CpuMode, SegmentState } from "./cpu-state";
 
 /**
  * The whole architectural state of a vCPU as plain data (the shape of Xen's vcpu_hvm_context /
@@ -87,36 +80,7 @@ export interface VcpuInit {
 /** Blocks between two looks at the interrupt flag (a block is a few to a few dozen instructions). */
 const INTERRUPT_CHECK_BLOCKS = 4096;
 
-export class Vcpu {
-  /** General-purpose registers, low and high 32 bits. */
-  readonly R = new Int32Array(16);
-  readonly H = new Int32Array(16);
-  /** RIP as a signed double (see types.ts Gva). */
-  rip = 0;
-  // lazy flags (flags.ts)
-  fop = 0; fr = 0; frh = 0; fa = 0; fah = 0; fb = 0; fbh = 0; fc = 0; fbits = 0;
-  /** EFLAGS other than the six arithmetic flags (bit 1 is always 1). */
-  eflagsRest = 0x2;
-  cr0 = CR0_PE; cr2 = 0; cr3 = 0; cr4 = 0; cr8 = 0; efer = 0;
-  readonly dr = [0, 0, 0, 0, 0, 0, 0x0ffff0ff0, 0x400];
-  gdtrBase = 0; gdtrLimit = 0xffff; idtrBase = 0; idtrLimit = 0xffff;
-  trSelector = 0; trBase = 0; trLimit = 0x67;
-  /** LDTR: selector and the base/limit cached from its descriptor (lldt). */
-  ldtr = 0; ldtrBase = 0; ldtrLimit = 0;
-  cs: SegmentState = { selector: 0x08, long: false, db: true };
-  ss = 0x10; ds = 0x10; es = 0x10; fs = 0; gs = 0;
-  fsBase = 0; gsBase = 0; kernelGsBase = 0;
-  star = 0n; lstar = 0; cstar = 0; sfmask = 0; tscAux = 0;
-  cpl = 0;
-  /** Derived: executing 64-bit code (EFER.LMA && CS.L). */
-  mode64 = false;
-  /** Derived: CR0.PG (guest page tables in use). */
-  paging = false;
-  /** Instructions retired: the vCPU's virtual time. */
-  icount = 0;
-  /** rdtsc = icount + tscOffset (the owner may scale or offset it). */
-  tscOffset = 0;
-
+export class Vcpu extends CpuState {
   // ---- interpreter scratch (read by generated code) ----
   /** High half returned by 64-bit helpers. */
   tH = 0;
@@ -158,6 +122,7 @@ export class Vcpu {
   symbols = new Map<string, number>();
 
   constructor(readonly machine: Machine, readonly domain: DomId, readonly id = 0, init?: VcpuInit) {
+    super();
     this.p2m = machine.p2m(domain);
     if (init) this.reset(init);
     else this.updateMode();

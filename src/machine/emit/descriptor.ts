@@ -1,16 +1,16 @@
 /**
- * Emitters for the system instructions a kernel touches beyond the core ones in emit.ts:
+ * The system instructions a kernel touches beyond the core ones in system.ts:
  * descriptor tables (lldt/sldt/ltr/str/lar/lsl/verr/verw, checked in desc-tables.ts), cache
  * control (clflush/clflushopt/clwb: page-access checked as a read, SDM Vol. 2A CLFLUSH), invlpg
  * (a non-canonical address is a no-op, SDM Vol. 2A INVLPG), into, rdpid.
  */
-import type { Ctx } from "./emit";
-import { Opd, eaExpr, rd, wr } from "./operands";
+import { Opd, eaExpr, rd, wr } from "../operands";
+import type { Ctx, Family } from "./form";
 
 const CANON = 2 ** 47;
 
 /** JS for one of these instructions, or undefined when `mn` is not one of them. */
-export function emitSystem(x: Ctx, mn: string, pre: string, o0: Opd, o1: Opd): string | undefined {
+function emitDescriptor(x: Ctx, mn: string, pre: string, o0: Opd, o1: Opd): string | undefined {
   const done = () => { x.end = true; return `c.rip=${x.next};return ${x.i + 1};`; };
   /** Stores a 16-bit selector: m16, or a register zero-extended to its size (SDM SLDT/STR). */
   const storeSel = (v: string) => {
@@ -47,3 +47,9 @@ export function emitSystem(x: Ctx, mn: string, pre: string, o0: Opd, o1: Opd): s
   }
   return undefined;
 }
+
+export const descriptor: Family = {
+  name: "descriptor",
+  mnemonics: ["Lldt", "Ltr", "Sldt", "Str", "Lar", "Lsl", "Verr", "Verw", "Clflush", "Clflushopt", "Clwb", "Invlpg", "Into", "Rdpid"],
+  emit: (x, f) => emitDescriptor(x, f.mn, f.pre, f.o0, f.o1),
+};
