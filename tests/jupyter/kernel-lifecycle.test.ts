@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "vitest";
 import { KernelClient, XENLAB_ARGV } from "../../src/jupyter/client";
+import { processAlive } from "../support/jupyter";
 
 const started: { k: KernelClient; kernelPid: number }[] = [];
 afterEach(async () => {
@@ -16,14 +17,7 @@ afterEach(async () => {
   }
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = processAlive;
 
 /** Polls until `pid` is gone; the poller checks once a second, so a loaded machine gets 20 s. */
 async function gone(pid: number, withinMs = 20_000): Promise<number> {

@@ -7,20 +7,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
-import { PY, jupyterSandbox } from "../support/jupyter";
+import { PY, jupyterSandbox, processAlive } from "../support/jupyter";
 import { PARENT_POLL_MS, TERM_GRACE_MS } from "../../src/jupyter/parent-watch";
 
 const sandbox = jupyterSandbox("lifecycle");
 afterAll(() => rmSync(sandbox.work, { recursive: true, force: true }));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = processAlive;
 
 async function kernelUnder(mode: "idle" | "busy"): Promise<{ parent: number; kernel: number }> {
   const p = spawn(PY, [join(__dirname, "python", "orphan_parent.py"), mode], { env: sandbox.env, stdio: ["ignore", "pipe", "inherit"] });

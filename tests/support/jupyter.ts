@@ -79,3 +79,13 @@ export async function startServer(kind: "jupyter_server" | "notebook", sandbox: 
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Whether a process exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
