@@ -25,7 +25,7 @@ import { ConnectionInfo, endpoint } from "./connection";
 import { kernelInfoContent } from "./kernel-info";
 import { Channel, JsonObject, makeChild, Message } from "./messages";
 import { decode, encode, MessageTooLarge, Signer, WireError } from "./wire";
-import { endProcess, watchParent } from "./parent-watch";
+import { watchParent } from "./parent-watch";
 
 interface IoThreadData {
   connection: ConnectionInfo;
@@ -116,7 +116,7 @@ class IoThread {
     if (process.env.XENLAB_NO_PARENT_WATCH !== "1") {
       watchParent((why) => {
         log(`${why}: exiting (no orphan kernels)`);
-        endProcess();
+        process.kill(process.pid, "SIGTERM");
       });
     }
     this.toMain({ type: "ready" });

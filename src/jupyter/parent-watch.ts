@@ -3,14 +3,12 @@
  * the process that started the kernel (the client or server; JPY_PARENT_PID when it says so) dies,
  * the kernel is re-parented and must go, or it is an orphan holding ports and memory forever.
  *
- * It runs in the IO thread, which stays responsive while a cell keeps the main thread busy, and
- * ends the process with SIGTERM (the main thread's clean exit), then SIGKILL if that cannot run.
+ * It runs in the IO thread, which stays responsive while a cell keeps the main thread busy; the
+ * caller ends the process with SIGTERM, whose default action (kernel.ts keeps it) works even then.
  */
 
 /** How often the parent is looked at (ipykernel polls every second). */
 export const PARENT_POLL_MS = 1000;
-/** How long the clean exit may take once the parent is gone. */
-export const TERM_GRACE_MS = 2000;
 
 export interface ParentWatch {
   stop(): void;
@@ -41,10 +39,4 @@ export function watchParent(onGone: (why: string) => void, parent = watchedParen
   }, PARENT_POLL_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };
-}
-
-/** Ends this process: SIGTERM (the kernel's clean exit path), SIGKILL if it has not ended in time. */
-export function endProcess(): void {
-  process.kill(process.pid, "SIGTERM");
-  setTimeout(() => process.kill(process.pid, "SIGKILL"), TERM_GRACE_MS).unref();
 }

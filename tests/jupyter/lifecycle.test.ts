@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { PY, jupyterSandbox, processAlive } from "../support/jupyter";
-import { PARENT_POLL_MS, TERM_GRACE_MS } from "../../src/jupyter/parent-watch";
+import { PARENT_POLL_MS } from "../../src/jupyter/parent-watch";
 
 const sandbox = jupyterSandbox("lifecycle");
 afterAll(() => rmSync(sandbox.work, { recursive: true, force: true }));
@@ -38,8 +38,8 @@ async function goneWithin(pid: number, ms: number): Promise<number> {
   return performance.now() - t0;
 }
 
-// The bound is the poll period plus the clean-exit grace, with generous room for a loaded machine.
-const BOUND = PARENT_POLL_MS + TERM_GRACE_MS + 8000;
+// The bound is the poll period, with generous room for a loaded machine.
+const BOUND = PARENT_POLL_MS + 8000;
 
 describe("the kernel exits when the client that started it is SIGKILLed", () => {
   for (const mode of ["idle", "busy"] as const) {

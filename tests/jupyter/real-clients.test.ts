@@ -118,27 +118,23 @@ describe("through a real Jupyter server with @jupyterlab/services", () => {
   });
 });
 
+/** `jupyter console` on the installed kernelspec, fed `input` line by line as if typed. */
+function jupyterConsole(input: string): { status: number | null; stdout: string } {
+  return spawnSync("jupyter", ["console", "--kernel", "xenlab", "--simple-prompt"], { env, input, encoding: "utf8", timeout: 60_000 });
+}
+
 it("`jupyter console` runs cells typed at its prompt", () => {
-  const out = execFileSync("jupyter", ["console", "--kernel", "xenlab", "--simple-prompt"], {
-    env,
-    input: "6 * 7\nconsole.log('from the console')\n%lsmagic\n",
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  expect(out).toContain("XenLab");
-  expect(out).toMatch(/Out\[1\]: 42/);
-  expect(out).toContain("from the console");
-  expect(out).toContain("%lsmagic");
+  const r = jupyterConsole("6 * 7\nconsole.log('from the console')\n%lsmagic\n");
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain("XenLab");
+  expect(r.stdout).toMatch(/Out\[1\]: 42/);
+  expect(r.stdout).toContain("from the console");
+  expect(r.stdout).toContain("%lsmagic");
 });
 
 it("`exit` typed in `jupyter console` ends the console through the ask_exit payload, and the lines after it never run", () => {
-  const r = spawnSync("jupyter", ["console", "--kernel", "xenlab", "--simple-prompt"], {
-    env,
-    // stdin stays open after these lines: only the ask_exit payload can end the console
-    input: "6 * 7\nexit\nconsole.log('after exit')\n",
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  // Were ask_exit ignored, the console would go on and run the last line before stdin's end.
+  const r = jupyterConsole("6 * 7\nexit\nconsole.log('after exit')\n");
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/Out\[1\]: 42/);
   expect(r.stdout).not.toContain("after exit");
