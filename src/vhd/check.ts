@@ -61,7 +61,7 @@ export interface LostRange {
 
 interface Analysis {
   findings: Finding[];
-  truncatedBlocks: Array<{ i: number; start: number; lost: Array<{ offset: number; length: number }> }>;
+  truncatedBlocks: Array<{ i: number; start: number; lost: LostRange[] }>;
   lost: LostRange[];
   fixes: Fix[];
   diskType?: DiskType;
@@ -200,7 +200,7 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
       // The file was cut while this block was being written (the footer went with the tail). Its
       // bitmap and every sector up to the cut are on disk: keep the block, zero-fill what is gone,
       // and name exactly the sectors lost (those whose bitmap bit says they had been written).
-      const lost = lostSectors(file, start, bmSize, h.blockSize, fileSize, footer.diskType === DiskType.Dynamic);
+      const lost = onDisk(i, h.blockSize, lostSectors(file, start, bmSize, h.blockSize, fileSize, footer.diskType === DiskType.Dynamic));
       F.push(finding("error", `BAT entry ${i}`, at, `block at ${start} (+${span}) runs past the end of the file at ${fileSize}: ${fileSize - start - bmSize} of its ${h.blockSize} data bytes are present`));
       out.truncatedBlocks.push({ i, start, lost });
       good.push({ i, start });
@@ -228,17 +228,18 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   out.allocatedBlocks = kept.length;
   for (const t of out.truncatedBlocks) {
     const lostBytes = t.lost.reduce((n, r) => n + r.length, 0);
-    out.lost.push(...t.lost.map((r) => ({ ...r, offset: t.i * h.blockSize + r.offset, block: t.i })));
+    out.lost.push(...t.lost);
     out.fixes.push({
-      describe: `kept block ${t.i}: zero-filled its missing tail from ${fileSize} to ${t.start + span} (${lostBytes} written bytes lost${lostBytes ? `: ${t.lost.map((r) => `disk bytes ${t.i * h.blockSize + r.offset}..${t.i * h.blockSize + r.offset + r.length}`).join(", ")}` : ""})`,
+      describe: `kept block ${t.i}: zero-filled its missing tail from ${fileSize} to ${t.start + span} (${lostBytes} written bytes lost${lostBytes ? `: ${t.lost.map((r) => `disk bytes ${r.offset}..${r.offset + r.length}`).join(", ")}` : ""})`,
       apply: (f) => f.write(fileSize, Buffer.alloc(t.start + span - fileSize)),
     });
   }
   for (const i of clear) {
     const e = batRaw.readUInt32BE(i * 4) * SECTOR;
-    // Clearing an entry drops the block: say which written sectors that loses (read before dropping).
-    const lost = e + bmSize <= fileSize ? lostSectors(file, e, bmSize, h.blockSize, e, false) : [];
-    out.lost.push(...lost.map((r) => ({ ...r, offset: i * h.blockSize + r.offset, block: i })));
+    // Clearing an entry drops the block: say which written sectors that loses (read before
+    // dropping). A bitmap that lies inside the header or BAT is not the block's: it names nothing.
+    const ownBitmap = e + bmSize <= fileSize && !regions.some((r) => e < r.end && e + bmSize > r.start);
+    if (ownBitmap) out.lost.push(...onDisk(i, h.blockSize, lostSectors(file, e, bmSize, h.blockSize, e, false)));
     out.fixes.push({
       describe: `cleared BAT entry ${i} (was 0x${batRaw.readUInt32BE(i * 4).toString(16)})`,
       apply: (f) => f.write(h.tableOffset + i * 4, Buffer.from([0xff, 0xff, 0xff, 0xff])),
@@ -327,6 +328,11 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
 }
 
 const PADDING_LIMIT = 64 * 1024;
+
+/** Block-relative byte ranges of block `i` as ranges of the virtual disk. */
+function onDisk(i: number, blockSize: number, ranges: Array<{ offset: number; length: number }>): LostRange[] {
+  return ranges.map((r) => ({ block: i, offset: i * blockSize + r.offset, length: r.length }));
+}
 
 /**
  * The written sectors of a block (bitmap bit set) whose data lies at or past `presentEnd` in the

@@ -6,7 +6,7 @@
  * and leave an image qemu-img reads with the same data.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { statSync, truncateSync } from "node:fs";
+import { closeSync, openSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { VhdDisk, checkVhd, createDifferencing, createVhd } from "../../src/vhd";
 import { pattern, qemuRaw, runStatus, tempDir } from "./helpers";
@@ -78,6 +78,22 @@ describe("check --repair on a file cut while its last block was being written", 
     const { path } = crashedMidExtend("nobitmap.vhd", MiB, -512);
     const r = checkVhd(path, { repair: true });
     expect(r.repairs.join("\n")).toMatch(/cleared BAT entry 1/);
+    expect(r.result).toBe(0);
+  });
+
+  it("a BAT entry pointing into the header is cleared without reading the header's bytes as that block's bitmap", () => {
+    const path = join(t.dir, "into-header.vhd");
+    const d = createVhd(path, { size: 8 * MiB, type: "dynamic", blockSize: BLOCK });
+    d.write(0, pattern(7, 4096));
+    d.close();
+    const fd = openSync(path, "r+");
+    const e = Buffer.alloc(4);
+    e.writeUInt32BE(1); // sector 1: the dynamic header
+    writeSync(fd, e, 0, 4, 1536 + 4 * 2);
+    closeSync(fd);
+    const r = checkVhd(path, { repair: true });
+    expect(r.repairs.join("\n")).toMatch(/cleared BAT entry 2/);
+    expect(r.lost).toEqual([]);
     expect(r.result).toBe(0);
   });
 });
