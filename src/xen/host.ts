@@ -7,21 +7,20 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { FrameUse, Machine, Vcpu, domId, gva, hex, PAGE_SIZE, gfn } from "../machine";
+import { FrameUse, Machine, Vcpu, domId, gva, PAGE_SIZE, gfn } from "../machine";
 import { DeviceBus, RunLoop, TraceRing, VirtualClock } from "../platform";
 import {
   DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
-  XEN_HYPERCALL_MSR, XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
+  XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
 } from "./abi";
 import { buildLab, buildPvh, CONSOLE_PFN, LAB, XENSTORE_PFN } from "./builder";
 import { ConsoleRing } from "./console-ring";
-import { hypercallPage, xenCpuid } from "./cpuid";
 import { Domain, DomainKind } from "./domain";
 import { EventChannels } from "./event-channels";
 import type { Port } from "./types";
 import { XenError } from "./errors";
-import { dispatchHypercall } from "./hypercalls";
-import { viridianCpuid, viridianGroups, viridianHypercall, viridianOf, viridianRdmsr, viridianWrmsr } from "./viridian";
+import { handleExit } from "./exit-dispatch";
+import { viridianGroups } from "./viridian";
 import { CreditScheduler, MS, Pcpu } from "./sched-credit";
 import { DomainConfig, parseXlConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
@@ -184,7 +183,7 @@ export class XenHost {
       units: () => this.allVcpus(),
       scheduledIn: (v, t) => this.publishTime(v, t),
       beforeSlice: (v) => this.deliverUpcall(v),
-      handleExit: (v, x, t) => this.handleExit(v, x, t),
+      handleExit: (v, x, t) => handleExit(this, v, x, t),
       emulationFailed: (v, e) => ({ kind: "unsupported", rip: gva(v.cpu!.rip), reason: `emulation failed: ${e.message}` }),
       betweenQuanta: () => this.applyShutdownActions(),
       stopRequested: () => this.lastBreak !== undefined,
@@ -634,160 +633,9 @@ export class XenHost {
     cpu.injectInterrupt(vector);
   }
 
-  // =========================================================================================
-  // Exits
-  // =========================================================================================
-
-  private handleExit(v: XenVcpu, x: ReturnType<Vcpu["run"]>, t: number): void {
-    const d = v.domain;
-    const cpu = v.cpu!;
-    // Scheduling stops (budget, interrupt) are the host's, not the guest's exits.
-    if (x.kind !== "budget" && x.kind !== "interrupt") d.countExit(x.kind);
-    const saveNow = this.now;
-    this.now = t;
-    try {
-      // Platform devices (src/platform/devices.ts) answer their ports and MSRs first.
-      if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr") {
-        const r = this.devices.handle(v.platform, x);
-        if (r === "handled") return;
-        if (r === "gp") { this.inject(v, x.rip, t); return; }
-      }
-      switch (x.kind) {
-        case "budget":
-        case "interrupt":
-          return;
-        case "hypercall": {
-          // The viridian page's stub sets EAX bit 31 to mark a Hyper-V call (viridian.c).
-          const vir = viridianOf(d);
-          if (vir && (cpu.getReg("rax") & 0x80000000n) !== 0n) {
-            cpu.setReg("rax", viridianHypercall(vir, cpu.getReg("rcx")));
-            return;
-          }
-          d.countHypercall(Number(cpu.getReg("rax") & 0xffffffffn));
-          dispatchHypercall(this, v);
-          return;
-        }
-        case "cpuid": {
-          const vir = viridianOf(d);
-          if (vir && x.leaf >= 0x40000000 && x.leaf < 0x40000100) {
-            const [a, b, c, dd] = viridianCpuid(vir, x.leaf, d.vcpus.length);
-            cpu.completeCpuid(a, b, c, dd);
-            return;
-          }
-          const [a, b, c, dd] = xenCpuid(x.leaf, x.subleaf, { domid: d.domid, vcpuId: v.id, nrVcpus: d.vcpus.length, viridian: d.config.viridian.length > 0 });
-          cpu.completeCpuid(a, b, c, dd);
-          return;
-        }
-        case "rdmsr": {
-          const vir = viridianOf(d);
-          const r = vir ? viridianRdmsr(vir, x.msr, v.id, t, this.cpuMHz * 1e6) : "not-viridian";
-          if (r === "gp") { this.inject(v, x.rip, t); return; }
-          if (r !== "not-viridian") { cpu.completeRdmsr(r.value); return; }
-          if (x.msr === this.hypercallMsr(d)) { cpu.completeRdmsr(0n); return; }
-          if (x.msr === 0x1b) { cpu.completeRdmsr(0xfee00000n | 0x800n | (v.id === 0 ? 0x100n : 0n)); return; }
-          this.inject(v, x.rip, t);
-          return;
-        }
-        case "wrmsr": {
-          const vir = viridianOf(d);
-          if (vir) {
-            const ok = viridianWrmsr(vir, x.msr, x.value, {
-              vcpuId: v.id,
-              tscHz: this.cpuMHz * 1e6,
-              writePage: (gpa, bytes) => d.guest.write(gpa, bytes),
-              crash: (reason) => this.crashDomain(d, reason),
-            });
-            if (ok === false) { this.inject(v, x.rip, t); return; }
-            if (ok === true) return;
-          }
-          if (x.msr === this.hypercallMsr(d)) {
-            // Low 12 bits = page index; only 0 exists (xen/arch/x86/msr.c).
-            if ((x.value & 0xfffn) !== 0n) { this.inject(v, x.rip, t); return; }
-            const gpa = Number(x.value & ~0xfffn);
-            try {
-              d.guest.write(gpa, hypercallPage());
-              d.hypercallPageGpa = gpa;
-            } catch {
-              this.inject(v, x.rip, t);
-            }
-            return;
-          }
-          if (x.msr === 0x1b) return;
-          this.inject(v, x.rip, t);
-          return;
-        }
-        case "hlt": {
-          if (!(cpu.getFlags() & 0x200)) {
-            // hvm_hlt with interrupts off: the vCPU goes down; no vCPU left = power off.
-            v.setRunstate("offline", t);
-            v.down = true;
-            const p = this.pcpus[v.pcpu];
-            if (p?.current === v) p.current = undefined;
-            if (!d.vcpus.some((o) => o.online)) {
-              this.log(`d${d.domid}v${v.id}: all CPUs offline -- powering off.`);
-              this.shutdownDomain(d, "poweroff");
-            }
-            return;
-          }
-          const hasVector = v.upcallVector !== undefined || Number(d.hvmParams[HVM_PARAM.CALLBACK_IRQ]! >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR;
-          if (hasVector && d.sharedInfo.hasVcpuInfo(v.id) && d.sharedInfo.upcallPending(v.id)) return;
-          this.block(v, "hlt", t);
-          return;
-        }
-        case "io": {
-          // Port 0xe9: Xen's HVM debug console (hvm_print_line), shown in `xl dmesg` as (dN).
-          if (x.port === 0xe9 && x.direction === "out") { this.consoleIoWrite(d, String.fromCharCode(x.value & 0xff)); return; }
-          if (x.direction === "in") cpu.completeIn(x.size, x.size === 1 ? 0xff : x.size === 2 ? 0xffff : 0xffffffff);
-          return;
-        }
-        case "gpa-fault": {
-          // A write to a read-only grant mapping gets #GP(0), as in Xen's
-          // hvm_hap_nested_page_fault ("trying to write to read-only grant mapping").
-          const e = this.machine.p2m(d.domid).lookup(gfn(Math.floor(x.gpa / PAGE_SIZE)));
-          if (e && !e.writable && x.access === "write") {
-            this.log(`d${d.domid}v${v.id} trying to write to read-only grant mapping at ${hex(x.gpa)}`);
-            this.inject(v, undefined, t);
-            return;
-          }
-          this.crashDomain(d, `unhandled ${x.access} of guest-physical ${hex(x.gpa)} (no memory there) at rip ${hex(x.rip)}`);
-          return;
-        }
-        case "triple-fault":
-          // hvm_triple_fault: HVM_PARAM_TRIPLE_FAULT_REASON defaults to SHUTDOWN_reboot.
-          this.log(`d${d.domid}v${v.id} Triple fault - invoking HVM shutdown action 1 (${x.reason} at ${hex(x.rip)})`);
-          d.crashReason = `triple fault: ${x.reason} at rip ${hex(x.rip)}`;
-          this.shutdownDomain(d, "reboot", "triple fault");
-          return;
-        case "unsupported":
-          this.crashDomain(d, `${x.reason} at rip ${hex(x.rip)}`);
-          return;
-        case "breakpoint":
-        case "watchpoint":
-          this.lastBreak = { domain: d.name, vcpu: v.id, rip: x.rip, kind: x.kind };
-          return;
-      }
-    } finally {
-      this.now = saveNow;
-    }
-  }
-
-  /** The MSR named by CPUID leaf base+2 EBX: 0x40000000, or 0x40000200 with Viridian on. */
-  hypercallMsr(d: Domain): number {
-    return d.config.viridian.length ? XEN_HYPERCALL_MSR + 0x200 : XEN_HYPERCALL_MSR;
-  }
-
   /** The last hypercalls (all domains, or one), decoded. */
   traceView(domid?: number, last = 40): HypercallTrace {
     return new HypercallTrace(this.traceRecords().filter((r) => domid === undefined || r.dom === domid).slice(-last));
-  }
-
-  /**
-   * Refuses an instruction with #GP(0) (rewinding to it when it had retired). Delivery can itself
-   * end in an exit (a triple fault without a usable IDT), which is handled like any other.
-   */
-  private inject(v: XenVcpu, rewindTo: number | undefined, t: number): void {
-    const x = v.cpu!.injectException(13, 0, rewindTo);
-    if (x) this.handleExit(v, x, t);
   }
 
   // =========================================================================================
