@@ -112,10 +112,7 @@ export class Assembler {
     if (pre >= 0) throw new AssemblyError(pre + 1, lines0[pre]!, `NASM preprocessor directives (${/%[a-z]+/i.exec(lines0[pre]!)![0]}) are not supported: write the lines out`);
     const bits = opts.bits ?? 64;
     const e = this.engine(bits);
-    let forms: string[];
-    try { forms = rewriteNasmForms(lines0); }
-    catch (err) { if (err instanceof NasmFormError) throw new AssemblyError(err.line, err.text, err.reason); throw err; }
-    const clean = forms.map(normalizeNumbers).join("\n");
+    const clean = this.cleanLines(lines0).join("\n");
     try {
       return e.asm(clean, { address: opts.address ?? 0 });
     } catch (err) {
@@ -134,6 +131,39 @@ export class Assembler {
       }
       throw new AssemblyError(lines.length, lines[lines.length - 1] ?? "", reason);
     }
+  }
+
+  /** The source as keystone takes it, line for line: NASM forms rewritten, numbers made explicit. */
+  private cleanLines(lines: readonly string[]): string[] {
+    try { return rewriteNasmForms(lines).map(normalizeNumbers); }
+    catch (err) { if (err instanceof NasmFormError) throw new AssemblyError(err.line, err.text, err.reason); throw err; }
+  }
+
+  /**
+   * Assembles `source` and says where each source line's bytes start: `starts[i]` is the offset
+   * of line i+1 and `starts[lines]` the end. Keystone reports no per-line addresses, so a label of
+   * our own goes before every line and a table of those labels after the code; a label emits no
+   * bytes, so the code is the same, which is checked against a plain assembly.
+   */
+  assembleLines(source: string, opts: AssembleOptions = {}): { bytes: Uint8Array; starts: number[] } {
+    const bytes = this.assemble(source, opts);
+    const lines = this.cleanLines(source.replace(/\r\n/g, "\n").split("\n"));
+    const mark = (i: number) => `__xenlab_line_${i}`;
+    const unit = (opts.bits ?? 64) === 64 ? 8 : 4;
+    const marked = [
+      ...lines.flatMap((l, i) => [`${mark(i)}:`, l]),
+      `${mark(lines.length)}:`,
+      `${unit === 8 ? "dq" : "dd"} ${lines.map((_, i) => mark(i)).concat(mark(lines.length)).join(", ")}`,
+    ].join("\n");
+    const out = this.engine(opts.bits ?? 64).asm(marked, { address: opts.address ?? 0 });
+    const base = BigInt.asUintN(64, BigInt(opts.address ?? 0));
+    const table = new DataView(out.buffer, out.byteOffset + bytes.length, (lines.length + 1) * unit);
+    const starts = Array.from({ length: lines.length + 1 }, (_, i) =>
+      Number((unit === 8 ? table.getBigUint64(i * 8, true) : BigInt(table.getUint32(i * 4, true))) - base));
+    if (out.length !== bytes.length + table.byteLength || starts[lines.length] !== bytes.length || !out.subarray(0, bytes.length).every((b, i) => b === bytes[i])) {
+      throw new MachineError("keystone placed the code differently once line labels were added; no per-line listing");
+    }
+    return { bytes, starts };
   }
 
   /**

@@ -22,8 +22,26 @@ export function disassembly(c: Vcpu, count = 12): { lines: ReturnType<typeof dis
     const off = m && m[2] ? parseInt(m[2], 16) : 0;
     if (m && off <= 48) start = c.rip - off;
   }
+  if (start === c.rip) {
+    // No symbol just above RIP: begin at the earliest of the last instructions executed that lies
+    // shortly before it (x86 cannot be decoded backwards, but an executed instruction is a true
+    // boundary), so after `hlt` the view shows the code that ran, not only the bytes after it.
+    const cur = gvaToU64(c.rip);
+    const before = recentInstructions(c, 6).map((r) => r.address).filter((a) => a < cur && cur - a <= 64n);
+    if (before.length) start = c.rip - Number(cur - before.reduce((a, b) => (a < b ? a : b)));
+  }
+  const cur = gvaToU64(c.rip);
+  let all = decodeFrom(c, start, count * 15 + (c.rip - start), sym);
+  // Code that changed since it ran (or overlapping instructions) may not decode onto RIP.
+  if (start !== c.rip && !all.some((l) => l.address === cur)) all = decodeFrom(c, c.rip, count * 15, sym);
+  const at = all.findIndex((l) => l.address === cur);
+  const from = at > 4 ? at - 4 : 0;
+  return { lines: all.slice(from, from + count), current: cur };
+}
+
+function decodeFrom(c: Vcpu, start: number, length: number, sym: ReturnType<typeof symbolizerFrom> | undefined): ReturnType<typeof disassemble> {
   const bytes: number[] = [];
-  for (let k = 0; k < count * 15 + (c.rip - start); k++) {
+  for (let k = 0; k < length; k++) {
     try {
       const phys = c.fetchPhys(start + k);
       bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
@@ -31,11 +49,7 @@ export function disassembly(c: Vcpu, count = 12): { lines: ReturnType<typeof dis
       break;
     }
   }
-  const all = disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : 32, { symbols: sym });
-  const cur = gvaToU64(c.rip);
-  const at = all.findIndex((l) => l.address === cur);
-  const from = at > 4 ? at - 4 : 0;
-  return { lines: all.slice(from, from + count), current: cur };
+  return disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : 32, { symbols: sym });
 }
 
 /**

@@ -3,7 +3,7 @@
  * The target is a vCPU held by a cell variable (named, or the only one in scope).
  */
 import { Assembler } from "../machine/assembler";
-import { disassemble } from "../machine/disasm";
+import { listAssembly, ListedLine } from "../machine/asm-listing";
 import type { Exit } from "../machine/exits";
 import { Vcpu } from "../machine/vcpu";
 import { renderListing } from "../render/disasm";
@@ -45,18 +45,25 @@ function parseAddress(text: string, what: string): bigint {
   return BigInt(text.replace(/_/g, ""));
 }
 
-/** What %%asm wrote: the listing of the new code. */
+/** What %%asm wrote: the listing of the new code, line by line as nasm -l lists it. */
 export class AssembledCode {
   constructor(
     readonly vcpuName: string,
     readonly address: bigint,
     readonly bytes: Uint8Array,
-    readonly bits: 32 | 64,
+    readonly lines: readonly ListedLine[],
   ) {}
 
   toMimeBundle(): MimeBundle {
     const title = `${this.bytes.length} bytes at 0x${this.address.toString(16)} in ${this.vcpuName}'s address space`;
-    const bundle = renderListing(disassemble(this.bytes, this.address, this.bits), undefined, title);
+    // Data longer than a row is shown 8 bytes a row, its directive on the first (as nasm -l does).
+    const rows = this.lines.flatMap((l) => {
+      if (l.kind === "code" || l.bytes.length <= 8) return [{ address: l.address, bytes: l.bytes, text: l.text, where: l.label }];
+      return Array.from({ length: Math.ceil(l.bytes.length / 8) }, (_, k) => ({
+        address: l.address + BigInt(k * 8), bytes: l.bytes.subarray(k * 8, k * 8 + 8), text: k === 0 ? l.text : "", where: k === 0 ? l.label : undefined,
+      }));
+    });
+    const bundle = renderListing(rows.filter((r) => r.bytes.length || r.where), undefined, title);
     return { ...bundle, "text/plain": `${title}\n${bundle["text/plain"]}` };
   }
 }
@@ -103,12 +110,12 @@ export const asmMagic: Magic = {
     const address = at ?? vcpu.getReg("rip");
     const width = bits ?? (vcpu.mode === "long64" ? 64 : 32);
     assembler ??= Assembler.load();
-    const bytes = (await assembler).assemble(body, { bits: width, address });
+    const { bytes, starts } = (await assembler).assembleLines(body, { bits: width, address });
     const where = vcpu.translate(address, "exec");
     if ("fault" in where) throw new UsageError(`%%asm: 0x${address.toString(16)} is not mapped executable in ${name}'s address space (${where.fault})`);
     vcpu.writeVirt(address, bytes);
     vcpu.setReg("rip", address);
-    return new AssembledCode(name, address, bytes, width);
+    return new AssembledCode(name, address, bytes, listAssembly(body, bytes, starts, address, width));
   },
 };
 

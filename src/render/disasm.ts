@@ -15,6 +15,7 @@ export function listingText(lines: readonly ListingLine[], current?: bigint): st
   const out: string[] = [];
   for (const l of lines) {
     if (l.where && !l.where.includes("+")) out.push(`${l.where}:`);
+    if (!l.bytes.length && !l.text) continue; // a label on a line of its own
     const hex = [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
     out.push(`${l.address === current ? "=>" : "  "} ${l.address.toString(16).padStart(16, "0")}  ${hex.padEnd(24)} ${l.text}`);
   }
@@ -26,6 +27,7 @@ export function renderListing(lines: readonly ListingLine[], current?: bigint, t
   const rows = lines
     .map((l) => {
       const label = l.where && !l.where.includes("+") ? `<tr><td colspan="3" style="color:#2a5db0">${escapeXml(l.where)}:</td></tr>` : "";
+      if (!l.bytes.length && !l.text) return label;
       const cur = l.address === current;
       const hex = [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
       return `${label}<tr style="${cur ? "background:#fff3b0;font-weight:bold" : ""}"><td>${cur ? "&#9654;" : ""} ${l.address.toString(16)}</td><td style="color:#888;padding:0 8px">${hex}</td><td>${escapeXml(l.text)}</td></tr>`;

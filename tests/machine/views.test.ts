@@ -18,6 +18,18 @@ describe("views", () => {
     expect(String(b["text/html"])).toContain("<table");
   });
 
+  it("after hlt, with no symbols, the disassembly shows the code that ran up to RIP", () => {
+    const { v } = sysGuest("start:\n mov eax, 1\n add eax, 2\n push rax\n hlt\n");
+    v.symbols.clear();
+    const x = v.run(100);
+    expect(x.kind).toBe("hlt");
+    const view = v.disassemblyView(6)["text/plain"].split("\n");
+    // The instructions executed, in order, then RIP (the byte after hlt) marked.
+    const ran = view.slice(0, view.findIndex((l) => l.startsWith("=>")));
+    expect(ran.map((l) => l.trim().split(/\s{2,}/).at(-1))).toEqual(["mov eax, 1", "add eax, 2", "push rax", "hlt"]);
+    expect(view.find((l) => l.startsWith("=>"))).toContain((0x400000 + 5 + 3 + 1 + 1).toString(16));
+  });
+
   it("disassembly around RIP starts at the symbol and its boundaries agree with objdump", () => {
     const { emu } = buildWorkloads();
     let listing: { lines: { address: bigint; text: string }[]; current: bigint } | undefined;

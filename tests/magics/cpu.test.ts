@@ -42,6 +42,14 @@ describe("%%asm", () => {
     expect(bytes).toEqual(nasm);
   });
 
+  it("lists labels as labels and data as data, as nasm -l does", async () => {
+    const out = await cell(`%%asm vcpu\n    lea rsi, [rel msg]\n    hlt\nmsg: db "Longhorn", 10`);
+    expect(out.errors).toEqual([]);
+    // The string is its bytes beside its directive, under its label, never "instructions".
+    expect(text(out)).toMatch(/\nmsg:\n\s+0+2008\s+4c 6f 6e 67 68 6f 72 6e\s+db "Longhorn", 10\n\s+0+2010\s+0a\s*$/);
+    expect(text(out)).toMatch(/lea rsi, \[rel 0x2008\] ; msg/);
+  });
+
   it("names the line of an assembly error", async () => {
     const out = await cell("%%asm vcpu\nmov eax, 1\nfrobnicate eax\nhlt");
     expect(out.errors[0]!.ename).toBe("AssemblyError");
