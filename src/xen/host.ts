@@ -14,7 +14,6 @@ import {
   XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
 } from "./abi";
 import { buildLab, buildPvh, CONSOLE_PFN, LAB, XENSTORE_PFN } from "./builder";
-import { ConsoleRing } from "./console-ring";
 import { Domain, DomainKind } from "./domain";
 import { EventChannels } from "./event-channels";
 import type { Port } from "./types";
@@ -25,9 +24,10 @@ import { CreditScheduler, MS, Pcpu } from "./sched-credit";
 import { DomainConfig, parseXlConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
 import { XenStore } from "./xenstore/store";
-import { XenStoreRing } from "./xenstore/ring";
 import { attachConfiguredDisks } from "./blkback/blkback";
-import { handleRequest, watchEvent, withDeferredEvents } from "./xenstore/wire";
+import { Xenstored } from "./xenstored";
+import { Xenconsoled } from "./xenconsoled";
+import { XenConsole } from "./xen-console";
 import { readFileSync } from "node:fs";
 import { pvhMsrs } from "./pvh-msrs";
 import { display, MimeBundle } from "../mime";
@@ -121,7 +121,6 @@ export class XenHost {
   readonly machine: Machine;
   readonly pcpus: Pcpu[];
   readonly sched: CreditScheduler;
-  readonly xenstore = new XenStore();
   readonly domains = new Map<number, Domain>();
   readonly cpuMHz: number;
   readonly quantumNs: number;
@@ -143,8 +142,14 @@ export class XenHost {
    * interoperability between Xen-enabled Linux and Windows Server "Longhorn" virtualization.
    */
   readonly bootEpoch: number;
+  /** dom0's xenstored: the XenStore tree and every domain's store ring. */
+  readonly xenstored: Xenstored = new Xenstored(this);
+  /** The XenStore tree (xenstored's). */
+  readonly xenstore: XenStore = this.xenstored.store;
+  /** dom0's xenconsoled: every domain's PV console. */
+  readonly xenconsoled: Xenconsoled = new Xenconsoled(this);
   /** Xen's console ring; read it as `dmesg` (a read-only copy) and clear it with clearDmesg(). */
-  private readonly consoleLines: string[] = [];
+  private readonly xenConsole = new XenConsole<Domain>((d, text) => this.xenconsoled.emit(d, text));
   /** Notifications delivered to dom0 services, oldest first (the last 5000). */
   private readonly deliveries: ServiceDelivery[] = [];
   /** Recent hypercalls (the platform's trace ring, the last `traceLimit`). */
@@ -158,8 +163,8 @@ export class XenHost {
   private nextDomid = 1;
   /** Domains whose shutdown the toolstack has not acted on yet. */
   private pendingShutdowns: Domain[] = [];
-  /** Listeners for console output (domid, text) — live displays. */
-  readonly consoleListeners = new Set<(dom: Domain, text: string) => void>();
+  /** Listeners for console output (domain, text) — live displays (xenconsoled's). */
+  get consoleListeners(): Set<(dom: Domain, text: string) => void> { return this.xenconsoled.listeners; }
   /** Toolstack messages (what xl would print: restarts, destroys). */
   readonly toolstackLog: string[] = [];
   lastBreak: RunResult["breakpoint"];
@@ -330,11 +335,8 @@ export class XenHost {
     d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, 0, CONSOLE_PFN, GTF_permit_access);
     d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, 0, XENSTORE_PFN, GTF_permit_access);
     // dom0's ends: xenstored (after XS_INTRODUCE) and xenconsoled, served by the host.
-    const pageView = (pfn: number) => () => this.machine.memory.view(this.machine.p2m(d.domid).lookup(gfn(pfn))!.mfn);
-    d.storeRing = new XenStoreRing(pageView(XENSTORE_PFN));
-    d.consoleRing = new ConsoleRing(pageView(CONSOLE_PFN));
-    this.bindService(d, store.port, "xenstore", () => this.serviceXenstore(d));
-    this.bindService(d, cons.port, "console", () => this.serviceConsole(d));
+    this.xenstored.introduce(d, store.port);
+    this.xenconsoled.attach(d, cons.port);
   }
 
   /** Binds a dom0 port to a domU's unbound port, served by host code. */
@@ -688,65 +690,25 @@ export class XenHost {
   }
 
   // =========================================================================================
-  // dom0 services: xenstored and xenconsoled
+  // dom0 services (xenstored.ts, xenconsoled.ts) and Xen's console (xen-console.ts)
   // =========================================================================================
 
-  private serviceXenstore(d: Domain): void {
-    const ring = d.storeRing;
-    if (!ring || !this.domains.has(d.domid)) return;
-    const send = (path: string, token: string) => { ring.queue(watchEvent(path, token)); this.flushStore(d); };
-    const msgs = ring.takeRequests();
-    withDeferredEvents(() => {
-      for (const m of msgs) {
-        const r = handleRequest(this.xenstore, d.domid, m, send, { domainPath: (id) => `/local/domain/${id}`, isIntroduced: (id) => this.domains.has(id) });
-        ring.queue(r);
-      }
-      this.flushStore(d);
-    });
-    this.flushStore(d);
-  }
-
-  private flushStore(d: Domain): void {
-    if (d.storeRing?.flush()) {
-      const e = d.evtchn.get(d.storePort);
-      if (e && e.state === "interdomain") this.setPending(d, d.storePort);
-    }
-  }
-
-  private serviceConsole(d: Domain): void {
-    const text = d.consoleRing?.drain() ?? "";
-    if (text) this.emitConsole(d, text);
-  }
-
   emitConsole(d: Domain, text: string): void {
-    d.consoleLog += text;
-    if (d.consoleLog.length > 1 << 20) d.consoleLog = d.consoleLog.slice(-(1 << 19));
-    for (const l of this.consoleListeners) l(d, text);
+    this.xenconsoled.emit(d, text);
   }
 
   /** Types input into a domain's console (in ring) and notifies it. */
   consoleInput(d: Domain, text: string): number {
-    if (!d.consoleRing) throw new XenError("ENODEV", `${d.name} has no console`);
-    const n = d.consoleRing.input(new Uint8Array(Buffer.from(text, "latin1")));
-    this.setPending(d, d.consolePort);
-    return n;
+    return this.xenconsoled.input(d, text);
   }
 
   /** HYPERVISOR_console_io / port 0xe9 output: Xen's console, line-buffered, "(dN) " prefix. */
   consoleIoWrite(d: Domain, text: string): void {
-    d.consoleIoBuffer += text;
-    let nl: number;
-    while ((nl = d.consoleIoBuffer.indexOf("\n")) >= 0) {
-      const line = d.consoleIoBuffer.slice(0, nl);
-      d.consoleIoBuffer = d.consoleIoBuffer.slice(nl + 1);
-      this.log(d.domid === 0 ? line : `(d${d.domid}) ${line}`, false);
-      this.emitConsole(d, line + "\n");
-    }
+    this.xenConsole.guestWrite(d, text);
   }
 
   log(line: string, xenPrefix = true): void {
-    this.consoleLines.push(xenPrefix ? `(XEN) ${line}` : line);
-    if (this.consoleLines.length > 5000) this.consoleLines.splice(0, this.consoleLines.length - 4000);
+    this.xenConsole.log(line, xenPrefix);
   }
 
   /**
@@ -754,12 +716,12 @@ export class XenHost {
    * reads is what Xen wrote, not what a cell pushed.
    */
   get dmesg(): readonly string[] {
-    return Object.freeze([...this.consoleLines]);
+    return this.xenConsole.read();
   }
 
   /** `xl dmesg -c` / sysctl readconsole with clear. */
   clearDmesg(): void {
-    this.consoleLines.length = 0;
+    this.xenConsole.clear();
   }
 
   /** Notifications Xen delivered to dom0 services (backends served by host code): a frozen copy. */
