@@ -1,15 +1,25 @@
 /**
- * `npm run bench [-- NAME...]`: runs every figure from `bench/*.bench.ts` (or those named),
- * prints a table, and as the last line one JSON object mapping each figure's name to
- * `{value, unit, anchor, anchor_value, ratio}`.
+ * `npm run bench [-- [--runs N] NAME...]`: runs every figure from `bench/*.bench.ts` (or those
+ * named) N times (default 3), prints a table of medians and spreads with the load average, and as
+ * the last line one JSON object mapping each figure's name to
+ * `{value, unit, anchor, anchor_value, ratio, spread, runs}`.
  */
 import "../src/render/register"; // views drawn by the render figures
 import { readdirSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { Figure, FigureRow, formatTable } from "./harness";
+import { Figure, FigureResult, FigureRow, formatTable, rowFrom } from "./harness";
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  let runs = 3;
+  const r = args.indexOf("--runs");
+  if (r >= 0) {
+    runs = Number(args[r + 1]);
+    if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, got ${args[r + 1]}`);
+    args.splice(r, 2);
+  }
+  const wanted = args;
   const figures: Figure[] = [];
   for (const file of readdirSync(__dirname).sort()) {
     if (!file.endsWith(".bench.js")) continue;
@@ -23,16 +33,28 @@ async function main(): Promise<void> {
     const names = figures.map((f) => f.name).join(", ");
     throw new Error(`no figure matches ${wanted.join(" ")}; known figures: ${names}`);
   }
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+  const loadBefore = load();
   const rows: FigureRow[] = [];
   for (const figure of selected) {
-    process.stderr.write(`bench: ${figure.name} ...\n`);
-    const r = await figure.run();
-    rows.push({ name: figure.name, ...r, ratio: r.value / r.anchor_value });
+    const results: FigureResult[] = [];
+    for (let k = 0; k < runs; k++) {
+      process.stderr.write(`bench: ${figure.name} (run ${k + 1}/${runs}) ...\n`);
+      const res = await figure.run();
+      results.push(res);
+      if (res.samples) break; // it sampled itself
+    }
+    const last = results[results.length - 1]!;
+    const values = last.samples ?? results.map((x) => x.value);
+    const anchors = last.anchor_samples ?? results.map((x) => x.anchor_value);
+    rows.push(rowFrom(figure.name, last, values, anchors));
   }
+  console.log(`load average (1/5/15 min) at start: ${loadBefore}; at end: ${load()}; ${runs} run(s) per figure`);
   console.log(formatTable(rows));
-  const json: Record<string, Omit<FigureRow, "name" | "note">> = {};
-  for (const { name, value, unit, anchor, anchor_value, ratio } of rows) {
-    json[name] = { value, unit, anchor, anchor_value, ratio };
+  for (const row of rows) if (row.detail) console.log(`\n${row.detail}`);
+  const json: Record<string, Pick<FigureRow, "value" | "unit" | "anchor" | "anchor_value" | "ratio" | "spread" | "runs">> = {};
+  for (const { name, value, unit, anchor, anchor_value, ratio, spread, runs: n } of rows) {
+    json[name] = { value, unit, anchor, anchor_value, ratio, spread, runs: n };
   }
   console.log(JSON.stringify(json));
 }
