@@ -7,28 +7,22 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { FrameUse, Machine, Vcpu, domId, gva, PAGE_SIZE, gfn } from "../machine";
+import { FrameUse, Machine, gva } from "../machine";
 import { DeviceBus, RunLoop, TraceRing, VirtualClock } from "../platform";
-import {
-  DOMID_FIRST_RESERVED, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ,
-  XEN_ERRNO, GTF_permit_access, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE,
-} from "./abi";
-import { buildLab, buildPvh, CONSOLE_PFN, LAB, XENSTORE_PFN } from "./builder";
-import { Domain, DomainKind } from "./domain";
+import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ, XEN_ERRNO } from "./abi";
+import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
 import type { Port } from "./types";
 import { XenError } from "./errors";
 import { handleExit } from "./exit-dispatch";
-import { viridianGroups } from "./viridian";
 import { CreditScheduler, MS, Pcpu } from "./sched-credit";
-import { DomainConfig, parseXlConfig } from "./xl-config";
-import { XenVcpu } from "./xen-vcpu";
-import { XenStore } from "./xenstore/store";
-import { attachConfiguredDisks } from "./blkback/blkback";
+import type { DomainConfig } from "./xl-config";
+import type { XenVcpu } from "./xen-vcpu";
+import type { XenStore } from "./xenstore/store";
+import { Toolstack } from "./toolstack";
 import { Xenstored } from "./xenstored";
 import { Xenconsoled } from "./xenconsoled";
 import { XenConsole } from "./xen-console";
-import { readFileSync } from "node:fs";
 import { pvhMsrs } from "./pvh-msrs";
 import { display, MimeBundle } from "../mime";
 import { EventChannelListing, GrantTableListing, HypercallTrace, SchedSegment, SchedTimeline, XenstoreSubtree } from "./queries";
@@ -103,20 +97,6 @@ export interface CreateOptions {
   uuid?: string;
 }
 
-let uuidCounter = 0;
-function makeUuid(seed: string): string {
-  // Deterministic (same notebook, same uuids): FNV-1a of the name and a counter, formatted as v4.
-  let h = 0x811c9dc5n;
-  const s = `${seed}/${uuidCounter++}`;
-  const parts: string[] = [];
-  for (let k = 0; k < 4; k++) {
-    for (const ch of s + k) { h ^= BigInt(ch.charCodeAt(0)); h = (h * 0x01000193n) & 0xffffffffn; }
-    parts.push(h.toString(16).padStart(8, "0"));
-  }
-  const hex32 = parts.join("");
-  return `${hex32.slice(0, 8)}-${hex32.slice(8, 12)}-4${hex32.slice(13, 16)}-a${hex32.slice(17, 20)}-${hex32.slice(20, 32)}`;
-}
-
 export class XenHost {
   readonly machine: Machine;
   readonly pcpus: Pcpu[];
@@ -160,13 +140,12 @@ export class XenHost {
   set traceEnabled(on: boolean) { this.trace.enabled = on; }
   /** Instructions retired by all guests. */
   get instructions(): number { return this.loop.instructions; }
-  private nextDomid = 1;
-  /** Domains whose shutdown the toolstack has not acted on yet. */
-  private pendingShutdowns: Domain[] = [];
+  /** dom0's toolstack (libxl and xl): create, destroy, shutdown requests and actions. */
+  readonly toolstack: Toolstack = new Toolstack(this);
   /** Listeners for console output (domain, text) — live displays (xenconsoled's). */
   get consoleListeners(): Set<(dom: Domain, text: string) => void> { return this.xenconsoled.listeners; }
   /** Toolstack messages (what xl would print: restarts, destroys). */
-  readonly toolstackLog: string[] = [];
+  get toolstackLog(): string[] { return this.toolstack.log; }
   lastBreak: RunResult["breakpoint"];
   /** What ran where (the last `schedRecordLimit` segments), for the timeline view. */
   readonly schedRecord: SchedSegment[] = [];
@@ -190,7 +169,7 @@ export class XenHost {
       beforeSlice: (v) => this.deliverUpcall(v),
       handleExit: (v, x, t) => handleExit(this, v, x, t),
       emulationFailed: (v, e) => ({ kind: "unsupported", rip: gva(v.cpu!.rip), reason: `emulation failed: ${e.message}` }),
-      betweenQuanta: () => this.applyShutdownActions(),
+      betweenQuanta: () => this.toolstack.applyShutdownActions(),
       stopRequested: () => this.lastBreak !== undefined,
       ran: (p, v, a, b) => this.recordSegment(p, v, a, b),
     });
@@ -198,33 +177,12 @@ export class XenHost {
     this.log(`Xen version ${4}.${17}${".0-xenlab"} (xenlab) (gcc) debug=n`);
     this.log(`Using scheduler: SMP Credit Scheduler (credit)`);
     this.log(`Brought up ${pcpus} CPUs`);
-    this.createDom0(opts.dom0MemoryMiB ?? Math.min(1024, Math.floor((opts.memoryMiB ?? 4096) / 4)));
+    this.toolstack.createDom0(opts.dom0MemoryMiB ?? Math.min(1024, Math.floor((opts.memoryMiB ?? 4096) / 4)));
   }
 
   // =========================================================================================
   // Domains
   // =========================================================================================
-
-  private createDom0(memMiB: number): void {
-    const cfg = parseXlConfig(`name = "Domain-0"\ntype = "lab"\nmemory = ${memMiB}\nvcpus = ${Math.min(this.pcpus.length, 4)}`);
-    const d = new Domain(this, domId(0), "Domain-0", "dom0", cfg, "00000000-0000-0000-0000-000000000000");
-    d.privileged = true;
-    this.machine.populate(d.domid, gfn(0), memMiB * 256);
-    for (let i = 0; i < cfg.vcpus; i++) {
-      const v = new XenVcpu(d, i, undefined);
-      v.pcpu = i % this.pcpus.length;
-      v.setRunstate("blocked", 0);
-      d.vcpus.push(v);
-    }
-    this.domains.set(0, d);
-    const xs = this.xenstore;
-    xs.mkdirs("/local/domain/0", 0);
-    xs.write("/local/domain/0/name", "Domain-0");
-    xs.write("/local/domain/0/domid", "0");
-    xs.write("/local/domain/0/memory/target", String(memMiB * 1024));
-    xs.write("/local/domain/0/memory/static-max", String(memMiB * 1024));
-    for (let i = 0; i < cfg.vcpus; i++) xs.write(`/local/domain/0/cpu/${i}/availability`, "online");
-  }
 
   get dom0(): Domain {
     return this.domains.get(0)!;
@@ -247,144 +205,29 @@ export class XenHost {
 
   /** Creates a domain from xl.cfg text (or a parsed config), as `xl create` does. */
   createDomain(cfg: string | DomainConfig, opts: CreateOptions = {}): Domain {
-    const config = typeof cfg === "string" ? parseXlConfig(cfg, { nrCpus: this.pcpus.length }) : cfg;
-    for (const d of this.domains.values()) if (d.name === config.name) throw new XenError("EEXIST", `domain with name "${config.name}" already exists`);
-    if (config.type === "pv" || config.type === "hvm") throw new XenError("EOPNOTSUPP", `type "${config.type}" is not supported by this host: use type = "pvh" (an ELF kernel with XEN_ELFNOTE_PHYS32_ENTRY) or "lab"`);
-    viridianGroups(config.viridian); // an unknown enlightenment fails the create, naming it
-    const freeMiB = (this.machine.memory.frameCount - this.machine.memory.allocatedFrames) / 256;
-    if (config.memory + 1 > freeMiB) throw new XenError("ENOMEM", `not enough free memory for ${config.name}: ${config.memory} MiB wanted, ${Math.floor(freeMiB)} MiB free`);
-    let id = this.nextDomid;
-    while (this.domains.has(id)) id++;
-    if (id >= DOMID_FIRST_RESERVED) throw new XenError("ENOSPC", "no free domain id");
-    this.nextDomid = id + 1;
-    const uuid = opts.uuid ?? config.uuid ?? makeUuid(config.name);
-    const d = new Domain(this, domId(id), config.name, config.type as DomainKind, config, uuid);
-    for (let i = 0; i < config.maxvcpus; i++) {
-      const v = new XenVcpu(d, i, new Vcpu(this.machine, d.domid, i));
-      v.affinity = config.cpus;
-      v.pcpu = config.cpus ? config.cpus[i % config.cpus.length]! : (id + i) % this.pcpus.length;
-      v.stateEntry = this.now;
-      v.down = i > 0; // APs wait for VCPUOP_up
-      d.vcpus.push(v);
-    }
-    this.domains.set(id, d);
-    try {
-      if (config.type === "pvh") {
-        const image = opts.kernel ?? readFileSync(config.kernel!);
-        const ramdisk = opts.ramdisk ?? (config.ramdisk !== undefined ? readFileSync(config.ramdisk) : undefined);
-        buildPvh(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline, ramdisk && new Uint8Array(ramdisk));
-      } else {
-        // A lab domain runs raw code: given directly, or a flat binary named by `kernel`
-        // (e.g. `nasm -f bin` output assembled for the LAB.code origin); default cli; hlt.
-        const code = opts.code ?? (config.kernel !== undefined ? new Uint8Array(readFileSync(config.kernel)) : new Uint8Array([0xfa, 0xf4]));
-        buildLab(d, code);
-      }
-      this.setupDevices(d);
-      this.writeXenstoreTree(d);
-      attachConfiguredDisks(this, d); // disk = [...]: blkback devices, before the guest first runs
-    } catch (e) {
-      this.destroyDomain(d, true);
-      throw e;
-    }
-    this.log(`d${id}: created ${config.type} domain "${config.name}" (${config.memory} MiB, ${config.vcpus} vCPUs)`);
-    if (opts.paused) d.pauseCount = 1;
-    // vCPU0 is runnable (queued unless paused); APs stay offline until VCPUOP_up.
-    d.vcpus[0]!.setRunstate("runnable", this.now);
-    for (let i = 1; i < d.vcpus.length; i++) d.vcpus[i]!.setRunstate("offline", this.now);
-    if (!d.paused) this.makeRunnable(d.vcpus[0]!, false);
-    this.xenstore.fire("@introduceDomain", false);
-    return d;
+    return this.toolstack.create(cfg, opts);
   }
 
   /** Creates a lab domain around machine code (see builder.ts LAB for the layout). */
-  createLabDomain(name: string, code: Uint8Array, opts: { memoryMiB?: number; vcpus?: number; paused?: boolean; extra?: string; allVcpusUp?: boolean; privileged?: boolean } = {}): Domain {
-    const cfg = `name = "${name}"\ntype = "lab"\nmemory = ${opts.memoryMiB ?? 16}\nvcpus = ${opts.vcpus ?? 1}\n${opts.extra ?? ""}`;
-    const d = this.createDomain(cfg, { code, paused: opts.paused });
-    // A privileged lab domain may issue domctl/sysctl, as a control domain (XSM dummy policy).
-    d.privileged = opts.privileged ?? false;
-    if (opts.allVcpusUp) {
-      // Every vCPU starts at the code with its own 16 KiB stack below the BSP's and RBX = its id,
-      // as if the BSP had used VCPUOP_initialise + VCPUOP_up for each.
-      const v0 = d.vcpus[0]!.cpu!;
-      for (const v of d.vcpus.slice(1, d.config.vcpus)) {
-        v.cpu!.reset({ mode: "long64", rip: v0.getReg("rip"), rsp: LAB.stackTop - v.id * 0x4000, cr3: v0.getReg("cr3"), regs: { rdi: LAB.hypercallPage, rsi: LAB.sharedInfo, rbx: v.id } });
-        v.down = false;
-        v.setRunstate("runnable", this.now);
-        if (!d.paused) this.makeRunnable(v, false);
-      }
-    }
-    return d;
+  createLabDomain(name: string, code: Uint8Array, opts: Parameters<Toolstack["createLab"]>[2] = {}): Domain {
+    return this.toolstack.createLab(name, code, opts);
   }
 
-  /** Store and console: pages at the special pfns, unbound ports toward dom0, reserved grants. */
-  private setupDevices(d: Domain): void {
-    const g = d.guest;
-    g.fill(XENSTORE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
-    g.fill(CONSOLE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
-    const store = d.evtchn.alloc("unbound", { remoteDom: this.dom0.domid, label: "xenstore" })!;
-    const cons = d.evtchn.alloc("unbound", { remoteDom: this.dom0.domid, label: "console" })!;
-    d.storePort = store.port;
-    d.consolePort = cons.port;
-    d.hvmParams[HVM_PARAM.STORE_PFN] = BigInt(XENSTORE_PFN);
-    d.hvmParams[HVM_PARAM.STORE_EVTCHN] = BigInt(store.port);
-    d.hvmParams[HVM_PARAM.CONSOLE_PFN] = BigInt(CONSOLE_PFN);
-    d.hvmParams[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(cons.port);
-    // Grant table v1 with the reserved entries for the console and xenstore backends
-    // (xg_dom_core.c xc_dom_gnttab_seed).
-    d.gnttab.grow(1);
-    d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, 0, CONSOLE_PFN, GTF_permit_access);
-    d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, 0, XENSTORE_PFN, GTF_permit_access);
-    // dom0's ends: xenstored (after XS_INTRODUCE) and xenconsoled, served by the host.
-    this.xenstored.introduce(d, store.port);
-    this.xenconsoled.attach(d, cons.port);
-  }
-
-  /** Binds a dom0 port to a domU's unbound port, served by host code. */
-  bindService(d: Domain, remotePort: Port, label: string, service: () => void): Port {
-    return this.events.bindService(this.dom0, d, remotePort, label, service);
-  }
-
-  /** The XenStore tree libxl writes for a new domain (libxl_create.c, libxl_dom.c, libxl_console.c). */
-  private writeXenstoreTree(d: Domain): void {
-    const xs = this.xenstore, id = d.domid, p = `/local/domain/${id}`, c = d.config;
-    xs.mkdirs(p, 0);
-    xs.setPerms(p, [{ perm: "n", id: 0 }, { perm: "r", id }]);
-    const vm = `/vm/${d.uuid}`;
-    xs.write(`${vm}/uuid`, d.uuid);
-    xs.write(`${vm}/name`, d.name);
-    xs.write(`${vm}/start_time`, (this.now / 1e9).toFixed(2));
-    xs.write(`${p}/vm`, vm);
-    xs.write(`${p}/name`, d.name);
-    xs.write(`${p}/domid`, String(id));
-    for (const sub of ["device", "control", "data", "drivers", "feature", "attr", "error"]) {
-      xs.mkdir(`${p}/${sub}`);
-      xs.setPerms(`${p}/${sub}`, [{ perm: "n", id }]);
-    }
-    xs.write(`${p}/control/shutdown`, "");
-    xs.setPerms(`${p}/control/shutdown`, [{ perm: "n", id }]);
-    for (const f of ["feature-poweroff", "feature-reboot", "feature-suspend"]) xs.write(`${p}/control/${f}`, "");
-    xs.write(`${p}/memory/static-max`, String(c.maxmem * 1024));
-    xs.write(`${p}/memory/target`, String(c.memory * 1024));
-    xs.write(`${p}/memory/videoram`, "-1");
-    for (let i = 0; i < c.maxvcpus; i++) xs.write(`${p}/cpu/${i}/availability`, i < c.vcpus ? "online" : "offline");
-    xs.write(`${p}/store/port`, String(d.storePort));
-    xs.write(`${p}/store/ring-ref`, String(XENSTORE_PFN));
-    const cp = `${p}/console`;
-    xs.write(`${cp}/backend`, `/local/domain/0/backend/console/${id}/0`);
-    xs.write(`${cp}/backend-id`, "0");
-    xs.write(`${cp}/limit`, "1048576");
-    xs.write(`${cp}/type`, "xenconsoled");
-    xs.write(`${cp}/output`, "pty");
-    xs.write(`${cp}/tty`, `/dev/pts/${id}`);
-    xs.write(`${cp}/port`, String(d.consolePort));
-    xs.write(`${cp}/ring-ref`, String(CONSOLE_PFN));
-    xs.write(`/libxl/${id}/type`, c.type);
-    xs.write(`/libxl/${id}/dm-version`, "qemu_xen");
-  }
-
-  /** Destroys a domain: frees memory, closes its channels, removes its XenStore tree. */
+  /** Destroys a domain: frees memory, closes its channels, removes its XenStore tree (`xl destroy`). */
   destroyDomain(d: Domain, quiet = false): void {
-    if (d.domid === 0) throw new XenError("EINVAL", "cannot destroy Domain-0");
+    this.toolstack.destroy(d, quiet);
+  }
+
+  /** Asks the guest to shut down through XenStore control/shutdown (what `xl shutdown` does). */
+  requestShutdown(d: Domain, reason: "poweroff" | "reboot" = "poweroff"): void {
+    this.toolstack.requestShutdown(d, reason);
+  }
+
+  /**
+   * The hypervisor's domain_kill: vCPUs descheduled, event channels closed, grant mappings torn
+   * down, memory freed (frames another domain still maps stay until unmapped), the domain gone.
+   */
+  killDomain(d: Domain): void {
     d.dying = true;
     for (const v of d.vcpus) {
       this.sched.remove(v);
@@ -402,13 +245,11 @@ export class XenHost {
     }
     this.machine.memory.free(d.sharedInfoMfn);
     this.domains.delete(d.domid);
-    // Its watches go first: removing its nodes would otherwise fire them into its freed ring page.
-    this.xenstore.removeWatchesOf(d.domid);
-    try { this.xenstore.rm(`/local/domain/${d.domid}`); } catch { /* already gone */ }
-    try { this.xenstore.rm(`/vm/${d.uuid}`); } catch { /* already gone */ }
-    try { this.xenstore.rm(`/libxl/${d.domid}`); } catch { /* already gone */ }
-    this.xenstore.fire("@releaseDomain", false);
-    if (!quiet) this.log(`d${d.domid}: destroyed`);
+  }
+
+  /** Binds a dom0 port to a domU's unbound port, served by host code. */
+  bindService(d: Domain, remotePort: Port, label: string, service: () => void): Port {
+    return this.events.bindService(this.dom0, d, remotePort, label, service);
   }
 
   pause(d: Domain): void {
@@ -428,11 +269,6 @@ export class XenHost {
     if (d.pauseCount === 0 && !d.isShutdown) for (const v of d.vcpus) if (v.runstate === "runnable") this.makeRunnable(v, false);
   }
 
-  /** Asks the guest to shut down through XenStore control/shutdown (what `xl shutdown` does). */
-  requestShutdown(d: Domain, reason: "poweroff" | "reboot" = "poweroff"): void {
-    this.xenstore.write(`/local/domain/${d.domid}/control/shutdown`, reason);
-  }
-
   /** The hypervisor's domain_shutdown: vCPUs stop; the toolstack then applies on_* actions. */
   shutdownDomain(d: Domain, reason: ShutdownReason, why?: string): void {
     if (d.isShutdown) return;
@@ -445,38 +281,13 @@ export class XenHost {
     }
     this.log(`d${d.domid}: shutdown: ${reason}${why ? ` (${why})` : ""}`);
     this.xenstore.fire("@releaseDomain", false);
-    this.pendingShutdowns.push(d);
+    this.toolstack.noticeShutdown(d);
   }
 
   /** domain_crash with a reason (shown by xl list -l, views and dmesg). */
   crashDomain(d: Domain, reason: string): void {
     this.log(`domain_crash called from the model: d${d.domid} ${reason}`);
     this.shutdownDomain(d, "crash", reason);
-  }
-
-  /** xl's reaction to a shut-down domain (xl_vmcontrol.c handle_domain_death). */
-  private applyShutdownActions(): void {
-    while (this.pendingShutdowns.length) {
-      const d = this.pendingShutdowns.shift()!;
-      if (!this.domains.has(d.domid)) continue;
-      const r = d.shutdownReason!;
-      const action = r === "poweroff" ? d.config.onPoweroff : r === "reboot" ? d.config.onReboot : r === "crash" ? d.config.onCrash : r === "watchdog" ? d.config.onWatchdog : "preserve";
-      const msg = `Domain ${d.domid} has shut down, reason code ${d.shutdownCode} 0x${d.shutdownCode.toString(16)}`;
-      this.toolstackLog.push(msg);
-      if (r === "suspend") continue;
-      this.toolstackLog.push(`Action for shutdown reason code ${d.shutdownCode} is ${action}`);
-      if (action === "destroy" || action === "coredump-destroy") {
-        this.toolstackLog.push(`Domain ${d.domid} needs to be cleaned up: destroying the domain`);
-        this.destroyDomain(d);
-      } else if (action === "restart" || action === "rename-restart" || action === "coredump-restart") {
-        this.toolstackLog.push(`Domain ${d.domid} needs to be cleaned up: destroying the domain`);
-        const { config, kernelImage, name, uuid } = d;
-        this.destroyDomain(d);
-        const nc = { ...config, name: action === "rename-restart" ? `${name}--incoming` : name };
-        const nd = this.createDomain(nc, { kernel: kernelImage, code: kernelImage, uuid });
-        this.toolstackLog.push(`Done. Rebooting now (domain ${nd.domid})`);
-      }
-    }
   }
 
   // =========================================================================================
