@@ -30,6 +30,7 @@ import { XENSTORE_PFN, CONSOLE_PFN } from "../xen/builder";
 import { ConsoleRing } from "../xen/console-ring";
 import { XenStore } from "../xen/xenstore/store";
 import { XenStoreRing } from "../xen/xenstore/ring";
+import { writeGuestDirectories } from "../xen/xenstore/libxl-layout";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
 import { gfn, Mfn, PAGE_SIZE } from "../machine";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
@@ -127,12 +128,7 @@ export class XenAdapter {
     xs.setPerms(p, [{ perm: "n", id: 0 }, { perm: "r", id }]);
     xs.write(`${p}/name`, this.partition.name);
     xs.write(`${p}/domid`, String(id));
-    for (const sub of ["device", "control", "data", "drivers", "feature", "attr", "error"]) {
-      xs.mkdir(`${p}/${sub}`);
-      xs.setPerms(`${p}/${sub}`, [{ perm: "n", id }]);
-    }
-    xs.write(`${p}/control/shutdown`, "");
-    xs.setPerms(`${p}/control/shutdown`, [{ perm: "n", id }]);
+    writeGuestDirectories(xs, p, id);
     // The root appears to Xen guests as domain 0, as on Xen (readable by nobody else).
     if (!xs.exists("/local/domain/0/name")) { xs.mkdirs("/local/domain/0", 0); xs.write("/local/domain/0/name", "Domain-0"); }
     const m = this.host.rootMapNewPage(this.partition, XENSTORE_PFN);

@@ -16,6 +16,7 @@ import type { CreateOptions, XenHost } from "./host";
 import { viridianGroups } from "./viridian";
 import { DomainConfig, parseXlConfig } from "./xl-config";
 import { XenVcpu } from "./xen-vcpu";
+import { writeGuestDirectories } from "./xenstore/libxl-layout";
 
 let uuidCounter = 0;
 function makeUuid(seed: string): string {
@@ -168,12 +169,7 @@ export class Toolstack {
     xs.write(`${p}/vm`, vm);
     xs.write(`${p}/name`, d.name);
     xs.write(`${p}/domid`, String(id));
-    for (const sub of ["device", "control", "data", "drivers", "feature", "attr", "error"]) {
-      xs.mkdir(`${p}/${sub}`);
-      xs.setPerms(`${p}/${sub}`, [{ perm: "n", id }]);
-    }
-    xs.write(`${p}/control/shutdown`, "");
-    xs.setPerms(`${p}/control/shutdown`, [{ perm: "n", id }]);
+    writeGuestDirectories(xs, p, id);
     for (const f of ["feature-poweroff", "feature-reboot", "feature-suspend"]) xs.write(`${p}/control/${f}`, "");
     xs.write(`${p}/memory/static-max`, String(c.maxmem * 1024));
     xs.write(`${p}/memory/target`, String(c.memory * 1024));
