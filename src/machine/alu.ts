@@ -120,21 +120,31 @@ export function shift(c: Vcpu, op: number, lo: number, hi: number, count: number
       break;
     }
     default: {
-      // rcl/rcr: rotate through CF, a (bits+1)-bit rotation; done with BigInt (rare in compiled code).
-      const w = BigInt(bits + 1);
-      const k = BigInt(size >= 4 ? n : n % (bits + 1));
-      const v = BigInt.asUintN(bits, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)) | (BigInt(f0 & CF) << BigInt(bits));
-      const m = (1n << w) - 1n;
-      const kk = op === ShiftOp.Rcl ? k % w : (w - (k % w)) % w;
-      const r = ((v << kk) | (v >> ((w - kk) % w))) & m;
-      const res = r & ((1n << BigInt(bits)) - 1n);
-      cf = Number(r >> BigInt(bits)) & 1;
-      rl = Number(res & 0xffffffffn) | 0;
-      rh = Number(res >> 32n) | 0;
-      if (size < 4) rl = mask(rl, size);
-      const msb = Number((res >> BigInt(bits - 1)) & 1n);
+      // rcl/rcr: a (bits+1)-bit rotation through CF, one bit at a time on 32-bit halves (the
+      // count is at most 63; these are rare in compiled code, but must never need BigInt).
+      const k = size >= 4 ? n : n % (bits + 1);
+      let l = size === 8 ? lo : size === 4 ? lo >>> 0 : lo & ((1 << bits) - 1), h = size === 8 ? hi : 0;
+      let carry = f0 & CF;
+      const top = bits === 64 ? 31 : bits - 1;
+      for (let i = 0; i < k; i++) {
+        if (op === ShiftOp.Rcl) {
+          const out = size === 8 ? (h >>> 31) & 1 : (l >>> top) & 1;
+          if (size === 8) { h = (h << 1) | (l >>> 31); l = (l << 1) | carry; }
+          else l = bits === 32 ? ((l << 1) | carry) >>> 0 : ((l << 1) | carry) & ((1 << bits) - 1);
+          carry = out;
+        } else {
+          const out = l & 1;
+          if (size === 8) { l = (l >>> 1) | (h << 31); h = (h >>> 1) | (carry << 31); }
+          else l = ((l >>> 1) | (carry << top)) >>> 0;
+          carry = out;
+        }
+      }
+      cf = carry;
+      rl = size === 8 ? l | 0 : mask(l, size);
+      rh = size === 8 ? h | 0 : 0;
+      const msb = size === 8 ? (rh >>> 31) & 1 : (rl >>> (bits - 1)) & 1;
       if (op === ShiftOp.Rcl) of = msb ^ cf;
-      else of = msb ^ Number((res >> BigInt(bits - 2)) & 1n);
+      else of = msb ^ (size === 8 ? (rh >>> 30) & 1 : (rl >>> (bits - 2)) & 1);
       c.setArith((f0 & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0));
       break;
     }
@@ -143,33 +153,50 @@ export function shift(c: Vcpu, op: number, lo: number, hi: number, count: number
   return rl;
 }
 
-/** shld/shrd (SDM: count masked to 5/6 bits; > width gives undefined results, computed via BigInt). */
+/**
+ * shld/shrd on 32-bit halves (SDM Vol. 2B SHLD/SHRD: the count is masked to 5/6 bits). A 16-bit
+ * operand shifted by more than 16 is undefined; it is computed here as a shift of the 32-bit
+ * concatenation, as the BigInt version did (the differential test skips those counts).
+ */
 export function shiftDouble(c: Vcpu, left: boolean, dl: number, dh: number, sl: number, sh: number, count: number, size: number): number {
   const bits = size * 8;
   const n = count & (size === 8 ? 63 : 31);
   if (n === 0) { c.tH = dh; return dl; }
-  const B = BigInt(bits);
-  const m = (1n << B) - 1n;
-  const d = BigInt.asUintN(bits, (BigInt(dh >>> 0) << 32n) | BigInt(dl >>> 0));
-  const s = BigInt.asUintN(bits, (BigInt(sh >>> 0) << 32n) | BigInt(sl >>> 0));
-  const N = BigInt(n);
-  let r: bigint, cf: number;
-  if (left) {
-    const cat = (d << B) | s; // d:s, shift left, take the high half
-    r = ((cat << N) >> B) & m;
-    cf = Number((cat >> (2n * B - N)) & 1n);
+  let rl: number, rh = 0, cf: number, dSign: number;
+  if (size === 8) {
+    // 1 <= n <= 63: r = d << n | s >>> (64 - n) (left), d >>> n | s << (64 - n) (right).
+    if (left) {
+      const a = shl64(dl, dh, n), ah = gH, b = shr64(sl, sh, 64 - n), bh = gH;
+      rl = a | b; rh = ah | bh; cf = bit64(dl, dh, 64 - n);
+    } else {
+      const a = shr64(dl, dh, n), ah = gH, b = shl64(sl, sh, 64 - n), bh = gH;
+      rl = a | b; rh = ah | bh; cf = bit64(dl, dh, n - 1);
+    }
+    dSign = (dh >>> 31) & 1;
+  } else if (size === 4) {
+    // 1 <= n <= 31.
+    if (left) { rl = (dl << n) | (sl >>> (32 - n)); cf = (dl >>> (32 - n)) & 1; }
+    else { rl = (dl >>> n) | (sl << (32 - n)); cf = (dl >>> (n - 1)) & 1; }
+    dSign = (dl >>> 31) & 1;
   } else {
-    const cat = (s << B) | d; // s:d, shift right, take the low half
-    r = (cat >> N) & m;
-    cf = Number((cat >> (N - 1n)) & 1n);
+    // 16-bit: the 32-bit concatenation d:s (left) or s:d (right), shifted by 1..31.
+    const d = dl & 0xffff, s = sl & 0xffff;
+    if (left) {
+      const cat = ((d << 16) | s) >>> 0;
+      rl = (n <= 16 ? cat >>> (16 - n) : cat << (n - 16)) & 0xffff;
+      cf = (cat >>> (32 - n)) & 1;
+    } else {
+      const cat = ((s << 16) | d) >>> 0;
+      rl = (cat >>> n) & 0xffff;
+      cf = (cat >>> (n - 1)) & 1;
+    }
+    dSign = (d >>> 15) & 1;
   }
-  const rl = Number(r & 0xffffffffn) | 0, rh = Number(r >> 32n) | 0;
-  const sign = (x: bigint) => Number((x >> (B - 1n)) & 1n);
-  const of = sign(r) ^ sign(d);
-  const out = size < 4 ? mask(rl, size) : rl;
-  c.setArith(szf(out, rh, size) | (cf ? CF : 0) | (of ? OF : 0));
+  const rSign = size === 8 ? (rh >>> 31) & 1 : (rl >>> (bits - 1)) & 1;
+  const of = rSign ^ dSign;
+  c.setArith(szf(rl, rh, size) | (cf ? CF : 0) | (of ? OF : 0));
   c.tH = rh;
-  return out;
+  return rl;
 }
 
 /** Unsigned 32x32 → 64 product without BigInt: returns low half, high in gH. */
@@ -188,9 +215,6 @@ export function umulhi(a: number, b: number): number {
   return gH;
 }
 
-function big(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
 
 /**
  * One-operand mul/imul: RDX:RAX (or DX:AX, EDX:EAX, AX) = accumulator * src.
@@ -301,28 +325,37 @@ export function div1(c: Vcpu, signed: boolean, sl: number, sh: number, size: num
   // All six flags are undefined after div; leave them as they were.
 }
 
-/** bsf/bsr/tzcnt/lzcnt/popcnt. Returns the result (or -1: destination unchanged). */
+/** Bits set in a 32-bit word (SWAR count). */
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+/** Index of the lowest set bit of a nonzero 32-bit word. */
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** bsf/bsr/tzcnt/lzcnt/popcnt on 32-bit halves. Returns the result (or -1: destination unchanged). */
 export function bitscan(c: Vcpu, kind: number, lo: number, hi: number, size: number): number {
   const bits = size * 8;
-  const v = size === 8 ? big(lo, hi) : BigInt(lo >>> 0) & ((1n << BigInt(bits)) - 1n);
-  let res = 0;
+  const l = size === 8 || size === 4 ? lo : lo & ((1 << bits) - 1), h = size === 8 ? hi : 0;
+  c.tH = 0;
   if (kind === 4) { // popcnt: ZF if source zero, others cleared
-    let x = v; while (x) { res += Number(x & 1n); x >>= 1n; }
-    c.setArith(v === 0n ? ZF : 0);
-    c.tH = 0;
-    return res;
+    c.setArith((l | h) === 0 ? ZF : 0);
+    return popcount32(l) + popcount32(h);
   }
-  if (v === 0n) {
+  if ((l | h) === 0) {
     if (kind <= 1) { c.mergeArith(ZF | CF | OF | SF | AF | 0x4, ZF); return -1; } // bsf/bsr: ZF=1, dest unchanged
     c.setArith(CF); // tzcnt/lzcnt of zero: result = operand size, CF=1
-    c.tH = 0;
     return bits;
   }
-  if (kind === 0 || kind === 2) { let x = v; while ((x & 1n) === 0n) { x >>= 1n; res++; } } // bsf / tzcnt
-  else { res = v.toString(2).length - 1; if (kind === 3) res = bits - 1 - res; } // bsr / lzcnt
+  let res: number;
+  if (kind === 0 || kind === 2) res = l !== 0 ? ctz32(l) : 32 + ctz32(h); // bsf / tzcnt
+  else { res = h !== 0 ? 63 - Math.clz32(h) : 31 - Math.clz32(l); if (kind === 3) res = bits - 1 - res; } // bsr / lzcnt
   if (kind <= 1) c.mergeArith(ZF | CF | OF | SF | AF | 0x4, 0);
   else c.setArith(res === 0 ? ZF : 0);
-  c.tH = 0;
   return res;
 }
 
@@ -447,27 +480,34 @@ export function shiftNoFlags(c: Vcpu, op: number, lo: number, hi: number, count:
  * 1 blsr, 2 blsi, 3 blsmsk (a=src), 4 bzhi (a=src, b=index). AF and PF are undefined.
  */
 export function bmi(c: Vcpu, kind: number, al: number, ah: number, bl: number, bh: number, size: number): number {
-  const bits = BigInt(size * 8);
-  const m = (1n << bits) - 1n;
-  const a = big(al, ah) & m, b = big(bl, bh) & m;
-  let r: bigint, cf = 0, zfForced: boolean | undefined;
+  const wide = size === 8;
+  const bits = size * 8;
+  // Operands as 32-bit halves; a 32-bit operand has no high half.
+  if (!wide) { ah = 0; bh = 0; }
+  let rl: number, rh: number, cf = 0, zfForced: boolean | undefined;
+  const zero = (al | ah) === 0;
   switch (kind) {
-    case 0: r = ~a & b & m; break;
-    case 1: r = a & (a - 1n) & m; cf = a === 0n ? 1 : 0; break;
-    case 2: r = a & (-a & m); cf = a !== 0n ? 1 : 0; break;
-    case 3: r = (a ^ (a - 1n)) & m; cf = a === 0n ? 1 : 0; zfForced = false; break;
-    default: {
-      const n = Number(b & 0xffn);
-      r = n < Number(bits) ? a & ((1n << BigInt(n)) - 1n) : a;
-      cf = n > Number(bits) - 1 ? 1 : 0;
+    case 0: rl = ~al & bl; rh = ~ah & bh; break;
+    case 1: rl = al & (al - 1); rh = ah & (al === 0 ? ah - 1 : ah); cf = zero ? 1 : 0; break; // a & (a-1)
+    case 2: rl = al & -al; rh = ah & (al === 0 ? -ah : ~ah); cf = zero ? 0 : 1; break; // a & -a
+    case 3: rl = al ^ (al - 1); rh = ah ^ (al === 0 ? ah - 1 : ah); cf = zero ? 1 : 0; zfForced = false; break; // a ^ (a-1)
+    default: { // bzhi: keep the low n bits
+      const n = bl & 0xff;
+      rl = al; rh = ah;
+      if (n < bits) {
+        if (n < 32) { rl = n === 0 ? 0 : al & (-1 >>> (32 - n)); rh = 0; }
+        else rh = n === 32 ? 0 : ah & (-1 >>> (64 - n));
+      }
+      cf = n > bits - 1 ? 1 : 0;
     }
   }
-  const lo = Number(r & 0xffffffffn) | 0, hi = Number(r >> 32n) | 0;
-  let f = (cf ? CF : 0) | ((r >> (bits - 1n)) & 1n ? SF : 0);
-  if (zfForced === undefined ? r === 0n : zfForced) f |= ZF;
+  if (!wide) rh = 0;
+  rl |= 0; rh |= 0;
+  let f = (cf ? CF : 0) | (((wide ? rh : rl) >>> 31) & 1 ? SF : 0);
+  if (zfForced === undefined ? (rl | rh) === 0 : zfForced) f |= ZF;
   c.setArith(f);
-  c.tH = size === 8 ? hi : 0;
-  return size === 8 ? lo : lo;
+  c.tH = rh;
+  return rl;
 }
 
 /** mulx: unsigned RDX/EDX * src, no flags; returns the low half, high half (both words) via out. */

@@ -68,6 +68,12 @@ describe("differential test against the host CPU", () => {
         cases.push({ form: f, input });
         made++;
       }
+      for (const regs of forms[f]!.cases ?? []) {
+        const input = randomInput(rng);
+        for (const [r, v] of Object.entries(regs)) input.regs[Number(r)] = v;
+        if (forms[f]!.valid && !forms[f]!.valid!(input)) throw new Error(`fixed case for ${forms[f]!.asm} is not valid`);
+        cases.push({ form: f, input });
+      }
     }
     // ---- native ----
     const inBuf = Buffer.alloc(cases.length * 232);
