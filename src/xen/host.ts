@@ -9,7 +9,7 @@
  */
 import { FrameUse, Machine, gva } from "../machine";
 import { DeviceBus, RunLoop, TraceRing, VirtualClock } from "../platform";
-import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, VIRQ, XEN_ERRNO } from "./abi";
+import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
 import type { Port } from "./types";
@@ -23,6 +23,9 @@ import { Toolstack } from "./toolstack";
 import { Xenstored } from "./xenstored";
 import { Xenconsoled } from "./xenconsoled";
 import { XenConsole } from "./xen-console";
+import { EventDelivery, ServiceDelivery } from "./event-delivery";
+export type { ServiceDelivery } from "./event-delivery";
+import { xenVcpuTimers } from "./vcpu-timers";
 import { pvhMsrs } from "./pvh-msrs";
 import { display, MimeBundle } from "../mime";
 import { EventChannelListing, GrantTableListing, HypercallTrace, SchedSegment, SchedTimeline, XenstoreSubtree } from "./queries";
@@ -52,18 +55,6 @@ export interface TraceRecord {
   result: bigint;
   /** console_io write: the text Xen read from the guest's buffer through its page tables. */
   text?: string;
-}
-
-/** A notification Xen delivered to a dom0 service (a backend served by host code). */
-export interface ServiceDelivery {
-  t: number;
-  /** The sender: domain id and name, and its port. */
-  fromDom: number;
-  fromName: string;
-  fromPort: number;
-  /** dom0's port and the service's label. */
-  port: number;
-  label: string;
 }
 
 export interface RunOptions {
@@ -130,8 +121,8 @@ export class XenHost {
   readonly xenconsoled: Xenconsoled = new Xenconsoled(this);
   /** Xen's console ring; read it as `dmesg` (a read-only copy) and clear it with clearDmesg(). */
   private readonly xenConsole = new XenConsole<Domain>((d, text) => this.xenconsoled.emit(d, text));
-  /** Notifications delivered to dom0 services, oldest first (the last 5000). */
-  private readonly deliveries: ServiceDelivery[] = [];
+  /** Event delivery (the 2-level ABI's pending bits, upcalls, the dom0 services' record). */
+  readonly delivery: EventDelivery = new EventDelivery(this);
   /** Recent hypercalls (the platform's trace ring, the last `traceLimit`). */
   readonly trace = new TraceRing<TraceRecord>(1000);
   get traceLimit(): number { return this.trace.limit; }
@@ -166,14 +157,14 @@ export class XenHost {
     this.loop = new RunLoop(this.clock, this.pcpus, this.sched, this.quantumNs, {
       units: () => this.allVcpus(),
       scheduledIn: (v, t) => this.publishTime(v, t),
-      beforeSlice: (v) => this.deliverUpcall(v),
+      beforeSlice: (v) => this.delivery.deliverUpcall(v),
       handleExit: (v, x, t) => handleExit(this, v, x, t),
       emulationFailed: (v, e) => ({ kind: "unsupported", rip: gva(v.cpu!.rip), reason: `emulation failed: ${e.message}` }),
       betweenQuanta: () => this.toolstack.applyShutdownActions(),
       stopRequested: () => this.lastBreak !== undefined,
       ran: (p, v, a, b) => this.recordSegment(p, v, a, b),
     });
-    this.loop.timers.add({ name: "xen vcpu timers", next: () => this.nextTimer(), fire: (t) => this.fireTimers(t) });
+    this.loop.timers.add(xenVcpuTimers(this));
     this.log(`Xen version ${4}.${17}${".0-xenlab"} (xenlab) (gcc) debug=n`);
     this.log(`Using scheduler: SMP Credit Scheduler (credit)`);
     this.log(`Brought up ${pcpus} CPUs`);
@@ -344,37 +335,6 @@ export class XenHost {
     }
   }
 
-  /** Next timer deadline of any vCPU (or Infinity): the host's timer source. */
-  private nextTimer(): number {
-    let t = Infinity;
-    for (const d of this.domains.values()) for (const v of d.vcpus) {
-      if (v.singleshot !== undefined && v.singleshot < t) t = v.singleshot;
-      if (v.periodicNext !== undefined && v.periodicNext < t) t = v.periodicNext;
-      if (v.pollDeadline !== undefined && v.pollDeadline < t) t = v.pollDeadline;
-    }
-    return t;
-  }
-
-  /** Fires expired timers: VIRQ_TIMER to the vCPU (send_timer_event) and poll timeouts. */
-  private fireTimers(now: number): void {
-    for (const d of [...this.domains.values()]) for (const v of d.vcpus) {
-      if (v.singleshot !== undefined && v.singleshot <= now) {
-        const at = v.singleshot;
-        v.singleshot = undefined;
-        this.sendVirq(v, VIRQ.TIMER, at);
-      }
-      if (v.periodicNext !== undefined && v.periodicNext <= now) {
-        const at = v.periodicNext;
-        while (v.periodicNext <= now) v.periodicNext += v.periodicNs;
-        this.sendVirq(v, VIRQ.TIMER, at);
-      }
-      if (v.pollDeadline !== undefined && v.pollDeadline <= now && v.runstate === "blocked" && v.blockedOn === "poll") {
-        const at = v.pollDeadline;
-        this.makeRunnable(v, true, at);
-      }
-    }
-  }
-
   /**
    * Runs the host in virtual time (the platform's run loop, src/platform/run-loop.ts). Without
    * `ns`, runs until every domain is idle (all vCPUs blocked with no timer pending), `until`
@@ -431,21 +391,6 @@ export class XenHost {
     v.domain.sharedInfo.setTime(v.id, BigInt(Math.floor(t)), BigInt(this.tscAt(t)), mul, shift);
   }
 
-  /** Injects the event-channel upcall vector if events are pending (hvm_vcpu_has_pending_irq). */
-  private deliverUpcall(v: XenVcpu): void {
-    const d = v.domain;
-    const cb = d.hvmParams[HVM_PARAM.CALLBACK_IRQ]!;
-    // A per-vCPU vector (HVMOP_set_evtchn_upcall_vector) wins over the domain-wide CALLBACK_IRQ.
-    const vector = v.upcallVector ?? (Number(cb >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR ? Number(cb & 0xffn) : undefined);
-    if (vector === undefined || !d.sharedInfo.hasVcpuInfo(v.id)) return;
-    if (!d.sharedInfo.upcallPending(v.id)) return;
-    const cpu = v.cpu!;
-    // Queued even with IF=0: like a vector pending in the local APIC's IRR, it is delivered as
-    // soon as the guest enables interrupts (sti after a cli/block sequence).
-    if (cpu.pendingInterrupts.includes(vector)) return;
-    cpu.injectInterrupt(vector);
-  }
-
   /** The last hypercalls (all domains, or one), decoded. */
   traceView(domid?: number, last = 40): HypercallTrace {
     return new HypercallTrace(this.traceRecords().filter((r) => domid === undefined || r.dom === domid).slice(-last));
@@ -455,30 +400,14 @@ export class XenHost {
   // Events
   // =========================================================================================
 
-  /** evtchn_port_set_pending with the 2-level ABI (event_2l.c evtchn_2l_set_pending). */
+  /** evtchn_port_set_pending with the 2-level ABI (event-delivery.ts). */
   setPending(d: Domain, port: number, at = this.now): void {
-    const e = d.evtchn.get(port);
-    if (!e) return;
-    if (e.service) {
-      const from = this.domains.get(e.remoteDom);
-      this.deliveries.push(Object.freeze({ t: at, fromDom: e.remoteDom, fromName: from?.name ?? "", fromPort: e.remotePort, port: e.port, label: e.label ?? "" }));
-      if (this.deliveries.length > 5000) this.deliveries.splice(0, 1000);
-      e.service(e.port);
-      return;
-    }
-    const si = d.sharedInfo;
-    const v = d.vcpus[e.notifyVcpu];
-    if (si.testAndSetPending(port)) return;
-    if (v && v.runstate === "blocked" && v.blockedOn === "poll" && v.pollPorts.includes(port)) this.makeRunnable(v, true, at);
-    if (!si.testMasked(port) && !si.testAndSetPendingSel(e.notifyVcpu, port >> 6) && v) this.markEventsPending(v, at);
+    this.delivery.setPending(d, port, at);
   }
 
   /** vcpu_mark_events_pending: raise upcall_pending and kick the vCPU. */
   markEventsPending(v: XenVcpu, at = this.now): void {
-    const si = v.domain.sharedInfo;
-    if (si.upcallPending(v.id)) return;
-    si.setUpcallPending(v.id, 1);
-    this.kick(v, at);
+    this.delivery.markEventsPending(v, at);
   }
 
   /** EVTCHNOP_send from domain `d` port `port`. Returns 0 or a negative errno. */
@@ -537,7 +466,7 @@ export class XenHost {
 
   /** Notifications Xen delivered to dom0 services (backends served by host code): a frozen copy. */
   serviceDeliveries(): readonly ServiceDelivery[] {
-    return Object.freeze([...this.deliveries]);
+    return this.delivery.serviceDeliveries();
   }
 
   recordTrace(r: TraceRecord): void {
