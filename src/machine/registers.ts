@@ -17,6 +17,8 @@ export function gprIndex(name: string): number {
 
 /** CR0 bits (SDM Vol. 3A §2.5). */
 export const CR0_PE = 1 << 0, CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
+/** CR0.EM (x87 emulation: x87 instructions #NM) and CR0.TS (task switched: lazy FPU switching, #NM). */
+export const CR0_EM = 1 << 2, CR0_TS = 1 << 3;
 /** CR4 bits. */
 export const CR4_DE = 1 << 3, CR4_PSE = 1 << 4, CR4_PAE = 1 << 5, CR4_MCE = 1 << 6, CR4_PGE = 1 << 7, CR4_PCE = 1 << 8;
 export const CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;

@@ -36,6 +36,7 @@ import {
 import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";
 import { TraceRing } from "./trace";
+import { X87 } from "./x87";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
 import { renderListing, listingText } from "../render/disasm";
@@ -118,6 +119,8 @@ export class Vcpu extends CpuState {
   /** @internal */ readonly watches: { address: number; size: number }[] = [];
   /** @internal */ readonly watchPages = new Set<number>();
   readonly trace = new TraceRing();
+  /** The x87 FPU (x87.ts): behaviour over this state's fpr/fcw/fsw/ftw. */
+  readonly fpu: X87 = new X87(this);
   /** Symbols for views and breakpoints (name → address), e.g. from an ELF file. */
   symbols = new Map<string, number>();
 

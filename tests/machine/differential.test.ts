@@ -7,9 +7,8 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Machine, Vcpu, buildPageTables, domId, gfn } from "../../src/machine";
-import { CaseInput, Form, Rng, buildForms, randomInput } from "./diff-forms";
-import { TMP, nasm } from "./helpers";
+import { CaseInput, Rng, buildForms, randomInput } from "./diff-forms";
+import { TMP, assembleSlots, slotGuest } from "./helpers";
 
 /** XENLAB_DIFF_CASES / XENLAB_DIFF_SEED widen the run locally (e.g. 500000 cases, another seed). */
 const CASES_TARGET = Number(process.env.XENLAB_DIFF_CASES ?? 60_000);
@@ -26,15 +25,6 @@ beforeAll(() => {
   execFileSync("nasm", ["-f", "elf64", "-o", join(TMP, "runner.o"), join(dir, "runner.asm")]);
   execFileSync("gcc", ["-O2", "-o", runner, join(dir, "runner.c"), join(TMP, "runner.o")]);
 });
-
-function assembleSlots(forms: Form[]): Uint8Array {
-  // Each slot: [length][instructions...][nop padding] in 32 bytes; unique labels per slot.
-  const src = forms.map((f, i) => {
-    const insns = [f.asm, ...(f.then ? f.then.split(" | ") : [])];
-    return [`db e${i} - b${i}`, `b${i}:`, ...insns.map((x) => `  ${x}`), `e${i}: times 31 - (e${i} - b${i}) db 0x90`].join("\n");
-  });
-  return nasm(src.join("\n"), 64, 0);
-}
 
 function encodeState(inp: CaseInput): Buffer {
   const b = Buffer.alloc(200);
@@ -55,7 +45,7 @@ function decodeState(b: Buffer, off: number): Result {
 describe("differential test against the host CPU", () => {
   it(`matches the host on ${CASES_TARGET}+ generated cases`, () => {
     const forms = buildForms();
-    const slots = assembleSlots(forms);
+    const slots = assembleSlots(forms.map((f) => [f.asm, ...(f.then ? f.then.split(" | ") : [])]));
     expect(slots.length).toBe(forms.length * SLOT);
     const per = Math.ceil(CASES_TARGET / forms.length);
     const rng = new Rng(SEED);
@@ -85,17 +75,7 @@ describe("differential test against the host CPU", () => {
     expect(out.length).toBe(cases.length * 200);
 
     // ---- emulator ----
-    const m = new Machine(32);
-    const dom = domId(1);
-    m.populate(dom, gfn(0), 2048);
-    const g = m.guest(dom);
-    const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048 }]);
-    for (let f = 0; f < forms.length; f++) {
-      const s = slots.subarray(f * SLOT, f * SLOT + SLOT);
-      g.write(CODE_AT + f * SLOT, s.subarray(1, 1 + s[0]!));
-      g.write(CODE_AT + f * SLOT + s[0]!, new Uint8Array(SLOT - s[0]!).fill(0xf4)); // hlt after
-    }
-    const v = new Vcpu(m, dom, 0, { mode: "long64", rip: CODE_AT, rsp: 0x7ff000, cr3 });
+    const { g, v } = slotGuest(slots, CODE_AT);
     const failures = new Map<number, string[]>();
     let compared = 0;
     for (let k = 0; k < cases.length; k++) {

@@ -15,6 +15,35 @@ export function nasm(src: string, bits: 16 | 32 | 64 = 64, org = 0): Uint8Array 
   return new Uint8Array(readFileSync(`${f}.bin`));
 }
 
+/**
+ * Differential-test code slots: each snippet (a list of instructions) assembled into 32 bytes,
+ * [length][instructions][nop padding], with unique labels per slot.
+ */
+export function assembleSlots(snippets: string[][]): Uint8Array {
+  const src = snippets.map((insns, i) =>
+    [`db e${i} - b${i}`, `b${i}:`, ...insns.map((x) => `  ${x}`), `e${i}: times 31 - (e${i} - b${i}) db 0x90`].join("\n"));
+  return nasm(src.join("\n"), 64, 0);
+}
+
+/**
+ * The emulator side of a differential test: an 8 MiB identity-mapped long-mode guest with every
+ * slot's snippet at codeAt + 32·i followed by hlt (so a snippet compiles as one block).
+ */
+export function slotGuest(slots: Uint8Array, codeAt: number): { g: ReturnType<Machine["guest"]>; v: Vcpu } {
+  const m = new Machine(32);
+  const dom = domId(1);
+  m.populate(dom, gfn(0), 2048);
+  const g = m.guest(dom);
+  const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048 }]);
+  for (let f = 0; f * 32 < slots.length; f++) {
+    const s = slots.subarray(f * 32, f * 32 + 32);
+    g.write(codeAt + f * 32, s.subarray(1, 1 + s[0]!));
+    g.write(codeAt + f * 32 + s[0]!, new Uint8Array(32 - s[0]!).fill(0xf4)); // hlt after
+  }
+  const v = new Vcpu(m, dom, 0, { mode: "long64", rip: codeAt, rsp: 0x7ff000, cr3 });
+  return { g, v };
+}
+
 export interface Guest {
   m: Machine;
   v: Vcpu;

@@ -15,6 +15,7 @@ import { move } from "./move";
 import { stack } from "./stack";
 import { string } from "./string";
 import { system } from "./system";
+import { x87 } from "./x87";
 
 export type { Ctx, Emitter, Family, Form } from "./form";
 export { ALU, aluCode, inlineShift } from "./alu";
@@ -22,7 +23,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);

@@ -37,7 +37,9 @@ export const system: Family = {
       case "Rdtscp": return `c.rdtsc(${x.i});R[1]=c.tscAux;H[1]=0;`;
       case "Lgdt": case "Lidt": return pre + `c.lgdt(ea,${mn === "Lidt"});` + done();
       case "Sgdt": case "Sidt": x.writes = true; return pre + `c.sgdt(ea,${mn === "Sidt"});`;
-      case "Wbinvd": case "Invd": case "Clts": return "c.priv();";
+      case "Wbinvd": case "Invd": return "c.priv();";
+      // clts clears CR0.TS (bit 3): the end of a lazy FPU switch (SDM Vol. 2A CLTS).
+      case "Clts": return "c.priv();c.cr0&=~8;";
       case "Int": x.end = true; return `c.softInt(${(o0.k === "i" ? o0.lo : 0) & 255},${next});return ${x.i + 1};`;
       case "Int3": x.end = true; return `c.softInt(3,${next});return ${x.i + 1};`;
       case "Int1": x.end = true; return `c.softInt(1,${next});return ${x.i + 1};`;
