@@ -10,6 +10,7 @@
  */
 import * as iced from "iced-x86";
 import * as X from "./alu";
+import * as V from "./vec";
 import { Ctx, emit } from "./emit/index";
 import { MAX_BLOCK, flagLiveness, nextFop } from "./flag-analysis";
 import type { CachedBlock } from "./machine";
@@ -127,7 +128,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
     ? `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\nfor(;;){\n${inner}\n}};`
     : `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${inner}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const fn = new Function("X", source)(X) as BlockFn;
+  const fn = new Function("X", "V", source)(X, V) as BlockFn;
   const frames: number[] = [Math.floor(c.fetchPhys(va) / 4096)];
   const lastByte = ip - 1;
   if (lastByte - (lastByte & 4095) !== firstPage) frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));

@@ -29,6 +29,8 @@ export interface SegmentState {
 export const MXCSR_RESET = 0x1f80;
 /** x87 FCW after FNINIT: all exceptions masked, 64-bit precision, round to nearest (SDM Vol. 1 §8.1.5). */
 export const FCW_RESET = 0x037f;
+/** XMM0..15 plus the vector scratch slots 16 (source) and 17 (result). */
+export const VEC_SLOTS = 18, VEC_SRC = 16, VEC_RES = 17;
 
 export class CpuState {
   // ---- general-purpose registers and RIP ----
@@ -64,8 +66,18 @@ export class CpuState {
   cpl = 0;
 
   // ---- SSE state (XSAVE component 1) ----
+  /**
+   * One buffer for XMM0..XMM15 and two 16-byte scratch slots after them (slot 16: a memory or MMX
+   * source operand, slot 17: a result being built), seen through a view per lane width so the
+   * vector helpers (vec-*.ts) address any lane of any slot as view[slot * lanes + lane].
+   */
+  private readonly vecBuf = new ArrayBuffer(VEC_SLOTS * 16);
   /** XMM0..XMM15, four little-endian 32-bit lanes each: xmm[4*i + lane] (lane 0 = bits 31:0). */
-  readonly xmm = new Int32Array(16 * 4);
+  readonly xmm = new Int32Array(this.vecBuf, 0, 16 * 4);
+  /** The same registers (and scratch slots) as bytes, words, dwords. */
+  readonly vb = new Uint8Array(this.vecBuf);
+  readonly vw = new Uint16Array(this.vecBuf);
+  readonly vd = new Int32Array(this.vecBuf);
   /** MXCSR: exception flags 5:0, DAZ 6, masks 12:7, rounding 14:13, FTZ 15. */
   mxcsr = MXCSR_RESET;
 

@@ -21,13 +21,13 @@ export const CR0_PE = 1 << 0, CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5,
 export const CR0_EM = 1 << 2, CR0_TS = 1 << 3;
 /** CR4 bits. */
 export const CR4_DE = 1 << 3, CR4_PSE = 1 << 4, CR4_PAE = 1 << 5, CR4_MCE = 1 << 6, CR4_PGE = 1 << 7, CR4_PCE = 1 << 8;
-export const CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;
+export const CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10, CR4_OSXSAVE = 1 << 18;
 /**
  * The CR4 bits this vCPU implements; setting any other bit is #GP(0) (SDM Vol. 3A §2.5: reserved
  * bits, and bits whose CPUID feature is absent, fault). VME/PVI/TSD/UMIP/LA57/VMXE/FSGSBASE/PCIDE/
- * OSXSAVE/SMEP/SMAP/PKE/CET are not modelled, so the CPUID leaves do not advertise them.
+ * SMEP/SMAP/PKE/CET are not modelled, so the CPUID leaves do not advertise them.
  */
-export const CR4_IMPLEMENTED = CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+export const CR4_IMPLEMENTED = CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
 /** EFER bits (MSR 0xC0000080, SDM Vol. 3A §2.2.1). */
 export const EFER_SCE = 1 << 0, EFER_LME = 1 << 8, EFER_LMA = 1 << 10, EFER_NXE = 1 << 11;
 

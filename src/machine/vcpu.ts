@@ -28,10 +28,11 @@ import { Exit, ExitSignal, GuestFault, HAS_ERROR_CODE, Vector, vectorName } from
 export { vectorName } from "./exits";
 import { ARITH_FLAGS, CF, DF, FlagOp, IF, computeFlags, evalCond } from "./flags";
 import { CpuMode, CpuState, SegmentState } from "./cpu-state";
+import { cpuidDynamic } from "./cpu-features";
 import { Machine } from "./machine";
 import { P2m } from "./p2m";
 import {
-  CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, gprIndex,
+  CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, gprIndex,
 } from "./registers";
 import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";
@@ -148,7 +149,8 @@ export class Vcpu extends CpuState {
       this.ss = this.ds = this.es = 0x18;
     } else {
       this.cr0 = CR0_PE | CR0_PG | CR0_WP | (1 << 4) | (1 << 5);
-      this.cr4 = CR4_PAE;
+      // SSE enabled, as a 64-bit loader hands over (the x86-64 psABI assumes SSE2 is usable).
+      this.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
       this.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
       this.cs = { selector: 0x08, long: true, db: false };
       this.ss = this.ds = this.es = 0x10;
@@ -302,6 +304,8 @@ export class Vcpu extends CpuState {
 
   /** Answers a cpuid exit. */
   completeCpuid(eax: number, ebx: number, ecx: number, edx: number): void {
+    // RAX/RCX still hold the leaf and sub-leaf: fill in the bits that mirror vCPU state.
+    [eax, ebx, ecx, edx] = cpuidDynamic(this, this.R[0]! >>> 0, this.R[1]! >>> 0, [eax, ebx, ecx, edx]);
     this.setReg("rax", eax >>> 0); this.setReg("rbx", ebx >>> 0); this.setReg("rcx", ecx >>> 0); this.setReg("rdx", edx >>> 0);
   }
 

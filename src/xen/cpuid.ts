@@ -1,20 +1,14 @@
 /**
  * What the guest sees from CPUID and the hypervisor MSR: the Xen leaves at 0x40000000
- * (arch-x86/cpuid.h; xen/arch/x86/traps.c cpuid_hypervisor_leaves) and a small basic/extended
- * policy describing what the emulated vCPU implements. Writing the hypercall MSR fills the page
- * with VMX stubs (xen/arch/x86/hvm/vmx/vmx.c vmx_init_hypercall_page).
+ * (arch-x86/cpuid.h; xen/arch/x86/traps.c cpuid_hypervisor_leaves) and, for every other leaf,
+ * the machine layer's description of what the vCPU implements (machine/cpu-features.ts).
+ * Writing the hypercall MSR fills the page with VMX stubs (xen/arch/x86/hvm/vmx/vmx.c vmx_init_hypercall_page).
  */
+import { architecturalCpuid } from "../machine/cpu-features";
 import { HYPERVISOR, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX, XEN_CPUID_SIGNATURE_EDX, XEN_HYPERCALL_MSR, XEN_MAJOR, XEN_MINOR } from "./abi";
 
 /** arch-x86/cpuid.h XEN_HVM_CPUID_* (leaf base+4 EAX). */
 const XEN_HVM_CPUID_VCPU_ID_PRESENT = 1 << 3, XEN_HVM_CPUID_DOMID_PRESENT = 1 << 4;
-/** CPUID.1:ECX bit 31: hypervisor present (reserved for this use by Intel and AMD). */
-const CPUID1_ECX_HYPERVISOR = 1 << 31;
-
-const sig = (s: string): [number, number, number] => {
-  const b = Buffer.from(s, "latin1");
-  return [b.readUInt32LE(0), b.readUInt32LE(4), b.readUInt32LE(8)];
-};
 
 export interface CpuidContext {
   domid: number;
@@ -25,7 +19,7 @@ export interface CpuidContext {
 }
 
 /** Returns EAX, EBX, ECX, EDX for a leaf. */
-export function xenCpuid(leaf: number, _subleaf: number, ctx: CpuidContext): [number, number, number, number] {
+export function xenCpuid(leaf: number, subleaf: number, ctx: CpuidContext): [number, number, number, number] {
   const base = ctx.viridian ? XEN_CPUID_FIRST_LEAF + 0x100 : XEN_CPUID_FIRST_LEAF;
   if (leaf >= base && leaf <= base + 5) {
     switch (leaf - base) {
@@ -38,20 +32,8 @@ export function xenCpuid(leaf: number, _subleaf: number, ctx: CpuidContext): [nu
       default: return [0, 0, 0, 0];
     }
   }
-  switch (leaf) {
-    case 0: { const [b, d, c] = sig("GenuineIntel"); return [0xd, b, c, d]; }
-    case 1: {
-      // Family 6; EDX: FPU TSC MSR PAE CX8 APIC SEP PGE CMOV PAT CLFSH FXSR SSE SSE2 (what the
-      // interpreter implements or tolerates); ECX: hypervisor present.
-      const edx = (1 << 0) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 13) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26);
-      return [0x000906a0, (ctx.vcpuId << 24) | (Math.min(ctx.nrVcpus, 255) << 16) | (8 << 8), CPUID1_ECX_HYPERVISOR, edx];
-    }
-    case 0x80000000: return [0x80000008, 0, 0, 0];
-    // SYSCALL (EDX 11), NX (20), LM (29); LAHF (ECX 0).
-    case 0x80000001: return [0, 0, 1, (1 << 11) | (1 << 20) | (1 << 29)];
-    case 0x80000008: return [0x3027, 0, 0, 0];
-    default: return [0, 0, 0, 0];
-  }
+  // Every other leaf describes the vCPU itself: one table in the machine layer.
+  return architecturalCpuid(leaf, subleaf, { apicId: ctx.vcpuId, nrVcpus: ctx.nrVcpus });
 }
 
 /** The hypercall page as Xen writes it for a VMX guest: `mov eax, N; vmcall; ret` every 32 bytes. */

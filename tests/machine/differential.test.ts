@@ -5,10 +5,9 @@
  * must match exactly, except flags the SDM leaves undefined for that input.
  */
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CaseInput, Rng, buildForms, randomInput } from "./diff-forms";
-import { TMP, assembleSlots, slotGuest } from "./helpers";
+import { assembleSlots, buildNativeRunner, slotGuest } from "./helpers";
 
 /** XENLAB_DIFF_CASES / XENLAB_DIFF_SEED widen the run locally (e.g. 500000 cases, another seed). */
 const CASES_TARGET = Number(process.env.XENLAB_DIFF_CASES ?? 60_000);
@@ -20,10 +19,7 @@ const MEM_AT = 0x600008;
 
 let runner = "";
 beforeAll(() => {
-  const dir = join(__dirname, "native");
-  runner = join(TMP, "runner");
-  execFileSync("nasm", ["-f", "elf64", "-o", join(TMP, "runner.o"), join(dir, "runner.asm")]);
-  execFileSync("gcc", ["-O2", "-o", runner, join(dir, "runner.c"), join(TMP, "runner.o")]);
+  runner = buildNativeRunner("runner", "runner.asm", "runner.c");
 });
 
 function encodeState(inp: CaseInput): Buffer {

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { Machine, Vcpu, buildPageTables, domId, gfn } from "../../src/machine";
 
 export const TMP = mkdtempSync(join(tmpdir(), "xenlab-machine-"));
@@ -19,9 +20,9 @@ export function nasm(src: string, bits: 16 | 32 | 64 = 64, org = 0): Uint8Array 
  * Differential-test code slots: each snippet (a list of instructions) assembled into 32 bytes,
  * [length][instructions][nop padding], with unique labels per slot.
  */
-export function assembleSlots(snippets: string[][]): Uint8Array {
+export function assembleSlots(snippets: string[][], slot = 32): Uint8Array {
   const src = snippets.map((insns, i) =>
-    [`db e${i} - b${i}`, `b${i}:`, ...insns.map((x) => `  ${x}`), `e${i}: times 31 - (e${i} - b${i}) db 0x90`].join("\n"));
+    [`db e${i} - b${i}`, `b${i}:`, ...insns.map((x) => `  ${x}`), `e${i}: times ${slot - 1} - (e${i} - b${i}) db 0x90`].join("\n"));
   return nasm(src.join("\n"), 64, 0);
 }
 
@@ -29,16 +30,16 @@ export function assembleSlots(snippets: string[][]): Uint8Array {
  * The emulator side of a differential test: an 8 MiB identity-mapped long-mode guest with every
  * slot's snippet at codeAt + 32·i followed by hlt (so a snippet compiles as one block).
  */
-export function slotGuest(slots: Uint8Array, codeAt: number): { g: ReturnType<Machine["guest"]>; v: Vcpu } {
+export function slotGuest(slots: Uint8Array, codeAt: number, slot = 32): { g: ReturnType<Machine["guest"]>; v: Vcpu } {
   const m = new Machine(32);
   const dom = domId(1);
   m.populate(dom, gfn(0), 2048);
   const g = m.guest(dom);
   const { cr3 } = buildPageTables(g, 0x10000, [{ va: 0, gpa: 0, pages: 2048 }]);
-  for (let f = 0; f * 32 < slots.length; f++) {
-    const s = slots.subarray(f * 32, f * 32 + 32);
-    g.write(codeAt + f * 32, s.subarray(1, 1 + s[0]!));
-    g.write(codeAt + f * 32 + s[0]!, new Uint8Array(32 - s[0]!).fill(0xf4)); // hlt after
+  for (let f = 0; f * slot < slots.length; f++) {
+    const s = slots.subarray(f * slot, f * slot + slot);
+    g.write(codeAt + f * slot, s.subarray(1, 1 + s[0]!));
+    g.write(codeAt + f * slot + s[0]!, new Uint8Array(slot - s[0]!).fill(0xf4)); // hlt after
   }
   const v = new Vcpu(m, dom, 0, { mode: "long64", rip: codeAt, rsp: 0x7ff000, cr3 });
   return { g, v };
@@ -64,11 +65,14 @@ export function longModeGuest(code: Uint8Array, codeAt = 0x400000, mib = 16): Gu
   return { m, v };
 }
 
-/** Builds tests/machine/programs/workloads.c natively and for the emulator; returns both paths. */
-export function buildWorkloads(opt: string[] = ["-O2"]): { native: string; emu: string } {
-  const src = join(__dirname, "programs", "workloads.c");
-  const flags = [...opt, "-ffreestanding", "-nostdlib", "-mno-sse", "-mno-red-zone", "-static", "-no-pie", "-fno-pic"];
-  const tag = opt.join("").replace(/[^A-Za-z0-9]/g, "_");
+/**
+ * Builds a program of tests/machine/programs (workloads.c unless named) natively and for the
+ * emulator; returns both paths. `sse`: let gcc use SSE (the x86-64 default) instead of -mno-sse.
+ */
+export function buildWorkloads(opt: string[] = ["-O2"], sse = false, program = "workloads"): { native: string; emu: string } {
+  const src = join(__dirname, "programs", `${program}.c`);
+  const flags = [...opt, "-ffreestanding", "-nostdlib", ...(sse ? [] : ["-mno-sse"]), "-mno-red-zone", "-static", "-no-pie", "-fno-pic"];
+  const tag = program + (sse ? "sse" : "") + opt.join("").replace(/[^A-Za-z0-9]/g, "_");
   const native = join(TMP, `workloads-native${tag}`);
   const emu = join(TMP, `workloads-emu${tag}`);
   execFileSync("gcc", [...flags, "-DNATIVE", "-o", native, src]);
@@ -157,3 +161,19 @@ export function runElfGuest(path: string, patch?: (v: Vcpu, elf: ElfFile) => voi
   return { out, v, elf };
 }
 
+
+/** Builds a native runner of tests/machine/native (an assembly part and a C part) into TMP. */
+export function buildNativeRunner(name: string, asm: string, c: string): string {
+  const dir = join(__dirname, "native");
+  const out = join(TMP, name);
+  execFileSync("nasm", ["-f", "elf64", "-i", `${dir}/`, "-o", `${out}.o`, join(dir, asm)]);
+  execFileSync("gcc", ["-O2", "-o", out, join(dir, c), `${out}.o`]);
+  return out;
+}
+
+/** Runs the vCPU and expects an exit of `kind` (the message shows the exit and the recent trace). */
+export function runTo(v: Vcpu, kind: string, budget = 100_000): Exit {
+  const x = v.run(budget);
+  expect(x.kind, JSON.stringify(x, (_k, val) => (typeof val === "bigint" ? val.toString() : val)) + " " + v.trace.recentEvents().map((e) => e.text).join("; ")).toBe(kind);
+  return x;
+}

@@ -5,14 +5,8 @@
  * Expected values come from the Intel SDM Vol. 3A (chapters 4 and 6).
  */
 import { describe, expect, it } from "vitest";
-import { Vcpu, gfn } from "../../src/machine";
-import { CODE_AT, longModeGuest, nasm, sysGuest } from "./helpers";
-
-function runTo(v: Vcpu, kind: string, budget = 100_000) {
-  const x = v.run(budget);
-  expect(x.kind, JSON.stringify(x, (_k, val) => (typeof val === "bigint" ? val.toString() : val)) + " " + v.trace.recentEvents().map((e) => e.text).join("; ")).toBe(kind);
-  return x;
-}
+import { gfn } from "../../src/machine";
+import { CODE_AT, longModeGuest, nasm, runTo, sysGuest } from "./helpers";
 
 const PF_HANDLER = `
 vec_14:

@@ -12,6 +12,8 @@ import { branch } from "./branch";
 import { descriptor } from "./descriptor";
 import { Ctx, Family, Form } from "./form";
 import { move } from "./move";
+import { sse } from "./sse";
+import { sseState } from "./sse-state";
 import { stack } from "./stack";
 import { string } from "./string";
 import { system } from "./system";
@@ -23,7 +25,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseState];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "snippet.h"
 
 extern void run_case(uint64_t *state, void *code);
 extern char ret_point[];
@@ -14,13 +15,7 @@ int main(void) {
   uint8_t slot[32];
   uint64_t state[25] __attribute__((aligned(16))); /* mem at +136: 8 mod 16, as in the emulator */
   while (fread(slot, 1, 32, stdin) == 32 && fread(state, 1, 200, stdin) == 200) {
-    unsigned len = slot[0];
-    memcpy(code, slot + 1, len);
-    /* jmp qword [rip+0]; dq ret_point */
-    code[len] = 0xff; code[len + 1] = 0x25;
-    memset(code + len + 2, 0, 4);
-    uint64_t target = (uint64_t)(uintptr_t)ret_point;
-    memcpy(code + len + 6, &target, 8);
+    place_snippet(code, slot, ret_point);
     run_case(state, code);
     fwrite(state, 1, 200, stdout);
   }

@@ -1,0 +1,7 @@
+/**
+ * The vector-unit helpers generated block code calls as `V.name(c, ...)` (codegen.ts passes this
+ * namespace): integer lanes, memory operands, state save/restore.
+ */
+export * from "./vec-int";
+export * from "./vec-mem";
+export * from "./xsave";

@@ -1,0 +1,154 @@
+/**
+ * SSE forms for the host-CPU differential test (sse-differential.test.ts) and their inputs: GPRs,
+ * flags, an FXSAVE64 image (x87, MXCSR, XMM0-15) and 640 bytes of memory at r15, whose address is
+ * 16 mod 64 on both sides (so [r15+16] is 16-byte aligned, [r15+48] 64-byte aligned, [r15+24]
+ * misaligned, and the aligned forms' #GP is compared too).
+ */
+import { Rng, randomValue } from "./diff-forms";
+
+export const STATE = 1296, FX_AT = 144, MEM_AT_STATE = 656, MEM_BYTES = 640;
+
+export interface SseForm {
+  /** Instructions, "a | b | c". */
+  asm: string;
+}
+
+export interface SseInput {
+  regs: bigint[];
+  flags: number;
+  fx: Uint8Array; // 512
+  mem: Uint8Array; // 640
+}
+
+const X = (n: number) => `xmm${n}`;
+/** Destination/source XMM pairs: distinct, same register, high registers. */
+const XP: [number, number][] = [[1, 2], [3, 3], [9, 14], [0, 15]];
+const A16 = "[r15+16]", MIS = "[r15+24]";
+
+export function buildSseForms(): SseForm[] {
+  const f: SseForm[] = [];
+  const add = (asm: string) => f.push({ asm });
+  const binary = [
+    "pand", "andps", "andpd", "pandn", "andnps", "andnpd", "por", "orps", "orpd", "pxor", "xorps", "xorpd",
+    "paddb", "paddw", "paddd", "paddq", "psubb", "psubw", "psubd", "psubq", "paddsb", "paddsw", "paddusb", "paddusw",
+    "psubsb", "psubsw", "psubusb", "psubusw", "pmullw", "pmulhw", "pmulhuw", "pmuludq", "pmaddwd", "pavgb", "pavgw", "psadbw",
+    "pminub", "pmaxub", "pminsw", "pmaxsw", "pcmpeqb", "pcmpeqw", "pcmpeqd", "pcmpgtb", "pcmpgtw", "pcmpgtd",
+    "packsswb", "packuswb", "packssdw",
+    "punpcklbw", "punpckhbw", "punpcklwd", "punpckhwd", "punpckldq", "punpckhdq", "punpcklqdq", "punpckhqdq",
+    "unpcklps", "unpckhps", "unpcklpd", "unpckhpd",
+  ];
+  for (const op of binary) {
+    for (const [d, s] of XP) add(`${op} ${X(d)}, ${X(s)}`);
+    add(`${op} xmm4, ${A16}`);
+    add(`${op} xmm5, ${MIS}`); // #GP(0): misaligned
+  }
+  // pcmpeq with itself is the all-ones idiom; pxor with itself the zero idiom.
+  add("pcmpeqd xmm7, xmm7"); add("pxor xmm7, xmm7 | movq rax, xmm7");
+  for (const op of ["psllw", "pslld", "psllq", "psrlw", "psrld", "psrlq", "psraw", "psrad"]) {
+    for (const n of [0, 1, 7, 15, 16, 31, 32, 63, 64, 200]) add(`${op} xmm${n % 16}, ${n}`);
+    add(`${op} xmm1, xmm2`);
+    add(`${op} xmm6, ${A16}`);
+    add(`and ecx, 127 | movd xmm2, ecx | ${op} xmm3, xmm2`);
+  }
+  for (const op of ["pslldq", "psrldq"]) for (const n of [0, 1, 3, 8, 15, 16, 255]) add(`${op} xmm${n % 16}, ${n}`);
+  for (const op of ["pshufd", "pshuflw", "pshufhw", "shufps", "shufpd"]) {
+    for (const imm of [0, 0x1b, 0x4e, 0xe4, 0xff, 0x39]) add(`${op} xmm1, xmm2, ${imm}`);
+    add(`${op} xmm3, xmm3, 0x93`);
+    add(`${op} xmm4, ${A16}, 0x27`);
+    add(`${op} xmm4, ${MIS}, 0x27`);
+  }
+  // ---- moves ----
+  for (const op of ["movdqa", "movaps", "movapd", "movdqu", "movups", "movupd"]) {
+    add(`${op} xmm1, xmm2`); add(`${op} xmm10, xmm3`);
+    add(`${op} xmm4, ${A16}`); add(`${op} xmm4, ${MIS}`);
+    add(`${op} ${A16}, xmm5`); add(`${op} ${MIS}, xmm5`);
+  }
+  for (const op of ["movntdq", "movntps", "movntpd"]) { add(`${op} ${A16}, xmm6`); add(`${op} ${MIS}, xmm6`); }
+  add(`lddqu xmm7, ${MIS}`);
+  add(`movntdqa xmm7, ${A16}`);
+  add("movnti [r15+8], rax"); add("movnti [r15+12], ecx");
+  for (const [a, b] of [["xmm1", "eax"], ["xmm9", "r10d"]]) { add(`movd ${a}, ${b}`); add(`movd ${b}, ${a}`); }
+  for (const [a, b] of [["xmm1", "rax"], ["xmm12", "r11"]]) { add(`movq ${a}, ${b}`); add(`movq ${b}, ${a}`); }
+  add("movd xmm2, [r15+4]"); add("movd [r15+4], xmm2"); add("movq xmm3, [r15+4]"); add("movq [r15+4], xmm3");
+  add("movq xmm4, xmm5"); add("movq xmm11, xmm11");
+  for (const op of ["movss", "movsd"]) { add(`${op} xmm1, xmm2`); add(`${op} xmm3, [r15+4]`); add(`${op} [r15+4], xmm6`); add(`${op} xmm13, xmm8`); }
+  for (const op of ["movhps", "movlps", "movhpd", "movlpd"]) { add(`${op} xmm1, [r15+4]`); add(`${op} [r15+4], xmm2`); }
+  add("movhlps xmm1, xmm2"); add("movlhps xmm3, xmm4"); add("movhlps xmm5, xmm5");
+  for (const op of ["pmovmskb", "movmskps", "movmskpd"]) { add(`${op} eax, xmm1`); add(`${op} r9d, xmm12`); }
+  for (const imm of [0, 3, 7, 9]) { add(`pextrw eax, xmm1, ${imm}`); add(`pinsrw xmm2, ecx, ${imm}`); add(`pinsrw xmm2, [r15+6], ${imm}`); }
+  // ---- state ----
+  add("fxsave64 [r15+48]"); add("fxsave64 [r15+56]");
+  add("fxsave64 [r15+48] | mov dword [r15+72], 0x1f80 | pxor xmm1, xmm1 | fxrstor64 [r15+48]");
+  // x87 and XMM registers from random memory (FIP and FDP below 2^32: 64-bit values beyond
+  // the canonical range are not modelled exactly).
+  add("mov dword [r15+72], 0x1f80 | mov dword [r15+60], 0 | mov dword [r15+68], 0 | fxrstor64 [r15+48]");
+  add("mov dword [r15+72], 0x1f80 | mov dword [r15+60], 0 | mov dword [r15+68], 0 | mov eax, 3 | xor edx, edx | mov qword [r15+560], rax | mov qword [r15+568], rdx | mov qword [r15+576], rdx | xrstor64 [r15+48]");
+  add("mov dword [r15+72], 0x10000 | fxrstor64 [r15+48]"); // reserved MXCSR bit: #GP
+  for (const ins of ["xsave", "xsaveopt", "xsavec", "xsave64", "xsavec64"]) {
+    add(`mov eax, 3 | xor edx, edx | ${ins} [r15+48]`);
+    add(`mov eax, 1 | xor edx, edx | ${ins} [r15+48]`);
+    add(`mov eax, 2 | xor edx, edx | ${ins} [r15+48]`);
+    add(`mov eax, 3 | xor edx, edx | ${ins} [r15+16]`); // misaligned: #GP
+    add(`mov eax, 3 | xor edx, edx | pxor xmm0, xmm0 | pxor xmm1, xmm1 | pxor xmm2, xmm2 | ${ins} [r15+48]`);
+  }
+  add("mov eax, 3 | xor edx, edx | xsave64 [r15+48] | pxor xmm1, xmm1 | xrstor64 [r15+48]");
+  add("mov eax, 3 | xor edx, edx | xsavec64 [r15+48] | pxor xmm1, xmm1 | xrstor64 [r15+48]");
+  add("mov eax, 3 | xor edx, edx | xsave64 [r15+48] | mov byte [r15+560], 0 | xrstor64 [r15+48]"); // XSTATE_BV 0: init
+  add("mov eax, 3 | xor edx, edx | xsave64 [r15+48] | mov byte [r15+560], 2 | xrstor64 [r15+48]");
+  add("mov eax, 3 | xor edx, edx | xsave64 [r15+48] | mov byte [r15+568], 1 | xrstor64 [r15+48]"); // XCOMP_BV != 0 in standard form: #GP
+  add("mov eax, 3 | xor edx, edx | xsavec64 [r15+48] | mov byte [r15+560], 0 | mov eax, 1 | xrstor64 [r15+48]");
+  add("stmxcsr [r15+8]");
+  add("and dword [r15+8], 0xffff | ldmxcsr [r15+8] | stmxcsr [r15+12]");
+  add("ldmxcsr [r15+8]"); // random bits: mostly #GP
+  return f;
+}
+
+/** Floating-point lane patterns: signed zeros, denormals, infinities, quiet and signalling NaNs with payloads. */
+const F32 = [0, 0x80000000, 0x00000001, 0x807fffff, 0x00800000, 0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7f800001, 0xff812345, 0x3f800000, 0xbf800000, 0x4b000000];
+const F64H = [0, 0x80000000, 0x00000000, 0x800fffff, 0x00100000, 0x7fefffff, 0x7ff00000, 0xfff00000, 0x7ff80000, 0xfff80000, 0x7ff00000, 0xfff12345, 0x3ff00000, 0xbff00000, 0x43300000];
+
+function lane(r: Rng): number {
+  const k = r.int(8);
+  if (k === 0) return F32[r.int(F32.length)]!;
+  if (k === 1) return [0, 0xffffffff, 0x80000000, 0x7fffffff, 0x80808080, 0x7f7f7f7f, 0x00ff00ff, 0x8000ffff][r.int(8)]!;
+  return Number(r.next() & 0xffffffffn);
+}
+
+export function randomSseInput(r: Rng): SseInput {
+  const regs: bigint[] = [];
+  for (let i = 0; i < 16; i++) regs.push(randomValue(r));
+  regs[4] = 0n; regs[15] = 0n;
+  const flags = Number(r.next() & 0x8d5n) | 2;
+  const fx = new Uint8Array(512);
+  const dv = new DataView(fx.buffer);
+  // FCW as the processor holds it (bit 6 reads 1, bits 15:13 read 0); FSW with ES and B set iff an
+  // unmasked exception flag is set (SDM Vol. 1 §8.1.3).
+  const fcw = Number(r.next() & 0x1f3fn) | 0x40;
+  let fsw = Number(r.next() & 0x7f7fn);
+  if ((fsw & ~fcw & 0x3f) !== 0) fsw |= 0x8080;
+  dv.setUint16(0, fcw, true);
+  dv.setUint16(2, fsw, true);
+  dv.setUint8(4, r.int(256)); // abridged FTW
+  dv.setUint16(6, r.int(2048), true); // FOP
+  dv.setBigUint64(8, r.next() & 0x7fffffffffffn, true); // FIP
+  dv.setBigUint64(16, r.next() & 0x7fffffffffffn, true); // FDP
+  // MXCSR: all exceptions masked (integer forms cannot raise them), random flags, DAZ, RC, FTZ.
+  dv.setUint32(24, 0x1f80 | Number(r.next() & 0xe07fn), true);
+  for (let i = 0; i < 8; i++) {
+    dv.setBigUint64(32 + 16 * i, r.next(), true);
+    dv.setUint16(40 + 16 * i, Number(r.next() & 0xffffn), true);
+  }
+  for (let i = 0; i < 16; i++) {
+    if (r.int(3) === 0) {
+      // a pair of doubles
+      for (let q = 0; q < 2; q++) {
+        dv.setUint32(160 + 16 * i + 8 * q + 4, F64H[r.int(F64H.length)]! | (r.int(2) ? r.int(16) : 0), true);
+        dv.setUint32(160 + 16 * i + 8 * q, r.int(3) === 0 ? 0 : r.int(3) === 0 ? 1 : Number(r.next() & 0xffffffffn), true);
+      }
+    } else for (let k = 0; k < 4; k++) dv.setUint32(160 + 16 * i + 4 * k, lane(r), true);
+  }
+  const mem = new Uint8Array(MEM_BYTES);
+  const mv = new DataView(mem.buffer);
+  for (let i = 0; i < MEM_BYTES; i += 4) mv.setUint32(i, lane(r), true);
+  return { regs, flags, fx, mem };
+}
