@@ -7,7 +7,7 @@
  */
 import { interruptRequested } from "../interrupt";
 import {
-  TLB_SIZE, ptRead as ptReadImpl, ptWrite as ptWriteImpl, translate as translateImpl, walk as walkImpl,
+  TLB_MASK, TLB_SIZE, ptRead as ptReadImpl, ptWrite as ptWriteImpl, translate as translateImpl, walk as walkImpl,
   xlate as xlateImpl,
 } from "./mmu";
 import {
@@ -551,54 +551,67 @@ export class Vcpu extends CpuState {
   }
 
   r8(ea: number): number {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.rTag[i] === ea - off) return this.rView[i]!.getUint8(off);
-    return this.readSlow(ea, 1);
+    return this.readMiss(ea, 1);
   }
   r16(ea: number): number {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.rTag[i] === ea - off && off <= 4094) return this.rView[i]!.getUint16(off, true);
-    return this.readSlow(ea, 2);
+    return this.readMiss(ea, 2);
   }
   r32(ea: number): number {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.rTag[i] === ea - off && off <= 4092) return this.rView[i]!.getInt32(off, true);
-    return this.readSlow(ea, 4) | 0;
+    return this.readMiss(ea, 4) | 0;
   }
   /** 64-bit read: returns the low half, high half in `tH`. */
   r64(ea: number): number {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.rTag[i] === ea - off && off <= 4088) {
       const v = this.rView[i]!;
       this.tH = v.getInt32(off + 4, true);
       return v.getInt32(off, true);
     }
-    const lo = this.readSlow(ea, 4) | 0;
-    this.tH = this.readSlow(ea + 4, 4) | 0;
+    const lo = this.readMiss(ea, 4) | 0;
+    this.tH = this.readMiss(ea + 4, 4) | 0;
     return lo;
   }
   w8(ea: number, v: number): void {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.wTag[i] === ea - off) this.wView[i]!.setUint8(off, v);
     else this.writeSlow(ea, 1, v, 0);
   }
   w16(ea: number, v: number): void {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.wTag[i] === ea - off && off <= 4094) this.wView[i]!.setUint16(off, v, true);
     else this.writeSlow(ea, 2, v, 0);
   }
   w32(ea: number, v: number): void {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.wTag[i] === ea - off && off <= 4092) this.wView[i]!.setInt32(off, v, true);
     else this.writeSlow(ea, 4, v, 0);
   }
   w64(ea: number, lo: number, hi: number): void {
-    const off = ea & 4095, i = (ea >>> 12) & 255;
+    const off = ea & 4095, i = (ea >>> 12) & TLB_MASK;
     if (this.wTag[i] === ea - off && off <= 4088) {
       const w = this.wView[i]!;
       w.setInt32(off, lo, true);
       w.setInt32(off + 4, hi, true);
     } else this.writeSlow(ea, 8, lo, hi);
+  }
+
+  /**
+   * A read that missed the TLB: one translation fills the entry, then the access is served from
+   * it; only a read crossing into the next page goes byte by byte.
+   */
+  private readMiss(ea: number, size: number): number {
+    const off = ea & 4095;
+    if (off + size > 4096) return this.readSlow(ea, size);
+    const m = this.xlate(ea, 0);
+    const i = (ea >>> 12) & TLB_MASK;
+    const v = this.rTag[i] === ea - off ? this.rView[i]! : this.machine.memory.view(Math.floor(m / PAGE_SIZE) as never);
+    return size === 1 ? v.getUint8(off) : size === 2 ? v.getUint16(off, true) : v.getUint32(off, true);
   }
 
   private readSlow(ea: number, size: number): number {
@@ -670,7 +683,7 @@ export class Vcpu extends CpuState {
       return;
     }
     const page = va - (va & 4095);
-    const i = (va >>> 12) & 255;
+    const i = (va >>> 12) & TLB_MASK;
     if (this.rTag[i] === page) this.rTag[i] = NaN;
     if (this.wTag[i] === page) this.wTag[i] = NaN;
     if (this.xTag[i] === page) this.xTag[i] = NaN;
