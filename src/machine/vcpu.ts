@@ -283,6 +283,23 @@ export class Vcpu extends CpuState {
   }
 
   /**
+   * Takes a queued vector back before the CPU accepts it (a local APIC whose PPR rose above it,
+   * or that now offers a higher-priority one). Returns whether it was queued.
+   */
+  withdrawInterrupt(vector: number): boolean {
+    const i = this.pendingIrq.indexOf(vector);
+    if (i < 0) return false;
+    this.pendingIrq.splice(i, 1);
+    return true;
+  }
+
+  /**
+   * Called as the CPU accepts a queued vector (the INTA cycle: a local APIC moves it from IRR to
+   * ISR here), before its gate is delivered.
+   */
+  interruptAccepted: ((vector: number) => void) | undefined;
+
+  /**
    * Delivers an exception now (e.g. #GP for an MSR the owner refuses). If `atRip` is given, RIP is
    * first rewound to it (the faulting instruction) as for a fault.
    */
@@ -401,6 +418,7 @@ export class Vcpu extends CpuState {
       if (this.pendingIrq.length !== 0 && (this.eflagsRest & IF) && !this.interruptShadow) {
         const v = this.pendingIrq.shift()!;
         this.trace.event(this.rip, `interrupt ${v}`);
+        this.interruptAccepted?.(v);
         const x = this.deliver(v, undefined, false, this.rip, "external interrupt");
         if (x) return x;
       }

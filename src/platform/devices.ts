@@ -9,6 +9,7 @@
  * is delivered when the guest has IF=1, like an IRR bit).
  */
 import type { Gpa, Vcpu } from "../machine";
+import { emulateMmio, MmioEmulationError } from "./mmio";
 
 /** The vCPU as a device sees it. */
 export interface PlatformVcpu {
@@ -19,6 +20,8 @@ export interface PlatformVcpu {
   readonly cpu: Vcpu;
   /** Raises an external interrupt vector in this vCPU. */
   inject(vector: number): void;
+  /** An interrupt became pending for it: wake it if it sleeps waiting for one (vcpu_kick). */
+  wake?(): void;
 }
 
 export interface PortRange { first: number; last: number }
@@ -83,9 +86,21 @@ export class DeviceBus {
    * Offers an io/rdmsr/wrmsr exit to the devices. Returns "handled" (the exit is complete),
    * "gp" (refuse the instruction with #GP(0)) or "unclaimed" (the hypervisor's own rules apply).
    */
-  handle(v: PlatformVcpu, x: ExitForBus): "handled" | "gp" | "unclaimed" {
+  handle(v: PlatformVcpu, x: ExitForBus): BusResult {
     const cpu = v.cpu;
     switch (x.kind) {
+      case "gpa-fault": {
+        // An access to a device's MMIO window: emulate the instruction against the device.
+        const d = x.access === "exec" ? undefined : this.byGpa(x.gpa);
+        if (!d || !d.mmioRead || !d.mmioWrite) return "unclaimed";
+        try {
+          emulateMmio(cpu, x.gpa, { read: (g, n) => d.mmioRead!(v, g, n), write: (g, n, val) => d.mmioWrite!(v, g, n, val) });
+        } catch (e) {
+          if (e instanceof MmioEmulationError) return { failed: `${d.name} MMIO at ${x.gpa.toString(16)}: ${e.message}` };
+          throw e;
+        }
+        return "handled";
+      }
       case "io": {
         const d = this.byPort(x.port);
         if (!d) return "unclaimed";
@@ -110,8 +125,12 @@ export class DeviceBus {
   }
 }
 
+/** What the bus made of an exit; `failed` names an MMIO access it could not emulate. */
+export type BusResult = "handled" | "gp" | "unclaimed" | { failed: string };
+
 /** The exits a device may answer. */
 export type ExitForBus =
+  | { kind: "gpa-fault"; gpa: Gpa; access: "read" | "write" | "exec" }
   | { kind: "io"; direction: "in" | "out"; port: number; size: 1 | 2 | 4; value: number }
   | { kind: "rdmsr"; msr: number }
   | { kind: "wrmsr"; msr: number; value: bigint };

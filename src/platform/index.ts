@@ -9,3 +9,5 @@ export * from "./trace";
 export * from "./scheduler";
 export * from "./run-loop";
 export * from "./devices";
+export * from "./lapic";
+export * from "./mmio";

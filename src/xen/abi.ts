@@ -104,6 +104,10 @@ export const VCPUOP = {
   register_vcpu_info: 10, send_nmi: 11, get_physid: 12,
 } as const;
 export const RUNSTATE = { running: 0, runnable: 1, blocked: 2, offline: 3 } as const;
+/** vcpu.h XEN_RUNSTATE_UPDATE: state_entry_time bit 63 while Xen rewrites a registered area. */
+export const XEN_RUNSTATE_UPDATE = 1n << 63n;
+/** xen.h VMASST_CMD_* and VMASST_TYPE_runstate_update_flag (the one assist an HVM guest may enable). */
+export const VMASST_CMD_enable = 0, VMASST_CMD_disable = 1, VMASST_TYPE_runstate_update_flag = 5;
 export type Runstate = keyof typeof RUNSTATE;
 /** vcpu.h VCPU_SSHOTTMR_future: fail with -ETIME if the deadline is past. */
 export const VCPU_SSHOTTMR_future = 1;

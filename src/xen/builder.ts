@@ -8,6 +8,7 @@
  * Both place the console and xenstore pages at Xen's HVM "special pages"
  * (tools/libs/guest/xg_dom_x86.c: X86_HVM_END_SPECIAL_REGION 0xff000, 8 pages below it).
  */
+import { APIC_DEFAULT_PHYS_BASE } from "../platform/lapic";
 import { ElfFile, GuestPhysical, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
 import { E820_ACPI, E820_RAM, E820_RESERVED, LAYOUT, XEN_ELFNOTE, XEN_HVM_START_MAGIC_VALUE } from "./abi";
 import { hypercallPage } from "./cpuid";
@@ -158,6 +159,9 @@ export function buildLab(d: Domain, code: Uint8Array): BuildResult {
   const { cr3 } = buildPageTables(g, LAB.pageTables, [
     { va: 0, gpa: 0, pages },
     { va: specialPfn(0) * PAGE_SIZE, gpa: specialPfn(0) * PAGE_SIZE, pages: X86_HVM_NR_SPECIAL_PAGES },
+    // The local APIC's xAPIC window, identity-mapped as a guest kernel maps it (no RAM behind it:
+    // accesses exit to the emulated APIC).
+    { va: APIC_DEFAULT_PHYS_BASE, gpa: APIC_DEFAULT_PHYS_BASE, pages: 1 },
   ]);
   g.write(LAB.code, code);
   g.write(LAB.hypercallPage, hypercallPage());

@@ -36,6 +36,8 @@ export class Domain {
   private readonly exits = new Map<string, number>();
   readonly hvmParams: bigint[] = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
   hypercallPageGpa: number | undefined;
+  /** VMASST_TYPE_runstate_update_flag enabled (vm_assist): registered runstate copies carry XEN_RUNSTATE_UPDATE while written. */
+  runstateUpdateFlag = false;
   /** Hypercalls by number. */
   readonly hypercalls = new Map<number, number>();
   /** Pages the domain may own (max_pages) and the balloon target, in 4 KiB pages. */

@@ -6,6 +6,7 @@
  * notifications are recorded instead.
  */
 import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR } from "./abi";
+import type { LocalApic } from "../platform";
 import type { Domain } from "./domain";
 import type { XenVcpu } from "./xen-vcpu";
 
@@ -27,6 +28,8 @@ export interface DeliveryHost {
   readonly now: number;
   makeRunnable(v: XenVcpu, boost: boolean, at?: number): void;
   kick(v: XenVcpu, at?: number): void;
+  /** The vCPUs' local APICs (a per-vCPU upcall vector is raised there). */
+  readonly lapic: LocalApic;
 }
 
 /** Service notifications kept: past MAX, the oldest DROP are dropped. */
@@ -62,20 +65,23 @@ export class EventDelivery {
     const si = v.domain.sharedInfo;
     if (si.upcallPending(v.id)) return;
     si.setUpcallPending(v.id, 1);
+    // hvm_assert_evtchn_irq: a per-vCPU upcall vector is an edge into the vCPU's local APIC.
+    if (v.upcallVector !== undefined && v.cpu) this.host.lapic.setIrq(v.platform, v.upcallVector);
     this.host.kick(v, at);
   }
 
-  /** Injects the event-channel upcall vector if events are pending (hvm_vcpu_has_pending_irq). */
+  /** Injects the HVM callback vector if events are pending (hvm_vcpu_has_pending_irq). */
   deliverUpcall(v: XenVcpu): void {
     const d = v.domain;
     const cb = d.hvmParams[HVM_PARAM.CALLBACK_IRQ]!;
-    // A per-vCPU vector (HVMOP_set_evtchn_upcall_vector) wins over the domain-wide CALLBACK_IRQ.
-    const vector = v.upcallVector ?? (Number(cb >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR ? Number(cb & 0xffn) : undefined);
-    if (vector === undefined || !d.sharedInfo.hasVcpuInfo(v.id)) return;
-    if (!d.sharedInfo.upcallPending(v.id)) return;
+    // A per-vCPU vector (HVMOP_set_evtchn_upcall_vector) goes through the local APIC instead,
+    // raised when upcall_pending becomes set (markEventsPending).
+    if (v.upcallVector !== undefined || Number(cb >> 56n) !== HVM_PARAM_CALLBACK_TYPE_VECTOR) return;
+    const vector = Number(cb & 0xffn);
+    if (!d.sharedInfo.hasVcpuInfo(v.id) || !d.sharedInfo.upcallPending(v.id)) return;
     const cpu = v.cpu!;
-    // Queued even with IF=0: like a vector pending in the local APIC's IRR, it is delivered as
-    // soon as the guest enables interrupts (sti after a cli/block sequence).
+    // The callback vector bypasses the APIC (hvm_intack_vector, no EOI): queued even with IF=0,
+    // it is delivered as soon as the guest enables interrupts (sti after a cli/block sequence).
     if (cpu.pendingInterrupts.includes(vector)) return;
     cpu.injectInterrupt(vector);
   }

@@ -23,11 +23,12 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
   const saveNow = host.now;
   host.now = t;
   try {
-    // Platform devices (src/platform/devices.ts) answer their ports and MSRs first.
-    if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr") {
+    // Platform devices (src/platform/devices.ts) answer their ports, MSRs and MMIO first.
+    if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr" || x.kind === "gpa-fault") {
       const r = host.devices.handle(v.platform, x);
       if (r === "handled") return;
       if (r === "gp") { refuseWithGp(host, v, x.rip, t); return; }
+      if (typeof r === "object") { host.crashDomain(d, `${r.failed} at rip ${hex(x.rip)}`); return; }
     }
     switch (x.kind) {
       case "budget":
@@ -51,7 +52,7 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
           cpu.completeCpuid(a, b, c, dd);
           return;
         }
-        const [a, b, c, dd] = xenCpuid(x.leaf, x.subleaf, { domid: d.domid, vcpuId: v.id, nrVcpus: d.vcpus.length, viridian: d.config.viridian.length > 0 });
+        const [a, b, c, dd] = xenCpuid(x.leaf, x.subleaf, { domid: d.domid, vcpuId: v.id, nrVcpus: d.vcpus.length, viridian: d.config.viridian.length > 0, tscKhz: host.cpuMHz * 1000, tscToNs: host.timeScale() });
         cpu.completeCpuid(a, b, c, dd);
         return;
       }
@@ -61,7 +62,6 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
         if (r === "gp") { refuseWithGp(host, v, x.rip, t); return; }
         if (r !== "not-viridian") { cpu.completeRdmsr(r.value); return; }
         if (x.msr === hypercallMsr(d)) { cpu.completeRdmsr(0n); return; }
-        if (x.msr === 0x1b) { cpu.completeRdmsr(0xfee00000n | 0x800n | (v.id === 0 ? 0x100n : 0n)); return; }
         refuseWithGp(host, v, x.rip, t);
         return;
       }
@@ -89,7 +89,6 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
           }
           return;
         }
-        if (x.msr === 0x1b) return;
         refuseWithGp(host, v, x.rip, t);
         return;
       }
@@ -108,6 +107,8 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
         }
         const hasVector = v.upcallVector !== undefined || Number(d.hvmParams[HVM_PARAM.CALLBACK_IRQ]! >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR;
         if (hasVector && d.sharedInfo.hasVcpuInfo(v.id) && d.sharedInfo.upcallPending(v.id)) return;
+        // An interrupt the local APIC already offered (a timer that expired during the slice).
+        if (cpu.pendingInterrupts.length !== 0) return;
         host.block(v, "hlt", t);
         return;
       }

@@ -8,7 +8,7 @@
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
 import { FrameUse, Machine, gva } from "../machine";
-import { DeviceBus, RunLoop, TraceRing, VirtualClock } from "../platform";
+import { DeviceBus, LocalApic, RunLoop, TraceRing, VirtualClock } from "../platform";
 import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
@@ -102,6 +102,8 @@ export class XenHost {
   readonly devices = new DeviceBus();
   /** Virtual time (the platform's clock). */
   readonly clock: VirtualClock;
+  /** Every HVM/PVH vCPU's emulated local APIC (Xen's vlapic), on the device bus and the timers. */
+  readonly lapic: LocalApic;
   /** The platform's run loop: pCPUs, the scheduler core, timers, the instruction count. */
   private readonly loop: RunLoop<XenVcpu>;
   /** Virtual time, ns since boot. */
@@ -165,6 +167,18 @@ export class XenHost {
       ran: (p, v, a, b) => this.recordSegment(p, v, a, b),
     });
     this.loop.timers.add(xenVcpuTimers(this));
+    this.lapic = new LocalApic({
+      now: () => this.now,
+      tscAt: (ns) => this.clock.tscAt(ns),
+      nsAtTsc: (tsc) => Math.ceil((tsc * 1000) / this.cpuMHz),
+      peers: (pv) => this.domainOfKey(pv.key)?.vcpus.filter((o) => o.cpu).map((o) => o.platform) ?? [],
+      // Xen's LAPIC_ID(): vCPU n has APIC ID 2n (the MADT the builder writes says the same).
+      apicId: (pv) => pv.index * 2,
+      kick: (pv) => pv.wake?.(),
+      special: (from, to, icr) => this.log(`d${this.domainOfKey(from.key)?.domid}v${from.index}: IPI delivery mode ${(icr >> 8) & 7} to vCPU ${to.index} ignored (PVH vCPUs start with VCPUOP_up)`),
+    });
+    this.devices.add(this.lapic);
+    this.loop.timers.add(this.lapic);
     this.log(`Xen version ${4}.${17}${".0-xenlab"} (xenlab) (gcc) debug=n`);
     this.log(`Using scheduler: SMP Credit Scheduler (credit)`);
     this.log(`Brought up ${pcpus} CPUs`);
@@ -298,6 +312,12 @@ export class XenHost {
   /** vcpu_time_info scale for a TSC at cpuMHz: ns = ((tsc << shift) * mul) >> 32. */
   timeScale(): { mul: number; shift: number } {
     return this.clock.timeScale();
+  }
+
+  /** The domain of a platform vCPU key ("d3v1"). */
+  private domainOfKey(key: string): Domain | undefined {
+    const m = /^d(\d+)v/.exec(key);
+    return m ? this.domains.get(Number(m[1])) : undefined;
   }
 
   private allVcpus(): XenVcpu[] {

@@ -1,31 +1,56 @@
 /**
- * Architectural MSRs as Xen answers them to a PVH/HVM guest, as a platform device.
- * MSR_IA32_MISC_ENABLE (0x1a0; Intel SDM vol. 4 table 2-2): Xen reads the host's value and
- * passes it through guest_misc_enable() (xen/arch/x86/msr.c): PERF_AVAIL and MONITOR_ENABLE
- * cleared, BTS_UNAVAIL, PEBS_UNAVAIL and XTPR_DISABLE set; a write that changes it is #GP. Linux
- * reads it in early_init_intel before any IDT exists, so a #GP there is a triple fault.
+ * Architectural MSRs as Xen's guest_rdmsr/guest_wrmsr (xen/arch/x86/msr.c) answer them to a
+ * PVH/HVM guest on an Intel host, as a platform device. Linux reads MISC_ENABLE and UCODE_REV in
+ * early_init_intel before any IDT exists, so a #GP there is a triple fault.
  */
 import type { PlatformDevice } from "../platform/devices";
 
+/** msr-index.h numbers (Intel SDM vol. 4 table 2-2). */
+export const MSR_IA32_PLATFORM_ID = 0x17;
+export const MSR_IA32_FEATURE_CONTROL = 0x3a;
+export const MSR_IA32_UCODE_REV = 0x8b;
 export const MSR_IA32_MISC_ENABLE = 0x1a0;
 /** msr-index.h MSR_IA32_MISC_ENABLE_* bits. */
 export const MISC_ENABLE = {
   FAST_STRING: 1n << 0n, PERF_AVAIL: 1n << 7n, BTS_UNAVAIL: 1n << 11n, PEBS_UNAVAIL: 1n << 12n,
   MONITOR_ENABLE: 1n << 18n, XTPR_DISABLE: 1n << 23n,
 } as const;
+/** msr-index.h IA32_FEATURE_CONTROL_LOCK. */
+export const FEATURE_CONTROL_LOCK = 1n;
 
-/** guest_misc_enable() of xen/arch/x86/msr.c. */
+/** guest_misc_enable() of xen/arch/x86/msr.c: PERF_AVAIL and MONITOR cleared, BTS/PEBS unavailable, xTPR disabled. */
 export const guestMiscEnable = (host: bigint): bigint =>
   (host & ~(MISC_ENABLE.PERF_AVAIL | MISC_ENABLE.MONITOR_ENABLE)) | MISC_ENABLE.BTS_UNAVAIL | MISC_ENABLE.PEBS_UNAVAIL | MISC_ENABLE.XTPR_DISABLE;
 
-/** The emulated host's own MISC_ENABLE: fast strings on, performance monitoring available. */
+/** The emulated host's own MSRs: fast strings on, performance monitoring available, no microcode loaded. */
 const HOST_MISC_ENABLE = MISC_ENABLE.FAST_STRING | MISC_ENABLE.PERF_AVAIL;
+const HOST_UCODE_REV = 0n;
+const HOST_PLATFORM_ID = 0n;
+
+const one = (msr: number) => ({ first: msr, last: msr });
 
 export function pvhMsrs(): PlatformDevice {
   return {
     name: "xen-pvh-msrs",
-    msrs: [{ first: MSR_IA32_MISC_ENABLE, last: MSR_IA32_MISC_ENABLE }],
-    rdmsr: () => guestMiscEnable(HOST_MISC_ENABLE),
-    wrmsr: (_v, _msr, value) => (value === guestMiscEnable(HOST_MISC_ENABLE) ? true : "gp"),
+    msrs: [one(MSR_IA32_PLATFORM_ID), one(MSR_IA32_FEATURE_CONTROL), one(MSR_IA32_UCODE_REV), one(MSR_IA32_MISC_ENABLE)],
+    rdmsr: (_v, msr) => {
+      switch (msr) {
+        // The host's value passed through (Intel only).
+        case MSR_IA32_PLATFORM_ID: return HOST_PLATFORM_ID;
+        // Locked, no VMX outside SMX (the guest's CPUID has no VMX), no LMCE.
+        case MSR_IA32_FEATURE_CONTROL: return FEATURE_CONTROL_LOCK;
+        // Xen's last microcode load, forwarded straight to the guest (in EDX, the high half).
+        case MSR_IA32_UCODE_REV: return HOST_UCODE_REV << 32n;
+        default: return guestMiscEnable(HOST_MISC_ENABLE);
+      }
+    },
+    wrmsr: (_v, msr, value) => {
+      switch (msr) {
+        // Read-only, but Intel documents writing 0 before reading it: Xen takes exactly that.
+        case MSR_IA32_UCODE_REV: return value === 0n ? true : "gp";
+        case MSR_IA32_MISC_ENABLE: return value === guestMiscEnable(HOST_MISC_ENABLE) ? true : "gp";
+        default: return "gp";
+      }
+    },
   };
 }

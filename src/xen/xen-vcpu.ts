@@ -5,7 +5,7 @@
  */
 import { Vcpu } from "../machine";
 import type { PlatformVcpu, SchedUnit } from "../platform";
-import { RUNSTATE, Runstate } from "./abi";
+import { LAYOUT, RUNSTATE, Runstate, XEN_RUNSTATE_UPDATE } from "./abi";
 import type { Domain } from "./domain";
 import type { MimeBundle } from "../mime";
 
@@ -40,6 +40,11 @@ export class XenVcpu implements SchedUnit {
   vcpuInfoGpa: number | undefined;
   /** Per-vCPU event upcall vector (HVMOP_set_evtchn_upcall_vector). */
   upcallVector: number | undefined;
+  /**
+   * The guest-virtual address of its vcpu_runstate_info copy (VCPUOP_register_runstate_memory_area),
+   * rewritten at every runstate change as Xen's update_runstate_area does.
+   */
+  runstateGva: bigint | undefined;
 
   constructor(readonly domain: Domain, readonly id: number, readonly cpu: Vcpu | undefined) {}
 
@@ -48,7 +53,11 @@ export class XenVcpu implements SchedUnit {
   get platform(): PlatformVcpu {
     const cpu = this.cpu;
     if (!cpu) throw new Error(`d${this.domain.domid}v${this.id} runs no guest code`);
-    this.view ??= { key: `d${this.domain.domid}v${this.id}`, index: this.id, cpu, inject: (vector) => cpu.injectInterrupt(vector) };
+    this.view ??= {
+      key: `d${this.domain.domid}v${this.id}`, index: this.id, cpu,
+      inject: (vector) => cpu.injectInterrupt(vector),
+      wake: () => this.domain.host.kick(this),
+    };
     return this.view;
   }
 
@@ -67,6 +76,38 @@ export class XenVcpu implements SchedUnit {
     this.stateTime[RUNSTATE[this.runstate]]! += Math.max(0, now - this.stateEntry);
     this.runstate = s;
     this.stateEntry = now;
+    if (this.runstateGva !== undefined) this.updateRunstateArea(now);
+  }
+
+  /** The runstate as vcpu_runstate_info (vcpu.h): state, state_entry_time, time[4] up to `now`. */
+  runstateInfo(now: number): Uint8Array {
+    const b = new Uint8Array(LAYOUT.vcpu_runstate_info.size), dv = new DataView(b.buffer);
+    const RI = LAYOUT.vcpu_runstate_info.f, cur = RUNSTATE[this.runstate];
+    dv.setUint32(RI.state, cur, true);
+    dv.setBigUint64(RI.state_entry_time, BigInt(Math.floor(this.stateEntry)), true);
+    for (let i = 0; i < 4; i++) dv.setBigUint64(RI.time + i * 8, BigInt(Math.floor(this.stateTime[i]! + (i === cur ? Math.max(0, now - this.stateEntry) : 0))), true);
+    return b;
+  }
+
+  /**
+   * update_runstate_area (xen/common/domain.c): copies the runstate to the registered address
+   * through the guest's page tables; with VMASST_TYPE_runstate_update_flag, state_entry_time
+   * carries XEN_RUNSTATE_UPDATE while the copy is being written. A copy that faults is skipped.
+   */
+  updateRunstateArea(now: number): void {
+    const va = this.runstateGva, cpu = this.cpu;
+    if (va === undefined || !cpu) return;
+    const RI = LAYOUT.vcpu_runstate_info.f;
+    const info = this.runstateInfo(now);
+    try {
+      if (this.domain.runstateUpdateFlag) {
+        const entry = new DataView(info.buffer).getBigUint64(RI.state_entry_time, true);
+        cpu.writeVirtU64(va + BigInt(RI.state_entry_time), entry | XEN_RUNSTATE_UPDATE);
+        cpu.writeVirt(va, info);
+      } else cpu.writeVirt(va, info);
+    } catch {
+      // Not mapped (yet): Xen's copy fails silently too.
+    }
   }
 
   /** Total time spent running, up to `now` (ns). */

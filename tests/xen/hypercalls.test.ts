@@ -299,6 +299,49 @@ describe("hypercall ABI", () => {
     expect(r(7)).toBe(2n);
   });
 
+  it("VCPUOP_register_runstate_memory_area: Xen keeps vcpu_runstate_info current at that address across a block and wake; vm_assist takes only runstate_update_flag", () => {
+    const { q, d, host } = run(`
+      mov edi, 0             ; vm_assist(VMASST_CMD_enable, VMASST_TYPE_runstate_update_flag)
+      mov esi, 5
+      call HC(21)
+      mov [rel out], rax
+      mov edi, 0             ; vm_assist(enable, VMASST_TYPE_4gb_segments): not for HVM
+      mov esi, 0
+      call HC(21)
+      mov [rel out + 8], rax
+      mov qword [rel buf], 0x300000
+      mov edi, 5             ; VCPUOP_register_runstate_memory_area(vcpu 0, {addr = 0x300000})
+      xor esi, esi
+      lea rdx, [rel buf]
+      call HC(24)
+      mov [rel out + 16], rax
+      mov eax, [0x300000]    ; state right after registering: running
+      mov [rel out + 24], rax
+      mov dword [rel buf + 64], 0   ; EVTCHNOP_bind_virq {VIRQ_TIMER, vcpu 0}
+      mov dword [rel buf + 68], 0
+      mov edi, 1
+      lea rsi, [rel buf + 64]
+      call HC(32)
+      mov rdi, 1000000       ; set_timer_op(1 ms since boot), then SCHEDOP_block
+      call HC(15)
+      mov edi, 1
+      xor esi, esi
+      call HC(29)`);
+    expect(q(0)).toBe(0n);
+    expect(q(1)).toBe(BigInt(-XEN_ERRNO.EINVAL));
+    expect(q(2)).toBe(0n);
+    expect(q(3)).toBe(0n); // RUNSTATE_running
+    // The copy after the guest halted for good: offline, with time spent blocked ≈ until the 1 ms timer.
+    const entry = d.guest.u64(0x300000 + 8), time = [0, 1, 2, 3].map((i) => Number(d.guest.u64(0x300000 + 16 + i * 8)));
+    expect(d.guest.u32(0x300000)).toBe(3); // RUNSTATE_offline
+    expect(entry >> 63n).toBe(0n); // XEN_RUNSTATE_UPDATE cleared once written
+    expect(Number(entry)).toBeLessThanOrEqual(host.now);
+    expect(time[2]).toBeGreaterThan(900_000);
+    expect(time[2]).toBeLessThan(1_000_000);
+    expect(time[0]).toBeGreaterThan(0);
+    expect(time.reduce((a, b) => a + b, 0)).toBe(Number(entry));
+  });
+
   it("VCPUOP_register_vcpu_info moves vcpu_info into guest memory; HVMOP_set_evtchn_upcall_vector sets a per-vCPU vector", () => {
     const { q, d } = run(`
       ; register_vcpu_info {mfn = gfn 0x300, offset 0x40}

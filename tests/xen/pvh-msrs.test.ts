@@ -29,4 +29,36 @@ describe("MSR_IA32_MISC_ENABLE as Xen's guest_rdmsr answers it", () => {
     expect(cpu.getReg("r10")).toBe(1n);
     expect(cpu.getReg("r11")).toBe(0n); // the changing write faulted (no IDT: the domain crashed there)
   });
+
+  it("MSR_IA32_UCODE_REV: writing 0 is taken (Intel's read sequence), the read gives the revision in EDX, any other write is #GP; FEATURE_CONTROL reads locked", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 64 });
+    const d = host.createLabDomain("u", labCode(`
+    mov ecx, 0x8b                ; MSR_IA32_UCODE_REV (msr-index.h)
+    xor eax, eax
+    xor edx, edx
+    wrmsr                        ; the documented "write 0, cpuid, read"
+    mov eax, 1
+    cpuid
+    mov ecx, 0x8b
+    mov edx, 0xdead
+    rdmsr
+    mov r8, rdx
+    mov ecx, 0x3a                ; MSR_IA32_FEATURE_CONTROL
+    rdmsr
+    mov r9, rax
+    mov r10, 1
+    mov ecx, 0x8b
+    mov eax, 1
+    wrmsr                        ; not 0: #GP (no IDT: the domain crashes here)
+    mov r11, 1
+    cli
+    hlt`), { extra: `on_crash = "preserve"` });
+    host.run({ ns: 5e6 });
+    const cpu = d.vcpus[0]!.cpu!;
+    expect(cpu.getReg("r8")).toBe(0n); // this host has no microcode loaded
+    expect(cpu.getReg("r9")).toBe(1n); // IA32_FEATURE_CONTROL_LOCK, nothing enabled
+    expect(cpu.getReg("r10")).toBe(1n);
+    expect(cpu.getReg("r11")).toBe(0n);
+    expect(d.crashReason).toMatch(/triple fault/);
+  });
 });

@@ -17,6 +17,8 @@ export const hvmOp: Handler = (c, a) => {
     if (!vcpu) return err("ENOENT");
     if (vector < 0x10) return err("EINVAL");
     vcpu.upcallVector = vector;
+    // Already pending: assert it now, as hvmop_set_evtchn_upcall_vector does.
+    if (vcpu.cpu && c.dom.sharedInfo.hasVcpuInfo(vcpu.id) && c.dom.sharedInfo.upcallPending(vcpu.id)) c.host.lapic.setIrq(vcpu.platform, vector);
     return 0;
   }
   if (op !== HVMOP_set_param && op !== HVMOP_get_param) return err("ENOSYS");

@@ -17,6 +17,7 @@ import { memoryOp } from "./memory-op";
 import { schedOp } from "./sched-op";
 import { setTimerOp } from "./set-timer-op";
 import { vcpuOp } from "./vcpu-op";
+import { vmAssist } from "./vm-assist";
 import { xenVersion } from "./xen-version";
 
 const MC = LAYOUT.multicall_entry;
@@ -46,6 +47,7 @@ export const TABLE: Record<number, Handler> = {
   [HYPERVISOR.event_channel_op]: eventChannelOp,
   [HYPERVISOR.grant_table_op]: grantTableOp,
   [HYPERVISOR.vcpu_op]: vcpuOp,
+  [HYPERVISOR.vm_assist]: vmAssist,
   [HYPERVISOR.hvm_op]: hvmOp,
   [HYPERVISOR.set_timer_op]: setTimerOp,
   [HYPERVISOR.multicall]: multicall,

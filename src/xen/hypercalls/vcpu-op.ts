@@ -1,9 +1,9 @@
 /** HYPERVISOR_vcpu_op (common/domain.c do_vcpu_op, arch/x86/domain.c; public vcpu.h, hvm/hvm_vcpu.h). */
-import { ETIME, LAYOUT, RUNSTATE, VCPUOP, VCPU_SSHOTTMR_future } from "../abi";
+import { ETIME, LAYOUT, VCPUOP, VCPU_SSHOTTMR_future } from "../abi";
 import { Handler, err, num } from "./context";
 import { gfn } from "../../machine";
 
-const RI = LAYOUT.vcpu_runstate_info.f, HC = LAYOUT.vcpu_hvm_context.f;
+const HC = LAYOUT.vcpu_hvm_context.f;
 const VCPU_HVM_MODE_64B = 1;
 
 export const vcpuOp: Handler = (c, a) => {
@@ -40,13 +40,15 @@ export const vcpuOp: Handler = (c, a) => {
     }
     case VCPUOP.is_up: return v.online ? 1 : 0;
     case VCPUOP.get_runstate_info: {
-      const now = host.now;
-      mem.setU32(arg + RI.state, RUNSTATE[v.runstate]);
-      mem.setU64(arg + RI.state_entry_time, Math.floor(v.stateEntry));
-      for (let i = 0; i < 4; i++) {
-        const cur = RUNSTATE[v.runstate] === i ? now - v.stateEntry : 0;
-        mem.setU64(arg + RI.time + i * 8, Math.floor(v.stateTime[i]! + cur));
-      }
+      mem.write(arg, v.runstateInfo(host.now));
+      return 0;
+    }
+    case VCPUOP.register_runstate_memory_area: {
+      // The argument holds a guest-virtual address (a handle); Xen keeps it and copies the
+      // runstate there now and at every change (common/domain.c). 0 unregisters.
+      const va = mem.u64(arg);
+      v.runstateGva = va === 0n ? undefined : va;
+      if (v.runstateGva !== undefined) v.updateRunstateArea(host.now);
       return 0;
     }
     case VCPUOP.set_periodic_timer: {
