@@ -140,7 +140,8 @@ export class LocalApic implements PlatformDevice, TimerSource {
   /** The APIC of a vCPU, created at reset state (vlapic_reset) on first use. */
   state(v: PlatformVcpu): LapicState {
     let s = this.states.get(v.key);
-    if (!s) {
+    // A key names one vCPU for as long as it exists; a new vCPU under an old key starts afresh.
+    if (!s || s.v.cpu !== v.cpu) {
       s = new LapicState(v);
       this.states.set(v.key, s);
       this.reset(s);

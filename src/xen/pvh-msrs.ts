@@ -10,6 +10,9 @@ export const MSR_IA32_PLATFORM_ID = 0x17;
 export const MSR_IA32_FEATURE_CONTROL = 0x3a;
 export const MSR_IA32_UCODE_REV = 0x8b;
 export const MSR_IA32_MISC_ENABLE = 0x1a0;
+export const MSR_IA32_CR_PAT = 0x277;
+/** msr-index.h MSR_IA32_CR_PAT_RESET: WB WT UC- UC, twice (the power-on PAT). */
+export const MSR_IA32_CR_PAT_RESET = 0x0007040600070406n;
 /** msr-index.h MSR_IA32_MISC_ENABLE_* bits. */
 export const MISC_ENABLE = {
   FAST_STRING: 1n << 0n, PERF_AVAIL: 1n << 7n, BTS_UNAVAIL: 1n << 11n, PEBS_UNAVAIL: 1n << 12n,
@@ -29,12 +32,24 @@ const HOST_PLATFORM_ID = 0n;
 
 const one = (msr: number) => ({ first: msr, last: msr });
 
+/** hvm.c pat_valid: every entry a memory type PAT defines (UC 0, WC 1, WT 4, WP 5, WB 6, UC- 7). */
+export function patValid(v: bigint): boolean {
+  for (let i = 0n; i < 8n; i++) {
+    const t = Number((v >> (i * 8n)) & 0xffn);
+    if (t === 2 || t === 3 || t > 7) return false;
+  }
+  return true;
+}
+
 export function pvhMsrs(): PlatformDevice {
+  /** Each vCPU's PAT (v->arch.hvm.pat_cr), from the reset value. */
+  const pat = new WeakMap<object, bigint>();
   return {
     name: "xen-pvh-msrs",
-    msrs: [one(MSR_IA32_PLATFORM_ID), one(MSR_IA32_FEATURE_CONTROL), one(MSR_IA32_UCODE_REV), one(MSR_IA32_MISC_ENABLE)],
-    rdmsr: (_v, msr) => {
+    msrs: [one(MSR_IA32_PLATFORM_ID), one(MSR_IA32_FEATURE_CONTROL), one(MSR_IA32_UCODE_REV), one(MSR_IA32_MISC_ENABLE), one(MSR_IA32_CR_PAT)],
+    rdmsr: (v, msr) => {
       switch (msr) {
+        case MSR_IA32_CR_PAT: return pat.get(v.cpu) ?? MSR_IA32_CR_PAT_RESET;
         // The host's value passed through (Intel only).
         case MSR_IA32_PLATFORM_ID: return HOST_PLATFORM_ID;
         // Locked, no VMX outside SMX (the guest's CPUID has no VMX), no LMCE.
@@ -44,8 +59,13 @@ export function pvhMsrs(): PlatformDevice {
         default: return guestMiscEnable(HOST_MISC_ENABLE);
       }
     },
-    wrmsr: (_v, msr, value) => {
+    wrmsr: (v, msr, value) => {
       switch (msr) {
+        // hvm_set_guest_pat: a reserved memory type in any entry is #GP.
+        case MSR_IA32_CR_PAT:
+          if (!patValid(value)) return "gp";
+          pat.set(v.cpu, value);
+          return true;
         // Read-only, but Intel documents writing 0 before reading it: Xen takes exactly that.
         case MSR_IA32_UCODE_REV: return value === 0n ? true : "gp";
         case MSR_IA32_MISC_ENABLE: return value === guestMiscEnable(HOST_MISC_ENABLE) ? true : "gp";

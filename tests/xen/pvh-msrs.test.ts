@@ -61,4 +61,31 @@ describe("MSR_IA32_MISC_ENABLE as Xen's guest_rdmsr answers it", () => {
     expect(cpu.getReg("r11")).toBe(0n);
     expect(d.crashReason).toMatch(/triple fault/);
   });
+
+  it("IA32_PAT: per vCPU from the power-on value 0x0007040600070406; a valid table is kept, a reserved type (2) is #GP", () => {
+    const host = new XenHost({ pcpus: 1, memoryMiB: 64 });
+    const d = host.createLabDomain("p", labCode(`
+    mov ecx, 0x277               ; MSR_IA32_CR_PAT
+    rdmsr
+    mov r8d, eax
+    mov r9d, edx
+    mov eax, 0x00010406          ; WB WT UC- WC ... as Linux programs it
+    mov edx, 0x00010406
+    wrmsr
+    rdmsr
+    mov r10d, eax
+    mov r12, 1
+    mov eax, 0x02                ; entry 0 = type 2: reserved
+    wrmsr
+    mov r11, 1
+    cli
+    hlt`), { extra: `on_crash = "preserve"` });
+    host.run({ ns: 5e6 });
+    const cpu = d.vcpus[0]!.cpu!;
+    expect(cpu.getReg("r8")).toBe(0x00070406n);
+    expect(cpu.getReg("r9")).toBe(0x00070406n);
+    expect(cpu.getReg("r10")).toBe(0x00010406n);
+    expect(cpu.getReg("r12")).toBe(1n);
+    expect(cpu.getReg("r11")).toBe(0n);
+  });
 });

@@ -1,0 +1,52 @@
+/**
+ * Debian's own kernel (linux-image-cloud-amd64, unmodified bzImage) booting on the Xen host
+ * through its PVH entry, `xl create` as a user writes it. The oracle is the kernel itself: what it
+ * prints about the platform it found (Xen's CPUID leaves, libxl's ACPI tables, the event-channel
+ * callback, x2APIC, the PV console) and what it does not complain about (an MSR it expected to
+ * read, a WARNING). The run is bounded by an instruction budget and stops at the line it waits
+ * for, so it stays well inside CI time whatever the vCPU's speed.
+ */
+import { describe, expect, it } from "vitest";
+import { XenHost } from "../../src/xen/host";
+import { linuxGuest } from "../support/linux-guest";
+
+/** How far the boot goes today: the last line this test waits for (the kernel's own words). */
+const UNTIL = "Switched APIC routing to physical x2apic.";
+
+describe("Debian's kernel on the Xen host", () => {
+  it("prints its dmesg on hvc0: Xen HVM detected through CPUID, libxl's ACPI tables and one LAPIC, PVH boot, the callback vector, x2APIC; no MSR it reads is refused", () => {
+    const g = linuxGuest();
+    const host = new XenHost({ pcpus: 1, memoryMiB: 512 });
+    const d = host.createDomain(`name = "debian"\ntype = "pvh"\nkernel = "${g.bzImage}"\nramdisk = "${g.initrd}"\nmemory = 256\nvcpus = 1\non_crash = "preserve"\nextra = "earlyprintk=xen console=hvc0 loglevel=8"\n`);
+    let out = "";
+    host.consoleListeners.add((dom, text) => { if (dom === d) out += text; });
+    const r = host.run({ until: () => out.includes(UNTIL), maxInstructions: 250_000_000 });
+    const lines = out.split(/\r?\n/).map((l) => l.replace(/^\[\s*\d+\.\d+\] /, ""));
+    expect(r.stoppedBy, `console so far:\n${out.slice(-3000)}`).toBe("until");
+    expect(d.crashReason).toBeUndefined();
+
+    // The banner of the package's own build (uname -r is the version the package names).
+    const esc = g.version.replace(/[.]/g, "\\.");
+    expect(lines.some((l) => new RegExp(`^Linux version ${esc} \\(debian-kernel@lists\\.debian\\.org\\) \\(gcc-\\d+ .* #1 SMP PREEMPT_DYNAMIC Debian `).test(l))).toBe(true);
+    expect(lines).toContain("Command line: earlyprintk=xen console=hvc0 loglevel=8");
+    // CPUID 0x40000000 "XenVMMXenVMM", and XENVER_version/extraversion.
+    expect(lines).toContain("Hypervisor detected: Xen HVM");
+    expect(lines).toContain("Xen version: 4.17.0-xenlab");
+    expect(lines).toContain("Booting kernel on Xen PVH");
+    // libxl's tables at 0xfc000000: RSDP rev 2, MADT with one LAPIC for the one vCPU.
+    expect(lines).toContain("ACPI: RSDP 0x00000000FC002000 000024 (v02 Xen   )");
+    expect(lines.some((l) => /^ACPI: APIC 0x00000000FC00[0-9A-F]{4} 000034 \(v02 Xen    HVM /.test(l))).toBe(true);
+    expect(lines).toContain("smpboot: Allowing 1 CPUs, 0 hotplug CPUs");
+    expect(lines).toContain("xen:events: Xen HVM callback vector for event delivery is enabled");
+    // hvc0 is the PV console ring served by xenconsoled; the boot console (console_io) hands over.
+    expect(lines).toContain("printk: console [hvc0] enabled");
+    // CPUID.1:ECX x2APIC and MSR_APIC_BASE.EXTD.
+    expect(lines).toContain("x2apic enabled");
+    expect(lines).toContain(UNTIL);
+    // Lines after the hand-over came only through the console ring, not Xen's console_io.
+    expect(host.dmesg.some((l) => l.includes("x2apic enabled"))).toBe(false);
+    expect(host.dmesg.some((l) => l.includes("Hypervisor detected: Xen HVM"))).toBe(true);
+
+    expect(lines.filter((l) => /unchecked MSR access error|WARNING:|BUG:|invalid opcode/.test(l))).toEqual([]);
+  }, 600_000);
+});
