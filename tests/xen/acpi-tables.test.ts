@@ -61,6 +61,11 @@ describe("the ACPI tables libxl builds for a PVH domU, read by ACPICA's iasl", (
     expect(fadt).not.toMatch(/Incorrect checksum/i);
     expect(fadt).toMatch(/Revision : 05/);
     expect(fadt).toMatch(/Hardware Reduced \(V5\) : 1/);
+    // IAPC_BOOT_ARCH as libacpi gives a PVH domU: no VGA, no CMOS RTC, no 8042, no legacy devices.
+    expect(fadt).toMatch(/VGA Not Present \(V4\) : 1/);
+    expect(fadt).toMatch(/CMOS RTC Not Present \(V5\) : 1/);
+    expect(fadt).toMatch(/8042 Present on ports 60\/64 \(V2\) : 0/);
+    expect(fadt).toMatch(/Legacy Devices Supported \(V2\) : 0/);
     expect(FADT_HW_REDUCED_ACPI).toBe(1 << 20);
     const dsdt = iasl(files.get("DSDT")!);
     expect((dsdt.match(/_HID, "ACPI0007"/g) ?? []).length).toBe(4);

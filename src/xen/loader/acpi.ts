@@ -79,12 +79,18 @@ function dsdt(vcpus: number): Buffer {
   return b;
 }
 
+/** acpi2_0.h IAPC_BOOT_ARCH bits. */
+export const ACPI_FADT_NO_VGA = 1 << 2, ACPI_FADT_NO_CMOS_RTC = 1 << 5;
+
 function fadt(dsdtAt: number): Buffer {
   const b = Buffer.alloc(FADT_SIZE);
   header(b, "FACP", FADT_SIZE, 5);
   b.writeUInt32LE(dsdtAt, 40); // DSDT (32-bit)
   b.writeUInt32LE(FADT_HW_REDUCED_ACPI, 112); // Flags: no PM timer, SCI, fixed registers
-  b.writeUInt16LE(0, 109); // IAPC_BOOT_ARCH: no legacy devices, no 8042
+  // IAPC_BOOT_ARCH as libacpi's build.c sets it for libxl's PVH table_flags (no ACPI_HAS_VGA,
+  // ACPI_HAS_8042 or ACPI_HAS_CMOS_RTC): no VGA, no CMOS RTC (Linux then registers no rtc_cmos
+  // and never polls ports 0x70/0x71), no 8042, no legacy devices.
+  b.writeUInt16LE(ACPI_FADT_NO_VGA | ACPI_FADT_NO_CMOS_RTC, 109);
   b[131] = 0; // FADT minor version (ACPI 5.0)
   b.writeBigUInt64LE(BigInt(dsdtAt), 140); // X_DSDT
   checksum(b, 9);
