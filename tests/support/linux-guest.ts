@@ -7,10 +7,12 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../src/package-root";
 import { vmlinuxOfBzImage } from "../../src/xen/loader/bzimage";
 import { cpioNewc, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, type CpioEntry } from "./cpio-newc";
 
-export const ARTIFACTS = join(__dirname, "..", ".artifacts", "linux-guest");
+/** The cache (never committed), at the package root so tests and the compiled benches share it. */
+export const ARTIFACTS = join(PACKAGE_ROOT, "tests", ".artifacts", "linux-guest");
 export const META_PACKAGE = "linux-image-cloud-amd64";
 /** The line /init prints first: the boot tests wait for it on the console. */
 export const INIT_FIRST_LINE = "xenlab-initramfs: /init is running";

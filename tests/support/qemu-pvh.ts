@@ -4,11 +4,13 @@
  * XEN_ELFNOTE_PHYS32_ENTRY, hw/i386/x86.c load_linux → pvh_start_addr), console on ttyS0.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export interface QemuBoot {
   output: string; // everything on the serial console
   firstLineMs: number; // spawn → `firstLine` seen on the console
   exitMs: number; // spawn → qemu exited (poweroff)
+  peakRssKiB: number; // qemu's VmHWM when `firstLine` appeared
 }
 
 export function qemuPvhBoot(opts: { vmlinux: string; initrd: string; append?: string; memoryMiB?: number; cpus?: number; firstLine: string; timeoutMs?: number }): Promise<QemuBoot> {
@@ -20,18 +22,21 @@ export function qemuPvhBoot(opts: { vmlinux: string; initrd: string; append?: st
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "", err = "", firstLineMs = -1;
+    let output = "", err = "", firstLineMs = -1, peakRssKiB = NaN;
     const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`qemu did not finish within ${opts.timeoutMs ?? 60000} ms; console:\n${output.slice(-3000)}`)); }, opts.timeoutMs ?? 60_000);
     p.stdout.on("data", (b: Buffer) => {
       output += b.toString("latin1");
-      if (firstLineMs < 0 && output.includes(opts.firstLine)) firstLineMs = performance.now() - t0;
+      if (firstLineMs < 0 && output.includes(opts.firstLine)) {
+        firstLineMs = performance.now() - t0;
+        try { peakRssKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"))?.[1] ?? NaN); } catch { /* already gone */ }
+      }
     });
     p.stderr.on("data", (b: Buffer) => { err += b.toString(); });
     p.on("error", (e) => { clearTimeout(timer); reject(e); });
     p.on("exit", () => {
       clearTimeout(timer);
       if (firstLineMs < 0) reject(new Error(`qemu exited before "${opts.firstLine}": ${err}\n${output.slice(-3000)}`));
-      else resolve({ output: output.replace(/\r/g, ""), firstLineMs, exitMs: performance.now() - t0 });
+      else resolve({ output: output.replace(/\r/g, ""), firstLineMs, exitMs: performance.now() - t0, peakRssKiB });
     });
   });
 }
