@@ -8,6 +8,8 @@
  * the longest run. When every VP waits, time jumps to the next synthetic timer. Long runs check for
  * a Jupyter interrupt between rounds.
  */
+import { DEBUGCON_PORT, EXC_GP, EXC_UD, RFLAGS_IF, unclaimedPortRead, Vector } from "../abi/x86";
+import { VIRIDIAN_CALL_FLAG } from "../xen/viridian";
 import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, gva, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
 import { KeyboardInterrupt } from "../interrupt";
@@ -647,7 +649,7 @@ export class HypervHost {
     const cpu = vp.cpu, p = vp.partition;
     // Refusing an instruction delivers the exception now; delivery itself may end in an exit
     // (a triple fault when the guest has no usable IDT), which is handled like any other.
-    const refuse = (vector: number, code: number | undefined, rip: number): boolean => {
+    const refuse = (vector: Vector, code: number | undefined, rip: number): boolean => {
       const y = cpu.injectException(vector, code, rip);
       return y ? this.handleExit(vp, y) : true;
     };
@@ -656,17 +658,17 @@ export class HypervHost {
     if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr") {
       const r = this.devices.handle(vp.platform, x);
       if (r === "handled") return true;
-      if (r === "gp") return refuse(13, 0, x.rip);
+      if (r === "gp") return refuse(EXC_GP, 0, x.rip);
     }
     switch (x.kind) {
       case "hypercall": {
         // Without an enabled hypercall page, vmcall is an invalid opcode (TLFS 3.13).
-        if (p.xenAdapter && !(cpu.getReg("rax") & 0x80000000n)) {
-          if (cpu.cpl !== 0) return refuse(6, undefined, x.rip);
+        if (p.xenAdapter && !(cpu.getReg("rax") & VIRIDIAN_CALL_FLAG)) {
+          if (cpu.cpl !== 0) return refuse(EXC_UD, undefined, x.rip);
           cpu.setReg("rax", p.xenAdapter.call(vp));
           return vp.state === "running";
         }
-        if (!(p.hypercallMsr & 1n) || cpu.cpl !== 0) return refuse(6, undefined, x.rip);
+        if (!(p.hypercallMsr & 1n) || cpu.cpl !== 0) return refuse(EXC_UD, undefined, x.rip);
         const r = this.dispatch(p, vp, cpu.getReg("rcx"), cpu.getReg("rdx"), cpu.getReg("r8"));
         cpu.setReg("rax", r.rax);
         if (r.continueRcx !== undefined) { cpu.setReg("rcx", r.continueRcx); cpu.setReg("rip", x.rip); }
@@ -674,15 +676,15 @@ export class HypervHost {
         return true;
       }
       case "cpuid": { const [a, b, c, d] = this.cpuid(vp, x.leaf, x.subleaf); cpu.completeCpuid(a, b, c, d); return true; }
-      case "rdmsr": { const v = this.rdmsr(vp, x.msr); if (v === undefined) return refuse(13, 0, x.rip); cpu.completeRdmsr(v); return true; }
-      case "wrmsr": return this.wrmsr(vp, x.msr, x.value) ? true : refuse(13, 0, x.rip);
+      case "rdmsr": { const v = this.rdmsr(vp, x.msr); if (v === undefined) return refuse(EXC_GP, 0, x.rip); cpu.completeRdmsr(v); return true; }
+      case "wrmsr": return this.wrmsr(vp, x.msr, x.value) ? true : refuse(EXC_GP, 0, x.rip);
       case "io":
         // Port 0xE9: the debug console (as QEMU's and Bochs' debugcon).
-        if (x.port === 0xe9 && x.direction === "out") p.console += String.fromCharCode(x.value & 0xff);
-        else if (x.direction === "in") cpu.completeIn(x.size, x.size === 1 ? 0xff : x.size === 2 ? 0xffff : 0xffffffff);
+        if (x.port === DEBUGCON_PORT && x.direction === "out") p.console += String.fromCharCode(x.value & 0xff);
+        else if (x.direction === "in") cpu.completeIn(x.size, unclaimedPortRead(x.size));
         return true;
       case "hlt":
-        if (cpu.pendingInterrupts.length > 0 && (cpu.getFlags() & 0x200)) return true;
+        if (cpu.pendingInterrupts.length > 0 && (cpu.getFlags() & RFLAGS_IF)) return true;
         vp.state = "halted";
         return false;
       case "budget": case "interrupt": case "breakpoint": case "watchpoint":

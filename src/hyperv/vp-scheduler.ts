@@ -5,6 +5,7 @@
  * schedules children evenly, as Hyper-V 1.0's default policy does. A halted VP with an
  * interrupt pending (and IF=1, or halted in SCHEDOP_block) becomes runnable when next looked at.
  */
+import { RFLAGS_IF } from "../abi/x86";
 import { Pcpu, Scheduler } from "../platform";
 import type { HypervHost } from "./host";
 import type { VirtualProcessor } from "./partition";
@@ -29,7 +30,7 @@ export class VpScheduler implements Scheduler<VirtualProcessor> {
     for (const p of [...this.host.partitions.values()].sort((a, b) => a.id - b.id)) {
       if (p.kind === "root") continue; // the root's work is this kernel's
       for (const vp of p.vps) {
-        if (vp.state === "halted" && vp.cpu.pendingInterrupts.length > 0 && (vp.wakeOnEvent || vp.cpu.getFlags() & 0x200)) { vp.state = "running"; vp.wakeOnEvent = false; }
+        if (vp.state === "halted" && vp.cpu.pendingInterrupts.length > 0 && (vp.wakeOnEvent || vp.cpu.getFlags() & RFLAGS_IF)) { vp.state = "running"; vp.wakeOnEvent = false; }
         if (vp.state === "running" && !this.onLp(vp)) out.push(vp);
       }
     }

@@ -120,8 +120,10 @@ export const HVM_PARAM = {
   TIMER_MODE: 10, HPET_ENABLED: 11, CONSOLE_PFN: 17, CONSOLE_EVTCHN: 18,
 } as const;
 export const HVM_NR_PARAMS = 39;
-/** params.h: CALLBACK_IRQ bits 63:56 give the delivery type; 2 = vector. */
+/** params.h: CALLBACK_IRQ bits 63:56 give the delivery type; 2 = vector, in bits 7:0. */
 export const HVM_PARAM_CALLBACK_TYPE_VECTOR = 2;
+/** params.h: the delivery type's position in CALLBACK_IRQ (Linux's HVM_CALLBACK_VIA_TYPE_SHIFT). */
+export const HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT = 56n;
 
 /** ELF notes (elfnote.h, note name "Xen"). */
 export const XEN_ELFNOTE = {
@@ -141,6 +143,16 @@ export const XEN_CPUID_FIRST_LEAF = 0x40000000;
 export const XEN_CPUID_SIGNATURE_EBX = 0x566e6558, XEN_CPUID_SIGNATURE_ECX = 0x65584d4d, XEN_CPUID_SIGNATURE_EDX = 0x4d4d566e;
 /** The MSR the guest writes its hypercall page address to (Xen's own choice, reported in leaf 2 EBX). */
 export const XEN_HYPERCALL_MSR = 0x40000000;
+/**
+ * With Viridian on, Hyper-V's leaves and MSRs come first and Xen's move up: its CPUID leaves by
+ * 0x100, its hypercall MSR by 0x200 (xen/arch/x86/cpuid.c, msr.c; Linux arch/x86/xen/enlighten_hvm.c).
+ */
+export const XEN_VIRIDIAN_LEAF_OFFSET = 0x100;
+export const XEN_VIRIDIAN_MSR_OFFSET = 0x200;
+/** The hypercall MSR's bits 11:0 name the page index; Xen has one hypercall page, index 0. */
+export const XEN_HYPERCALL_MSR_PAGE_INDEX = 0xfffn;
+/** Port 0xe9, the "port E9 hack": each byte written is printed on Xen's console (arch-x86/xen.h). */
+export const XEN_HVM_DEBUGCONS_IOPORT = 0xe9;
 
 /** XenStore message types (io/xs_wire.h enum xsd_sockmsg_type). */
 export const XS = {
@@ -257,7 +269,7 @@ export const CHECKED_CONSTANTS: Record<string, number> = {
   CONSOLEIO_write, CONSOLEIO_read, XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, XENMAPSPACE_gmfn,
   GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GTF_sub_page, GNTMAP_host_map, GNTMAP_readonly,
   GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref, HVMOP_set_param, HVMOP_get_param, HVMOP_set_evtchn_upcall_vector,
-  XEN_HVM_START_MAGIC_VALUE, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX,
+  XEN_HVM_START_MAGIC_VALUE, XEN_HVM_DEBUGCONS_IOPORT, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX,
   XEN_CPUID_SIGNATURE_EDX, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION,
   XEN_SCHEDULER_CREDIT, XEN_DOMINF_shutdownshift, XEN_DOMCTL_SCHEDOP_putinfo, XEN_DOMCTL_SCHEDOP_getinfo, NR_VIRQS, VCPU_SSHOTTMR_future,
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, GNTTAB_NR_RESERVED_ENTRIES,

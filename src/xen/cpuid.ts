@@ -5,7 +5,7 @@
  * Writing the hypercall MSR fills the page with VMX stubs (xen/arch/x86/hvm/vmx/vmx.c vmx_init_hypercall_page).
  */
 import { architecturalCpuid } from "../machine/cpu-features";
-import { HYPERVISOR, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX, XEN_CPUID_SIGNATURE_EDX, XEN_HYPERCALL_MSR, XEN_MAJOR, XEN_MINOR } from "./abi";
+import { HYPERVISOR, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX, XEN_CPUID_SIGNATURE_EDX, XEN_HYPERCALL_MSR, XEN_MAJOR, XEN_MINOR, XEN_VIRIDIAN_LEAF_OFFSET, XEN_VIRIDIAN_MSR_OFFSET } from "./abi";
 
 /** arch-x86/cpuid.h XEN_HVM_CPUID_* (leaf base+4 EAX). */
 const XEN_HVM_CPUID_IOMMU_MAPPINGS = 1 << 2, XEN_HVM_CPUID_VCPU_ID_PRESENT = 1 << 3, XEN_HVM_CPUID_DOMID_PRESENT = 1 << 4;
@@ -32,13 +32,13 @@ export interface CpuidContext {
 
 /** Returns EAX, EBX, ECX, EDX for a leaf. */
 export function xenCpuid(leaf: number, subleaf: number, ctx: CpuidContext): [number, number, number, number] {
-  const base = ctx.viridian ? XEN_CPUID_FIRST_LEAF + 0x100 : XEN_CPUID_FIRST_LEAF;
+  const base = ctx.viridian ? XEN_CPUID_FIRST_LEAF + XEN_VIRIDIAN_LEAF_OFFSET : XEN_CPUID_FIRST_LEAF;
   if (leaf >= base && leaf <= base + 5) {
     switch (leaf - base) {
       case 0: return [base + 5, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX, XEN_CPUID_SIGNATURE_EDX];
       case 1: return [(XEN_MAJOR << 16) | XEN_MINOR, 0, 0, 0];
       // EAX = number of hypercall pages, EBX = the MSR to write (0x40000200 with Viridian).
-      case 2: return [1, ctx.viridian ? XEN_HYPERCALL_MSR + 0x200 : XEN_HYPERCALL_MSR, 0, 0];
+      case 2: return [1, ctx.viridian ? XEN_HYPERCALL_MSR + XEN_VIRIDIAN_MSR_OFFSET : XEN_HYPERCALL_MSR, 0, 0];
       // The time leaf (cpuid_hypervisor_leaves case 3): subleaf 0 = features (no vTSC, TSC safe,
       // no RDTSCP), tsc_mode, tsc_khz, incarnation; 1 = the vTSC offset and scale; 2 = cpu_khz.
       case 3:

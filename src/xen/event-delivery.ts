@@ -5,7 +5,8 @@
  * HVMOP_set_evtchn_upcall_vector); and the ports dom0's services (host code) serve, whose
  * notifications are recorded instead.
  */
-import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR } from "./abi";
+import { Vector, vector as toVector } from "../abi/x86";
+import { HVM_PARAM, HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT, HVM_PARAM_CALLBACK_TYPE_VECTOR } from "./abi";
 import type { LocalApic } from "../platform";
 import type { Domain } from "./domain";
 import type { XenVcpu } from "./xen-vcpu";
@@ -20,6 +21,17 @@ export interface ServiceDelivery {
   /** dom0's port and the service's label. */
   port: number;
   label: string;
+}
+
+/**
+ * The domain-wide callback vector, if HVM_PARAM_CALLBACK_IRQ asks for delivery by vector (type 2
+ * in bits 63:56, the vector in bits 7:0; params.h). A per-vCPU upcall vector goes through the
+ * local APIC instead.
+ */
+export function callbackVector(d: Domain): Vector | undefined {
+  const cb = d.hvmParams[HVM_PARAM.CALLBACK_IRQ]!;
+  if (Number(cb >> HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT) !== HVM_PARAM_CALLBACK_TYPE_VECTOR) return undefined;
+  return toVector(Number(BigInt.asUintN(8, cb)));
 }
 
 /** What delivery needs from the hypervisor: the domains, virtual time, the scheduler's wake-ups. */
@@ -73,12 +85,10 @@ export class EventDelivery {
   /** Injects the HVM callback vector if events are pending (hvm_vcpu_has_pending_irq). */
   deliverUpcall(v: XenVcpu): void {
     const d = v.domain;
-    const cb = d.hvmParams[HVM_PARAM.CALLBACK_IRQ]!;
     // A per-vCPU vector (HVMOP_set_evtchn_upcall_vector) goes through the local APIC instead,
     // raised when upcall_pending becomes set (markEventsPending).
-    if (v.upcallVector !== undefined || Number(cb >> 56n) !== HVM_PARAM_CALLBACK_TYPE_VECTOR) return;
-    const vector = Number(cb & 0xffn);
-    if (!d.sharedInfo.hasVcpuInfo(v.id) || !d.sharedInfo.upcallPending(v.id)) return;
+    const vector = v.upcallVector === undefined ? callbackVector(d) : undefined;
+    if (vector === undefined || !d.sharedInfo.hasVcpuInfo(v.id) || !d.sharedInfo.upcallPending(v.id)) return;
     const cpu = v.cpu!;
     // The callback vector bypasses the APIC (hvm_intack_vector, no EOI): queued even with IF=0,
     // it is delivered as soon as the guest enables interrupts (sti after a cli/block sequence).

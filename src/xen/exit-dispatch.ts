@@ -6,12 +6,17 @@
  * Xen answers an HVM/PVH guest.
  */
 import { Exit, gfn, hex, PAGE_SIZE } from "../machine";
-import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE_VECTOR, XEN_HYPERCALL_MSR } from "./abi";
+import { EXC_GP, RFLAGS_IF, unclaimedPortRead } from "../abi/x86";
+import {
+  XEN_CPUID_FIRST_LEAF, XEN_HVM_DEBUGCONS_IOPORT, XEN_HYPERCALL_MSR, XEN_HYPERCALL_MSR_PAGE_INDEX,
+  XEN_VIRIDIAN_LEAF_OFFSET, XEN_VIRIDIAN_MSR_OFFSET,
+} from "./abi";
 import { hypercallPage, xenCpuid } from "./cpuid";
+import { callbackVector } from "./event-delivery";
 import type { Domain } from "./domain";
 import type { XenHost } from "./host";
 import { dispatchHypercall } from "./hypercalls";
-import { viridianCpuid, viridianHypercall, viridianOf, viridianRdmsr, viridianWrmsr } from "./viridian";
+import { VIRIDIAN_CALL_FLAG, viridianCpuid, viridianHypercall, viridianOf, viridianRdmsr, viridianWrmsr } from "./viridian";
 import type { XenVcpu } from "./xen-vcpu";
 
 /** Handles one exit of `v` at virtual time `t` (host time reads `t` while it is handled). */
@@ -37,17 +42,17 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
       case "hypercall": {
         // The viridian page's stub sets EAX bit 31 to mark a Hyper-V call (viridian.c).
         const vir = viridianOf(d);
-        if (vir && (cpu.getReg("rax") & 0x80000000n) !== 0n) {
+        if (vir && (cpu.getReg("rax") & VIRIDIAN_CALL_FLAG) !== 0n) {
           cpu.setReg("rax", viridianHypercall(vir, cpu.getReg("rcx")));
           return;
         }
-        d.countHypercall(Number(cpu.getReg("rax") & 0xffffffffn));
+        d.countHypercall(Number(BigInt.asUintN(32, cpu.getReg("rax")))); // the number is EAX
         dispatchHypercall(host, v);
         return;
       }
       case "cpuid": {
         const vir = viridianOf(d);
-        if (vir && x.leaf >= 0x40000000 && x.leaf < 0x40000100) {
+        if (vir && x.leaf >= XEN_CPUID_FIRST_LEAF && x.leaf < XEN_CPUID_FIRST_LEAF + XEN_VIRIDIAN_LEAF_OFFSET) {
           const [a, b, c, dd] = viridianCpuid(vir, x.leaf, d.vcpus.length);
           cpu.completeCpuid(a, b, c, dd);
           return;
@@ -79,8 +84,8 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
         }
         if (x.msr === hypercallMsr(d)) {
           // Low 12 bits = page index; only 0 exists (xen/arch/x86/msr.c).
-          if ((x.value & 0xfffn) !== 0n) { refuseWithGp(host, v, x.rip, t); return; }
-          const gpa = Number(x.value & ~0xfffn);
+          if ((x.value & XEN_HYPERCALL_MSR_PAGE_INDEX) !== 0n) { refuseWithGp(host, v, x.rip, t); return; }
+          const gpa = Number(x.value & ~XEN_HYPERCALL_MSR_PAGE_INDEX);
           try {
             d.guest.write(gpa, hypercallPage());
             d.hypercallPageGpa = gpa;
@@ -93,7 +98,7 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
         return;
       }
       case "hlt": {
-        if (!(cpu.getFlags() & 0x200)) {
+        if (!(cpu.getFlags() & RFLAGS_IF)) {
           // hvm_hlt with interrupts off: the vCPU goes down; no vCPU left = power off.
           v.setRunstate("offline", t);
           v.down = true;
@@ -105,7 +110,7 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
           }
           return;
         }
-        const hasVector = v.upcallVector !== undefined || Number(d.hvmParams[HVM_PARAM.CALLBACK_IRQ]! >> 56n) === HVM_PARAM_CALLBACK_TYPE_VECTOR;
+        const hasVector = v.upcallVector !== undefined || callbackVector(d) !== undefined;
         if (hasVector && d.sharedInfo.hasVcpuInfo(v.id) && d.sharedInfo.upcallPending(v.id)) return;
         // An interrupt the local APIC already offered (a timer that expired during the slice).
         if (cpu.pendingInterrupts.length !== 0) return;
@@ -114,8 +119,8 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
       }
       case "io": {
         // Port 0xe9: Xen's HVM debug console (hvm_print_line), shown in `xl dmesg` as (dN).
-        if (x.port === 0xe9 && x.direction === "out") { host.consoleIoWrite(d, String.fromCharCode(x.value & 0xff)); return; }
-        if (x.direction === "in") cpu.completeIn(x.size, x.size === 1 ? 0xff : x.size === 2 ? 0xffff : 0xffffffff);
+        if (x.port === XEN_HVM_DEBUGCONS_IOPORT && x.direction === "out") { host.consoleIoWrite(d, String.fromCharCode(x.value & 0xff)); return; }
+        if (x.direction === "in") cpu.completeIn(x.size, unclaimedPortRead(x.size));
         return;
       }
       case "gpa-fault": {
@@ -151,7 +156,7 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
 
 /** The MSR named by CPUID leaf base+2 EBX: 0x40000000, or 0x40000200 with Viridian on. */
 export function hypercallMsr(d: Domain): number {
-  return d.config.viridian.length ? XEN_HYPERCALL_MSR + 0x200 : XEN_HYPERCALL_MSR;
+  return d.config.viridian.length ? XEN_HYPERCALL_MSR + XEN_VIRIDIAN_MSR_OFFSET : XEN_HYPERCALL_MSR;
 }
 
 /**
@@ -159,6 +164,6 @@ export function hypercallMsr(d: Domain): number {
  * end in an exit (a triple fault without a usable IDT), which is handled like any other.
  */
 function refuseWithGp(host: XenHost, v: XenVcpu, rewindTo: number | undefined, t: number): void {
-  const x = v.cpu!.injectException(13, 0, rewindTo);
+  const x = v.cpu!.injectException(EXC_GP, 0, rewindTo);
   if (x) handleExit(host, v, x, t);
 }

@@ -8,6 +8,7 @@
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
 import { FrameUse, Machine, gva } from "../machine";
+import { RFLAGS_IF } from "../abi/x86";
 import { DeviceBus, LocalApic, RunLoop, TraceRing, VirtualClock } from "../platform";
 import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
@@ -350,7 +351,7 @@ export class XenHost {
 
   /** vcpu_kick/vcpu_unblock: wakes a blocked vCPU. */
   kick(v: XenVcpu, at = this.now): void {
-    if (v.runstate === "blocked" && v.blockedOn !== undefined && !(v.blockedOn === "hlt" && v.cpu && !(v.cpu.getFlags() & 0x200))) {
+    if (v.runstate === "blocked" && v.blockedOn !== undefined && !(v.blockedOn === "hlt" && v.cpu && !(v.cpu.getFlags() & RFLAGS_IF))) {
       this.makeRunnable(v, true, at);
     }
   }

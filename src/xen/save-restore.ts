@@ -7,6 +7,7 @@
  * contents of every touched guest frame. Like Xen, grant mappings of other domains' pages are not saved (they must be
  * unmapped first), and channels to other domUs come back unbound.
  */
+import { vector as toVector } from "../abi/x86";
 import { FrameUse, domId, gfn, PAGE_SIZE, Vcpu } from "../machine";
 import type { VcpuState } from "../machine";
 import type { Domain } from "./domain";
@@ -148,7 +149,7 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
     const v = d.vcpus[i]!;
     v.cpu!.setState(parseState(s.state));
     v.down = s.down;
-    v.upcallVector = s.upcallVector;
+    v.upcallVector = s.upcallVector === undefined ? undefined : toVector(s.upcallVector);
     if (s.vcpuInfoGpa !== undefined) {
       const e = p2m.lookup(gfn(Math.floor(s.vcpuInfoGpa / PAGE_SIZE)));
       if (e) { d.sharedInfo.relocate(v.id, host.machine.memory.view(e.mfn), s.vcpuInfoGpa % PAGE_SIZE); v.vcpuInfoGpa = s.vcpuInfoGpa; }

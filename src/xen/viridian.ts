@@ -146,6 +146,9 @@ export function viridianHypercallPage(): Uint8Array {
   return page;
 }
 
+/** EAX bit 31, set by the viridian page's stub: this vmcall is a Hyper-V call (viridian.c). */
+export const VIRIDIAN_CALL_FLAG = 0x80000000n;
+
 export type MsrResult = { value: bigint } | "gp" | "not-viridian";
 
 /** rdmsr of a synthetic MSR: its value, #GP when its group is off, or not a viridian MSR. */

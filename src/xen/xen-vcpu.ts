@@ -3,6 +3,7 @@
  * xen/include/xen/sched.h): runstate accounting, blocked/polling state, timers, affinity and the
  * credit scheduler's bookkeeping (struct csched_unit in xen/common/sched/credit.c).
  */
+import type { Vector } from "../abi/x86";
 import { Vcpu } from "../machine";
 import type { PlatformVcpu, SchedUnit } from "../platform";
 import { LAYOUT, RUNSTATE, Runstate, XEN_RUNSTATE_UPDATE } from "./abi";
@@ -39,7 +40,7 @@ export class XenVcpu implements SchedUnit {
   /** Registered vcpu_info location, if moved out of shared_info (VCPUOP_register_vcpu_info). */
   vcpuInfoGpa: number | undefined;
   /** Per-vCPU event upcall vector (HVMOP_set_evtchn_upcall_vector). */
-  upcallVector: number | undefined;
+  upcallVector: Vector | undefined;
   /**
    * The guest-virtual address of its vcpu_runstate_info copy (VCPUOP_register_runstate_memory_area),
    * rewritten at every runstate change as Xen's update_runstate_area does.
