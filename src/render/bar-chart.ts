@@ -4,6 +4,7 @@
  * be read without hovering. Bars are to scale (linear); a non-zero part is at least 2 px wide.
  */
 import { escapeXml, MimeBundle } from "./mime";
+import { svgOpen } from "./svg";
 
 export interface BarRow {
   label: string;
@@ -62,7 +63,7 @@ export class BarChart {
       lx += 30 + k.length * 7;
     }
     const height = ly + 10;
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" role="img"><title>${escapeXml(this.title)}</title><text x="10" y="16" font-size="13" font-weight="bold" fill="currentColor">${escapeXml(this.title)}</text>${parts.join("")}</svg>`;
+    return `${svgOpen({ width: width, height: height, fontFamily: "sans-serif", attrs: 'role="img"' })}<title>${escapeXml(this.title)}</title><text x="10" y="16" font-size="13" font-weight="bold" fill="currentColor">${escapeXml(this.title)}</text>${parts.join("")}</svg>`;
   }
 
   toMimeBundle(): MimeBundle {

@@ -7,6 +7,7 @@ import type { FileStat, FileSystem, FsTree, TreeNode } from "../fs/filesystem";
 import type { PartitionTable } from "../fs/partition-table";
 import type { MountedDisk } from "../fs/mount";
 import { escapeXml, MimeBundle } from "./mime";
+import { svgOpen } from "./svg";
 
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -139,7 +140,7 @@ export function partitionSvg(diskSize: number, title: string, segments: LayoutSe
     const ly = top + rowH * (hasRow1 ? 2 : 1) + 14 + i * 16;
     parts.push(`<rect x="10" y="${ly - 9}" width="10" height="10" fill="${color}"/><text x="26" y="${ly}" font-size="11">${escapeXml(`${s.label}  ${s.detail}`)}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif"><text x="10" y="16" font-size="12" font-weight="bold">${escapeXml(title)}</text>${parts.join("")}</svg>`;
+  return `${svgOpen({ width: W, height: H, fontFamily: "sans-serif" })}<text x="10" y="16" font-size="12" font-weight="bold">${escapeXml(title)}</text>${parts.join("")}</svg>`;
 }
 
 export function tableSegments(table: PartitionTable): LayoutSegment[] {

@@ -4,6 +4,7 @@ import { escapeXml } from "./mime";
 import type { HypervHost } from "../hyperv/host";
 import type { Partition } from "../hyperv/partition";
 import { hvStatusName } from "../hyperv/tlfs";
+import { svgOpen } from "./svg";
 
 const hex = (v: bigint | number, w = 0) => "0x" + v.toString(16).padStart(w, "0");
 
@@ -69,7 +70,7 @@ export function synicSvg(p: Partition): string {
     }
   });
   const h = 18 + p.vps.length * (S + 10);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${X + 16 * (S + 2)}" height="${h}" viewBox="0 0 ${X + 16 * (S + 2)} ${h}"><text x="2" y="11" font-size="11" font-family="sans-serif">SynIC message slots (blue: message, orange: more pending)</text>${parts.join("")}</svg>`;
+  return `${svgOpen({ width: X + 16 * (S + 2), height: h })}<text x="2" y="11" font-size="11" font-family="sans-serif">SynIC message slots (blue: message, orange: more pending)</text>${parts.join("")}</svg>`;
 }
 
 /** The last hypercalls (call, reps, status, continuation). */

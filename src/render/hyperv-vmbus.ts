@@ -2,6 +2,7 @@
 import { escapeXml } from "./mime";
 import type { MimeBundle } from "./mime";
 import type { VmbusServer } from "../hyperv/vmbus";
+import { svgOpen } from "./svg";
 
 export function renderVmbus(v: VmbusServer): MimeBundle {
   const ver = v.version === undefined ? "not connected" : `${v.version >>> 16}.${v.version & 0xffff}`;
@@ -42,5 +43,5 @@ export function ringsSvg(v: VmbusServer): string | undefined {
       y += ROW;
     }
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${X + W + 140}" height="${y}" viewBox="0 0 ${X + W + 140} ${y}">${rows.join("")}</svg>`;
+  return `${svgOpen({ width: X + W + 140, height: y })}${rows.join("")}</svg>`;
 }

@@ -8,6 +8,7 @@ import { FrameRun, FrameUse, MachineMemory } from "../machine/memory";
 import { PAGE_SIZE } from "../machine/types";
 import { escapeXml, MimeBundle } from "./mime";
 import { DOMID_INVALID, domainColour, domainLabel, FREE_COLOUR } from "./palette";
+import { svgOpen } from "./svg";
 
 export interface MemoryMapOptions {
   /** First machine frame shown (zoom), default 0. */
@@ -192,7 +193,7 @@ export class MemoryMap {
     const height = ly + 10;
     const scale = `${(perBucket * PAGE_SIZE >= 1 << 20 ? `${(perBucket * PAGE_SIZE / (1 << 20)).toFixed(1)} MiB` : `${((perBucket * PAGE_SIZE) / 1024).toFixed(1)} KiB`)} per pixel column`;
     const heading = `Machine memory ${hex(this.first)}–${hex(this.end - 1)} (${mib(total)}): owner above, use below; ${scale}`;
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" role="img"><title>${escapeXml(heading)}</title><text x="10" y="15" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(heading)}</text>${parts.join("")}${legend.join("")}</svg>`;
+    return `${svgOpen({ width: width, height: height, fontFamily: "sans-serif", attrs: 'role="img"' })}<title>${escapeXml(heading)}</title><text x="10" y="15" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(heading)}</text>${parts.join("")}${legend.join("")}</svg>`;
   }
 }
 

@@ -5,6 +5,7 @@
 import type { P2mEntry } from "../machine/p2m";
 import { escapeXml, MimeBundle } from "./mime";
 import { domainColour } from "./palette";
+import { svgOpen } from "./svg";
 
 export interface P2mRun {
   gfn: number;
@@ -84,7 +85,7 @@ export class P2mView {
     }
     parts.push(`<text x="446" y="${top + 8}" font-size="9" fill="currentColor">0x0</text><text x="446" y="${top + span}" font-size="9" fill="currentColor">${hex(this.machineFrames - 1)}</text>`);
     const title = `P2M of d${this.domid} ${this.name}: ${this.runs.length} runs (gfns up to ${hex(maxGfn - 1)})`;
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="520" height="${height}" viewBox="0 0 520 ${height}" font-family="sans-serif"><title>${escapeXml(title)}</title><text x="10" y="14" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(title)}</text>${parts.join("")}</svg>`;
+    return `${svgOpen({ width: 520, height: height, fontFamily: "sans-serif" })}<title>${escapeXml(title)}</title><text x="10" y="14" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(title)}</text>${parts.join("")}</svg>`;
   }
 
   toMimeBundle(): MimeBundle {

@@ -3,6 +3,7 @@
  * resulting guest-physical address and, through the P2M, the machine frame, as text and SVG.
  */
 import { MimeBundle, escapeXml } from "./mime";
+import { svgOpen } from "./svg";
 
 export interface WalkLevel {
   level: number; // 4 = PML4 ... 1 = PT
@@ -38,7 +39,7 @@ export function renderWalk(w: WalkResult): MimeBundle {
   const n = w.levels.length + (w.gpa !== undefined ? 1 : 0) + (w.fault ? 1 : 0);
   const height = 30 + n * rowH;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="monospace" font-size="12">`,
+    `${svgOpen({ width: width, height: height, fontFamily: "monospace", fontSize: 12 })}`,
     `<text x="8" y="18" font-weight="bold">${escapeXml(`walk of 0x${w.va.toString(16)}`)}</text>`,
   ];
   let y = 30;

@@ -7,6 +7,7 @@
 import { basename } from "node:path";
 import type { VhdDisk } from "../vhd/vhd-disk";
 import { MimeBundle, escapeXml } from "./mime";
+import { svgOpen } from "./svg";
 
 const GRID_CELLS = 1024;
 const COLS = 64;
@@ -176,7 +177,7 @@ export function renderVhdSvg(d: VhdDisk): string {
   const legend = legendSvg(layout.legend, y + 30, width);
   parts.push(layout.svg, legend.svg);
   y = legend.bottom;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">${parts.join("")}</svg>`;
+  return `${svgOpen({ width: width, height: y, fontFamily: "sans-serif" })}${parts.join("")}</svg>`;
 }
 
 export function renderVhdBundle(d: VhdDisk): MimeBundle {

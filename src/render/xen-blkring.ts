@@ -12,6 +12,7 @@ import { MimeBundle, escapeXml } from "./mime";
 
 export type { SlotState, RingSlot, RingSnapshot } from "../xen/blkback/ring-snapshot";
 import { ringSnapshot, sectorsOf, SlotState } from "../xen/blkback/ring-snapshot";
+import { svgOpen } from "./svg";
 
 const COLOURS: Record<SlotState, string> = {
   empty: "none", posted: "#e0a030", "in flight": "#d04a4a", answered: "#4a9a5a", "done (unpublished)": "#8a8acf",
@@ -54,7 +55,7 @@ export function renderBlkRing(v: Vbd): MimeBundle {
   // SVG: the ring as 32 cells in a row, with the indices pointing at their slots.
   const W = 20, X0 = 10, Y0 = 40, n = BLKIF_RING_SIZE;
   const mask = (i: number) => i & (n - 1);
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${X0 * 2 + n * W}" height="165" font-family="monospace" font-size="10">`;
+  let svg = `${svgOpen({ width: X0 * 2 + n * W, height: 165, fontFamily: "monospace", fontSize: 10 })}`;
   for (const s of snap.slots) {
     const x = X0 + s.slot * W;
     svg += `<rect x="${x}" y="${Y0}" width="${W - 2}" height="30" fill="${COLOURS[s.state]}" stroke="currentColor" stroke-width="0.5"><title>${escapeXml(`slot ${s.slot}${s.index !== undefined ? ` index ${s.index}` : ""}: ${s.state}${s.op ? ` ${s.op} id ${s.id} sector ${s.sector} ×${s.sectors}` : ""}`)}</title></rect>`;

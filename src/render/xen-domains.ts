@@ -6,6 +6,7 @@ import type { Domain } from "../xen/domain";
 import type { XenHost } from "../xen/host";
 import { xlList, xlVcpuList } from "../xen/xl/format";
 import { MimeBundle, escapeXml } from "./mime";
+import { svgOpen } from "./svg";
 
 const STATE_COLOR: Record<string, string> = { running: "#2e7d32", runnable: "#f9a825", blocked: "#90a4ae", offline: "#e0e0e0" };
 
@@ -15,7 +16,7 @@ export function renderDomainList(host: XenHost): MimeBundle {
   const rowH = 26, w = 720;
   const h = 40 + doms.length * rowH + 30;
   const maxMem = Math.max(1, ...doms.map((d) => d.totPages));
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="monospace" font-size="12">`;
+  let svg = `${svgOpen({ width: w, height: h, fontFamily: "monospace", fontSize: 12 })}`;
   svg += `<text x="8" y="18" font-weight="bold">${escapeXml(host.hostname)}: ${host.pcpus.length} pCPUs, ${host.totalMemoryMiB} MiB, t=${(host.now / 1e6).toFixed(3)} ms virtual</text>`;
   doms.forEach((d, i) => {
     const y = 32 + i * rowH;
@@ -24,7 +25,8 @@ export function renderDomainList(host: XenHost): MimeBundle {
     d.vcpus.forEach((v, k) => {
       svg += `<rect x="${250 + k * 18}" y="${y + 3}" width="14" height="16" fill="${STATE_COLOR[v.runstate]}" stroke="#555"><title>vCPU ${v.id}: ${v.runstate} on pCPU ${v.pcpu}</title></rect>`;
     });
-    const mw = Math.max(1, Math.round((d.totPages / maxMem) * 200));
+    // The bar leaves room for its label ("65536M" in 12 px monospace is ~45 px) inside the frame.
+    const mw = Math.max(1, Math.round((d.totPages / maxMem) * (w - 500 - 60)));
     svg += `<rect x="500" y="${y + 5}" width="${mw}" height="12" fill="#5c6bc0"><title>${(d.totPages / 256).toFixed(0)} MiB</title></rect>`;
     svg += `<text x="${505 + mw}" y="${y + 15}">${(d.totPages / 256).toFixed(0)}M</text>`;
   });

@@ -4,6 +4,7 @@
  */
 import type { XenHost } from "../xen/host";
 import { MimeBundle, escapeXml } from "./mime";
+import { svgOpen } from "./svg";
 
 export class EventChannelView {
   constructor(readonly host: XenHost, readonly domids?: number[]) {}
@@ -44,7 +45,7 @@ export class EventChannelView {
       const a = pos.get(`${d.domid}:${e.port}`), b = pos.get(`${e.remoteDom}:${e.remotePort}`);
       if (a && b) links += `<line x1="${a[0] + 14}" y1="${a[1]}" x2="${b[0]}" y2="${b[1]}" stroke="#1e88e5" stroke-width="1.5" opacity="0.7"/>`;
     }
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="monospace" font-size="11">${links}${body}</svg>`;
+    const svg = `${svgOpen({ width: w, height: h, fontFamily: "monospace", fontSize: 11 })}${links}${body}</svg>`;
     return { "text/plain": lines.join("\n"), "image/svg+xml": svg };
   }
 }

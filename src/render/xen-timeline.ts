@@ -6,6 +6,7 @@ import type { XenHost } from "../xen/host";
 import { MimeBundle, escapeXml } from "./mime";
 
 import type { SchedSegment } from "../xen/queries";
+import { svgOpen } from "./svg";
 export type { SchedSegment };
 
 const PALETTE = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#e53935", "#00897b", "#6d4c41", "#3949ab", "#c0ca33", "#d81b60"];
@@ -30,7 +31,12 @@ export class SchedTimelineView {
     const w = 760, left = 60, rowH = 16, n = host.pcpus.length;
     const h = 30 + n * rowH + 30;
     const x = (t: number) => left + ((t - from) / span) * (w - left - 10);
-    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="monospace" font-size="11">`;
+    // Credit balances now (credit.c: credits dealt by weight each 30 ms accounting period; a vCPU
+    // with credit left is UNDER, one that overspent is OVER, a woken one is boosted), four a row
+    // under the legend.
+    const balances = this.balances();
+    const fullH = h + 12 + Math.ceil(balances.length / 4) * 14;
+    let svg = svgOpen({ width: w, height: fullH, fontFamily: "monospace", fontSize: 11 });
     for (let p = 0; p < n; p++) svg += `<text x="4" y="${24 + p * rowH + 11}">pCPU ${p}</text><rect x="${left}" y="${24 + p * rowH}" width="${w - left - 10}" height="${rowH - 3}" fill="#f5f5f5"/>`;
     const busy = new Map<number, number>();
     for (const s of this.segments) {
@@ -43,15 +49,10 @@ export class SchedTimelineView {
     svg += `<text x="${left}" y="14">${(from / 1e6).toFixed(3)} ms</text><text x="${w - 90}" y="14">${(to / 1e6).toFixed(3)} ms</text>`;
     let lx = left;
     for (const [domid] of busy) { const name = host.domains.get(domid)?.name ?? `d${domid}`; svg += `<rect x="${lx}" y="${h - 14}" width="10" height="10" fill="${PALETTE[domid % PALETTE.length]}"/><text x="${lx + 13}" y="${h - 5}">${escapeXml(name.slice(0, 12))}</text>`; lx += 110; }
-    // Credit balances now (credit.c: credits dealt by weight each 30 ms accounting period; a vCPU
-    // with credit left is UNDER, one that overspent is OVER, a woken one is boosted).
-    const balances = this.balances();
     const by = h + 8;
     balances.forEach((b, i) => {
       svg += `<text x="${left + (i % 4) * 175}" y="${by + Math.floor(i / 4) * 14}">${escapeXml(`${b.name.slice(0, 10)} v${b.vcpu}: ${b.credit} ${b.pri}`)}</text>`;
     });
-    const fullH = h + 12 + Math.ceil(balances.length / 4) * 14;
-    svg = svg.replace(`height="${h}"`, `height="${fullH}"`);
     svg += `</svg>`;
     const text = [
       `pCPU time by domain, ${(from / 1e6).toFixed(3)}–${(to / 1e6).toFixed(3)} ms:`,

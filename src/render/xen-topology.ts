@@ -6,6 +6,7 @@
 import type { XenHost } from "../xen/host";
 import { escapeXml, MimeBundle } from "./mime";
 import { domainColour } from "./palette";
+import { svgOpen } from "./svg";
 
 interface Link {
   from: number;
@@ -100,7 +101,7 @@ export class TopologyView {
         parts.push(`<text x="${bx + 8}" y="${top + 58 + Math.ceil(d.vcpus.length / 8) * 16 + i * 14 - 4}" font-size="10" fill="currentColor">${escapeXml(dev.text.length > 24 ? `${dev.text.slice(0, 23)}…` : dev.text)}</text>`);
       });
     }
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif"><title>${escapeXml(title)}</title><text x="20" y="16" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(title)}</text>${parts.join("")}</svg>`;
+    return `${svgOpen({ width: width, height: height, fontFamily: "sans-serif" })}<title>${escapeXml(title)}</title><text x="20" y="16" font-size="12" font-weight="bold" fill="currentColor">${escapeXml(title)}</text>${parts.join("")}</svg>`;
   }
 
   toMimeBundle(): MimeBundle {

@@ -57,14 +57,18 @@ export interface RunningServer {
 }
 
 /** Starts `jupyter_server` or the classic `notebook` and waits until its REST API answers. */
-export async function startServer(kind: "jupyter_server" | "notebook", sandbox: JupyterSandbox): Promise<RunningServer> {
+/** JupyterLab's own venv (scripts/install-test-peers.sh: Debian 12 does not package it). */
+export const JUPYTERLAB_PY = "/opt/xenlab-jupyterlab/bin/python";
+
+export async function startServer(kind: "jupyter_server" | "notebook" | "jupyterlab", sandbox: JupyterSandbox): Promise<RunningServer> {
   const port = await freePort();
   const token = `xenlab-${kind}`;
+  const serverApp = [`--ServerApp.port=${port}`, "--ServerApp.ip=127.0.0.1", `--ServerApp.token=${token}`, "--ServerApp.open_browser=False", "--ServerApp.allow_root=True", `--ServerApp.root_dir=${sandbox.work}`];
   const args =
-    kind === "jupyter_server"
-      ? ["-m", "jupyter_server", `--ServerApp.port=${port}`, "--ServerApp.ip=127.0.0.1", `--ServerApp.token=${token}`, "--ServerApp.open_browser=False", "--ServerApp.allow_root=True", `--ServerApp.root_dir=${sandbox.work}`]
-      : ["-m", "notebook", "--no-browser", "--allow-root", `--port=${port}`, "--ip=127.0.0.1", `--NotebookApp.token=${token}`, `--notebook-dir=${sandbox.work}`];
-  const proc: ChildProcess = spawn(PY, args, { env: sandbox.env, stdio: ["ignore", "pipe", "pipe"] });
+    kind === "jupyter_server" ? ["-m", "jupyter_server", ...serverApp]
+    : kind === "jupyterlab" ? ["-m", "jupyterlab", ...serverApp]
+    : ["-m", "notebook", "--no-browser", "--allow-root", `--port=${port}`, "--ip=127.0.0.1", `--NotebookApp.token=${token}`, `--notebook-dir=${sandbox.work}`];
+  const proc: ChildProcess = spawn(kind === "jupyterlab" ? JUPYTERLAB_PY : PY, args, { env: sandbox.env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
   const server = { port, token, url: `http://127.0.0.1:${port}`, log: () => log, stop: () => void proc.kill("SIGTERM") };
