@@ -13,7 +13,7 @@ import { VIRIDIAN_CALL_FLAG } from "../xen/viridian";
 import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, gva, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
 import { KeyboardInterrupt } from "../interrupt";
-import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock } from "../platform";
+import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock, vcpuId } from "../platform";
 import { VpScheduler } from "./vp-scheduler";
 import { xenCpuid } from "../xen/cpuid";
 import { display, MimeBundle } from "../mime";
@@ -188,7 +188,7 @@ export class HypervHost {
   newVp(p: Partition): VirtualProcessor {
     // A new VP starts in the INIT-like state our machine models: flat protected mode, paging off.
     const cpu = new Vcpu(this.machine, p.domid, p.vps.length, { mode: "protected32", rip: 0 });
-    const vp = new VirtualProcessor(p, p.vps.length, cpu);
+    const vp = new VirtualProcessor(p, vcpuId(p.vps.length), cpu);
     p.vps.push(vp);
     return vp;
   }

@@ -4,6 +4,7 @@
  * (its id); a child's pages are the root's, mapped with HvMapGpaPages, as in Hyper-V where all
  * memory belongs to the root until deposited or mapped.
  */
+import type { VcpuId } from "../platform";
 import { DomId, domId, GuestPhysical, Mfn, Vcpu } from "../machine";
 import { display, MimeBundle } from "../mime";
 import { Synic } from "./synic";
@@ -44,7 +45,7 @@ export class VirtualProcessor implements SchedUnit {
   yieldRequested = false;
   lastExit = "";
 
-  constructor(readonly partition: Partition, readonly index: number, readonly cpu: Vcpu) {
+  constructor(readonly partition: Partition, readonly index: VcpuId, readonly cpu: Vcpu) {
     this.synic = new Synic(() => partition.memory, () => this.cpu);
   }
 

@@ -33,6 +33,8 @@ import { XenStoreRing } from "../xen/xenstore/ring";
 import { writeGuestDirectories } from "../xen/xenstore/libxl-layout";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
 import { gfn, Mfn, PAGE_SIZE } from "../machine";
+import { vcpuId } from "../platform";
+import { port as xenPort } from "../xen/types";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
 import { xenCpuid } from "../xen/cpuid";
 import { display, MimeBundle } from "../mime";
@@ -49,6 +51,9 @@ export const XEN_ADAPTER_HYPERCALL_MSR = 0x40000200;
 export const XEN_CONSOLE_CONNECTION_ID = 0x58454e00; // "XEN\0"
 /** The Hyper-V page with the adapter: `or eax, 0x80000000; vmcall; ret` (Xen's Viridian page). */
 export const TAGGED_HV_PAGE_PREFIX = [0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x01, 0xc1, 0xc3];
+
+/** The adapter's guest runs on VP 0 (its only vCPU as Xen sees it). */
+const BSP = vcpuId(0);
 
 const NAMES = new Map<number, string>(Object.entries(HYPERVISOR).map(([k, v]) => [v as number, k]));
 const ENOSYS = -XEN_ERRNO.ENOSYS;
@@ -271,7 +276,7 @@ export class XenAdapter {
           r = this.record("sched_op(yield)", [`HvNotifyLongSpinWait = ${s}`], 0);
         } else if (cmd === SCHEDOP.block) {
           // Sleep until an event is pending (even with interrupts off): HLT with Xen's wake rule.
-          if (!this.sharedInfo?.upcallPending(0)) { vp.state = "halted"; vp.wakeOnEvent = true; }
+          if (!this.sharedInfo?.upcallPending(BSP)) { vp.state = "halted"; vp.wakeOnEvent = true; }
           r = this.record("sched_op(block)", ["VP halted until a SynIC/event-channel interrupt"], 0);
         } else if (cmd === SCHEDOP.shutdown) {
           let reason = -1;
@@ -371,15 +376,16 @@ export class XenAdapter {
   }
 
   /** An event arrived on our port (through HvSignalEvent on its connection): Xen's evtchn_set_pending. */
-  private deliver(port: number): number {
+  private deliver(n: number): number {
     const si = this.sharedInfo;
-    if (!this.ports.has(port) || !si) return HV_STATUS.INVALID_PORT_ID;
+    if (!this.ports.has(n) || !si) return HV_STATUS.INVALID_PORT_ID;
+    const port = xenPort(n);
     if (si.testAndSetPending(port)) return HV_STATUS.SUCCESS; // already pending
     if (si.testMasked(port)) return HV_STATUS.SUCCESS;
-    si.testAndSetPendingSel(0, Math.floor(port / 64));
-    si.setUpcallPending(0, 1);
+    si.testAndSetPendingSel(BSP, Math.floor(port / 64));
+    si.setUpcallPending(BSP, 1);
     this.eventsDelivered++;
-    if (this.callbackVector !== undefined && !si.upcallMask(0)) this.partition.vp(0).cpu.injectInterrupt(this.callbackVector);
+    if (this.callbackVector !== undefined && !si.upcallMask(BSP)) this.partition.vp(BSP).cpu.injectInterrupt(this.callbackVector);
     return HV_STATUS.SUCCESS;
   }
 

@@ -8,6 +8,8 @@
  * devices raise interrupts through `PlatformVcpu.inject` (the vector goes pending in the vCPU and
  * is delivered when the guest has IF=1, like an IRR bit).
  */
+import type { Vector } from "../abi/x86";
+import type { VcpuId } from "./ids";
 import type { Gpa, Vcpu } from "../machine";
 import { emulateMmio, MmioEmulationError } from "./mmio";
 
@@ -16,10 +18,10 @@ export interface PlatformVcpu {
   /** Host-wide identity for per-vCPU state: "d1v0", "p2vp0". */
   readonly key: string;
   /** Index within its domain/partition (APIC ID by default). */
-  readonly index: number;
+  readonly index: VcpuId;
   readonly cpu: Vcpu;
   /** Raises an external interrupt vector in this vCPU. */
-  inject(vector: number): void;
+  inject(vector: Vector): void;
   /** An interrupt became pending for it: wake it if it sleeps waiting for one (vcpu_kick). */
   wake?(): void;
 }

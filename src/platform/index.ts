@@ -9,5 +9,6 @@ export * from "./trace";
 export * from "./scheduler";
 export * from "./run-loop";
 export * from "./devices";
+export * from "./ids";
 export * from "./lapic";
 export * from "./mmio";

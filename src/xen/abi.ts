@@ -3,6 +3,7 @@
  * (/usr/include/xen/...). Each group names its header; tests/xen/layout.test.ts compiles the
  * headers with gcc and checks the numbers and struct offsets used by the model.
  */
+import type { Virq } from "./types";
 
 /** Hypercall numbers (xen.h __HYPERVISOR_*). */
 export const HYPERVISOR = {
@@ -29,11 +30,12 @@ export type XenErrnoName = keyof typeof XEN_ERRNO;
 export const DOMID_SELF = 0x7ff0, DOMID_IO = 0x7ff1, DOMID_XEN = 0x7ff2, DOMID_COW = 0x7ff3;
 export const DOMID_INVALID = 0x7ff4, DOMID_ANY = 0x7ff5, DOMID_IDLE = 0x7fff, DOMID_FIRST_RESERVED = 0x7ff0;
 
-/** VIRQs (xen.h VIRQ_*). */
-export const VIRQ = {
+const VIRQ_NUMBERS = {
   TIMER: 0, DEBUG: 1, CONSOLE: 2, DOM_EXC: 3, TBUF: 4, DEBUGGER: 6, XENOPROF: 7, CON_RING: 8, PCPU_STATE: 9, MEM_EVENT: 10,
   ARGO: 11, ENOMEM: 12, XENPMU: 13,
 } as const;
+/** VIRQs (xen.h VIRQ_*), typed as VIRQ numbers. */
+export const VIRQ = VIRQ_NUMBERS as { readonly [K in keyof typeof VIRQ_NUMBERS]: Virq };
 export const NR_VIRQS = 24;
 
 /** console_io commands (xen.h CONSOLEIO_*). */

@@ -10,7 +10,8 @@
  */
 import { DomId, domId } from "../machine";
 import { EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ } from "./abi";
-import { Port, port as toPort } from "./types";
+import { vcpuId, VcpuId } from "../platform";
+import { Port, port as toPort, Virq, virq as toVirq } from "./types";
 
 export type PortState = "closed" | "unbound" | "interdomain" | "virq" | "ipi";
 export const PORT_STATES: readonly PortState[] = ["closed", "unbound", "interdomain", "virq", "ipi"];
@@ -21,9 +22,9 @@ export interface EvtchnPort {
   /** unbound: the domain allowed to bind; interdomain: the peer. */
   remoteDom: DomId;
   remotePort: Port;
-  virq: number;
+  virq: Virq;
   /** vCPU notified (evtchn_bind_vcpu). */
-  notifyVcpu: number;
+  notifyVcpu: VcpuId;
   /**
    * A port served by the host itself on behalf of dom0 (xenstored, xenconsoled, a backend): the
    * callback runs when the peer sends, instead of raising an upcall in dom0.
@@ -60,11 +61,12 @@ export class EventChannelTable {
     const remoteDom = init.remoteDom ?? 0, remotePort = init.remotePort ?? 0;
     if (!(Number.isInteger(remoteDom) && remoteDom >= 0 && remoteDom <= 0xffff)) throw new RangeError(`remoteDom ${remoteDom} is not a domid`);
     if (!(Number.isInteger(remotePort) && remotePort >= 0 && remotePort < this.maxPorts)) throw new RangeError(`remotePort ${remotePort} is not a port`);
-    const e: EvtchnPort = { virq: 0, notifyVcpu: 0, ...init, port: p, state, remoteDom: domId(remoteDom), remotePort: toPort(remotePort) };
+    const e: EvtchnPort = { virq: toVirq(0), notifyVcpu: vcpuId(0), ...init, port: p, state, remoteDom: domId(remoteDom), remotePort: toPort(remotePort) };
     this.ports[p] = e;
     return e;
   }
 
+  /** The open port numbered `port`, if any (any number may be asked: guests and cells pass raw values). */
   get(port: number): EvtchnPort | undefined {
     const e = this.ports[port];
     return e && e.state !== "closed" ? e : undefined;
@@ -86,7 +88,7 @@ export class EventChannelTable {
   }
 
   /** The port bound to a VIRQ on a vCPU, if any. */
-  virqPort(virq: number, vcpu: number): Port | undefined {
+  virqPort(virq: Virq, vcpu: VcpuId): Port | undefined {
     return this.list().find((e) => e.state === "virq" && e.virq === virq && e.notifyVcpu === vcpu)?.port;
   }
 }
@@ -96,7 +98,7 @@ export interface EvtchnDomain {
   readonly domid: DomId;
   readonly evtchn: EventChannelTable;
   readonly vcpus: readonly unknown[];
-  readonly sharedInfo: { clearPending(port: number): void };
+  readonly sharedInfo: { clearPending(port: Port): void };
 }
 
 /** What event channels need of the host. */
@@ -123,8 +125,9 @@ export class EventChannels<D extends EvtchnDomain> {
    * before binding is lost.
    */
   bindInterdomain(d: D, rd: D, rport: number): EvtchnPort | EvtchnError {
+    if (!rd.evtchn.valid(rport)) return "EINVAL";
     const re = rd.evtchn.get(rport);
-    if (!rd.evtchn.valid(rport) || !re) return "EINVAL";
+    if (!re) return "EINVAL";
     if (re.state !== "unbound" || re.remoteDom !== d.domid) return "EINVAL";
     const le = d.evtchn.alloc("interdomain", { remoteDom: rd.domid, remotePort: re.port });
     if (!le) return "ENOSPC";
@@ -151,7 +154,7 @@ export class EventChannels<D extends EvtchnDomain> {
   }
 
   /** EVTCHNOP_bind_virq. */
-  bindVirq(d: D, virq: number, vcpu: number): EvtchnPort | EvtchnError {
+  bindVirq(d: D, virq: Virq, vcpu: VcpuId): EvtchnPort | EvtchnError {
     if (!(Number.isInteger(virq) && virq >= 0 && virq < NR_VIRQS)) return "EINVAL";
     if (!(vcpu >= 0 && vcpu < d.vcpus.length)) return "ENOENT";
     if (!PER_VCPU_VIRQS.has(virq) && vcpu !== 0) return "EINVAL";
@@ -160,7 +163,7 @@ export class EventChannels<D extends EvtchnDomain> {
   }
 
   /** EVTCHNOP_bind_ipi. */
-  bindIpi(d: D, vcpu: number): EvtchnPort | EvtchnError {
+  bindIpi(d: D, vcpu: VcpuId): EvtchnPort | EvtchnError {
     if (!(vcpu >= 0 && vcpu < d.vcpus.length)) return "ENOENT";
     return d.evtchn.alloc("ipi", { notifyVcpu: vcpu }) ?? "ENOSPC";
   }
@@ -197,7 +200,7 @@ export class EventChannels<D extends EvtchnDomain> {
   }
 
   /** EVTCHNOP_send: raises the peer's port (interdomain) or our own (ipi). */
-  send(d: D, port: number): 0 | "EINVAL" {
+  send(d: D, port: Port): 0 | "EINVAL" {
     const e = d.evtchn.get(port);
     if (!e) return "EINVAL";
     switch (e.state) {

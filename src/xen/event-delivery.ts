@@ -8,18 +8,20 @@
 import { Vector, vector as toVector } from "../abi/x86";
 import { HVM_PARAM, HVM_PARAM_CALLBACK_IRQ_TYPE_SHIFT, HVM_PARAM_CALLBACK_TYPE_VECTOR } from "./abi";
 import type { LocalApic } from "../platform";
+import type { DomId } from "../machine";
 import type { Domain } from "./domain";
+import type { Port } from "./types";
 import type { XenVcpu } from "./xen-vcpu";
 
 /** A notification Xen delivered to a dom0 service (a backend served by host code). */
 export interface ServiceDelivery {
   t: number;
   /** The sender: domain id and name, and its port. */
-  fromDom: number;
+  fromDom: DomId;
   fromName: string;
-  fromPort: number;
+  fromPort: Port;
   /** dom0's port and the service's label. */
-  port: number;
+  port: Port;
   label: string;
 }
 
@@ -55,7 +57,7 @@ export class EventDelivery {
   constructor(private readonly host: DeliveryHost) {}
 
   /** evtchn_port_set_pending with the 2-level ABI (event_2l.c evtchn_2l_set_pending). */
-  setPending(d: Domain, port: number, at = this.host.now): void {
+  setPending(d: Domain, port: Port, at = this.host.now): void {
     const e = d.evtchn.get(port);
     if (!e) return;
     if (e.service) {

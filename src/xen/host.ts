@@ -13,7 +13,7 @@ import { DeviceBus, LocalApic, RunLoop, TraceRing, VirtualClock } from "../platf
 import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
-import type { Port } from "./types";
+import type { Port, Virq } from "./types";
 import { XenError } from "./errors";
 import { handleExit } from "./exit-dispatch";
 import { CreditScheduler, MS, Pcpu } from "./sched-credit";
@@ -422,7 +422,7 @@ export class XenHost {
   // =========================================================================================
 
   /** evtchn_port_set_pending with the 2-level ABI (event-delivery.ts). */
-  setPending(d: Domain, port: number, at = this.now): void {
+  setPending(d: Domain, port: Port, at = this.now): void {
     this.delivery.setPending(d, port, at);
   }
 
@@ -432,18 +432,18 @@ export class XenHost {
   }
 
   /** EVTCHNOP_send from domain `d` port `port`. Returns 0 or a negative errno. */
-  evtchnSend(d: Domain, port: number): number {
+  evtchnSend(d: Domain, port: Port): number {
     return this.events.send(d, port) === 0 ? 0 : -XEN_ERRNO.EINVAL;
   }
 
   /** send_guest_vcpu_virq. */
-  sendVirq(v: XenVcpu, virq: number, at = this.now): void {
+  sendVirq(v: XenVcpu, virq: Virq, at = this.now): void {
     const port = v.domain.evtchn.virqPort(virq, v.id);
     if (port !== undefined) this.setPending(v.domain, port, at);
   }
 
   /** Notifies a domU on the port of its side of a host-served channel (dom0 port `dom0Port`). */
-  notifyFromDom0(dom0Port: number): void {
+  notifyFromDom0(dom0Port: Port): void {
     const e = this.dom0.evtchn.get(dom0Port);
     if (!e || e.state !== "interdomain") return;
     const d = this.domains.get(e.remoteDom);

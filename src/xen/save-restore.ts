@@ -7,6 +7,9 @@
  * contents of every touched guest frame. Like Xen, grant mappings of other domains' pages are not saved (they must be
  * unmapped first), and channels to other domUs come back unbound.
  */
+import { vcpuId } from "../platform";
+import { virq } from "./types";
+import { NR_VIRQS } from "./abi";
 import { vector as toVector } from "../abi/x86";
 import { FrameUse, domId, gfn, PAGE_SIZE, Vcpu } from "../machine";
 import type { VcpuState } from "../machine";
@@ -143,7 +146,9 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
     const saved = PORT_STATES.find((k) => k === p.state);
     if (!saved || saved === "closed" || !d.evtchn.valid(p.port)) throw new XenError("EINVAL", `saved image has event channel ${p.port} in state "${p.state}"`);
     const state = saved === "interdomain" ? "unbound" : saved;
-    d.evtchn.allocAt(p.port, state, { remoteDom: domId(p.remoteDom), virq: p.virq, notifyVcpu: p.notifyVcpu, label: p.label });
+    if (!(Number.isInteger(p.virq) && p.virq >= 0 && p.virq < NR_VIRQS)) throw new XenError("EINVAL", `saved image has event channel ${p.port} bound to VIRQ ${p.virq}`);
+    if (!(Number.isInteger(p.notifyVcpu) && p.notifyVcpu >= 0 && p.notifyVcpu < d.vcpus.length)) throw new XenError("EINVAL", `saved image has event channel ${p.port} notifying vCPU ${p.notifyVcpu} of ${d.vcpus.length}`);
+    d.evtchn.allocAt(p.port, state, { remoteDom: domId(p.remoteDom), virq: virq(p.virq), notifyVcpu: vcpuId(p.notifyVcpu), label: p.label });
   }
   header.vcpus.forEach((s, i) => {
     const v = d.vcpus[i]!;

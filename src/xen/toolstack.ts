@@ -5,6 +5,7 @@
  * `xl shutdown`'s request through control/shutdown, and xl's reaction to a domain that shut down
  * (xl_vmcontrol.c handle_domain_death: on_poweroff/on_reboot/on_crash actions).
  */
+import { vcpuId } from "../platform";
 import { readFileSync } from "node:fs";
 import { domId, gfn, PAGE_SIZE, Vcpu } from "../machine";
 import { DOMID_FIRST_RESERVED, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, GTF_permit_access, HVM_PARAM } from "./abi";
@@ -48,7 +49,7 @@ export class Toolstack {
     d.privileged = true;
     this.host.machine.populate(d.domid, gfn(0), memMiB * 256);
     for (let i = 0; i < cfg.vcpus; i++) {
-      const v = new XenVcpu(d, i, undefined);
+      const v = new XenVcpu(d, vcpuId(i), undefined);
       v.pcpu = i % this.host.pcpus.length;
       v.setRunstate("blocked", 0);
       d.vcpus.push(v);
@@ -78,7 +79,7 @@ export class Toolstack {
     const uuid = opts.uuid ?? config.uuid ?? makeUuid(config.name);
     const d = new Domain(this.host, domId(id), config.name, config.type as DomainKind, config, uuid);
     for (let i = 0; i < config.maxvcpus; i++) {
-      const v = new XenVcpu(d, i, new Vcpu(this.host.machine, d.domid, i));
+      const v = new XenVcpu(d, vcpuId(i), new Vcpu(this.host.machine, d.domid, i));
       v.affinity = config.cpus;
       v.pcpu = config.cpus ? config.cpus[i % config.cpus.length]! : (id + i) % this.host.pcpus.length;
       v.stateEntry = this.host.now;

@@ -5,9 +5,10 @@
  */
 import type { Vector } from "../abi/x86";
 import { Vcpu } from "../machine";
-import type { PlatformVcpu, SchedUnit } from "../platform";
+import type { PlatformVcpu, SchedUnit, VcpuId } from "../platform";
 import { LAYOUT, RUNSTATE, Runstate, XEN_RUNSTATE_UPDATE } from "./abi";
 import type { Domain } from "./domain";
+import type { Port } from "./types";
 import type { MimeBundle } from "../mime";
 
 /** Credit scheduler priorities (credit.c CSCHED_PRI_*). */
@@ -21,7 +22,7 @@ export class XenVcpu implements SchedUnit {
   readonly stateTime = [0, 0, 0, 0];
   /** Why a blocked vCPU sleeps: SCHEDOP_block, hlt, SCHEDOP_poll, or down/paused. */
   blockedOn: "block" | "hlt" | "poll" | undefined;
-  pollPorts: number[] = [];
+  pollPorts: Port[] = [];
   pollDeadline: number | undefined;
   /** Timers (absolute virtual ns). */
   singleshot: number | undefined;
@@ -47,7 +48,7 @@ export class XenVcpu implements SchedUnit {
    */
   runstateGva: bigint | undefined;
 
-  constructor(readonly domain: Domain, readonly id: number, readonly cpu: Vcpu | undefined) {}
+  constructor(readonly domain: Domain, readonly id: VcpuId, readonly cpu: Vcpu | undefined) {}
 
   private view: PlatformVcpu | undefined;
   /** This vCPU as platform devices see it (dom0's vCPUs run no guest code: they have none). */

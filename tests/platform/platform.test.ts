@@ -5,7 +5,8 @@
  * device that claims them and refuses overlapping claims.
  */
 import { describe, expect, it } from "vitest";
-import { DeviceBus, PlatformVcpu, Timers, TraceRing, VirtualClock } from "../../src/platform";
+import { DeviceBus, PlatformVcpu, Timers, TraceRing, VirtualClock, vcpuId } from "../../src/platform";
+import { vector } from "../../src/abi/x86";
 import { Machine, Vcpu, domId } from "../../src/machine";
 
 describe("platform", () => {
@@ -56,14 +57,14 @@ describe("platform", () => {
     bus.add({ name: "msr-dev", msrs: [{ first: 0x800, last: 0x8ff }], rdmsr: (_v, msr) => (msr === 0x802 ? 7n : "gp"), wrmsr: () => true });
     expect(() => bus.add({ name: "clash", ports: [{ first: 0xe0, last: 0xef }] })).toThrow(/overlaps "debugcon"/);
     const cpu = new Vcpu(new Machine(16), domId(1), 0);
-    const v: PlatformVcpu = { key: "t", index: 0, cpu, inject: (vec) => cpu.injectInterrupt(vec) };
+    const v: PlatformVcpu = { key: "t", index: vcpuId(0), cpu, inject: (vec) => cpu.injectInterrupt(vec) };
     expect(bus.handle(v, { kind: "io", direction: "out", port: 0xe9, size: 1, value: 0x41 })).toBe("handled");
     expect(writes).toEqual([0x41]);
     expect(bus.handle(v, { kind: "io", direction: "out", port: 0x80, size: 1, value: 0 })).toBe("unclaimed");
     expect(bus.handle(v, { kind: "rdmsr", msr: 0x803 })).toBe("gp");
     expect(bus.handle(v, { kind: "wrmsr", msr: 0x803, value: 1n })).toBe("handled");
     expect(bus.handle(v, { kind: "rdmsr", msr: 0x1b })).toBe("unclaimed");
-    v.inject(0x30);
+    v.inject(vector(0x30));
     expect(cpu.pendingInterrupts).toContain(0x30);
   });
 });

@@ -5,6 +5,7 @@
  * that never escapes the guest boundary, and the handshake's refusals (protocol, event channel).
  */
 import { domId } from "../../src/machine";
+import type { Port } from "../../src/xen/types";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import type { Domain } from "../../src/xen/domain";
@@ -14,7 +15,7 @@ import { makeImages, pseudoRandom, tmpDir } from "./blkback-helpers";
 
 const RING_GFN = 0x800, DATA_GFN = 0x801;
 
-interface Front { host: XenHost; d: Domain; vbd: Vbd; port: number; bytes: Uint8Array; prod: number; cons: number }
+interface Front { host: XenHost; d: Domain; vbd: Vbd; port: Port; bytes: Uint8Array; prod: number; cons: number }
 
 /** A frontend written by hand: ring at RING_GFN granted as ref 8, data pages granted from ref 9. */
 function front(opts: { access?: "ro" | "rw"; protocol?: string; badPort?: boolean } = {}): Front {

@@ -5,6 +5,9 @@
  * *for the closer* (so the closer could bind it again); a peer served by a host daemon is unbound
  * by that daemon. EVTCHNOP_status (the guest's own view) reports the result.
  */
+import { vcpuId } from "../../src/platform";
+import { VIRQ } from "../../src/xen/abi";
+import { virq } from "../../src/xen/types";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { labCode } from "./helpers";
@@ -63,9 +66,9 @@ describe("the one event-channel close path", () => {
 
   it("bind_virq: per-vCPU VIRQs on any vCPU, global ones only on vCPU 0, one binding each (event_channel.c)", () => {
     const { host, a } = pair();
-    expect(typeof host.events.bindVirq(a, 0, 0)).toBe("object"); // VIRQ_TIMER
-    expect(host.events.bindVirq(a, 0, 0)).toBe("EEXIST");
-    expect(host.events.bindVirq(a, 2, 1)).toBe("ENOENT"); // a has one vCPU
-    expect(host.events.bindVirq(a, 24, 0)).toBe("EINVAL"); // NR_VIRQS
+    expect(typeof host.events.bindVirq(a, VIRQ.TIMER, vcpuId(0))).toBe("object");
+    expect(host.events.bindVirq(a, VIRQ.TIMER, vcpuId(0))).toBe("EEXIST");
+    expect(host.events.bindVirq(a, VIRQ.CONSOLE, vcpuId(1))).toBe("ENOENT"); // a has one vCPU
+    expect(host.events.bindVirq(a, virq(24), vcpuId(0))).toBe("EINVAL"); // NR_VIRQS
   });
 });

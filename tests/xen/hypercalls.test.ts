@@ -2,6 +2,8 @@
  * The hypercall ABI from a lab guest: number in RAX, arguments in RDI RSI RDX R10 R8, result in
  * RAX as a negative Xen errno on failure; struct fields at the libxen-dev offsets.
  */
+import { vcpuId } from "../../src/platform";
+import { port } from "../../src/xen/types";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { HYPERVISOR, XEN_ERRNO, GNTST, GTF_permit_access } from "../../src/xen/abi";
@@ -141,12 +143,12 @@ describe("hypercall ABI", () => {
       lea rsi, [rel buf + 64]
       call HC(32)
       mov [rel out + 40], rax`);
-    const unbound = Number(q(0)), ipi = Number(q(2));
+    const unbound = Number(q(0)), ipi = port(Number(q(2)));
     expect(unbound).toBeGreaterThan(2); // 1 and 2 are xenstore and console
     expect(q(1)).toBe(1n); // EVTCHNSTAT_unbound
     expect(q(3)).toBe(0n);
     expect(d.sharedInfo.testPending(ipi)).toBe(true);
-    expect(d.sharedInfo.upcallPending(0)).toBe(1);
+    expect(d.sharedInfo.upcallPending(vcpuId(0))).toBe(1);
     expect(q(4)).toBe(0n); // EVTCHNSTAT_closed
     expect(q(5)).toBe(BigInt(-XEN_ERRNO.EINVAL));
   });

@@ -12,6 +12,7 @@
 import type { BlockDevice } from "../../vhd/block-device";
 import type { Domain } from "../domain";
 import type { XenHost } from "../host";
+import type { Port } from "../types";
 import { XsError } from "../xenstore/store";
 import { display, MimeBundle } from "../../mime";
 import {
@@ -66,7 +67,7 @@ export class Vbd {
   ring: BlkifBackRing | undefined;
   private ringMapping: ForeignMapping | undefined;
   /** dom0's end of the event channel, and the frontend's port. */
-  port: number | undefined;
+  port: Port | undefined;
   frontendPort: number | undefined;
   ringRef: number | undefined;
   protocol: string | undefined;
@@ -217,7 +218,7 @@ export class Vbd {
     const m = mapGrant(this.domain, Number(ringRef), this.host.dom0.domid, true);
     if (isFailure(m)) { this.fatal("ENOMEM", `mapping ring-ref ${ringRef}: ${m.reason}`); return false; }
     const port = Number(evtchn);
-    const e = this.domain.evtchn.get(port);
+    const e = this.domain.evtchn.valid(port) ? this.domain.evtchn.get(port) : undefined;
     if (!e || e.state !== "unbound" || e.remoteDom !== 0) {
       unmapGrant(m);
       this.fatal("EINVAL", `binding event channel ${port}: it is ${e ? `${e.state}${e.state === "unbound" ? ` for d${e.remoteDom}` : ""}` : "closed"}, not unbound for d0`);

@@ -1,4 +1,6 @@
 /** HYPERVISOR_event_channel_op (common/event_channel.c; public event_channel.h). */
+import { vcpuId } from "../../platform";
+import { virq } from "../types";
 import { domId } from "../../machine";
 import { DOMID_SELF, EVTCHNOP, EVTCHNSTAT, LAYOUT } from "../abi";
 import { PER_VCPU_VIRQS } from "../event-channels";
@@ -32,13 +34,13 @@ export const eventChannelOp: Handler = (c, a) => {
       return 0;
     }
     case EVTCHNOP.bind_virq: {
-      const e = host.events.bindVirq(dom, mem.u32(arg + BV.virq), mem.u32(arg + BV.vcpu));
+      const e = host.events.bindVirq(dom, virq(mem.u32(arg + BV.virq)), vcpuId(mem.u32(arg + BV.vcpu)));
       if (typeof e === "string") return err(e);
       mem.setU32(arg + BV.port, e.port);
       return 0;
     }
     case EVTCHNOP.bind_ipi: {
-      const e = host.events.bindIpi(dom, mem.u32(arg + BP.vcpu));
+      const e = host.events.bindIpi(dom, vcpuId(mem.u32(arg + BP.vcpu)));
       if (typeof e === "string") return err(e);
       mem.setU32(arg + BP.port, e.port);
       return 0;
@@ -51,7 +53,7 @@ export const eventChannelOp: Handler = (c, a) => {
     }
     case EVTCHNOP.send: {
       const p = mem.u32(arg + LAYOUT.evtchn_send.f.port);
-      return host.evtchnSend(dom, p);
+      return dom.evtchn.valid(p) ? host.evtchnSend(dom, p) : err("EINVAL");
     }
     case EVTCHNOP.status: {
       const d = domainArg(c, mem.u16(arg + ST.dom));
@@ -83,11 +85,11 @@ export const eventChannelOp: Handler = (c, a) => {
     }
     case EVTCHNOP.bind_vcpu: {
       const port = mem.u32(arg + LAYOUT.evtchn_bind_vcpu.f.port), vcpu = mem.u32(arg + LAYOUT.evtchn_bind_vcpu.f.vcpu);
-      const e = dom.evtchn.get(port);
+      const e = dom.evtchn.valid(port) ? dom.evtchn.get(port) : undefined;
       if (!e) return err("EINVAL");
       if (vcpu >= dom.vcpus.length) return err("ENOENT");
       if (e.state === "virq" && PER_VCPU_VIRQS.has(e.virq)) return err("EINVAL");
-      e.notifyVcpu = vcpu;
+      e.notifyVcpu = vcpuId(vcpu);
       return 0;
     }
     default: return err("ENOSYS");

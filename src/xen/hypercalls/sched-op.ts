@@ -1,4 +1,5 @@
 /** HYPERVISOR_sched_op (common/sched/core.c do_sched_op; public sched.h). */
+import type { Port } from "../types";
 import { LAYOUT, SCHEDOP, SHUTDOWN, SHUTDOWN_NAMES, ShutdownReason } from "../abi";
 import { Handler, err, num, domainArg } from "./context";
 
@@ -25,7 +26,7 @@ export const schedOp: Handler = (c, a) => {
     case SCHEDOP.poll: {
       const ports = num(c.mem.u64(arg + P.ports)), n = c.mem.u32(arg + P.nr_ports), timeout = c.mem.u64(arg + P.timeout);
       if (n > 128) return err("EINVAL");
-      const list: number[] = [];
+      const list: Port[] = [];
       for (let i = 0; i < n; i++) {
         const port = c.mem.u32(ports + i * 4);
         if (!dom.evtchn.valid(port)) return err("EINVAL");
