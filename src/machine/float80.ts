@@ -120,6 +120,10 @@ export function round(s: number, sig: bigint, exp: number, fmt: Format, p: numbe
   const q = lead - (p - 1);
   const r1 = roundAt(s, sig, exp, q, rc);
   const lead1 = q + bitLength(r1.sig) - 1;
+  // An unmasked #O/#U whose wrapped exponent is still out of range (fscale by a huge power):
+  // the host CPU delivers a signed zero (#U) or infinity (#O), with #P, whatever RC says.
+  if (register && lead1 > fmt.emax + 24576 && (masks & OE) === 0) return { s, inf: true, sig: 0n, exp: 0, flags: OE | PE, up: true, wrapped: false };
+  if (register && lead1 < fmt.emin - 24576 && (masks & UE) === 0) return { s, inf: false, sig: 0n, exp: 0, flags: UE | PE, up: false, wrapped: false };
   if (lead1 > fmt.emax) {
     if ((masks & OE) === 0) {
       // A memory destination is left alone and only #O is reported (the host sets no #P then).
@@ -452,4 +456,93 @@ export function fromWords(w: ArrayLike<number>, o = 0): F80 {
   const m = BigInt(w[o]!) | (BigInt(w[o + 1]!) << 16n) | (BigInt(w[o + 2]!) << 32n) | (BigInt(w[o + 3]!) << 48n);
   const se = w[o + 4]!;
   return { s: se >> 15, e: se & 0x7fff, m };
+}
+
+// ---- fprem / fprem1 / fscale / fxtract -------------------------------------------------------
+
+/** Unbiased exponent of the leading bit of a finite nonzero operand (denormals normalised). */
+function leadExp(a: F80): number {
+  const { sig, exp } = unpack(a);
+  return exp + bitLength(sig) - 1;
+}
+
+/**
+ * fprem (truncating) / fprem1 (IEEE, nearest-even) partial remainder of a by b (SDM Vol. 2A
+ * FPREM): exact. With an exponent difference D ≥ 64 only a partial reduction is done (C2=1):
+ * the quotient is taken to 2^(D-N) with N = 32 + D mod 32, as the host CPU does.
+ * Returns the remainder and the low three quotient bits (for C0/C3/C1), or a special result.
+ */
+export function prem(env: Env, a: F80, b: F80, ieee: boolean): { r: Result; q: number; partial: boolean; special?: boolean } {
+  const ka = kind(a), kb = kind(b);
+  // NaN and invalid results leave C0/C3 as they were (the host CPU clears only C2 and C1).
+  const nan = nanCheck(env, a, ka, b, kb);
+  if (nan) return { r: nan, q: 0, partial: false, special: true };
+  if (ka === Kind.Inf || kb === Kind.Zero) return { r: invalid(env), q: 0, partial: false, special: true };
+  const pre = denCheck(env, a, ka, kb, 0);
+  if (typeof pre !== "number") return { r: pre, q: 0, partial: false, special: true };
+  // An unchanged ST(0) is re-encoded: a pseudo-denormal comes back with exponent 1 (as on the host).
+  // (and a denormal one, with #U unmasked, comes back normalised with the wrapped exponent).
+  const ra = ka === Kind.Zero || kb === Kind.Inf ? undefined : round(a.s, unpack(a).sig, unpack(a).exp, EXT, 64, env.rc, env.masks, true);
+  const same = { v: ra ? pack80(ra) : a.e === 0 && (a.m & J) !== 0n ? { s: a.s, e: 1, m: a.m } : a, flags: pre | (ra ? ra.flags & ~PE : 0), up: false, store: true };
+  if (ka === Kind.Zero || kb === Kind.Inf) return { r: same, q: 0, partial: false };
+  const ua = unpack(a), ub = unpack(b);
+  const d = leadExp(a) - leadExp(b);
+  if (d < 0 && !ieee) return { r: same, q: 0, partial: false };
+  let partial = false;
+  let scale = 0;
+  if (d >= 64) { partial = true; scale = d - (32 + (d % 32)); }
+  // a = A·2^ea, b = B·2^eb; quotient of a / (b·2^scale).
+  const e = Math.min(ua.exp, ub.exp + scale);
+  const A = ua.sig << BigInt(ua.exp - e);
+  const B = ub.sig << BigInt(ub.exp + scale - e);
+  let q = A / B;
+  let rem = A - q * B;
+  if (ieee && !partial) {
+    const twice = rem * 2n;
+    if (twice > B || (twice === B && (q & 1n) === 1n)) { q += 1n; rem -= B; }
+  }
+  const s = rem < 0n ? a.s ^ 1 : a.s;
+  const mag = rem < 0n ? -rem : rem;
+  if (mag === 0n) return { r: { v: zeroOf(a.s), flags: pre, up: false, store: true }, q: Number(q & 7n), partial };
+  const r = round(s, mag, e, EXT, 64, env.rc, env.masks, true);
+  return { r: { v: pack80(r), flags: pre | (r.flags & ~PE), up: false, store: true }, q: Number(q & 7n), partial };
+}
+
+/** fscale: a·2^trunc(b) (SDM Vol. 2A FSCALE, Table 3-?: the ±∞ and zero combinations). */
+export function scale(env: Env, a: F80, b: F80): Result {
+  const ka = kind(a), kb = kind(b);
+  const nan = nanCheck(env, a, ka, b, kb);
+  if (nan) return nan;
+  if (kb === Kind.Inf && ((b.s === 0 && ka === Kind.Zero) || (b.s === 1 && ka === Kind.Inf))) return invalid(env);
+  const pre = denCheck(env, a, ka, kb, 0);
+  if (typeof pre !== "number") return pre;
+  if (kb === Kind.Inf) return { v: b.s === 0 ? (ka === Kind.Zero ? a : infOf(a.s)) : ka === Kind.Zero ? a : zeroOf(a.s), flags: pre, up: false, store: true };
+  if (ka === Kind.Zero || ka === Kind.Inf) return { v: a, flags: pre, up: false, store: true };
+  let n = 0;
+  if (kb !== Kind.Zero) {
+    const ub = unpack(b);
+    const t = ub.exp >= 0 ? ub.sig << BigInt(Math.min(ub.exp, 40)) : ub.sig >> BigInt(-ub.exp);
+    n = Number(t > 100000n ? 100000n : t) * (b.s ? -1 : 1);
+  }
+  // Rounded at 64 bits whatever PC says (the host leaves a denormal ·2^0 unchanged under PC=53).
+  const ua = unpack(a);
+  return finish({ ...env, p: 64 }, a.s, ua.sig, ua.exp + n, pre);
+}
+
+/** fxtract: [exponent as a value, significand with exponent 0] (SDM Vol. 2A FXTRACT). */
+export function extract(env: Env, a: F80): { exp: Result; sig: F80 } | Result {
+  const ka = kind(a);
+  const nan = nanCheck(env, a, ka, undefined, undefined);
+  if (nan) return nan;
+  if (ka === Kind.Zero) {
+    // Zero: #Z, exponent -∞ and the zero as significand.
+    return { exp: { v: infOf(1), flags: ZE, up: false, store: (env.masks & ZE) !== 0 }, sig: a };
+  }
+  if (ka === Kind.Inf) return { exp: { v: infOf(0), flags: 0, up: false, store: true }, sig: a };
+  const pre = denCheck(env, a, ka, undefined, 0);
+  if (typeof pre !== "number") return pre;
+  const { sig } = unpack(a);
+  const L = bitLength(sig);
+  const ev = fromInt(BigInt(leadExp(a)));
+  return { exp: { v: ev, flags: pre, up: false, store: true }, sig: { s: a.s, e: BIAS, m: sig << BigInt(64 - L) } };
 }

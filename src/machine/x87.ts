@@ -437,6 +437,70 @@ export class X87 {
     this.setC1(r.up && (r.flags & F.PE) !== 0);
   }
 
+  /** fprem/fprem1: ST(0) = remainder of ST(0)/ST(1); C2 = incomplete, C0/C3/C1 = quotient bits 2/1/0. */
+  fprem(ieee: boolean): void {
+    this.setC1(false);
+    if (this.isEmpty(0) || this.isEmpty(1)) {
+      this.c.fsw &= ~FSW_C2;
+      if (this.underflow()) this.setSt(0, F.INDEFINITE);
+      return;
+    }
+    const { r, q, partial, special } = F.prem(this.env(), this.st(0), this.st(1), ieee);
+    this.raise(r.flags);
+    if (special) this.c.fsw &= ~FSW_C2;
+    if (!r.store) return;
+    this.setSt(0, r.v);
+    if (special) return;
+    let cc = this.c.fsw & ~FSW_CC;
+    if (partial) cc |= FSW_C2;
+    else cc |= (q & 4 ? FSW_C0 : 0) | (q & 2 ? FSW_C3 : 0) | (q & 1 ? FSW_C1 : 0);
+    this.c.fsw = cc;
+  }
+
+  /** fscale: ST(0) = ST(0)·2^trunc(ST(1)). */
+  fscale(): void {
+    this.setC1(false);
+    if (this.isEmpty(0) || this.isEmpty(1)) {
+      if (this.underflow()) this.setSt(0, F.INDEFINITE);
+      return;
+    }
+    const r = F.scale(this.env(), this.st(0), this.st(1));
+    this.raise(r.flags);
+    if (!r.store) return;
+    this.setSt(0, r.v);
+    this.setC1(r.up && (r.flags & F.PE) !== 0);
+  }
+
+  /** fxtract: ST(0) = exponent, then push the significand. */
+  fxtract(): void {
+    this.setC1(false);
+    if (this.isEmpty(0)) {
+      if (!this.underflow()) return;
+      this.setSt(0, F.INDEFINITE);
+      if (!this.overflowed()) this.push(F.INDEFINITE);
+      this.setC1(false); // the underflow's C1=0 stands even with an overflow too
+      return;
+    }
+    // Stack overflow: (masked) both the exponent's and the significand's places get the indefinite.
+    if (this.tag(this.phys(-1)) !== TAG_EMPTY) {
+      if (this.imask) this.setSt(0, F.INDEFINITE);
+      this.overflowed();
+      return;
+    }
+    const r = F.extract(this.env(), this.st(0));
+    if ("v" in r) {
+      this.raise(r.flags);
+      if (!r.store) return;
+      this.setSt(0, r.v);
+      this.push(r.v);
+      return;
+    }
+    this.raise(r.exp.flags);
+    if (!r.exp.store) return;
+    this.setSt(0, r.exp.v);
+    this.push(r.sig);
+  }
+
   fxch(i: number): void {
     this.setC1(false);
     if (this.isEmpty(0) || this.isEmpty(i)) {

@@ -68,7 +68,7 @@ export function buildX87Forms(): X87Form[] {
     for (const i of [0, 1, 2, 6]) add(`${op} st0, st${i}`);
     for (const i of [1, 3]) { add(`${op} st${i}, st0`); add(`${op}p st${i}, st0`); }
   }
-  for (const k of ["fsqrt", "fabs", "fchs", "frndint"]) add(k);
+  for (const k of ["fsqrt", "fabs", "fchs", "frndint", "fprem", "fprem1", "fscale", "fxtract"]) add(k);
   // ---- compares ----
   for (const op of ["fcom", "fcomp"]) { add(`${op} dword [r15+8]`, "m32"); add(`${op} qword [r15+8]`, "m64"); }
   for (const op of ["fcom", "fcomp", "fucom", "fucomp"]) for (const i of [1, 2, 0]) add(`${op} st${i}`);

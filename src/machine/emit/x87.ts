@@ -72,7 +72,7 @@ export const x87: Family = {
     "Fld", "Fild", "Fbld", "Fld1", "Fldz", "Fldpi", "Fldl2e", "Fldl2t", "Fldlg2", "Fldln2",
     "Fst", "Fstp", "Fist", "Fistp", "Fisttp", "Fbstp", "Fxch",
     "Fcmovb", "Fcmovnb", "Fcmove", "Fcmovne", "Fcmovbe", "Fcmovnbe", "Fcmovu", "Fcmovnu",
-    ...Object.keys(ARITH), "Fsqrt", "Fabs", "Fchs", "Frndint",
+    ...Object.keys(ARITH), "Fsqrt", "Fabs", "Fchs", "Frndint", "Fprem", "Fprem1", "Fscale", "Fxtract",
     ...Object.keys(COMPARE), "Ftst", "Fxam",
   ],
   emit(x, f) {
@@ -113,6 +113,10 @@ export const x87: Family = {
       case "Fabs": return begin() + `c.fpu.unary("abs");`;
       case "Fchs": return begin() + `c.fpu.unary("chs");`;
       case "Frndint": return begin() + `c.fpu.unary("rndint");`;
+      case "Fprem": return begin() + "c.fpu.fprem(false);";
+      case "Fprem1": return begin() + "c.fpu.fprem(true);";
+      case "Fscale": return begin() + "c.fpu.fscale();";
+      case "Fxtract": return begin() + "c.fpu.fxtract();";
       case "Ftst": return begin() + "c.fpu.compare(-1,0,0,0,false,false);";
       case "Fxam": return begin() + "c.fpu.fxam();";
     }
