@@ -73,7 +73,7 @@ export class CellRunner {
       }
       case "typescript": {
         const asked = helpRequest(plan.code);
-        if (asked) return this.objectHelp(asked.name, asked.source);
+        if (asked) return await this.objectHelp(asked.name, asked.source);
         const r = await this.executor.execute(plan.code);
         return r.hasValue ? r.value : undefined;
       }
@@ -84,7 +84,7 @@ export class CellRunner {
    * IPython's `name?` (the type checker's quick info: signature and documentation) and `name??`
    * (that, plus the value's source as it runs: the compiled JavaScript of a function or class).
    */
-  private objectHelp(name: string, source: boolean): ObjectHelp {
+  private async objectHelp(name: string, source: boolean): Promise<ObjectHelp> {
     let value: unknown;
     let found = true;
     try {
@@ -92,7 +92,7 @@ export class CellRunner {
     } catch {
       found = false;
     }
-    const info = this.executor.inspect(name, name.length - 1);
+    const info = await this.executor.inspect(name, name.length - 1);
     // An unresolved name still has quick info: `any`.
     if (!found && (info === undefined || info === "any")) return new ObjectHelp(`Object \`${name}\` not found.`);
     const sections = info ? [info] : [];

@@ -9,7 +9,7 @@ export interface Completion {
   end: number;
 }
 
-export function complete(runner: CellRunner, code: string, cursor: number): Completion {
+export async function complete(runner: CellRunner, code: string, cursor: number): Promise<Completion> {
   const lineStart = code.lastIndexOf("\n", cursor - 1) + 1;
   const before = code.slice(lineStart, cursor);
   const name = /^\s*(%%?)([\w.-]*)$/.exec(before);
@@ -30,12 +30,12 @@ export function complete(runner: CellRunner, code: string, cursor: number): Comp
     }
     return { matches: [], start: cursor, end: cursor };
   }
-  const ts = runner.executor.complete(code, cursor);
+  const ts = await runner.executor.complete(code, cursor);
   return { matches: ts.candidates, start: ts.start, end: ts.end };
 }
 
 /** Help for `%name`, or TypeScript quick info for the symbol at the cursor. */
-export function inspect(runner: CellRunner, code: string, cursor: number): MimeBundle | undefined {
+export async function inspect(runner: CellRunner, code: string, cursor: number): Promise<MimeBundle | undefined> {
   const lineStart = code.lastIndexOf("\n", cursor - 1) + 1;
   const lineEnd = code.indexOf("\n", cursor);
   const line = code.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
@@ -45,7 +45,7 @@ export function inspect(runner: CellRunner, code: string, cursor: number): MimeB
     if (m) return { "text/plain": m.help };
   }
   // Quick info wants a position inside the identifier; at its end, step back one.
-  const text = runner.executor.inspect(code, cursor) ?? (cursor > 0 ? runner.executor.inspect(code, cursor - 1) : undefined);
+  const text = (await runner.executor.inspect(code, cursor)) ?? (cursor > 0 ? await runner.executor.inspect(code, cursor - 1) : undefined);
   return text ? { "text/plain": text } : undefined;
 }
 

@@ -34,7 +34,7 @@ export function kernelInfoContent(): JsonObject {
 function typescriptVersion(): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("@tslab/typescript-for-tslab/package.json") as { version: string }).version;
+    return (require("typescript/package.json") as { version: string }).version;
   } catch {
     return "unknown";
   }

@@ -99,8 +99,8 @@ export class Kernel {
     });
     // SIGTERM keeps its default action (end the process at once): a JavaScript handler would not
     // run while a cell busy-loops, and the kernel must not outlive a SIGTERM.
-    // The TypeScript program takes most of a second to build: do it now, while clients connect.
-    setImmediate(() => this.runner.executor.warmUp());
+    // TypeScript is loaded by the first cell that needs it (see TsExecutor): until then every
+    // request is answered at once, and a session of magics never pays for it.
   }
 
   private async fromIo(m: ToMain): Promise<void> {
@@ -210,10 +210,10 @@ export class Kernel {
     return out;
   }
 
-  private complete(m: Message): void {
+  private async complete(m: Message): Promise<void> {
     const code = str(m.content.code) ?? "";
     const cursor = codePointToUtf16(code, num(m.content.cursor_pos) ?? [...code].length);
-    const c = complete(this.runner, code, cursor);
+    const c = await complete(this.runner, code, cursor);
     this.reply(m, "complete_reply", {
       status: "ok",
       matches: c.matches,
@@ -223,10 +223,10 @@ export class Kernel {
     });
   }
 
-  private inspect(m: Message): void {
+  private async inspect(m: Message): Promise<void> {
     const code = str(m.content.code) ?? "";
     const cursor = codePointToUtf16(code, num(m.content.cursor_pos) ?? [...code].length);
-    const data = inspect(this.runner, code, cursor);
+    const data = await inspect(this.runner, code, cursor);
     this.reply(m, "inspect_reply", { status: "ok", found: data !== undefined, data: (data ?? {}) as JsonObject, metadata: {} });
   }
 

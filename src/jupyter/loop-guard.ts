@@ -2,12 +2,12 @@
  * Makes cell code interruptible. Node cannot stop a busy JavaScript loop from another thread
  * without tearing down the isolate (tslab's `breakOnSigint` covers only the synchronous part of a
  * cell: `await x; while (true) {}` wedges it). So every loop in a cell's compiled JavaScript starts
- * its body with a call to a tick function that throws KeyboardInterrupt once an interrupt is
+ * its body with a call to a tick function (a transformer of the cell's emit, see ts-converter.ts) that throws KeyboardInterrupt once an interrupt is
  * pending. Library code is not rewritten: its long loops call `checkInterrupt()` per slice.
  */
-import * as ts from "@tslab/typescript-for-tslab";
+import * as ts from "typescript";
+import { TICK_NAME } from "./cell-names";
 
-export const TICK_NAME = "__xenlab_tick__";
 
 export const loopGuardTransformer: ts.TransformerFactory<ts.SourceFile> = (context) => {
   const f = context.factory;

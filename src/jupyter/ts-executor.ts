@@ -1,16 +1,16 @@
 /**
- * Runs TypeScript cells. tslab's converter (a TypeScript watch program) type-checks each cell
- * against the declarations of earlier cells and compiles it to CommonJS in which names declared
- * by earlier cells are read from a shared `exports` object; we execute that JavaScript ourselves
- * so that values, errors and interrupts come back as values rather than console text.
+ * Runs TypeScript cells. The converter (ts-converter.ts: one long-lived language service) type-checks
+ * each cell against the declarations of earlier cells and compiles it to CommonJS in which names of
+ * earlier cells are read from a shared scope object; we execute that JavaScript ourselves so that
+ * values, errors and interrupts come back as values rather than console text.
  */
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { runInThisContext } from "node:vm";
-import { Converter, createConverter, Diagnostic, isCompleteCode } from "tslab/dist/converter";
 import { KeyboardInterrupt } from "../interrupt";
-import { rewriteCellJs } from "./cell-js";
-import { TICK_NAME } from "./loop-guard";
+import { RESULT_NAME, SCOPE_SPECIFIER, TICK_NAME } from "./cell-names";
+import { isCompleteCode } from "./ts-complete-code";
+import type { CellDiagnostic, TsConverter } from "./ts-converter";
 
 /** A module whose named exports are in scope in every cell. */
 export interface ScopeModule {
@@ -21,7 +21,7 @@ export interface ScopeModule {
 
 export class TypeScriptError extends Error {
   constructor(
-    readonly diagnostics: Diagnostic[],
+    readonly diagnostics: CellDiagnostic[],
     readonly code: string,
   ) {
     super(diagnostics.map((d) => `${d.start.line + 1}:${d.start.character + 1} ${d.messageText}`).join("; "));
@@ -49,35 +49,41 @@ interface CellGlobal {
   exports: Record<string, unknown>;
   require: NodeJS.Require;
   tick: () => void;
+  result: { value?: unknown };
 }
 
 const CELL_GLOBAL = "__xenlab_cell__";
 let cellCounter = 0;
 
 export class TsExecutor {
-  private converter: Converter | undefined;
-  private decl: string;
-  private readonly prelude: string;
+  /**
+   * Built on first use (a TypeScript cell, completion or inspection), not at start: loading
+   * TypeScript and parsing the declarations takes seconds and ~150 MiB that a session of magics
+   * never needs, and the kernel answers requests meanwhile.
+   */
+  private converter: TsConverter | undefined;
+  private loading: Promise<TsConverter> | undefined;
+  /** Kernel definitions (see define), replayed into the converter when it is built. */
+  private readonly definitions: { name: string; typeDecl: string }[] = [];
   private readonly scope: Record<string, unknown> = {};
+  private readonly liveNames = new Map<string, () => unknown>();
   private rejectInterrupt: ((err: Error) => void) | undefined;
 
   constructor(
     private readonly modules: ScopeModule[],
     private readonly tick: () => void,
   ) {
-    this.prelude = modules
-      .map((m) => {
-        const names = Object.keys(m.exports).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
-        return `import { ${names.join(", ")} } from ${JSON.stringify(m.path)};\n`;
-      })
-      .join("");
-    this.decl = this.prelude;
     this.reset();
   }
 
-  /** Creating the TypeScript program takes most of a second: the kernel does it after start-up. */
-  warmUp(): void {
-    this.conv();
+  /** Builds the converter and checks one cell, so that the first real cell is fast. */
+  async warmUp(): Promise<void> {
+    (await this.conv()).convert("0");
+  }
+
+  /** Whether the converter has been built (warmUp or a first TypeScript cell). */
+  get warm(): boolean {
+    return this.converter !== undefined;
   }
 
   /** Names visible to cells (library exports and everything cells declared). */
@@ -88,7 +94,7 @@ export class TsExecutor {
   /** Makes a name visible to later cells, with a declaration so the type checker knows it. */
   define(name: string, value: unknown, typeDecl: string): void {
     this.scope[name] = value;
-    this.decl += `${typeDecl}\n`;
+    this.addDefinition(name, typeDecl);
   }
 
   /**
@@ -96,44 +102,44 @@ export class TsExecutor {
    * declares the name itself.
    */
   defineLive(name: string, get: () => unknown, typeDecl: string): void {
+    this.liveNames.set(name, get);
     Object.defineProperty(this.scope, name, { get, enumerable: true, configurable: true });
-    this.decl += `${typeDecl}\n`;
+    this.addDefinition(name, typeDecl);
   }
 
+  /** Forgets every name cells declared (IPython's %reset); the library and kernel names stay. */
   reset(): void {
+    const kept = new Map(this.definitions.map((d) => [d.name, this.liveNames.has(d.name) ? undefined : this.scope[d.name]]));
     for (const key of Object.keys(this.scope)) delete this.scope[key];
     for (const m of this.modules) Object.assign(this.scope, m.exports);
-    this.decl = this.prelude;
+    for (const [name, value] of kept) {
+      const live = this.liveNames.get(name);
+      if (live) Object.defineProperty(this.scope, name, { get: live, enumerable: true, configurable: true });
+      else this.scope[name] = value;
+    }
+    this.converter?.reset();
   }
 
   /** Compiles and runs `code`; resolves with the value of its last expression. */
   async execute(code: string): Promise<CellValue> {
-    const converted = this.conv().convert(this.decl, code);
+    const converted = (await this.conv()).convert(code);
     if (converted.diagnostics.length > 0) throw new TypeScriptError(converted.diagnostics, code);
-    if (!converted.output) {
-      this.decl = converted.declOutput ?? this.decl;
-      return { hasValue: false };
-    }
-    const js = rewriteCellJs(converted.output, new Set(Object.keys(this.scope)));
-    const prefix = converted.hasToplevelAwait ? "(async function (exports, require, " : "(function (exports, require, ";
-    const wrapped = `${prefix}${TICK_NAME}) {\n${js}\n})(${CELL_GLOBAL}.exports, ${CELL_GLOBAL}.require, ${CELL_GLOBAL}.tick)`;
-    const cellGlobal: CellGlobal = { exports: this.exportsProxy(), require: this.cellRequire(), tick: this.tick };
+    const prefix = converted.topLevelAwait ? "(async function (exports, require, " : "(function (exports, require, ";
+    const wrapped = `${prefix}${TICK_NAME}, ${RESULT_NAME}) {\n${converted.js}\n})(${CELL_GLOBAL}.exports, ${CELL_GLOBAL}.require, ${CELL_GLOBAL}.tick, ${CELL_GLOBAL}.result)`;
+    const result: { value?: unknown } = {};
+    const cellGlobal: CellGlobal = { exports: this.exportsProxy(), require: this.cellRequire(), tick: this.tick, result };
     (globalThis as Record<string, unknown>)[CELL_GLOBAL] = cellGlobal;
     const filename = `cell-${++cellCounter}.js`;
     try {
       const ret: unknown = runInThisContext(wrapped, { filename, breakOnSigint: true });
-      if (converted.hasToplevelAwait) {
+      if (converted.topLevelAwait) {
         await Promise.race([ret, this.interruptPromise()]);
       }
     } finally {
       // As in IPython, what a cell declared before it threw (or was interrupted) stays usable.
-      this.decl = converted.declOutput ?? this.decl;
+      converted.commit();
     }
-    const lastVar = converted.lastExpressionVar;
-    if (!lastVar || !(lastVar in this.scope)) return { hasValue: false };
-    const value = this.scope[lastVar];
-    delete this.scope[lastVar];
-    return value === undefined ? { hasValue: false } : { hasValue: true, value };
+    return result.value === undefined ? { hasValue: false } : { hasValue: true, value: result.value };
   }
 
   /** Stops an awaiting cell now (a busy loop stops at its next tick). */
@@ -141,13 +147,13 @@ export class TsExecutor {
     this.rejectInterrupt?.(new KeyboardInterrupt());
   }
 
-  complete(code: string, position: number): { start: number; end: number; candidates: string[] } {
-    return this.conv().complete(this.decl, code, position);
+  async complete(code: string, position: number): Promise<{ start: number; end: number; candidates: string[] }> {
+    return (await this.conv()).complete(code, position);
   }
 
   /** Quick info (signature and documentation) at a position, as plain text; undefined if none. */
-  inspect(code: string, position: number): string | undefined {
-    const info = this.conv().inspect(this.decl, code, position);
+  async inspect(code: string, position: number): Promise<string | undefined> {
+    const info = (await this.conv()).quickInfo(code, position);
     if (!info) return undefined;
     const signature = (info.displayParts ?? []).map((p) => p.text).join("");
     const docs = (info.documentation ?? []).map((p) => p.text).join("");
@@ -165,11 +171,24 @@ export class TsExecutor {
   close(): void {
     this.converter?.close();
     this.converter = undefined;
+    this.loading = undefined;
   }
 
-  private conv(): Converter {
-    this.converter ??= createConverter();
-    return this.converter;
+  private addDefinition(name: string, typeDecl: string): void {
+    this.definitions.push({ name, typeDecl });
+    this.converter?.addDefinition(name, typeDecl);
+  }
+
+  private conv(): Promise<TsConverter> {
+    if (this.converter) return Promise.resolve(this.converter);
+    this.loading ??= import("./ts-converter").then(({ TsConverter }) => {
+      const converter = new TsConverter();
+      for (const m of this.modules) converter.addModule(m.path, Object.keys(m.exports).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n)));
+      for (const d of this.definitions) converter.addDefinition(d.name, d.typeDecl);
+      this.converter = converter;
+      return converter;
+    });
+    return this.loading;
   }
 
   private interruptPromise(): Promise<never> {
@@ -205,7 +224,8 @@ export class TsExecutor {
   private cellRequire(): NodeJS.Require {
     const base = createRequire(join(process.cwd(), "__cell__.js"));
     const library = this.modules[0]?.exports;
-    const req = ((id: string) => (id === "xenlab" && library ? library : base(id))) as NodeJS.Require;
+    const scope = this.scope;
+    const req = ((id: string) => (id === SCOPE_SPECIFIER ? scope : id === "xenlab" && library ? library : base(id))) as NodeJS.Require;
     return Object.assign(req, { resolve: base.resolve, cache: base.cache, main: base.main, extensions: base.extensions });
   }
 }
