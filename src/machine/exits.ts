@@ -49,7 +49,7 @@ export class GuestFault {
 /** Exception vectors (Intel SDM Vol. 3A Table 6-1). */
 export const Vector = {
   DE: 0, DB: 1, NMI: 2, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8, TS: 10, NP: 11, SS: 12, GP: 13, PF: 14,
-  MF: 16, AC: 17, MC: 18,
+  MF: 16, AC: 17, MC: 18, XM: 19,
 } as const;
 
 /** Exceptions that push an error code (SDM Vol. 3A Table 6-1, "Error Code" column). */

@@ -5,3 +5,4 @@
 export * from "./vec-int";
 export * from "./vec-mem";
 export * from "./xsave";
+export * from "./vec-float";

@@ -16,7 +16,7 @@ import { Rng } from "./diff-forms";
 import { FX_AT, MEM_AT_STATE, MEM_BYTES, STATE, SseInput, buildSseForms, randomSseInput } from "./sse-forms";
 import { assembleSlots, buildNativeRunner, slotGuest } from "./helpers";
 
-const CASES_TARGET = Number(process.env.XENLAB_SSE_CASES ?? 40_000);
+const CASES_TARGET = Number(process.env.XENLAB_SSE_CASES ?? 100_000);
 const SEED = Number(process.env.XENLAB_DIFF_SEED ?? 20261203);
 const SLOT = 96;
 const CODE_AT = 0x400000;

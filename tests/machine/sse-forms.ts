@@ -97,6 +97,29 @@ export function buildSseForms(): SseForm[] {
   add("mov eax, 3 | xor edx, edx | xsave64 [r15+48] | mov byte [r15+560], 2 | xrstor64 [r15+48]");
   add("mov eax, 3 | xor edx, edx | xsave64 [r15+48] | mov byte [r15+568], 1 | xrstor64 [r15+48]"); // XCOMP_BV != 0 in standard form: #GP
   add("mov eax, 3 | xor edx, edx | xsavec64 [r15+48] | mov byte [r15+560], 0 | mov eax, 1 | xrstor64 [r15+48]");
+  // ---- floating point ----
+  for (const op of ["add", "sub", "mul", "div", "min", "max", "sqrt"]) {
+    for (const sfx of ["ss", "sd", "ps", "pd"]) {
+      const ins = op + sfx;
+      for (const [d, s] of [[1, 2], [3, 3], [9, 14], [0, 5], [6, 7]] as const) add(`${ins} ${X(d)}, ${X(s)}`);
+      if (sfx[0] === "s") add(`${ins} xmm4, [r15+4]`);
+      else { add(`${ins} xmm4, ${A16}`); add(`${ins} xmm5, ${MIS}`); }
+    }
+  }
+  for (const sfx of ["ss", "sd", "ps", "pd"]) {
+    for (let p = 0; p < 8; p++) { add(`cmp${sfx} xmm1, xmm2, ${p}`); add(`cmp${sfx} xmm6, xmm6, ${p}`); }
+    add(`cmp${sfx} xmm3, ${sfx[0] === "s" ? "[r15+4]" : A16}, 1`);
+  }
+  for (const op of ["comiss", "comisd", "ucomiss", "ucomisd"]) {
+    add(`${op} xmm1, xmm2`); add(`${op} xmm3, xmm3`); add(`${op} xmm8, [r15+4]`);
+    add(`${op} xmm1, xmm2 | setb al | sete bl | setp cl | seta dl`);
+  }
+  for (const op of ["cvtsi2ss", "cvtsi2sd"]) { add(`${op} xmm1, eax`); add(`${op} xmm2, rcx`); add(`${op} xmm3, dword [r15+4]`); add(`${op} xmm4, qword [r15+4]`); add(`${op} xmm5, r9`); }
+  for (const op of ["cvtss2si", "cvtsd2si", "cvttss2si", "cvttsd2si"]) { add(`${op} eax, xmm1`); add(`${op} rcx, xmm2`); add(`${op} r10, xmm9`); add(`${op} edx, [r15+4]`); add(`${op} rbx, [r15+4]`); }
+  for (const op of ["cvtss2sd", "cvtsd2ss", "cvtdq2ps", "cvtps2dq", "cvttps2dq", "cvtdq2pd", "cvtpd2dq", "cvttpd2dq", "cvtps2pd", "cvtpd2ps"]) {
+    add(`${op} xmm1, xmm2`); add(`${op} xmm3, xmm3`); add(`${op} xmm10, xmm4`);
+    add(`${op} xmm5, ${["cvtss2sd", "cvtsd2ss", "cvtdq2pd", "cvtps2pd"].includes(op) ? "[r15+4]" : A16}`);
+  }
   add("stmxcsr [r15+8]");
   add("and dword [r15+8], 0xffff | ldmxcsr [r15+8] | stmxcsr [r15+12]");
   add("ldmxcsr [r15+8]"); // random bits: mostly #GP
@@ -109,6 +132,8 @@ const F64H = [0, 0x80000000, 0x00000000, 0x800fffff, 0x00100000, 0x7fefffff, 0x7
 
 function lane(r: Rng): number {
   const k = r.int(8);
+  // A float32 of modest magnitude (exponents -4..4): sums cancel and round in interesting ways.
+  if (k === 7) return ((r.int(2) << 31) | ((123 + r.int(9)) << 23) | r.int(1 << 23)) >>> 0;
   if (k === 0) return F32[r.int(F32.length)]!;
   if (k === 1) return [0, 0xffffffff, 0x80000000, 0x7fffffff, 0x80808080, 0x7f7f7f7f, 0x00ff00ff, 0x8000ffff][r.int(8)]!;
   return Number(r.next() & 0xffffffffn);
@@ -132,8 +157,10 @@ export function randomSseInput(r: Rng): SseInput {
   dv.setUint16(6, r.int(2048), true); // FOP
   dv.setBigUint64(8, r.next() & 0x7fffffffffffn, true); // FIP
   dv.setBigUint64(16, r.next() & 0x7fffffffffffn, true); // FDP
-  // MXCSR: all exceptions masked (integer forms cannot raise them), random flags, DAZ, RC, FTZ.
-  dv.setUint32(24, 0x1f80 | Number(r.next() & 0xe07fn), true);
+  // MXCSR: random flags, DAZ, RC, FTZ; exceptions all masked in two cases of three, else
+  // random masks (then #XM is compared too).
+  const masks = r.int(3) === 0 ? Number(r.next() & 0x1f80n) : 0x1f80;
+  dv.setUint32(24, masks | Number(r.next() & 0xe07fn), true);
   for (let i = 0; i < 8; i++) {
     dv.setBigUint64(32 + 16 * i, r.next(), true);
     dv.setUint16(40 + 16 * i, Number(r.next() & 0xffffn), true);
@@ -142,7 +169,8 @@ export function randomSseInput(r: Rng): SseInput {
     if (r.int(3) === 0) {
       // a pair of doubles
       for (let q = 0; q < 2; q++) {
-        dv.setUint32(160 + 16 * i + 8 * q + 4, F64H[r.int(F64H.length)]! | (r.int(2) ? r.int(16) : 0), true);
+        const modest = ((r.int(2) << 31) | ((1019 + r.int(9)) << 20) | r.int(1 << 20)) >>> 0;
+        dv.setUint32(160 + 16 * i + 8 * q + 4, r.int(2) ? modest : F64H[r.int(F64H.length)]! | (r.int(2) ? r.int(16) : 0), true);
         dv.setUint32(160 + 16 * i + 8 * q, r.int(3) === 0 ? 0 : r.int(3) === 0 ? 1 : Number(r.next() & 0xffffffffn), true);
       }
     } else for (let k = 0; k < 4; k++) dv.setUint32(160 + 16 * i + 4 * k, lane(r), true);
@@ -150,5 +178,7 @@ export function randomSseInput(r: Rng): SseInput {
   const mem = new Uint8Array(MEM_BYTES);
   const mv = new DataView(mem.buffer);
   for (let i = 0; i < MEM_BYTES; i += 4) mv.setUint32(i, lane(r), true);
+  // A double at [r15+4] (the scalar and 64-bit memory forms' operand) half of the time.
+  if (r.int(2)) mv.setUint32(8, ((r.int(2) << 31) | ((1019 + r.int(9)) << 20) | r.int(1 << 20)) >>> 0, true);
   return { regs, flags, fx, mem };
 }

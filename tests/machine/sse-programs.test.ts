@@ -1,6 +1,8 @@
 /**
  * gcc freestanding programs built WITHOUT -mno-sse (gcc then copies, zeroes and vectorises with
- * SSE2, as the x86-64 psABI allows) print exactly what their native build prints.
+ * SSE2, as the x86-64 psABI allows) print exactly what their native build prints: the integer
+ * workloads, and floats.c (Mandelbrot in double, matrix multiplies in double and float, decimal
+ * formatting of doubles, the four MXCSR rounding modes, conversions).
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -12,6 +14,15 @@ describe("gcc programs using SSE2", () => {
       const b = buildWorkloads(opt, true);
       const want = execFileSync(b.native).toString();
       expect(want).toMatch(/^sieve 000000000000198e\n/);
+      expect(runElfGuest(b.emu).out).toBe(want);
+    });
+  }
+  for (const opt of [["-O0"], ["-O2"], ["-O3", "-funroll-loops"], ["-Os"]]) {
+    it(`floats.c at ${opt.join(" ")}: emulated output equals native output`, () => {
+      const b = buildWorkloads(opt, true, "floats");
+      const want = execFileSync(b.native).toString();
+      expect(want).toMatch(/mandelbrot iterations 69482\n/);
+      expect(want).toMatch(/^up 3fd5555555555556 /m); // 1/3 rounded up under MXCSR.RC = up
       expect(runElfGuest(b.emu).out).toBe(want);
     });
   }

@@ -142,6 +142,38 @@ ${HANDLERS}`);
   });
 });
 
+describe("SIMD floating-point exceptions (SDM Vol. 1 §11.5.2, Vol. 3A §2.5 CR4.OSXMMEXCPT)", () => {
+  const divByZero = (cr4: string) => sysGuest(`start:
+      ${cr4}
+      mov dword [0x500000], 0x1d80   ; MXCSR: ZM clear, everything else masked
+      ldmxcsr [0x500000]
+      mov eax, 0x3f800000
+      movd xmm1, eax                 ; 1.0f
+      pxor xmm2, xmm2                ; 0.0f
+      divss xmm1, xmm2
+      mov ebx, 99
+      hlt
+vec_6:
+  mov ebx, 6
+  hlt
+vec_19:
+  mov ebx, 19
+  hlt
+`);
+  it("an unmasked divide-by-zero raises #XM with CR4.OSXMMEXCPT: destination unchanged, MXCSR.ZE set", () => {
+    const { v } = divByZero("");
+    runTo(v, "hlt");
+    expect(v.getReg("rbx")).toBe(19n);
+    expect(v.xmm[4]).toBe(0x3f800000);
+    expect(v.mxcsr & 0x3f).toBe(4);
+  });
+  it("the same without CR4.OSXMMEXCPT is #UD", () => {
+    const { v } = divByZero("mov rax, cr4\n and eax, ~0x400\n mov cr4, rax");
+    runTo(v, "hlt");
+    expect(v.getReg("rbx")).toBe(6n);
+  });
+});
+
 describe("CPUID describes the XSAVE state that exists", () => {
   const t = { apicId: 0, nrVcpus: 1 };
   it("leaf 1: FXSR, SSE, SSE2 in EDX; XSAVE in ECX; OSXSAVE copies CR4.OSXSAVE", () => {

@@ -157,11 +157,11 @@ vec_0:
     expect(v.trace.recentEvents().some((e) => e.text.startsWith("#DE"))).toBe(true);
   });
 
-  it("unimplemented instructions raise #UD and say so", () => {
-    const { v } = sysGuest(`start:\n nop\n addps xmm0, xmm1\n hlt\nvec_6:\n mov rbx, [rsp]\n hlt\n`);
+  it("unimplemented instructions (AVX here) raise #UD and say so", () => {
+    const { v } = sysGuest(`start:\n nop\n vaddps ymm0, ymm1, ymm2\n hlt\nvec_6:\n mov rbx, [rsp]\n hlt\n`);
     runTo(v, "hlt");
     expect(v.getReg("rbx")).toBe(BigInt(CODE_AT + 1)); // #UD is a fault: RIP of the instruction
-    expect(v.trace.recentEvents().find((e) => /unimplemented: addps xmm0, ?xmm1/.test(e.text))?.rip).toBe(CODE_AT + 1);
+    expect(v.trace.recentEvents().find((e) => /unimplemented: vaddps ymm0, ?ymm1, ?ymm2/.test(e.text))?.rip).toBe(CODE_AT + 1);
   });
 
   it("an injected interrupt waits for IF=1 (sti), is delivered with IF cleared, and iretq restores it", () => {

@@ -13,6 +13,7 @@ import { descriptor } from "./descriptor";
 import { Ctx, Family, Form } from "./form";
 import { move } from "./move";
 import { sse } from "./sse";
+import { sseFp } from "./sse-fp";
 import { sseState } from "./sse-state";
 import { stack } from "./stack";
 import { string } from "./string";
@@ -25,7 +26,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseState];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sseState];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);

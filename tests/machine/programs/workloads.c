@@ -1,39 +1,14 @@
 /* gcc -O2 freestanding workloads: built natively (-DNATIVE: Linux syscalls) and for the emulator
  * (-DEMU: output on port 0xE9, then hlt). Both print the same hex lines. `iterations` can be
  * patched through the ELF symbol table to make the benchmark run longer. */
-typedef unsigned long u64;
-typedef long i64;
-typedef unsigned int u32;
-typedef unsigned char u8;
-typedef int i32;
+#include "freestanding.h"
+
 #define i32_t(x) ((i32)(x))
 
 #ifndef ITERS
 #define ITERS 1
 #endif
 volatile u32 iterations = ITERS;
-
-void *memset(void *d, int c, u64 n) { u8 *p = d; while (n--) *p++ = (u8)c; return d; }
-void *memcpy(void *d, const void *s, u64 n) { u8 *p = d; const u8 *q = s; while (n--) *p++ = *q++; return d; }
-void *memmove(void *d, const void *s, u64 n) {
-  u8 *p = d; const u8 *q = s;
-  if (p < q) while (n--) *p++ = *q++; else { p += n; q += n; while (n--) *--p = *--q; }
-  return d;
-}
-int memcmp(const void *a, const void *b, u64 n) {
-  const u8 *p = a, *q = b;
-  for (; n; n--, p++, q++) if (*p != *q) return *p - *q;
-  return 0;
-}
-
-static void put(const char *s, u64 n) {
-#ifdef NATIVE
-  long r;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(1), "D"(1), "S"(s), "d"(n) : "rcx", "r11", "memory");
-#else
-  for (u64 i = 0; i < n; i++) __asm__ volatile("outb %0, $0xe9" : : "a"(s[i]));
-#endif
-}
 
 static void puthex(const char *label, u64 v) {
   char buf[64];
@@ -257,12 +232,4 @@ int main(void) {
   puthex("bits", r[7]);
   puthex("switch", r[8]);
   return 0;
-}
-
-__attribute__((naked, noreturn)) void _start(void) {
-#ifdef NATIVE
-  __asm__ volatile("and $-16, %rsp\n call main\n mov $60, %eax\n xor %edi, %edi\n syscall\n");
-#else
-  __asm__ volatile("and $-16, %rsp\n call main\n 1: hlt\n jmp 1b\n");
-#endif
 }
