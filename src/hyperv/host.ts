@@ -385,6 +385,8 @@ export class HypervHost {
     };
     this.repCall(HVCALL.MAP_GPA_PAGES, mapHeader, backing.map(BigInt), "HvMapGpaPages");
     if (opts.xenAdapter || opts.pvh) p.xenAdapter = new XenAdapter(this, p);
+    // Every child gets its VMBus server in the root (the VM worker process starts it with the VM).
+    this.vmbus(p);
     for (let i = 0; i < nvps; i++) this.mustSucceed("HvCreateVp", this.rootCall(HVCALL.CREATE_VP, u64s(id, i)));
     // Load the image through the root's view of the child's memory (the worker process's job).
     const g = p.memory;
@@ -504,7 +506,10 @@ export class HypervHost {
       case HV_MSR.HYPERCALL: return need("HypercallAccess") ? p.hypercallMsr : undefined;
       case HV_MSR.VP_INDEX: return need("VpIndexAccess") ? BigInt(vp.index) : undefined;
       case HV_MSR.VP_RUNTIME: return need("VpRuntimeAccess") ? BigInt(Math.floor(vp.runtimeNs / 100)) : undefined;
-      case HV_MSR.TIME_REF_COUNT: return need("PartitionReferenceCounter") ? p.referenceTime() : undefined;
+      case HV_MSR.TIME_REF_COUNT:
+        if (!need("PartitionReferenceCounter")) return undefined;
+        p.referenceCounterReads++;
+        return p.referenceTime(this.vpNow(vp));
       case HV_MSR.REFERENCE_TSC: return need("ReferenceTscAccess") ? p.referenceTscMsr : undefined;
       case HV_MSR.TSC_FREQUENCY: return need("FrequencyAccess") ? BigInt(this.cpuMHz) * 1_000_000n : undefined;
       case HV_MSR.APIC_FREQUENCY: return need("FrequencyAccess") ? 200_000_000n : undefined;
@@ -548,7 +553,7 @@ export class HypervHost {
       case HV_MSR.REFERENCE_TSC:
         if (!need("ReferenceTscAccess")) return false;
         p.referenceTscMsr = value & ~0xffen;
-        if (value & 1n) this.writeTscPage(p, vp);
+        if (value & 1n) this.writeTscPage(p);
         return true;
       case HV_MSR.SCONTROL: if (!need("SynicAccess")) return false; s.scontrol = value & 1n; s.refresh(); return true;
       case HV_MSR.SIEFP: if (!need("SynicAccess")) return false; s.siefp = value & ~0xffen; if (value & 1n) this.zeroPage(p, s.siefpGpa); return true;
@@ -572,7 +577,7 @@ export class HypervHost {
         t.count = value;
         if (t.config & STIMER.AUTO_ENABLE && value !== 0n) t.config |= STIMER.ENABLE;
       } else t.config = value;
-      this.armTimer(p, t);
+      this.armTimer(p, vp, t);
       return true;
     }
     return false;
@@ -592,15 +597,18 @@ export class HypervHost {
   }
 
   /**
-   * The reference TSC page (TLFS 12.7): time = ((tsc * scale) >> 64) + offset in 100 ns units.
-   * Our TSC counts instructions at cpuMHz per µs, so scale = 2^64 * 10 / cpuMHz; the offset makes
-   * the page agree with the partition reference counter for this VP.
+   * The reference TSC page (TLFS 12.7.2): ReferenceTime = ((VirtualTsc * TscScale) >> 64) + TscOffset,
+   * in 100 ns units. The TSC ticks cpuMHz times per µs, so TscScale = 2^64 * 10 / cpuMHz, rounded
+   * up: the fraction of tsc*10/cpuMHz is a multiple of 1/cpuMHz, so the rounding never carries
+   * and the page gives exactly floor(tsc * 10 / cpuMHz), the counter's own value at that TSC.
+   * TscOffset moves the zero to the partition's creation. One page for the whole partition: every
+   * VP's TSC follows the same virtual time.
    */
-  private writeTscPage(p: Partition, vp: VirtualProcessor): void {
+  private writeTscPage(p: Partition): void {
     const gpa = Number(p.referenceTscMsr & ~0xfffn);
-    const scale = (1n << 64n) * 10n / BigInt(this.cpuMHz);
-    const tsc = BigInt(vp.cpu.icount + vp.cpu.tscOffset);
-    const offset = p.referenceTime() - ((tsc * scale) >> 64n);
+    const mhz = BigInt(this.cpuMHz);
+    const scale = ((1n << 64n) * 10n + mhz - 1n) / mhz;
+    const offset = -BigInt(p.referenceBaseNs / 100);
     try {
       const g = p.memory;
       const seq = g.u32(gpa + TSC_PAGE.sequence);
@@ -610,10 +618,21 @@ export class HypervHost {
     } catch { p.referenceTscMsr &= ~1n; }
   }
 
-  private armTimer(p: Partition, t: VirtualProcessor["stimers"][number]): void {
+  private armTimer(p: Partition, vp: VirtualProcessor, t: VirtualProcessor["stimers"][number]): void {
     if (!(t.config & STIMER.ENABLE) || t.count === 0n) { t.deadlineNs = undefined; return; }
-    // Periodic: count is the period; one-shot: count is an absolute reference time (TLFS 12.4.2).
-    t.deadlineNs = t.config & STIMER.PERIODIC ? this.now + Number(t.count) * 100 : p.createdNs + Number(t.count) * 100;
+    // Periodic: count is the period from now; one-shot: count is an absolute reference time (TLFS 12.4.2).
+    t.deadlineNs = t.config & STIMER.PERIODIC ? this.vpNow(vp) + Number(t.count) * 100 : p.referenceNs(t.count);
+  }
+
+  /**
+   * Virtual time as the VP sees it now: inside its slice the VP is ahead of the quantum's start by
+   * the instructions it retired, and its TSC says by how much (the run loop sets the TSC from
+   * virtual time at the slice's start). The reference counter and the reference TSC page both
+   * read this clock, so a guest reading one and then the other never sees time go back.
+   */
+  vpNow(vp: VirtualProcessor): number {
+    if (!vp.onLp) return this.now;
+    return Math.max(this.now, ((vp.cpu.icount + vp.cpu.tscOffset) * 1000) / this.cpuMHz);
   }
 
   private fireTimers(): void {
@@ -625,7 +644,7 @@ export class HypervHost {
       const dv = new DataView(payload.buffer);
       // hv_timer_message_payload: timer_index u32, reserved u32, expiration_time u64, delivery_time u64
       dv.setUint32(0, i, true);
-      dv.setBigUint64(8, BigInt(Math.floor((t.deadlineNs - p.createdNs) / 100)), true);
+      dv.setBigUint64(8, p.referenceTime(t.deadlineNs), true);
       dv.setBigUint64(16, p.referenceTime(), true);
       vp.synic.post(sint, { type: HVMSG.TIMER_EXPIRED, origin: 0n, payload });
       t.fired++;
@@ -733,6 +752,11 @@ export class HypervHost {
     let v = this.buses.get(p.id);
     if (!v) { v = new VmbusServer(this, p); this.buses.set(p.id, v); }
     return v;
+  }
+
+  /** The child's VMBus server if it has one (no server is created). */
+  vmbusOf(p: Partition): VmbusServer | undefined {
+    return this.buses.get(p.id);
   }
 
   /** Attaches a disk to a child's synthetic SCSI controller (a storvsp channel offer). */

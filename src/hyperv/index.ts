@@ -12,6 +12,10 @@
  * Xen-enabled guests: createChild({ xenAdapter: true, code }) or createChild({ pvh: elf, cmdline })
  * puts Xen's CPUID leaves at 0x40000100 and translates Xen hypercalls (console, XenStore, event
  * channels, timer, shutdown) into Hyper-V operations; p.xenAdapter.toMimeBundle() is the table.
+ * A Windows-style child: createChild({ code: <WINDOWS_STYLE_GUEST_ASM assembled> }) reports a
+ * Microsoft GuestOsId, calls through the hypercall page, reads the reference counter and TSC page,
+ * takes SynIC messages (a timer, vmbus' VERSION_RESPONSE) in its IDT; enlightenments(p) lists what
+ * each partition's guest switched on.
  * Virtual Server 2005: readVmc(path) -> { config, disks, xlcfg }; h.importVmc(path).
  * Guests see: CPUID 0x40000000-6, the synthetic MSRs, the hypercall page, SynIC message/event pages,
  * VMBus (Linux's hyperv.h layouts) and the storvsc protocol.
@@ -36,3 +40,8 @@ export { parseXml, XmlError } from "./xml";
 export { currentHypervHost, setCurrentHypervHost } from "./current";
 export { XenAdapter, XEN_ADAPTER_CPUID_BASE, XEN_ADAPTER_HYPERCALL_MSR, XEN_CONSOLE_CONNECTION_ID } from "./xen-adapter";
 export type { Translation } from "./xen-adapter";
+export { decodeGuestOsId, describeGuestOsId, proprietaryGuestOsId, WINDOWS_SERVER_2008_GUEST_OS_ID, GUEST_OS_VENDOR, MICROSOFT_OS_ID, OPEN_SOURCE_OS_TYPE } from "./guest-os-id";
+export type { DecodedGuestOsId } from "./guest-os-id";
+export { enlightenments } from "./enlightenments";
+export type { Enlightenment } from "./enlightenments";
+export { WINDOWS_STYLE_GUEST_ASM, WINDOWS_GUEST, WINDOWS_RESULTS } from "./guests/windows-style";

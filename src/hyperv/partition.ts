@@ -76,6 +76,8 @@ export class Partition {
   /** HV_X64_MSR_HYPERCALL (partition-wide): enable bit 0, locked bit 1, GPFN 63:12. */
   hypercallMsr = 0n;
   referenceTscMsr = 0n;
+  /** HV_X64_MSR_TIME_REF_COUNT reads (for the enlightenments view). */
+  referenceCounterReads = 0;
   /** Pages deposited into this partition's hypervisor pool (HvDepositMemory), by machine frame. */
   readonly pool: Mfn[] = [];
   /** Where each pool page was in the depositor's address space (machine frame -> depositor GFN), for HvWithdrawMemory. */
@@ -91,8 +93,14 @@ export class Partition {
   shutdownReason: number | undefined;
   /** Debug console output (port 0xE9, as QEMU/Bochs debugcon). */
   console = "";
-  /** Virtual ns at creation: the partition reference counter counts from here. */
+  /** Virtual ns at creation. */
   readonly createdNs: number;
+  /**
+   * The partition reference counter's zero (TLFS 12.4: it starts at 0 when the partition is
+   * created and counts 100 ns units): the 100 ns tick at creation, so the counter, the reference
+   * TSC page and synthetic timer deadlines all step on the same 100 ns boundaries.
+   */
+  readonly referenceBaseNs: number;
   readonly domid: DomId;
   readonly compatibilityVersion: number;
 
@@ -107,6 +115,7 @@ export class Partition {
   ) {
     this.domid = domId(id);
     this.createdNs = host.now;
+    this.referenceBaseNs = Math.floor(host.now / 100) * 100;
     this.compatibilityVersion = opts.compatibilityVersion ?? 0;
   }
 
@@ -130,9 +139,14 @@ export class Partition {
     return this.hypercallMsr & 1n ? Number(this.hypercallMsr & ~0xfffn) : undefined;
   }
 
-  /** Partition reference counter (100 ns units since creation; TLFS 12.4). */
-  referenceTime(): bigint {
-    return BigInt(Math.floor((this.host.now - this.createdNs) / 100));
+  /** Partition reference counter at virtual time `ns` (100 ns units since creation; TLFS 12.4). */
+  referenceTime(ns = this.host.now): bigint {
+    return BigInt(Math.floor((ns - this.referenceBaseNs) / 100));
+  }
+
+  /** Virtual ns at which the reference counter reads `count` (a synthetic timer's deadline). */
+  referenceNs(count: bigint): number {
+    return this.referenceBaseNs + Number(count) * 100;
   }
 
   vp(i: number): VirtualProcessor {

@@ -296,7 +296,7 @@ export class XenAdapter {
         if (at === 0) { t.deadlineNs = undefined; r = this.record("set_timer_op(0)", ["STIMER3_CONFIG = 0"], 0); break; }
         t.onFire = () => { if (this.timerPort !== undefined) this.deliver(this.timerPort); };
         t.deadlineNs = Math.max(at, this.host.now);
-        r = this.record("set_timer_op", [`STIMER3 one-shot at reference time ${Math.floor((t.deadlineNs - this.partition.createdNs) / 100)}`], 0);
+        r = this.record("set_timer_op", [`STIMER3 one-shot at reference time ${this.partition.referenceTime(t.deadlineNs)}`], 0);
         break;
       }
       case HYPERVISOR.memory_op: {

@@ -5,6 +5,7 @@ import type { HypervHost } from "../hyperv/host";
 import type { Partition } from "../hyperv/partition";
 import { hvStatusName } from "../hyperv/tlfs";
 import { svgOpen } from "./svg";
+import { enlightenments, Enlightenment } from "../hyperv/enlightenments";
 
 const hex = (v: bigint | number, w = 0) => "0x" + v.toString(16).padStart(w, "0");
 
@@ -21,13 +22,43 @@ export function partitionRows(h: HypervHost): string[][] {
     String(p.id), p.name, p.kind, p.state, String(p.vps.length), p.vps.map((v) => v.state).join(",") || "-",
     String(p.kind === "root" ? p.memory.p2m.entries().length : p.mappedPages), `${p.pool.length - p.poolInUse}/${p.poolInUse}`,
     hex(p.privileges, 12), p.guestOsId ? hex(p.guestOsId, 16) : "-", p.hypercallPageGpa !== undefined ? hex(p.hypercallPageGpa) : "-",
+    [...new Set(enlightenments(p).map((e) => e.name.replace(/ VP\d+$/, "")))].join(", ") || "-",
   ]);
 }
 
+/** The enlightenment kinds, in the order the picture's columns show them. */
+const KINDS = ["GuestOsId", "hypercall page", "reference counter", "reference TSC page", "SynIC", "stimer", "VMBus", "Xen adapter"] as const;
+const kindOf = (e: Enlightenment) => KINDS.find((k) => e.name === k || e.name.startsWith(k + " ") || (k === "stimer" && /^stimer\d/.test(e.name)));
+
 export function renderHost(h: HypervHost): MimeBundle {
-  const t = table(["ID", "Name", "Kind", "State", "VPs", "VP states", "Pages", "Pool avail/used", "Privileges", "GuestOsId", "Hypercall page"], partitionRows(h));
+  const t = table(["ID", "Name", "Kind", "State", "VPs", "VP states", "Pages", "Pool avail/used", "Privileges", "GuestOsId", "Hypercall page", "Enlightenments"], partitionRows(h));
   const summary = `Hyper-V host: ${h.partitions.size} partitions, ${h.lps} LPs, t=${(h.now / 1e6).toFixed(3)} ms, ${h.stats.hypercalls} hypercalls (${h.stats.continuations} continuations), ${h.stats.messages} messages, ${h.stats.events} events`;
-  return { "text/plain": `${summary}\n${t.text}`, "text/html": `<p>${escapeXml(summary)}</p>${t.html}` };
+  const details: string[] = [];
+  for (const p of h.partitions.values()) {
+    const es = enlightenments(p);
+    if (es.length) details.push(`${p.id} ${p.name}:`, ...es.map((e) => `    ${e.name}: ${e.detail}`));
+  }
+  const text = [summary, t.text, ...(details.length ? ["", "Enlightenments:", ...details.map((l) => (l.startsWith("    ") ? l : "  " + l))] : [])].join("\n");
+  return { "text/plain": text, "text/html": `<p>${escapeXml(summary)}</p>${t.html}`, "image/svg+xml": enlightenmentSvg(h) };
+}
+
+/** Partitions (rows) by enlightenment kind (columns): a filled cell is one the guest switched on; its title says how. */
+export function enlightenmentSvg(h: HypervHost): string {
+  const W = 92, H = 22, X = 170, Y = 34;
+  const parts: string[] = [];
+  KINDS.forEach((k, i) => parts.push(`<text x="${X + i * W + W / 2}" y="${Y - 8}" font-size="10" text-anchor="middle" font-family="sans-serif">${escapeXml(k)}</text>`));
+  [...h.partitions.values()].forEach((p, row) => {
+    const y = Y + row * (H + 4);
+    const es = enlightenments(p);
+    parts.push(`<text x="2" y="${y + 15}" font-size="11" font-family="monospace">${escapeXml(`${p.id} ${p.name}`.slice(0, 24))}</text>`);
+    KINDS.forEach((k, i) => {
+      const mine = es.filter((e) => kindOf(e) === k);
+      const title = mine.length ? mine.map((e) => `${e.name}: ${e.detail}`).join("\n") : `${k}: not used`;
+      parts.push(`<rect data-partition="${p.id}" data-kind="${escapeXml(k)}" data-on="${mine.length > 0}" x="${X + i * W + 2}" y="${y}" width="${W - 4}" height="${H}" fill="${mine.length ? "#4c9be8" : "#f1f3f5"}" stroke="#495057"><title>${escapeXml(title)}</title></rect>`);
+    });
+  });
+  const width = X + KINDS.length * W, height = Y + h.partitions.size * (H + 4) + 4;
+  return `${svgOpen({ width, height })}<text x="2" y="11" font-size="11" font-family="sans-serif">Enlightenments each partition's guest switched on (blue)</text>${parts.join("")}</svg>`;
 }
 
 export function renderPartition(p: Partition): MimeBundle {

@@ -115,7 +115,9 @@ void main(void) {
   cpuid(0x40000003, &a, &b, &c, &d);
   puts_(" privileges "); puthex(((u64)b << 32) | a, 12); puts_("\n");
   /* Open-source guest OS id: bit 63, OS type Linux (1) in 62:56, version. */
-  wrmsr(HV_X64_MSR_GUEST_OS_ID, (1ULL << 63) | (1ULL << 56) | 0x020600);
+  /* Linux's hv_generate_guest_id (asm-generic/mshyperv.h): HV_LINUX_VENDOR_ID << 48 | version << 16;
+     SLES 10's kernel is 2.6.16 (KERNEL_VERSION(2, 6, 16)). */
+  wrmsr(HV_X64_MSR_GUEST_OS_ID, (0x8100ULL << 48) | (((2ULL << 16) | (6 << 8) | 16) << 16));
   wrmsr(HV_X64_MSR_HYPERCALL, (u64)hypercall_page | 1);
   u64 st = hypercall(HVCALL_GET_PARTITION_ID, 0, (u64)hc_out);
   puts_("partition id "); puthex(hc_out[0], 4); puts_(" status "); puthex(st & 0xffff, 4); puts_(" vp "); puthex(rdmsr(HV_X64_MSR_VP_INDEX), 2); puts_("\n");
