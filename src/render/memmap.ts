@@ -126,7 +126,8 @@ export class MemoryMap {
       const rs = r.start - this.first;
       const re = rs + r.count;
       const b0 = Math.floor(rs / perBucket);
-      const b1 = Math.min(buckets.length - 1, Math.floor((re - 1) / perBucket));
+      // The last bucket that starts before the run ends (a frame may span several buckets).
+      const b1 = Math.min(buckets.length - 1, Math.ceil(re / perBucket) - 1);
       for (let b = b0; b <= b1; b++) {
         const covered = Math.min(re, (b + 1) * perBucket) - Math.max(rs, b * perBucket);
         const overlap = SMALL_USES.has(r.use) ? covered + perBucket : covered;
@@ -142,7 +143,7 @@ export class MemoryMap {
     const rowH = 18;
     const top = 24;
     const parts: string[] = [];
-    interface Rect { row: number; c: number; c2: number; run: FrameRun }
+    interface Rect { row: number; c: number; c2: number; run: FrameRun; last: FrameRun }
     const rects: Rect[] = [];
     for (let row = 0; row < rows; row++) {
       let c = 0;
@@ -150,7 +151,7 @@ export class MemoryMap {
         const run = buckets[row * cols + c]!.run;
         let c2 = c + 1;
         while (c2 < cols && buckets[row * cols + c2]!.run?.owner === run?.owner && buckets[row * cols + c2]!.run?.use === run?.use) c2++;
-        if (run) rects.push({ row, c, c2, run });
+        if (run) rects.push({ row, c, c2, run, last: buckets[row * cols + c2 - 1]!.run! });
         c = c2;
       }
     }
@@ -162,12 +163,14 @@ export class MemoryMap {
     }
     // Small uses last, so that their minimum width draws over their neighbours, not under them.
     rects.sort((a, b) => Number(SMALL_USES.has(a.run.use)) - Number(SMALL_USES.has(b.run.use)));
-    for (const { row, c, c2, run } of rects) {
+    for (const { row, c, c2, run, last } of rects) {
       const y = top + row * (rowH + 3);
       const x = (labelW + c * cellW).toFixed(1);
       const w = Math.max((c2 - c) * cellW, SMALL_USES.has(run.use) ? MIN_SMALL_W : 0).toFixed(1);
-      const from = this.first + Math.floor((row * cols + c) * perBucket);
-      const to = this.first + Math.floor((row * cols + c2) * perBucket) - 1;
+      // The frames under these columns, clipped to the runs drawn there: a bucket's edge can fall
+      // inside a neighbouring frame that another run owns.
+      const from = Math.max(run.start, this.first + Math.floor((row * cols + c) * perBucket));
+      const to = Math.min(last.start + last.count - 1, this.first + Math.ceil((row * cols + c2) * perBucket) - 1);
       const title = titles ? `<title>${escapeXml(`mfn ${hex(from)}–${hex(to)}: ${this.label(run.owner)}, ${USE_NAME[run.use]}`)}</title>` : "";
       parts.push(`<g>${title}<rect x="${x}" y="${y}" width="${w}" height="${rowH * 0.65}" fill="${domainColour(run.owner)}"/><rect x="${x}" y="${(y + rowH * 0.65).toFixed(1)}" width="${w}" height="${(rowH * 0.35).toFixed(1)}" fill="${USE_COLOUR[run.use]}"/></g>`);
     }

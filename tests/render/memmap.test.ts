@@ -12,6 +12,21 @@ function parsesAsXml(svg: string): void {
   execFileSync("/usr/bin/python3", ["-c", "import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.read())"], { input: svg });
 }
 
+/** Each <g>'s hover title and owner rectangle, and every text, as Python's XML parser reads them. */
+function readSvg(svg: string): { groups: { title: string; x: number; y: number; w: number; frames?: number; from?: number }[]; texts: string[] } {
+  const py = `
+import sys, json, xml.etree.ElementTree as E
+ns = "{http://www.w3.org/2000/svg}"
+root = E.fromstring(sys.stdin.read())
+groups = []
+for g in root.iter(ns + "g"):
+    t, r = g.find(ns + "title"), g.find(ns + "rect")
+    if t is not None and r is not None:
+        groups.append({"title": t.text, "x": float(r.get("x")), "y": float(r.get("y")), "w": float(r.get("width"))})
+print(json.dumps({"groups": groups, "texts": [t.text for t in root.iter(ns + "text")]}))`;
+  return JSON.parse(execFileSync("/usr/bin/python3", ["-c", py], { input: svg }).toString());
+}
+
 describe("memoryMap", () => {
   const mem = new MachineMemory(64 * MiB);
   mem.allocate(domId(0x7ff2), 256, FrameUse.Hypervisor);
@@ -35,13 +50,37 @@ describe("memoryMap", () => {
     expect(text).toContain("Machine memory: frames 0x0..0x3fff (16384 frames, 64.0 MiB)");
   });
 
-  it("draws valid SVG with a legend and hover titles naming frames, owner and use", () => {
-    const svg = memoryMap(mem).svg();
-    parsesAsXml(svg);
-    expect(svg).toContain("<title>mfn 0x0–");
-    expect(svg).toMatch(/Xen, hypervisor<\/title>/);
-    expect(svg).toMatch(/>dom1 3\.9 MiB</);
-    expect(svg).toContain(">page tables<");
+  it("draws what the frame table says: every titled range's frames have its owner and use, each owner's ranges add up to its frames, drawn to one scale in address order", () => {
+    const labels: Record<number, string> = { 0: "dom0", 1: "dom1", 2: "dom2", 0x7ff2: "Xen", 0x7ff4: "nobody" }; // 0x7ff4: DOMID_INVALID owns free frames
+    const uses: Record<string, FrameUse> = { "guest RAM": FrameUse.Ram, "page tables": FrameUse.PageTable, "shared (grants, rings, shared_info)": FrameUse.Shared, hypervisor: FrameUse.Hypervisor, free: FrameUse.Free };
+    const map = memoryMap(mem, { label: (d) => labels[d] ?? `dom${d}` });
+    const { groups, texts } = readSvg(map.svg());
+    const drawn = new Map<number, number>();
+    for (const g of groups) {
+      const m = /^mfn 0x([0-9a-f]+)–0x([0-9a-f]+): (.+?), (.+)$/.exec(g.title)!;
+      expect(m, g.title).not.toBeNull();
+      const [from, to] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
+      const owner = Number(Object.keys(labels).find((k) => labels[Number(k)] === m[3]));
+      // The frame table (not the view's own runs) is the oracle for what the title claims.
+      for (let f = from; f <= to; f++) expect(mem.info(mfn(f)), `${g.title}: mfn ${f}`).toEqual(expect.objectContaining({ owner, use: uses[m[4]!] }));
+      drawn.set(owner, (drawn.get(owner) ?? 0) + to - from + 1);
+      g.frames = to - from + 1;
+      g.from = from;
+    }
+    expect(drawn).toEqual(new Map([[0x7ff2, 256], [0, 2048], [1, 1006], [2, 300], [0x7ff4, 16384 - 256 - 2048 - 1006 - 300]]));
+    // One horizontal scale (pixels per frame) for every range not widened for visibility (3 px
+    // minimum): each is its frames' width to within a frame at either edge (pixel rounding).
+    const wide = groups.filter((g) => g.w > 3);
+    const scale = wide.reduce((a, g) => a + g.w, 0) / wide.reduce((a, g) => a + g.frames!, 0);
+    for (const g of wide) expect(Math.abs(g.w - g.frames! * scale), g.title).toBeLessThanOrEqual(2 * scale);
+    // Within a row, ranges lie left to right in mfn order.
+    for (const row of new Set(groups.map((g) => g.y))) {
+      const r = groups.filter((g) => g.y === row).sort((a, b) => a.from! - b.from!);
+      for (let i = 1; i < r.length; i++) expect(r[i]!.x).toBeGreaterThan(r[i - 1]!.x);
+    }
+    // The legend gives each owner's size as the frame table counts it (4 KiB frames).
+    for (const [owner, frames] of drawn) expect(texts).toContain(`${labels[owner]} ${(frames * 4096 / MiB).toFixed(1)} MiB`);
+    expect(texts).toContain("page tables");
   });
 
   it("zooms into a frame range", () => {

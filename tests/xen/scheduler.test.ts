@@ -43,13 +43,29 @@ describe("credit scheduler", () => {
     expect(a.cpuTime() + b.cpuTime()).toBeCloseTo(3e9, -8);
   });
 
-  it("caps a domain at cap% of one pCPU even when the pCPU is otherwise idle", () => {
+  // xl.cfg(5) cap: "the maximum amount of CPU a domain will be able to consume, even if the host
+  // system has idle CPU cycles ... expressed in percentage of one physical CPU: 100 is 1 physical
+  // CPU, 50 is half a CPU". credit.c runs a vCPU for whole 30 ms time slices and parks it once its
+  // credit is spent, so over T the domain gets cap% of T to within one time slice.
+  const TSLICE_NS = 30e6;
+
+  it("caps a domain at exactly cap% of one pCPU, to within one 30 ms slice, even when the pCPU is otherwise idle", () => {
+    for (const cap of [10, 25, 50, 75]) {
+      const host = small();
+      const a = host.createLabDomain("a", SPIN, { extra: `cap = ${cap}` });
+      host.run({ ns: 3e9 });
+      expect(Math.abs(a.cpuTime() - (cap / 100) * 3e9), `cap = ${cap}`).toBeLessThanOrEqual(TSLICE_NS);
+    }
+  });
+
+  it("a capped domain gets its cap and an uncapped one beside it gets the rest of the pCPU", () => {
     const host = small();
-    const a = host.createLabDomain("a", SPIN, { extra: "cap = 25" });
+    const capped = host.createLabDomain("capped", SPIN, { extra: "cap = 25" });
+    const free = host.createLabDomain("free", SPIN);
     host.run({ ns: 3e9 });
-    const share = a.cpuTime() / 3e9;
-    expect(share).toBeGreaterThan(0.2);
-    expect(share).toBeLessThan(0.35);
+    // Equal weights would give each 50 %; the cap clips one to 25 % and the pCPU never idles.
+    expect(Math.abs(capped.cpuTime() - 0.25 * 3e9)).toBeLessThanOrEqual(TSLICE_NS);
+    expect(capped.cpuTime() + free.cpuTime()).toBeCloseTo(3e9, -6);
   });
 
   it("a waking vCPU gets BOOST and preempts a spinner: ~1 ms timer wake-ups keep their rate", () => {
