@@ -354,3 +354,71 @@ describe("the local APIC in x2APIC mode", () => {
     expect(ticks).toBeLessThan(310_000);
   });
 });
+
+describe("the per-vCPU event upcall vector (HVMOP_set_evtchn_upcall_vector) through the local APIC", () => {
+  it("an event sets the vector in IRR as hvm_assert_evtchn_irq does; it stays in service until an EOI, and a second event waits for that EOI", () => {
+    const { u32, d } = run(`
+    gate 0x40, upcall
+    mov r15, rsi                         ; shared_info (lab layout)
+    mov dword [rbp + 0xf0], 0x1ff        ; SVR: enabled
+    mov dword [0x7100], 0                ; xen_hvm_evtchn_upcall_vector {vcpu 0, vector 0x40}
+    mov byte [0x7104], 0x40
+    mov edi, 23
+    mov esi, 0x7100
+    call HC(34)
+    mov [${OUT} + 0x10], eax
+    mov dword [0x7200], 0                ; EVTCHNOP_bind_ipi {vcpu 0} -> port
+    mov edi, 7
+    mov esi, 0x7200
+    call HC(32)
+    mov eax, [0x7204]
+    mov [0x7300], eax
+    mov edi, 4                           ; EVTCHNOP_send(port)
+    mov esi, 0x7300
+    call HC(32)                          ; IF=0 (reset): pending in IRR, not yet delivered
+    mov eax, [rbp + 0x200 + 0x20]        ; IRR word 2: bit 0 = vector 0x40
+    mov [${OUT} + 0x14], eax
+    sti
+    nop                                  ; the first upcall runs here; it sends again but does not EOI
+    nop
+    mov eax, [${OUT}]                    ; the second waits: 0x40 is still in service
+    mov [${OUT} + 8], eax
+    mov dword [rbp + 0xb0], 0            ; EOI from outside the handler
+    nop
+    nop
+    cli
+    mov eax, [rbp + 0x100 + 0x20]        ; ISR after the second handler's EOI
+    mov [${OUT} + 0x18], eax
+    hlt
+  upcall:
+    push rax
+    push rdi
+    push rsi
+    mov byte [r15], 0                    ; evtchn_upcall_pending = 0
+    mov qword [r15 + 8], 0               ; evtchn_pending_sel
+    mov qword [r15 + 2048], 0            ; evtchn_pending[0..63]
+    inc dword [${OUT}]
+    mov eax, [rbp + 0x100 + 0x20]        ; ISR word 2 while handling
+    mov [${OUT} + 4], eax
+    cmp dword [${OUT}], 1
+    jne .eoi
+    mov edi, 4                           ; a second event while 0x40 is in service
+    mov esi, 0x7300
+    call HC(32)
+    jmp .out                             ; no EOI: the vector stays in service
+  .eoi:
+    mov dword [rbp + 0xb0], 0
+  .out:
+    pop rsi
+    pop rdi
+    pop rax
+    iretq`);
+    expect(d.crashReason).toBeUndefined();
+    expect(u32(0x10)).toBe(0);
+    expect(u32(0x14)).toBe(1);
+    expect(u32(4)).toBe(1); // in service in the handler
+    expect(u32(8)).toBe(1); // with IF=1 the second event waited for the EOI (same priority class in service)
+    expect(u32(0)).toBe(2); // ...and was delivered right after it
+    expect(u32(0x18)).toBe(0);
+  });
+});
