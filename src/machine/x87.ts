@@ -579,6 +579,35 @@ export class X87 {
     this.c.fsw = (this.c.fsw & ~FSW_CC) | cc | (a.s ? FSW_C1 : 0);
   }
 
+  // ---- view ----------------------------------------------------------------------------------
+
+  /**
+   * The FPU for the registers view: control/status words decoded, then ST(0)..ST(7) that are not
+   * empty (physical register, 80-bit pattern, value, tag). Nothing while the FPU is in its
+   * FNINIT state with an empty stack (most guests never touch it).
+   */
+  lines(): string[] {
+    const c = this.c;
+    if (c.ftw === 0xffff && c.fsw === 0 && c.fcw === FCW_RESET) return [];
+    const rc = ["nearest", "down", "up", "zero"][(c.fcw >> 10) & 3];
+    const pc = ["24", "64?", "53", "64"][(c.fcw >> 8) & 3];
+    const names = ["I", "D", "Z", "O", "U", "P"];
+    const bits = (v: number) => names.filter((_, i) => (v >> i) & 1).join("") || "-";
+    const cc = [[FSW_C3, "C3"], [FSW_C2, "C2"], [FSW_C1, "C1"], [FSW_C0, "C0"]].filter(([b]) => c.fsw & (b as number)).map(([, n]) => n).join(" ") || "-";
+    const out = [
+      `x87 fcw ${hex4(c.fcw)} [RC ${rc} PC ${pc} masked ${bits(c.fcw)}]  fsw ${hex4(c.fsw)} [TOP ${this.top} ${cc} flags ${bits(c.fsw)}${c.fsw & F.SF ? " SF" : ""}${c.fsw & FSW_ES ? " ES" : ""}]  ftw ${hex4(this.fullTag())}`,
+    ];
+    const tagNames = ["valid", "zero", "special", "empty"];
+    for (let i = 0; i < 8; i++) {
+      if (this.isEmpty(i)) continue;
+      const v = this.st(i);
+      const w = F.words(v);
+      const hexv = [w[4], w[3], w[2], w[1], w[0]].map((x) => hex4(x!)).join("");
+      out.push(`st${i} R${this.phys(i)} ${hexv} ${describe(v).padEnd(24)} ${tagNames[tagOf(v)]}`);
+    }
+    return out;
+  }
+
   // ---- memory formats ----------------------------------------------------------------------
 
   private read80(ea: number): F80 {
@@ -633,6 +662,32 @@ export class X87 {
   private probeWrite(ea: number, n: number): void {
     this.c.xlate(ea, 1);
     if (((ea + n - 1) & ~4095) !== (ea & ~4095)) this.c.xlate(ea + n - 1, 1);
+  }
+}
+
+const hex4 = (v: number) => v.toString(16).padStart(4, "0");
+
+/** A value as text: ±0, ±inf, NaNs and unsupported encodings by name, finite values to 17 digits. */
+function describe(v: F80): string {
+  const sign = v.s ? "-" : "+";
+  switch (F.kind(v)) {
+    case F.Kind.Zero: return `${sign}0`;
+    case F.Kind.Inf: return `${sign}inf`;
+    case F.Kind.QNaN: return v.s && v.m === F.INDEFINITE.m ? "indefinite" : `${sign}qnan`;
+    case F.Kind.SNaN: return `${sign}snan`;
+    case F.Kind.Unsupported: return "unsupported";
+    default: {
+      const { sig, exp } = F.unpack(v);
+      // sig·2^exp as a double via the top 53 bits (exact to the digits shown; out of range → e-notation by log10).
+      const L = F.bitLength(sig);
+      const top = Number(sig >> BigInt(Math.max(0, L - 53)));
+      const e2 = exp + Math.max(0, L - 53);
+      const d = top * 2 ** e2;
+      if (d !== 0 && Number.isFinite(d)) return `${v.s ? "-" : ""}${d.toPrecision(17)}`;
+      const lg = Math.log10(top) + e2 * Math.log10(2);
+      const ex = Math.floor(lg);
+      return `${v.s ? "-" : ""}${(10 ** (lg - ex)).toFixed(15)}e${ex}`;
+    }
   }
 }
 

@@ -14,6 +14,8 @@ export interface RegisterSource {
   id: number;
   disassembleAround?(count: number): string[];
   stackAround?(count: number): string[];
+  /** The x87 FPU: its control/status/tag words and stack as text lines, empty while unused. */
+  readonly fpu?: { lines(): string[] };
 }
 
 /** EFLAGS bits and their names (Intel SDM Vol. 1 §3.4.3). */
@@ -44,6 +46,7 @@ export function registerLines(c: RegisterSource): string[] {
     `cr0 ${(c.cr0 >>> 0).toString(16).padStart(8, "0")} cr2 ${BigInt.asUintN(64, BigInt(c.cr2)).toString(16)} cr3 ${c.cr3.toString(16)} cr4 ${(c.cr4 >>> 0).toString(16)} efer ${(c.efer >>> 0).toString(16)}`,
   );
   lines.push(`mode ${c.mode} cpl ${c.cpl} retired ${c.icount}`);
+  if (c.fpu) lines.push(...c.fpu.lines());
   return lines;
 }
 

@@ -143,3 +143,23 @@ describe("#MF: pending unmasked exceptions", () => {
     expect(v.ftw).toBe(0xffff);
   });
 });
+
+describe("registers view", () => {
+  it("shows the decoded control/status words and the non-empty stack registers", () => {
+    const { v } = sysGuest(`start:
+      fninit
+      fldpi
+      fld1
+      fchs
+      hlt`);
+    const before = v.toMimeBundle()["text/plain"] as string;
+    expect(before).not.toMatch(/^x87 /m); // FNINIT state, empty stack: no x87 lines
+    run(v);
+    const text = v.toMimeBundle()["text/plain"] as string;
+    expect(text).toMatch(/^x87 fcw 037f \[RC nearest PC 64 masked IDZOUP\]  fsw 3000 \[TOP 6 - flags -\]  ftw 0fff$/m);
+    expect(text).toMatch(/^st0 R6 bfff8000000000000000 -1\.0000000000000000 +valid$/m);
+    expect(text).toMatch(/^st1 R7 4000c90fdaa22168c235 3\.1415926535897931 +valid$/m);
+    expect(text).not.toMatch(/^st2 /m);
+  });
+});
+
