@@ -16,8 +16,10 @@ export const CPUID1_EDX = {
   FPU: bit(0), TSC: bit(4), MSR: bit(5), PAE: bit(6), CX8: bit(8), APIC: bit(9), SEP: bit(11), PGE: bit(13),
   CMOV: bit(15), PAT: bit(16), CLFSH: bit(19), FXSR: bit(24), SSE: bit(25), SSE2: bit(26),
 } as const;
-/** CPUID.1:ECX. */
-export const CPUID1_ECX = { XSAVE: bit(26), OSXSAVE: bit(27), HYPERVISOR: bit(31) } as const;
+/** CPUID.1:ECX (SSE4.2, bit 20, waits for pcmpestri/pcmpistri; no AVX, bit 28). */
+export const CPUID1_ECX = {
+  SSE3: bit(0), SSSE3: bit(9), CX16: bit(13), SSE4_1: bit(19), POPCNT: bit(23), XSAVE: bit(26), OSXSAVE: bit(27), HYPERVISOR: bit(31),
+} as const;
 /** CPUID.(EAX=0DH,ECX=1):EAX — XSAVEOPT and XSAVEC; not XGETBV with ECX=1 (bit 2), not XSAVES (bit 3). */
 export const CPUID_D1_EAX = { XSAVEOPT: bit(0), XSAVEC: bit(1) } as const;
 /** CPUID.80000001H: EDX SYSCALL, NX, LM; ECX LAHF/SAHF in 64-bit mode. */
@@ -43,7 +45,7 @@ export function architecturalCpuid(leaf: number, subleaf: number, t: CpuidTopolo
       return [0xd, b.readUInt32LE(0), b.readUInt32LE(8), b.readUInt32LE(4)];
     }
     // EBX: initial APIC ID 31:24, logical processors 23:16, CLFLUSH line size in 8-byte units 15:8.
-    case 1: return [SIGNATURE, ((t.apicId << 24) | (Math.min(t.nrVcpus, 255) << 16) | (8 << 8)) >>> 0, (CPUID1_ECX.XSAVE | CPUID1_ECX.HYPERVISOR) >>> 0, or(CPUID1_EDX)];
+    case 1: return [SIGNATURE, ((t.apicId << 24) | (Math.min(t.nrVcpus, 255) << 16) | (8 << 8)) >>> 0, (or(CPUID1_ECX) & ~CPUID1_ECX.OSXSAVE) >>> 0, or(CPUID1_EDX)];
     case 0xd:
       // Sub-leaf 0: supported XCR0 bits, area sizes (the legacy region and header for x87+SSE);
       // sub-leaf 1: XSAVE extensions, compacted size. Components 0 and 1 have no sub-leaf of

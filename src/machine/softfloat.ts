@@ -283,3 +283,13 @@ export function convert(a: Num, from: Fmt, to: Fmt, m: Mode): [bigint, number] {
   if (a.cls === Cls.Zero) return [zeroOf(a.neg, to), 0];
   return withFlags(round(a.neg, a.sig, a.exp, to, m), den(a));
 }
+
+/** roundss/roundps...: to an integral value under rc; `noPrecision` (imm bit 3) suppresses PE. */
+export function roundInt(a: Num, f: Fmt, rc: number, noPrecision: boolean): [bigint, number] {
+  if (isNaN_(a)) return [quiet(a, f), a.cls === Cls.SNaN ? IE : 0];
+  if (a.cls === Cls.Inf || a.cls === Cls.Zero || a.exp >= 0) return [a.bits, 0];
+  const [q, inexact] = shiftRound(a.sig, -a.exp, a.neg, rc);
+  const flags = inexact && !noPrecision ? PE : 0;
+  if (q === 0n) return [zeroOf(a.neg, f), flags];
+  return [round(a.neg, q, 0, f, { rc, daz: false, ftz: false, um: true, om: true })[0], flags];
+}

@@ -134,3 +134,36 @@ export function cvt(c: Vcpu, kind: CvtKind, d: number, s: number): void {
   signal(c, flags);
   commit(c, d, 4, false);
 }
+
+/** SSE3 addsubps/pd (even lanes subtract, odd add), haddps/pd and hsubps/pd (pairs of d, then of s). */
+export function fpHorizontal(c: Vcpu, kind: "addsub" | "hadd" | "hsub", dbl: boolean, d: number, s: number): void {
+  const f = fmt(dbl), m = S.modeOf(c.mxcsr), n = dbl ? 2 : 4;
+  const get = (slot: number, i: number) => S.decode(lane(c, slot, i, dbl), f, m.daz);
+  let flags = 0;
+  for (let i = 0; i < n; i++) {
+    let r: [bigint, number];
+    if (kind === "addsub") r = S.arith(i % 2 === 0 ? "sub" : "add", get(d, i), get(s, i), f, m);
+    else {
+      const src = i < n / 2 ? d : s, k = (i % (n / 2)) * 2;
+      r = S.arith(kind === "hadd" ? "add" : "sub", get(src, k), get(src, k + 1), f, m);
+    }
+    setLane(c, VEC_RES, i, dbl, r[0]);
+    flags |= r[1];
+  }
+  signal(c, flags);
+  commit(c, d, n, dbl);
+}
+
+/** roundss/sd/ps/pd: imm bit 2 selects MXCSR.RC, else imm 1:0; imm bit 3 suppresses precision. */
+export function fpRound(c: Vcpu, dbl: boolean, d: number, s: number, lanes: number, imm: number): void {
+  const f = fmt(dbl), m = S.modeOf(c.mxcsr);
+  const rc = imm & 4 ? m.rc : imm & 3;
+  let flags = 0;
+  for (let i = 0; i < lanes; i++) {
+    const r = S.roundInt(S.decode(lane(c, s, i, dbl), f, m.daz), f, rc, (imm & 8) !== 0);
+    setLane(c, VEC_RES, i, dbl, r[0]);
+    flags |= r[1];
+  }
+  signal(c, flags);
+  commit(c, d, lanes, dbl);
+}

@@ -6,3 +6,4 @@ export * from "./vec-int";
 export * from "./vec-mem";
 export * from "./xsave";
 export * from "./vec-float";
+export * from "./vec-ssse3";

@@ -120,6 +120,31 @@ export function buildSseForms(): SseForm[] {
     add(`${op} xmm1, xmm2`); add(`${op} xmm3, xmm3`); add(`${op} xmm10, xmm4`);
     add(`${op} xmm5, ${["cvtss2sd", "cvtsd2ss", "cvtdq2pd", "cvtps2pd"].includes(op) ? "[r15+4]" : A16}`);
   }
+  // ---- SSE3, SSSE3, SSE4.1, SSE4.2 ----
+  const binary4 = [
+    "pshufb", "pabsb", "pabsw", "pabsd", "psignb", "psignw", "psignd", "pmaddubsw", "pmulhrsw", "phaddw", "phsubw", "phaddsw", "phsubsw", "phaddd", "phsubd",
+    "pminsb", "pmaxsb", "pminuw", "pmaxuw", "pminsd", "pmaxsd", "pminud", "pmaxud", "pmulld", "pmuldq", "pcmpeqq", "pcmpgtq", "packusdw",
+    "movshdup", "movsldup", "phminposuw", "pblendvb", "blendvps", "blendvpd", "addsubps", "addsubpd", "haddps", "haddpd", "hsubps", "hsubpd",
+  ];
+  for (const op of binary4) {
+    for (const [d, s] of [[1, 2], [3, 3], [9, 14], [0, 5]] as const) add(`${op} ${X(d)}, ${X(s)}`);
+    add(`${op} xmm4, ${A16}`); add(`${op} xmm5, ${MIS}`);
+  }
+  for (const op of ["palignr", "pblendw", "blendps", "blendpd"]) for (const imm of [0, 1, 5, 8, 15, 16, 17, 31, 32, 0xa5]) add(`${op} xmm1, xmm2, ${imm}`);
+  add(`palignr xmm3, ${A16}, 7`);
+  for (const k of ["bw", "bd", "bq", "wd", "wq", "dq"]) for (const sx of ["sx", "zx"]) { add(`pmov${sx}${k} xmm1, xmm2`); add(`pmov${sx}${k} xmm3, [r15+4]`); }
+  add("movddup xmm1, xmm2"); add("movddup xmm3, [r15+4]");
+  for (const [d, s] of [[1, 2], [3, 3], [4, 7]]) add(`ptest xmm${d}, xmm${s} | setz al | setc bl | seto cl | sets dl`);
+  add(`ptest xmm1, ${A16} | setz al | setc bl`);
+  for (const imm of [0, 3, 9, 15]) { add(`pextrb eax, xmm1, ${imm}`); add(`pextrb [r15+4], xmm2, ${imm}`); add(`pinsrb xmm2, ecx, ${imm}`); add(`pinsrb xmm3, [r15+5], ${imm}`); }
+  for (const imm of [0, 1, 2, 3]) {
+    add(`pextrd eax, xmm1, ${imm}`); add(`pextrd [r15+4], xmm2, ${imm}`); add(`pinsrd xmm2, ecx, ${imm}`); add(`extractps r9d, xmm5, ${imm}`);
+    add(`pextrq rax, xmm1, ${imm & 1}`); add(`pinsrq xmm2, rcx, ${imm & 1}`); add(`pinsrq xmm2, [r15+4], ${imm & 1}`);
+  }
+  for (const imm of [0x00, 0x1f, 0x4c, 0xa2, 0xff]) { add(`insertps xmm1, xmm2, ${imm}`); add(`insertps xmm3, [r15+4], ${imm}`); }
+  for (const op of ["roundss", "roundsd", "roundps", "roundpd"]) for (const imm of [0, 1, 2, 3, 4, 8, 9, 12]) add(`${op} xmm1, xmm2, ${imm}`);
+  add(`roundsd xmm4, [r15+4], 1`); add(`roundpd xmm4, ${A16}, 2`);
+  for (const [dst, src] of [["eax", "cl"], ["eax", "cx"], ["eax", "ecx"], ["rax", "rcx"], ["rax", "bl"], ["r9d", "byte [r15+3]"], ["r9d", "word [r15+3]"], ["r9d", "dword [r15+3]"], ["r9", "qword [r15+3]"]]) add(`crc32 ${dst}, ${src}`);
   add("stmxcsr [r15+8]");
   add("and dword [r15+8], 0xffff | ldmxcsr [r15+8] | stmxcsr [r15+12]");
   add("ldmxcsr [r15+8]"); // random bits: mostly #GP

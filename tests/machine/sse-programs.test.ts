@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { buildWorkloads, runElfGuest } from "./helpers";
 
 describe("gcc programs using SSE2", () => {
-  for (const opt of [["-O0"], ["-O2"], ["-O3", "-funroll-loops"], ["-Os"]]) {
+  for (const opt of [["-O0"], ["-O2"], ["-O3", "-funroll-loops"], ["-Os"], ["-O3", "-march=x86-64-v2"]]) {
     it(`workloads.c at ${opt.join(" ")} with SSE: emulated output equals native output`, () => {
       const b = buildWorkloads(opt, true);
       const want = execFileSync(b.native).toString();
@@ -17,12 +17,13 @@ describe("gcc programs using SSE2", () => {
       expect(runElfGuest(b.emu).out).toBe(want);
     });
   }
-  for (const opt of [["-O0"], ["-O2"], ["-O3", "-funroll-loops"], ["-Os"]]) {
+  for (const opt of [["-O0"], ["-O2"], ["-O3", "-funroll-loops"], ["-Os"], ["-O2", "-march=x86-64-v2"], ["-O3", "-march=x86-64-v2"]]) {
     it(`floats.c at ${opt.join(" ")}: emulated output equals native output`, () => {
       const b = buildWorkloads(opt, true, "floats");
       const want = execFileSync(b.native).toString();
       expect(want).toMatch(/mandelbrot iterations 69482\n/);
       expect(want).toMatch(/^up 3fd5555555555556 /m); // 1/3 rounded up under MXCSR.RC = up
+      if (opt.includes("-march=x86-64-v2")) expect(want).toMatch(/^crc32c [0-9a-f]{16} /m); // the crc32 instruction ran
       expect(runElfGuest(b.emu).out).toBe(want);
     });
   }

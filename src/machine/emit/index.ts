@@ -15,6 +15,7 @@ import { move } from "./move";
 import { sse } from "./sse";
 import { sseFp } from "./sse-fp";
 import { sseState } from "./sse-state";
+import { sse4 } from "./sse4";
 import { stack } from "./stack";
 import { string } from "./string";
 import { system } from "./system";
@@ -26,7 +27,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sseState];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sseState];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);
