@@ -4,13 +4,14 @@ import { KeyboardInterrupt } from "../interrupt";
 import { createMagicRegistry } from "../magics";
 import { DIST_SRC } from "../package-root";
 import { CellRunner } from "./cell-runner";
+import { History } from "./history";
 import { TsExecutor } from "./ts-executor";
 import * as library from "../index";
 import * as cellScope from "./cell-scope";
 import { currentHost } from "../xen";
 import { currentHypervHost } from "../hyperv";
 
-export function createCellRunner(options: { interrupted?: () => boolean } = {}): CellRunner {
+export function createCellRunner(options: { interrupted?: () => boolean; history?: History } = {}): CellRunner {
   const interrupted = options.interrupted ?? (() => false);
   const tick = () => {
     if (interrupted()) throw new KeyboardInterrupt();
@@ -28,5 +29,7 @@ export function createCellRunner(options: { interrupted?: () => boolean } = {}):
   executor.defineLive("host", () => currentHost(), `declare const host: import(${JSON.stringify(join(DIST_SRC, "xen", "host"))}).XenHost;`);
   // `longhorn`: the Windows Server "Longhorn" (Hyper-V) host, for the interop lessons.
   executor.defineLive("longhorn", () => currentHypervHost(), `declare const longhorn: import(${JSON.stringify(join(DIST_SRC, "hyperv", "host"))}).HypervHost;`);
-  return new CellRunner(executor, createMagicRegistry());
+  // `!cmd` leaves its exit status here, as IPython does.
+  executor.define("_exit_code", 0, "declare const _exit_code: number;");
+  return new CellRunner(executor, createMagicRegistry(), options.history ?? new History());
 }

@@ -9,6 +9,8 @@ import { KeyboardInterrupt } from "../interrupt";
 import { Magic, MagicContext, UsageError } from "../magics/magic";
 import { LINE_MAGIC_CALL, MagicRegistry, ParsedMagic, planCell } from "../magics/registry";
 import { currentCellSink, setCellSink } from "./cell-api";
+import { CalledProcessError } from "../magics/shell";
+import type { History } from "./history";
 import { CellError, mimeBundleOf, OutputSink } from "./outputs";
 import { TsExecutor, TypeScriptError } from "./ts-executor";
 
@@ -23,6 +25,7 @@ export class CellRunner {
   constructor(
     readonly executor: TsExecutor,
     readonly magics: MagicRegistry,
+    readonly history: History,
   ) {
     this.libraryNames = new Set(Object.keys(executor.locals));
     executor.define(
@@ -112,6 +115,8 @@ export class CellRunner {
       scope: this.executor.locals,
       libraryNames: this.libraryNames,
       runCell: (c) => this.runCode(c),
+      history: this.history,
+      resetNames: () => this.executor.reset(),
     };
     return await magic.run(parsed.args, parsed.kind === "cell" ? (parsed.body ?? "") : undefined, ctx);
   }
@@ -154,7 +159,7 @@ export function toCellError(err: unknown): CellError {
   if (err instanceof TypeScriptError) {
     return { ename: err.name, evalue: err.message, traceback: err.traceback() };
   }
-  if (err instanceof UsageError || err instanceof KeyboardInterrupt) {
+  if (err instanceof UsageError || err instanceof KeyboardInterrupt || err instanceof CalledProcessError) {
     return { ename: err.name, evalue: err.message, traceback: [`${err.name}: ${err.message}`] };
   }
   if (err instanceof Error) {

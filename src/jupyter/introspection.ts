@@ -54,7 +54,7 @@ export type Completeness = { status: "complete" | "incomplete"; indent?: string 
 export function isComplete(runner: CellRunner, code: string): Completeness {
   const first = code.trimStart();
   if (first.startsWith("%%")) return { status: "complete" };
-  if (first.startsWith("%") && !code.includes("\n")) {
+  if ((first.startsWith("%") || first.startsWith("!")) && !code.includes("\n")) {
     return code.trimEnd().endsWith("\\") ? { status: "incomplete", indent: "" } : { status: "complete" };
   }
   if (helpRequest(code)) return { status: "complete" }; // `Math.max?` asks for help; no `:` follows

@@ -7,6 +7,7 @@ export type Publish = (msgType: string, content: JsonObject) => void;
 
 export class IopubSink implements OutputSink {
   readonly pages: MimeBundle[] = [];
+  readonly nextInputs: { text: string; replace: boolean }[] = [];
 
   constructor(private readonly publish: Publish) {}
 
@@ -40,6 +41,10 @@ export class IopubSink implements OutputSink {
 
   page(bundle: MimeBundle): void {
     this.pages.push(bundle);
+  }
+
+  nextInput(text: string, replace: boolean): void {
+    this.nextInputs.push({ text, replace });
   }
 }
 

@@ -87,7 +87,7 @@ export class Kernel {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createCellRunner } = require("./cell-environment") as typeof import("./cell-environment");
     const flags = this.shared.flags;
-    this.runner = createCellRunner({ interrupted: () => Atomics.load(flags, INTERRUPT) !== 0 });
+    this.runner = createCellRunner({ interrupted: () => Atomics.load(flags, INTERRUPT) !== 0, history: this.history });
     this.worker.on("error", (err) => {
       kernelLog(`IO thread failed: ${err.stack ?? err.message}`);
       process.exit(1);
@@ -194,7 +194,10 @@ export class Kernel {
       return;
     }
     const userExpressions = await this.userExpressions(m.content.user_expressions);
-    const payload = sink instanceof IopubSink ? sink.pages.map((data) => ({ source: "page", data: data as JsonObject, start: 0 })) : [];
+    const payload: JsonObject[] =
+      sink instanceof IopubSink
+        ? [...sink.pages.map((data) => ({ source: "page", data: data as JsonObject, start: 0 })), ...sink.nextInputs.map((n) => ({ source: "set_next_input", text: n.text, replace: n.replace }))]
+        : [];
     this.reply(m, "execute_reply", { status: "ok", execution_count: count, user_expressions: userExpressions, payload }, { status: "ok" });
   }
 

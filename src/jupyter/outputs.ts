@@ -23,6 +23,8 @@ export interface OutputSink {
   error(error: CellError): void;
   /** A payload for the execute_reply (e.g. the pager, for `%magic?`). */
   page?(bundle: MimeBundle): void;
+  /** The set_next_input payload: text for the frontend to put in the cell (`replace`) or below it. */
+  nextInput?(text: string, replace: boolean): void;
 }
 
 export interface CellError {

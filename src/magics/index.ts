@@ -12,6 +12,8 @@ import { xlMagic, runMagic } from "./xl";
 import { xenstoreMagic } from "./xenstore";
 import { hypervMagic, importVmcMagic } from "./hyperv";
 import { hostMagic } from "./host";
+import { historyMagic, loadMagic, resetMagic } from "./session";
+import { bashMagic, systemMagic } from "./shell";
 
 export function createMagicRegistry(): MagicRegistry {
   const registry = new MagicRegistry();
@@ -22,5 +24,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(asmMagic, stepMagic);
   registry.register(memmapMagic, p2mMagic, topologyMagic);
   registry.register(importVmcMagic, hypervMagic, hostMagic);
+  registry.register(historyMagic, resetMagic, loadMagic, bashMagic, systemMagic);
   return registry;
 }

@@ -2,6 +2,7 @@
  * What a magic is. `%name args` (line) and `%%name args\nbody` (cell) are parsed before any
  * TypeScript conversion; each magic family lives in its own file and calls the library API.
  */
+import type { History } from "../jupyter/history";
 import { OutputSink } from "../jupyter/outputs";
 
 /** A wrong magic invocation: shown to the user as `UsageError: …` (IPython's name for it). */
@@ -20,6 +21,10 @@ export interface MagicContext {
   libraryNames: ReadonlySet<string>;
   /** Runs cell code (TypeScript or nested magics) with the same sink, e.g. for `%%time`. */
   runCell(code: string): Promise<unknown>;
+  /** The session's input history (the kernel's, kept across restarts; in memory for `xenlab run`). */
+  history: History;
+  /** Forgets every name cells declared (%reset). */
+  resetNames(): void;
 }
 
 export interface Magic {

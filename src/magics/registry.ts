@@ -112,6 +112,10 @@ export function planCell(code: string): CellPlan {
 }
 
 export function parseMagicLine(line: string): ParsedMagic | undefined {
+  // `!cmd` is IPython's shell escape: the %system magic (a TypeScript line cannot start with `!`
+  // here, as in IPython; write `(!x)` for a negation).
+  const shell = /^\s*!(?!=)(.*)$/.exec(line);
+  if (shell) return { kind: "line", name: "system", args: shell[1]!.trim(), help: false };
   const m = MAGIC_LINE.exec(line.trim());
   if (!m) return undefined;
   return { kind: m[1] === "%%" ? "cell" : "line", name: m[2]!, args: (m[4] ?? "").trim(), help: Boolean(m[3]) };
