@@ -19,6 +19,8 @@ PACKAGES=(
   acpica-tools
   # Views checked in a real browser: the classic notebook and Chromium (driven by playwright-core)
   jupyter-notebook chromium
+  # The classroom test (tests/jupyter/jupyterhub.test.ts): the hub with configurable-http-proxy
+  jupyterhub
   # python3 -m venv for the JupyterLab venv below
   python3-venv
 )

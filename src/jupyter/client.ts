@@ -180,7 +180,7 @@ export class KernelClient {
   }
 
   /** IOPub messages for one request, waiting until its idle status arrives. */
-  async iopubFor(id: string, timeoutMs = 30_000): Promise<Msg[]> {
+  async iopubFor(id: string, timeoutMs = 90_000): Promise<Msg[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const mine = this.iopubLog.filter((m) => m.parent_header.msg_id === id);
@@ -190,7 +190,8 @@ export class KernelClient {
     }
   }
 
-  async waitIopub(pred: (m: Msg) => boolean, timeoutMs = 10_000): Promise<Msg> {
+  /** The generous default covers a first TypeScript cell, which loads TypeScript (seconds under load). */
+  async waitIopub(pred: (m: Msg) => boolean, timeoutMs = 90_000): Promise<Msg> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.iopubLog.find(pred);

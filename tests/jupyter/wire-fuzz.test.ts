@@ -72,7 +72,7 @@ describe("a live kernel fed requests of the wrong shape", () => {
       const content: Record<string, unknown> = {};
       for (const f of fields) if (rand() < 0.5) content[f] = pick();
       const { id } = await k.send("shell", type, content);
-      await k.iopubFor(id, 10_000); // every request ends with idle, whatever its content
+      await k.iopubFor(id, 90_000); // every request ends with idle, whatever its content (the first loads TypeScript)
     }
     const { reply } = await k.execute("'still alive'");
     expect(reply.content.status).toBe("ok");
