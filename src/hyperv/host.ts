@@ -10,7 +10,7 @@
  */
 import { DEBUGCON_PORT, EXC_GP, EXC_UD, RFLAGS_IF, unclaimedPortRead, Vector } from "../abi/x86";
 import { VIRIDIAN_CALL_FLAG } from "../xen/viridian";
-import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, gfn, gva, PAGE_SIZE } from "../machine";
+import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, domId, gfn, gva, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
 import { KeyboardInterrupt } from "../interrupt";
 import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock, vcpuId } from "../platform";
@@ -494,7 +494,7 @@ export class HypervHost {
     const xen = p.xenAdapter?.cpuid(vp, leaf, subleaf);
     if (xen) return xen;
     if (leaf >= 0x40000000 && leaf < 0x50000000) return [0, 0, 0, 0];
-    return xenCpuid(leaf, subleaf, { domid: p.id, vcpuId: vp.index, nrVcpus: p.vps.length, viridian: false });
+    return xenCpuid(leaf, subleaf, { domid: domId(p.id), vcpuId: vp.index, nrVcpus: p.vps.length, viridian: false });
   }
 
   /** Returns the value, or undefined for #GP. */

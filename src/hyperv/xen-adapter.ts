@@ -32,7 +32,7 @@ import { XenStore } from "../xen/xenstore/store";
 import { XenStoreRing } from "../xen/xenstore/ring";
 import { writeGuestDirectories } from "../xen/xenstore/libxl-layout";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
-import { gfn, Mfn, PAGE_SIZE } from "../machine";
+import { DomId, domId, gfn, Mfn, PAGE_SIZE } from "../machine";
 import { vcpuId } from "../platform";
 import { port as xenPort } from "../xen/types";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
@@ -109,7 +109,7 @@ export class XenAdapter {
    * root plays dom0's part: xenstored, xenconsoled, backends). Hyper-V's partition id 0 is
    * HV_PARTITION_ID_INVALID, so the ids cannot simply be shared.
    */
-  get domid(): number { return this.partition.id - this.host.root.id; }
+  get domid(): DomId { return domId(this.partition.id - this.host.root.id); }
   partitionIdOf(domid: number): number { return domid + this.host.root.id; }
 
   constructor(readonly host: HypervHost, readonly partition: Partition) {

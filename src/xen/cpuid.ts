@@ -5,6 +5,8 @@
  * Writing the hypercall MSR fills the page with VMX stubs (xen/arch/x86/hvm/vmx/vmx.c vmx_init_hypercall_page).
  */
 import { architecturalCpuid } from "../machine/cpu-features";
+import type { DomId } from "../machine";
+import type { VcpuId } from "../platform";
 import { HYPERVISOR, XEN_CPUID_FIRST_LEAF, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX, XEN_CPUID_SIGNATURE_EDX, XEN_HYPERCALL_MSR, XEN_MAJOR, XEN_MINOR, XEN_VIRIDIAN_LEAF_OFFSET, XEN_VIRIDIAN_MSR_OFFSET } from "./abi";
 
 /** arch-x86/cpuid.h XEN_HVM_CPUID_* (leaf base+4 EAX). */
@@ -19,8 +21,8 @@ const XEN_CPUID_TSC_MODE_DEFAULT = 0;
 const CPUID1_ECX_X2APIC = 1 << 21, CPUID1_ECX_TSC_DEADLINE = 1 << 24;
 
 export interface CpuidContext {
-  domid: number;
-  vcpuId: number;
+  domid: DomId;
+  vcpuId: VcpuId;
   nrVcpus: number;
   /** Viridian moves Xen's leaves to 0x40000100 (xen/arch/x86/cpuid.c). */
   viridian: boolean;

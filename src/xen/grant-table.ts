@@ -13,9 +13,9 @@
  * - The granter dying does not free a frame another domain still maps (in Xen the mapping holds
  *   a page reference): `teardown` returns those frames; the last unmap frees them.
  */
-import { FrameUse, Gfn, Machine, Mfn, DomId, P2mEntry, gfn, PAGE_SIZE } from "../machine";
+import { FrameUse, Gfn, Machine, Mfn, DomId, P2mEntry, domId, gfn, PAGE_SIZE } from "../machine";
 import { GNTST, GRANT_ENTRY_V1_SIZE, GTF_permit_access, GTF_readonly, GTF_reading, GTF_type_mask, GTF_writing, LAYOUT } from "./abi";
-import { GrantHandle, GrantRef, grantHandle } from "./types";
+import { GrantHandle, GrantRef, grantHandle, grantRef } from "./types";
 
 const E = LAYOUT.grant_entry_v1.f;
 export const GRANT_ENTRIES_PER_FRAME = PAGE_SIZE / GRANT_ENTRY_V1_SIZE;
@@ -45,11 +45,14 @@ export interface HostGrantMapping {
   readonly mfn: Mfn;
 }
 
+/** A grant entry v1 as read from the table (grant_entry_v1_t, public/grant_table.h). */
 export interface GrantEntry {
   ref: GrantRef;
   flags: number;
-  domid: number;
-  frame: number;
+  /** The domain allowed to map it. */
+  domid: DomId;
+  /** The granter's guest frame. */
+  frame: Gfn;
 }
 
 /** A refused request: the GNTST_* status and why, in words. */
@@ -99,10 +102,13 @@ export class GrantTable {
   entry(ref: GrantRef | number): GrantEntry | undefined {
     const a = this.at(ref);
     if (!a) return undefined;
-    return { ref: ref as GrantRef, flags: a.view.getUint16(a.o + E.flags, true), domid: a.view.getUint16(a.o + E.domid, true), frame: a.view.getUint32(a.o + E.frame, true) };
+    return { ref: grantRef(ref), flags: a.view.getUint16(a.o + E.flags, true), domid: domId(a.view.getUint16(a.o + E.domid, true)), frame: gfn(a.view.getUint32(a.o + E.frame, true)) };
   }
 
-  /** Writes an entry as the granter would (domid and frame first, then flags). */
+  /**
+   * Writes an entry as the granter would (domid and frame first, then flags): plain numbers, as a
+   * guest stores them in its table page.
+   */
   setEntry(ref: GrantRef | number, domid: number, frame: number, flags: number): void {
     const a = this.at(ref);
     if (!a) throw new RangeError(`grant ref ${ref} beyond the table (${this.nrEntries} entries)`);
@@ -127,7 +133,7 @@ export class GrantTable {
   }
 
   mapping(handle: GrantHandle | number): GrantMapping | undefined {
-    return this.maps.get(handle as GrantHandle);
+    return this.maps.get(grantHandle(handle));
   }
 
   get mappingCount(): number {
@@ -143,7 +149,7 @@ export class GrantTable {
 
   /** Readers and writers of one of this domain's grants. */
   pinsOf(ref: GrantRef | number): { readers: number; writers: number } {
-    return { ...(this.pins.get(ref as GrantRef) ?? { readers: 0, writers: 0 }) };
+    return { ...(this.pins.get(grantRef(ref)) ?? { readers: 0, writers: 0 }) };
   }
 
   // =========================================================================================
@@ -217,15 +223,15 @@ export class GrantTable {
     const p2m = this.machine.p2m(this.owner);
     const displaced = p2m.lookup(at);
     p2m.set(at, c.mfn, !readonly);
-    from.pin(ref as GrantRef, c.mfn, readonly);
-    const m: GrantMapping = { handle: grantHandle(this.nextHandle++), mapper: this.owner, gfn: at, granter: from.owner, ref: ref as GrantRef, readonly, mfn: c.mfn, displaced, from };
+    from.pin(grantRef(ref), c.mfn, readonly);
+    const m: GrantMapping = { handle: grantHandle(this.nextHandle++), mapper: this.owner, gfn: at, granter: from.owner, ref: grantRef(ref), readonly, mfn: c.mfn, displaced, from };
     this.maps.set(m.handle, m);
     return m;
   }
 
   /** GNTTABOP_unmap_grant_ref: `hostAddr` 0 or the mapped page's address; the displaced page returns. */
   unmap(handle: number, hostAddr: number): number {
-    const m = this.maps.get(handle as GrantHandle);
+    const m = this.maps.get(grantHandle(handle));
     if (!m) return GNTST.bad_handle;
     if (hostAddr !== 0 && hostAddr / PAGE_SIZE !== m.gfn) return GNTST.bad_virt_addr;
     this.drop(m);
@@ -244,9 +250,9 @@ export class GrantTable {
   mapForHost(ref: number, backend: DomId, writable: boolean): HostGrantMapping | GrantRefusal {
     const c = this.check(ref, backend, writable);
     if (isRefusal(c)) return c;
-    this.pin(ref as GrantRef, c.mfn, !writable);
+    this.pin(grantRef(ref), c.mfn, !writable);
     if (writable) this.machine.invalidateFrame(c.mfn);
-    return { from: this, ref: ref as GrantRef, writable, mfn: c.mfn };
+    return { from: this, ref: grantRef(ref), writable, mfn: c.mfn };
   }
 
   /** Ends a host mapping (the frame may be freed now if the granter died meanwhile). */

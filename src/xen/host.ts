@@ -7,9 +7,9 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { FrameUse, Machine, gva } from "../machine";
+import { DomId, FrameUse, Machine, gva } from "../machine";
 import { RFLAGS_IF } from "../abi/x86";
-import { DeviceBus, LocalApic, RunLoop, TraceRing, VirtualClock } from "../platform";
+import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock } from "../platform";
 import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
@@ -46,8 +46,8 @@ export interface HostOptions {
 
 export interface TraceRecord {
   t: number;
-  dom: number;
-  vcpu: number;
+  dom: DomId;
+  vcpu: VcpuId;
   nr: number;
   name: string;
   /** The caller's name when it called (the domain may be gone by the time the trace is read). */
