@@ -13,6 +13,7 @@ export * from "./vhd";
 export * from "./fs";
 export * from "./xen";
 export * from "./hyperv";
+export * from "./guests";
 // Both the machine and Xen's ABI name DOMID_INVALID (xen/include/public/xen.h: 0x7ff4); one export.
 export { DOMID_INVALID } from "./machine";
 // A disk partition (src/fs) and a Hyper-V partition (src/hyperv) share a name; the disk one keeps it.

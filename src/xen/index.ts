@@ -41,6 +41,8 @@ export { SharedInfo } from "./shared-info";
 export { CreditScheduler, Pcpu } from "./sched-credit";
 export { buildPvh, buildLab, LAB, XENSTORE_PFN, CONSOLE_PFN } from "./builder";
 export { xenCpuid, hypercallPage } from "./cpuid";
+export { vmlinuxOfBzImage } from "./loader/bzimage";
+export { HypercallTrace } from "./queries";
 export { readNotes } from "./elf-notes";
 export { runXl, attachConsole, parseMemKb, XlOutput, XL_COMMANDS } from "./xl/xl";
 export { xlList, xlVcpuList, xlInfo, xlUptime, xlSchedCredit, xlTop } from "./xl/format";

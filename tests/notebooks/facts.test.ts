@@ -38,7 +38,8 @@ const FACTS: [string, RegExp[], RegExp[]][] = [
   ["03-", [/shadow page tables/, /it calls\s+`XENMEM_add_to_physmap/], [/\(EPT\/NPT in hardware\)/, /Xen swapped the RAM page/]],
   ["09-", [/Popek/, /exits\s+unconditionally/, /HLT exiting/], [/`cpuid` always traps/, /`cpuid`, port I\/O and `hlt` always exit/]],
   ["06-", [/QEMU's qdisk/, /tapdisk/], [/dom0 runs a \*\*blkback\*\* that reads and writes the\s+VHD/]],
-  ["01-", [/no notebook\s+does yet/], [/notebook 2 boots one/]],
+  ["01-", [/notebook 10 boots Debian's own Linux/], [/notebook 2 boots one/, /no notebook\s+does yet/]],
+  ["10-", [/PVHv1 in Xen 4\.4/, /Xen 4\.10/, /PV MMU/, /unmodified/], []],
 ];
 
 describe("corrected facts stay corrected", () => {
