@@ -37,6 +37,7 @@ import {
 import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
 import { MachineError } from "./errors";
 import { TraceRing } from "./trace";
+import { DispatchCounters } from "./cpu-stats";
 import { X87 } from "./x87";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
@@ -120,6 +121,8 @@ export class Vcpu extends CpuState {
   /** @internal */ readonly watches: { address: number; size: number }[] = [];
   /** @internal */ readonly watchPages = new Set<number>();
   readonly trace = new TraceRing();
+  /** Dispatch and exit counters (the `%cpu stats` view). */
+  readonly dispatch = new DispatchCounters();
   /** The x87 FPU (x87.ts): behaviour over this state's fpr/fcw/fsw/ftw. */
   readonly fpu: X87 = new X87(this);
   /** Symbols for views and breakpoints (name → address), e.g. from an ELF file. */
@@ -430,7 +433,7 @@ export class Vcpu extends CpuState {
         this.stopRequested = false;
         return this.exit({ kind: "interrupt", rip: this.rip as Gva });
       }
-      if (left <= 0) return { kind: "budget", rip: this.rip as Gva };
+      if (left <= 0) { this.dispatch.countExit("budget"); return { kind: "budget", rip: this.rip as Gva }; }
       if (this.breakpoints.size !== 0 && this.breakpoints.has(this.rip) && this.skipBreakpointAt !== this.rip) {
         this.skipBreakpointAt = this.rip;
         return this.exit({ kind: "breakpoint", rip: this.rip as Gva, symbol: this.breakpoints.get(this.rip) });
@@ -446,6 +449,7 @@ export class Vcpu extends CpuState {
       }
       const limit = shielded ? 1 : left;
       if (blk === undefined || blk.n > limit) {
+        this.dispatch.lookups++;
         try {
           blk = this.lookupBlock(start, false);
           if (blk.n > limit) blk = this.lookupBlock(start, true);
@@ -491,6 +495,7 @@ export class Vcpu extends CpuState {
   }
 
   private exit(x: Exit): Exit {
+    this.dispatch.countExit(x.kind);
     this.trace.event(x.rip, `exit ${x.kind}`);
     return x;
   }
@@ -500,6 +505,7 @@ export class Vcpu extends CpuState {
     this.rip = rip;
     if (e instanceof GuestFault) {
       if (e.vector === Vector.PF && e.cr2 !== undefined) this.cr2 = e.cr2;
+      this.dispatch.countFault(vectorName(e.vector));
       this.trace.event(rip, `#${vectorName(e.vector)}${e.errorCode !== undefined ? `(${e.errorCode})` : ""} ${e.reason}`);
       return this.deliver(e.vector, e.errorCode, false, rip, e.reason);
     }
@@ -518,6 +524,7 @@ export class Vcpu extends CpuState {
     if (b !== undefined && b.va === va && b.valid) return b;
     if (!(this.cr0 & CR0_PE)) throw new ExitSignal({ kind: "unsupported", rip: va as Gva, reason: "real mode is not modelled" });
     const nb = compileBlock(this, va, key, single);
+    this.dispatch.compiled++;
     this.machine.registerBlock(nb);
     if (this.seenCodeEpoch !== this.machine.codeEpoch) this.flushWriteTlb();
     return nb;

@@ -1,11 +1,14 @@
 /**
- * %%asm and %step: write assembly into a guest and step its vCPU, instruction by instruction.
+ * %%asm and %step: write assembly into a guest and step its vCPU, instruction by instruction;
+ * %cpu stats: what the vCPU's dispatch has done (blocks, links, compiles, invalidations, exits).
  * The target is a vCPU held by a cell variable (named, or the only one in scope).
  */
 import { Assembler } from "../machine/assembler";
 import { listAssembly, ListedLine } from "../machine/asm-listing";
 import type { Exit } from "../machine/exits";
 import { Vcpu } from "../machine/vcpu";
+import { cpuStats } from "../machine/cpu-stats";
+import { CpuStatsView } from "../render/cpu-stats";
 import { renderListing } from "../render/disasm";
 import { escapeXml, MimeBundle } from "../render/mime";
 import { currentHost, Domain, XenVcpu } from "../xen";
@@ -197,6 +200,35 @@ export const stepMagic: Magic = {
     return undefined;
   },
   complete(_before, { scope }) {
+    return Object.entries(Object.getOwnPropertyDescriptors(scope)).filter(([, d]) => "value" in d && d.value instanceof Vcpu).map(([n]) => n);
+  },
+};
+
+export const cpuMagic: Magic = {
+  name: "cpu",
+  kind: "line",
+  summary: "Show a vCPU's dispatch statistics: blocks, links, compiles, invalidations, exits, faults.",
+  help: [
+    "%cpu stats [VCPU]",
+    "",
+    "Counts since the vCPU was created: instructions and blocks run, how each block was found",
+    "(chained from the previous block, looked up in the decode cache, compiled), the decode cache",
+    "(blocks, code frames, code-frame invalidations), TLB flushes, exits by kind and guest faults by",
+    "vector; as text and as a bar chart. VCPU names a cell variable holding a vCPU, or DOMAIN[:N]",
+    "of the host (default: the only vCPU held by a cell variable).",
+    "",
+    "Example:",
+    "  %cpu stats vcpu",
+  ].join("\n"),
+  run(args, _body, ctx) {
+    const words = splitArgs(args);
+    if (words[0] !== "stats") throw new UsageError(`%cpu: unknown subcommand ${words[0] ?? "(none)"}; usage: %cpu stats [VCPU]`);
+    if (words.length > 2) throw new UsageError("%cpu stats takes one vCPU name");
+    const { vcpu, name } = resolveVcpu(ctx.scope, words[1], "%cpu stats");
+    return new CpuStatsView(name, cpuStats(vcpu));
+  },
+  complete(before, { scope }) {
+    if (!/\bstats\s/.test(before)) return ["stats"];
     return Object.entries(Object.getOwnPropertyDescriptors(scope)).filter(([, d]) => "value" in d && d.value instanceof Vcpu).map(([n]) => n);
   },
 };

@@ -1,6 +1,6 @@
 /** Every magic family, registered in one table. */
 import { coreMagics } from "./core";
-import { asmMagic, stepMagic } from "./cpu";
+import { asmMagic, cpuMagic, stepMagic } from "./cpu";
 import { cwdMagics } from "./cwd";
 import { envMagic } from "./env";
 import { memmapMagic } from "./memmap";
@@ -21,7 +21,7 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(xlMagic, runMagic, xenstoreMagic);
   registry.register(...cwdMagics, envMagic);
   registry.register(vhdMagic);
-  registry.register(asmMagic, stepMagic);
+  registry.register(asmMagic, stepMagic, cpuMagic);
   registry.register(memmapMagic, p2mMagic, topologyMagic);
   registry.register(importVmcMagic, hypervMagic, hostMagic);
   registry.register(historyMagic, resetMagic, loadMagic, bashMagic, systemMagic);

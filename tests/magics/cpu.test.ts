@@ -116,3 +116,41 @@ describe("a host domain as the target", () => {
     expect(stepped.text).toMatch(/rax 000000000000000c/);
   });
 });
+
+describe("%cpu stats", () => {
+  // 100 calls of a function that only returns: per iteration the blocks [call f], [ret] and
+  // [dec ecx; jnz l]; the first block also holds `mov ecx, 100`, the last is [hlt].
+  const LOOP = "mov ecx, 100\nl: call f\ndec ecx\njnz l\nhlt\nf: ret";
+
+  it("counts the blocks run, how they were found, compiles and exits, as text and as a chart", async () => {
+    const made = await cell("const looper = new Vcpu(m, domId(1), 2, { mode: 'long64', rip: 0x3000, rsp: 0x9800, cr3 })");
+    expect(made.errors).toEqual([]);
+    expect((await cell(`%%asm looper\n${LOOP}`)).errors).toEqual([]);
+    expect(text(await cell("looper.run(10000).kind"))).toContain("hlt");
+    const out = await cell("%cpu stats looper");
+    expect(out.errors).toEqual([]);
+    // 1 + 100 * 4 + 1 instructions; 1 + 100 + 100 + 99 + 1 blocks; 5 distinct blocks compiled.
+    expect(text(out)).toMatch(/^vCPU looper: 402 instructions in 301 blocks/);
+    expect(text(out)).toMatch(/, 5 compiled\n/);
+    const chained = Number(/dispatch: (\d+) chained/.exec(text(out))![1]);
+    expect(chained).toBeGreaterThan(290); // a loop this small runs almost entirely on links
+    expect(text(out)).toMatch(/exits: hlt 1\n/);
+    const svg = out.results[0]!["image/svg+xml"] as string;
+    expect(svg).toMatch(/data-part="chained" data-value="\d+"/);
+    expect(svg).toContain('data-part="hlt" data-value="1"');
+  });
+
+  it("counts a code-frame invalidation when the code is rewritten, and the recompiles", async () => {
+    expect((await cell(`%%asm looper --at 0x3000\n${LOOP}`)).errors).toEqual([]);
+    expect(text(await cell("looper.run(10000).kind"))).toContain("hlt");
+    const out = text(await cell("%cpu stats looper"));
+    expect(out).toMatch(/, 10 compiled\n/);
+    expect(Number(/(\d+) code-frame invalidations/.exec(out)![1])).toBeGreaterThanOrEqual(1);
+    expect(out).toMatch(/exits: hlt 2\n/);
+  });
+
+  it("checks its arguments", async () => {
+    expect((await cell("%cpu")).errors[0]!.evalue).toMatch(/usage: %cpu stats \[VCPU\]/);
+    expect((await cell("%cpu stats nothere")).errors[0]!.evalue).toMatch(/nothere is not defined/);
+  });
+});
