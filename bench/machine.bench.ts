@@ -21,7 +21,7 @@ function build(dir: string, def: string, iters: number): string {
 }
 
 /** Runs the ELF `runs` times on one machine (reloading it each time, so blocks are recompiled). */
-function emulate(path: string, runs: number): { icount: number; ms: number[]; out: string } {
+export function emulate(path: string, runs: number): { icount: number; ms: number[]; out: string } {
   const elf = new ElfFile(new Uint8Array(readFileSync(path)));
   const m = new Machine(64);
   const dom = domId(1);

@@ -78,6 +78,9 @@ export class CpuState {
   readonly vb = new Uint8Array(this.vecBuf);
   readonly vw = new Uint16Array(this.vecBuf);
   readonly vd = new Int32Array(this.vecBuf);
+  /** ...and as floats and doubles (only for non-NaN values: NaN bits may not survive a JS number). */
+  readonly vf = new Float32Array(this.vecBuf);
+  readonly vq = new Float64Array(this.vecBuf);
   /** MXCSR: exception flags 5:0, DAZ 6, masks 12:7, rounding 14:13, FTZ 15. */
   mxcsr = MXCSR_RESET;
 

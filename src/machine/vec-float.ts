@@ -48,8 +48,42 @@ function commit(c: Vcpu, d: number, lanes: number, dbl: boolean): void {
 
 export type FpOp = S.BinOp | "min" | "max" | "sqrt";
 
+const MIN_NORMAL64 = 2 ** -1022, MIN_NORMAL32 = 2 ** -126;
+const fastScratch = new Float64Array(4);
+
+/**
+ * The common case without softfloat: round to nearest, MXCSR.PE already set and masked (so
+ * whether this result is inexact changes nothing), normal or zero operands and a normal result
+ * (or an exact zero of add/sub). Then the JS double operation is the IEEE result; for single
+ * precision Math.fround(double result) is too, since double rounding is innocuous for +, -, ×,
+ * ÷ and √ when 53 ≥ 2·24 + 2 (Figueroa, "When is double rounding innocuous?", 1995). Returns
+ * false (nothing written) when any lane needs the exact path.
+ */
+function fast(c: Vcpu, op: FpOp, dbl: boolean, d: number, s: number, lanes: number): boolean {
+  if ((c.mxcsr & 0x7020) !== 0x1020) return false; // RC = nearest, PM masked, PE set
+  const view = dbl ? c.vq : c.vf, per = dbl ? 2 : 4, min = dbl ? MIN_NORMAL64 : MIN_NORMAL32;
+  for (let i = 0; i < lanes; i++) {
+    const b = view[s * per + i]!, a = view[d * per + i]!;
+    const ab = Math.abs(b), aa = Math.abs(a);
+    if (!(ab >= min && ab < Infinity) && b !== 0) return false;
+    let r: number;
+    if (op === "sqrt") { if (b < 0) return false; r = Math.sqrt(b); }
+    else {
+      if (!(aa >= min && aa < Infinity) && a !== 0) return false;
+      r = op === "add" ? a + b : op === "sub" ? a - b : op === "mul" ? a * b : op === "div" ? a / b : NaN;
+      if (!dbl) r = Math.fround(r);
+      const ar = Math.abs(r);
+      if (!(ar >= min && ar < Infinity) && !(r === 0 && (op === "add" || op === "sub" || a === 0 || (op === "mul" && b === 0)))) return false;
+    }
+    fastScratch[i] = r;
+  }
+  for (let i = 0; i < lanes; i++) view[d * per + i] = fastScratch[i]!;
+  return true;
+}
+
 /** addps/addss/.../sqrtpd: `lanes` lanes (1 = the scalar form: the rest of d is kept). */
 export function fp(c: Vcpu, op: FpOp, dbl: boolean, d: number, s: number, lanes: number): void {
+  if (op !== "min" && op !== "max" && fast(c, op, dbl, d, s, lanes)) return;
   const f = fmt(dbl), m = S.modeOf(c.mxcsr);
   let flags = 0;
   for (let i = 0; i < lanes; i++) {
@@ -82,6 +116,11 @@ export function cmp(c: Vcpu, dbl: boolean, d: number, s: number, lanes: number, 
 
 /** comiss/ucomiss/comisd/ucomisd: ZF PF CF = 111 unordered, 000 greater, 001 less, 100 equal; OF SF AF cleared. */
 export function comi(c: Vcpu, dbl: boolean, d: number, s: number, signalling: boolean): void {
+  // Without NaNs or denormals no flag can be raised: compare the JS numbers (the common case).
+  const view = dbl ? c.vq : c.vf, per = dbl ? 2 : 4, min = dbl ? MIN_NORMAL64 : MIN_NORMAL32;
+  const x = view[d * per]!, y = view[s * per]!;
+  const ax = Math.abs(x), ay = Math.abs(y);
+  if ((ax >= min || x === 0) && (ay >= min || y === 0)) { c.setArith(x === y ? 0x40 : x < y ? 0x01 : 0); return; }
   const f = fmt(dbl), m = S.modeOf(c.mxcsr);
   const a = S.decode(lane(c, d, 0, dbl), f, m.daz), b = S.decode(lane(c, s, 0, dbl), f, m.daz);
   const unord = S.isNaN_(a) || S.isNaN_(b);
