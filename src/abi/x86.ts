@@ -23,6 +23,15 @@ export const EXC_GP = 13 as Vector;
 /** RFLAGS.IF, bit 9 (SDM Vol. 1 §3.4.3.2, Figure 3-8): maskable interrupts are taken when set. */
 export const RFLAGS_IF = 1 << 9;
 
+/**
+ * CPUID leaves 0x40000000–0x4fffffff: no processor returns information there; they are left to a
+ * hypervisor (SDM Vol. 2A, CPUID: "Invalid. No existing or future CPU will return processor
+ * identification or feature information if the initial EAX value is in the range 40000000H to
+ * 4FFFFFFFH").
+ */
+export const CPUID_HYPERVISOR_FIRST = 0x40000000;
+export const CPUID_HYPERVISOR_END = 0x50000000;
+
 /** The Bochs/QEMU debug console port (QEMU hw/char/debugcon.c: iobase 0xe9): bytes written are printed. */
 export const DEBUGCON_PORT = 0xe9;
 

@@ -8,7 +8,7 @@
  * the longest run. When every VP waits, time jumps to the next synthetic timer. Long runs check for
  * a Jupyter interrupt between rounds.
  */
-import { DEBUGCON_PORT, EXC_GP, EXC_UD, RFLAGS_IF, unclaimedPortRead, Vector } from "../abi/x86";
+import { CPUID_HYPERVISOR_END, CPUID_HYPERVISOR_FIRST, DEBUGCON_PORT, EXC_GP, EXC_UD, RFLAGS_IF, unclaimedPortRead, Vector } from "../abi/x86";
 import { VIRIDIAN_CALL_FLAG } from "../xen/viridian";
 import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, domId, gfn, gva, PAGE_SIZE } from "../machine";
 import type { Exit } from "../machine";
@@ -493,7 +493,7 @@ export class HypervHost {
     }
     const xen = p.xenAdapter?.cpuid(vp, leaf, subleaf);
     if (xen) return xen;
-    if (leaf >= 0x40000000 && leaf < 0x50000000) return [0, 0, 0, 0];
+    if (leaf >= CPUID_HYPERVISOR_FIRST && leaf < CPUID_HYPERVISOR_END) return [0, 0, 0, 0];
     return xenCpuid(leaf, subleaf, { domid: domId(p.id), vcpuId: vp.index, nrVcpus: p.vps.length, viridian: false });
   }
 
