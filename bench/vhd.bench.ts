@@ -127,7 +127,7 @@ export const figures: Figure[] = [
       const [v, q] = await paired(
         () => {
           rmSync(ours, { force: true });
-          return secondsAsync(() => convertImageAsync(raw, ours, { to: "dynamic", durable: false }));
+          return secondsAsync(() => convertImageAsync(raw, ours, { to: "dynamic", cache: "unsafe" }));
         },
         () => {
           rmSync(theirs, { force: true });
@@ -149,7 +149,7 @@ export const figures: Figure[] = [
       const [v, q] = await paired(
         () => {
           rmSync(out, { force: true });
-          return secondsAsync(() => convertImageAsync(src, out, { to: "raw", durable: false }));
+          return secondsAsync(() => convertImageAsync(src, out, { to: "raw", cache: "unsafe" }));
         },
         () => {
           rmSync(out, { force: true });

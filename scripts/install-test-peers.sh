@@ -8,6 +8,8 @@ PACKAGES=(
   python3-ipykernel jupyter-console
   # Disks: qemu-img/qemu-io, libvhdi (vhdiinfo, pyvhdi), filesystem and partition tools
   qemu-utils libvhdi-utils python3-libvhdi mtools dosfstools e2fsprogs fdisk gdisk
+  # strace: the oracle for cache modes (O_DIRECT opens and fdatasync calls, beside qemu-img's)
+  strace
   # CPU and Xen oracles: the assembler, the compiler for native runs, Xen's public headers
   nasm gcc libxen-dev
   # The real guest (issue 14): QEMU TCG is the anchor booting the same Debian kernel via PVH; the

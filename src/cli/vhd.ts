@@ -3,7 +3,7 @@
  * `--json`, check's exit codes 0 clean / 2 corruption / 3 leaks only / 1 could not check).
  */
 import { readFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   VhdDisk,
   VhdFormatError,
@@ -27,6 +27,12 @@ import {
   qemuImageInfoChain,
   qemuMap,
   qemuMapText,
+  SizeCalc,
+  FileHost,
+  cacheFileHost,
+  parseCacheMode,
+  microsoftProfile,
+  writeMicrosoftVhd,
 } from "../vhd";
 
 interface Verb {
@@ -102,7 +108,20 @@ function json(value: unknown): void {
   out(JSON.stringify(value, null, 2));
 }
 
-const VALUE_FLAGS = ["-t", "-b", "-O", "-f", "-o", "--output"];
+const VALUE_FLAGS = ["-t", "-T", "-b", "-O", "-f", "-o", "--output", "--size-calc", "--layout"];
+
+/**
+ * The files a verb opens, under qemu-img's cache modes (cache-mode.ts): `-t` for the image it
+ * writes, `-T` for the images it only reads. Both default to writeback: whatever a verb reports
+ * as done has been fdatasync'ed (qemu-img convert's default is unsafe: pass -t unsafe for that).
+ */
+function hostFor(a: Args, verbCache: "-t" | "-T" = "-t"): FileHost {
+  const read = parseCacheMode(a.value("-T") ?? "writeback", "-T");
+  const write = verbCache === "-T" ? read : parseCacheMode(a.value("-t") ?? "writeback", "-t");
+  return cacheFileHost(write, read);
+}
+
+const CACHE_HELP = "-t CACHE for the image written, -T SRC_CACHE for images read: writeback (default: flushed when the verb ends), writethrough (flushed after every write), none (O_DIRECT, flushed at the end), directsync (O_DIRECT, every write flushed), unsafe (never flushed)";
 
 /** qemu-img's --output=human|json (human is the default). */
 function outputJson(a: Args): boolean {
@@ -111,14 +130,44 @@ function outputJson(a: Args): boolean {
   return o === "json";
 }
 
+/** `--size-calc current|chs|qemu` (qemu's force_size_calc; "current_size" is accepted as qemu spells it). */
+function sizeCalc(a: Args): SizeCalc | undefined {
+  const v = a.value("--size-calc");
+  if (v === undefined) return undefined;
+  if (v === "current" || v === "current_size") return "current";
+  if (v === "chs" || v === "qemu") return v;
+  throw new VhdUsageError(`--size-calc must be current, chs or qemu, not ${v}`);
+}
+
+const SIZE_CALC_HELP = "--size-calc current|chs|qemu picks the virtual size: the footer's current size (default, as libvhdi and Hyper-V), the CHS geometry's (Virtual PC), or qemu-img's choice by creator";
+
 const VERBS: Record<string, Verb> = {
   create: {
-    usage: "create [-t fixed|dynamic] [-b BLOCK_SIZE] [--force-size] FILE SIZE | create -p PARENT CHILD",
-    help: "create a fixed or dynamic VHD (size rounded up to a CHS product, like qemu-img; --force-size keeps it exact), or a differencing child of PARENT",
+    usage: "create [-t fixed|dynamic] [-b BLOCK_SIZE] [--force-size] [--layout virtualpc|virtualserver|hyperv|disk2vhd] FILE SIZE | create -p PARENT [--layout TOOL] CHILD",
+    help: "create a fixed or dynamic VHD (size rounded up to a CHS product, like qemu-img; --force-size keeps it exact), or a differencing child of PARENT; --layout writes it as that Microsoft tool does (its creator, exact size with the spec's CHS, its alignment and padding)",
     valueFlags: [...VALUE_FLAGS, "-p"],
     run(a) {
-      a.onlyFlags(["-t", "-b", "-p", "--force-size"]);
+      a.onlyFlags(["-t", "-b", "-p", "--force-size", "--layout"]);
       const parent = a.value("-p");
+      const layout = a.value("--layout");
+      if (layout !== undefined) {
+        const profile = microsoftProfile(layout);
+        if (a.has("--force-size")) throw new VhdUsageError("--layout keeps the size exact already (Microsoft's rule): drop --force-size");
+        const blockSize = a.value("-b") ? parseSize(a.value("-b")!) : undefined;
+        if (parent) {
+          const [child] = a.operands(1);
+          writeMicrosoftVhd(child!, profile, { type: "differencing", parentPath: parent, parentWindowsPath: resolve(parent), blockSize });
+          out(`Formatting '${child}', fmt=vpc differencing parent=${parent} layout=${profile.tool} (${profile.product})`);
+          return 0;
+        }
+        const [file, sizeText] = a.operands(2);
+        const type = (a.value("-t") ?? "dynamic") as "fixed" | "dynamic";
+        if (type !== "fixed" && type !== "dynamic") throw new VhdUsageError(`-t must be fixed or dynamic, not ${type}`);
+        const size = parseSize(sizeText!);
+        writeMicrosoftVhd(file!, profile, { type, size, blockSize });
+        out(`Formatting '${file}', fmt=vpc ${type} size=${size} layout=${profile.tool} (${profile.product})`);
+        return 0;
+      }
       if (parent) {
         const [child] = a.operands(1);
         const d = createDifferencing(child!, parent);
@@ -151,26 +200,27 @@ const VERBS: Record<string, Verb> = {
     },
   },
   info: {
-    usage: "info [--json | --output=human|json] [--backing-chain] FILE",
-    help: "footer, header, geometry, locators and the parent chain; --output=json prints qemu-img info's JSON (an array of every image of the chain with --backing-chain), --json our full report",
+    usage: "info [--json | --output=human|json] [--backing-chain] [--size-calc current|chs|qemu] FILE",
+    help: `footer, header, geometry, locators and the parent chain; --output=json prints qemu-img info's JSON (an array of every image of the chain with --backing-chain), --json our full report; ${SIZE_CALC_HELP} (--output=json follows qemu unless it is given, as force_size_calc)`,
     run(a) {
-      a.onlyFlags(["--json", "--output", "--backing-chain"]);
+      a.onlyFlags(["--json", "--output", "--backing-chain", "--size-calc"]);
       const qemuJson = outputJson(a);
+      const calc = sizeCalc(a);
       const [file] = a.operands(1);
       let d: VhdDisk;
       let parentProblem: string | undefined;
       try {
-        d = VhdDisk.open(file!, { readOnly: true });
+        d = VhdDisk.open(file!, { readOnly: true, sizeMode: calc });
       } catch (e) {
         // still describe a differencing disk whose parent is missing or wrong (qemu-img info -U style)
         if (!(e instanceof VhdFormatError) || !e.field.startsWith("header parent")) throw e;
-        d = VhdDisk.open(file!, { readOnly: true, noParent: true });
+        d = VhdDisk.open(file!, { readOnly: true, noParent: true, sizeMode: calc });
         parentProblem = e.message;
       }
       try {
         const chain = d.chain().map(vhdInfo);
         if (parentProblem) chain[0]!.warnings.push(`parent not opened: ${parentProblem}`);
-        if (qemuJson) json(a.has("--backing-chain") ? qemuImageInfoChain(d, file!) : qemuImageInfo(d, file!));
+        if (qemuJson) json(a.has("--backing-chain") ? qemuImageInfoChain(d, file!, calc) : qemuImageInfo(d, file!, calc));
         else if (a.has("--json")) json(chain.length === 1 ? chain[0] : { ...chain[0], chain });
         else out((a.has("--backing-chain") ? chain : chain.slice(0, 1)).map(infoText).join("\n"));
       } finally {
@@ -180,11 +230,12 @@ const VERBS: Record<string, Verb> = {
     },
   },
   check: {
-    usage: "check [--repair | -r leaks|all] [--json | --output=human|json] FILE",
+    usage: "check [--repair | -r leaks|all] [-T SRC_CACHE] [--json | --output=human|json] FILE",
     help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not open (as qemu-img check). --output=json prints qemu-img check's JSON (ImageCheck), --json our full report with every repair and the bytes it lost",
     valueFlags: [...VALUE_FLAGS, "-r", "--output"],
     run(a) {
-      a.onlyFlags(["--repair", "-r", "--json", "--output"]);
+      a.onlyFlags(["--repair", "-r", "--json", "--output", "-T"]);
+      const host = hostFor(a, "-T"); // qemu-img check: -T, which its repairs write through too
       const qemuJson = outputJson(a);
       const mode = a.value("-r");
       if (mode !== undefined && mode !== "leaks" && mode !== "all") throw new VhdUsageError(`-r must be leaks or all, not ${mode}`);
@@ -194,12 +245,12 @@ const VERBS: Record<string, Verb> = {
       try {
         if (mode === "leaks") {
           // qemu-img check -r leaks repairs only leaks: refuse to touch an image that is corrupt.
-          before = checkVhd(file!, {});
-          report = before.result === 3 ? checkVhd(file!, { repair: true }) : before;
+          before = checkVhd(file!, { host });
+          report = before.result === 3 ? checkVhd(file!, { repair: true, host }) : before;
         } else {
           const repair = a.has("--repair") || mode === "all";
-          if (repair && qemuJson) before = checkVhd(file!, {});
-          report = checkVhd(file!, { repair });
+          if (repair && qemuJson) before = checkVhd(file!, { host });
+          report = checkVhd(file!, { repair, host });
         }
       } catch (e) {
         err(`xenlab vhd check: could not check ${file}: ${(e as Error).message}`);
@@ -215,13 +266,13 @@ const VERBS: Record<string, Verb> = {
     },
   },
   map: {
-    usage: "map [--json | --output=human|json] FILE",
-    help: "allocated ranges and which file of the chain holds them; --output=json prints qemu-img map's JSON (MapEntry per extent), --json ours",
+    usage: "map [--json | --output=human|json] [--size-calc current|chs|qemu] FILE",
+    help: `allocated ranges and which file of the chain holds them; --output=json prints qemu-img map's JSON (MapEntry per extent), --json ours; ${SIZE_CALC_HELP}`,
     run(a) {
-      a.onlyFlags(["--json", "--output"]);
+      a.onlyFlags(["--json", "--output", "--size-calc"]);
       const qemuJson = outputJson(a);
       const [file] = a.operands(1);
-      const d = VhdDisk.open(file!, { readOnly: true });
+      const d = VhdDisk.open(file!, { readOnly: true, sizeMode: sizeCalc(a) });
       try {
         const extents = mapVhd(d);
         if (qemuJson) out(qemuMapText(qemuMap(extents, d.chain().length)));
@@ -237,10 +288,10 @@ const VERBS: Record<string, Verb> = {
     },
   },
   convert: {
-    usage: "convert [-f raw|vpc] -O raw|fixed|dynamic [-b BLOCK_SIZE] [--chs] [-p] IN OUT",
-    help: "raw <-> VHD, fixed <-> dynamic, a chain flattened; raw input keeps its exact size unless --chs",
+    usage: "convert [-f raw|vpc] -O raw|fixed|dynamic [-b BLOCK_SIZE] [--chs] [--size-calc current|chs|qemu] [-t CACHE] [-T SRC_CACHE] [-p] IN OUT",
+    help: `raw <-> VHD, fixed <-> dynamic, a chain flattened; raw input keeps its exact size unless --chs; ${SIZE_CALC_HELP}; ${CACHE_HELP}`,
     async run(a) {
-      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p"]);
+      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p", "--size-calc", "-t", "-T"]);
       const [input, output] = a.operands(2);
       const to = a.value("-O");
       if (to !== "raw" && to !== "fixed" && to !== "dynamic") throw new VhdUsageError("-O must be raw, fixed or dynamic");
@@ -252,6 +303,9 @@ const VERBS: Record<string, Verb> = {
         from: from ?? "auto",
         blockSize: a.value("-b") ? parseSize(a.value("-b")!) : undefined,
         sizePolicy: a.has("--chs") ? "chs" : "exact",
+        sizeCalc: sizeCalc(a),
+        cache: parseCacheMode(a.value("-t") ?? "writeback", "-t"),
+        srcCache: parseCacheMode(a.value("-T") ?? "writeback", "-T"),
         onProgress: a.has("-p")
           ? (done, total) => {
               const pct = Math.floor((done / total) * 100);
@@ -266,53 +320,54 @@ const VERBS: Record<string, Verb> = {
     },
   },
   compact: {
-    usage: "compact FILE",
-    help: "rewrite a dynamic/differencing disk without leaked space and all-zero blocks",
+    usage: "compact [-t CACHE] [-T SRC_CACHE] FILE",
+    help: `rewrite a dynamic/differencing disk without leaked space and all-zero blocks; ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags([]);
+      a.onlyFlags(["-t", "-T"]);
       const [file] = a.operands(1);
-      const r = compactVhd(file!);
+      const r = compactVhd(file!, hostFor(a));
       out(`${file}: ${r.bytesBefore} -> ${r.bytesAfter} bytes, ${r.blocksBefore} -> ${r.blocksAfter} blocks`);
       return 0;
     },
   },
   resize: {
-    usage: "resize [--shrink] FILE [+|-]SIZE",
-    help: "change the virtual size (qemu-img resize; shrinking needs --shrink)",
+    usage: "resize [--shrink] [-t CACHE] FILE [+|-]SIZE",
+    help: `change the virtual size (qemu-img resize; shrinking needs --shrink); ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags(["--shrink"]);
+      a.onlyFlags(["--shrink", "-t", "-T"]);
+      const host = hostFor(a);
       const [file, sizeText] = a.operands(2);
       let size: number;
       if (/^[+-]/.test(sizeText!)) {
-        const d = VhdDisk.open(file!, { readOnly: true, noParent: true });
+        const d = VhdDisk.open(file!, { readOnly: true, noParent: true, host });
         const cur = d.footer.currentSize;
         d.close();
         const delta = parseSize(sizeText!.slice(1));
         size = sizeText!.startsWith("+") ? cur + delta : cur - delta;
       } else size = parseSize(sizeText!);
-      const r = resizeVhd(file!, size, { shrink: a.has("--shrink") });
+      const r = resizeVhd(file!, size, { shrink: a.has("--shrink"), host });
       out(`Image resized: ${r.oldSize} -> ${r.newSize} bytes (${r.method})`);
       return 0;
     },
   },
   coalesce: {
-    usage: "coalesce CHILD",
-    help: "merge a differencing disk into its parent (vhd-util coalesce)",
+    usage: "coalesce [-t CACHE] [-T SRC_CACHE] CHILD",
+    help: `merge a differencing disk into its parent (vhd-util coalesce, qemu-img commit); ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags([]);
+      a.onlyFlags(["-t", "-T"]);
       const [child] = a.operands(1);
-      const r = coalesceVhd(child!);
+      const r = coalesceVhd(child!, { host: hostFor(a) });
       out(`coalesced ${r.bytesMerged} bytes of ${r.child} into ${r.parent}; ${r.child} is now redundant`);
       return 0;
     },
   },
   rebase: {
-    usage: "rebase CHILD NEW_PARENT",
-    help: "point a differencing disk at another parent, metadata only (vhd-util modify -p, qemu-img rebase -u)",
+    usage: "rebase [-t CACHE] [-T SRC_CACHE] CHILD NEW_PARENT",
+    help: `point a differencing disk at another parent, metadata only (vhd-util modify -p, qemu-img rebase -u); ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags([]);
+      a.onlyFlags(["-t", "-T"]);
       const [child, parent] = a.operands(2);
-      rebaseVhd(child!, parent!);
+      rebaseVhd(child!, parent!, hostFor(a));
       const d = VhdDisk.open(child!, { readOnly: true });
       out(`${child} now has parent ${d.parent?.path} (unique id ${d.parent?.uniqueId})`);
       d.close();
@@ -320,12 +375,12 @@ const VERBS: Record<string, Verb> = {
     },
   },
   read: {
-    usage: "read FILE OFFSET LENGTH",
-    help: "copy LENGTH bytes at OFFSET of the virtual disk to stdout",
+    usage: "read [--size-calc current|chs|qemu] [-T SRC_CACHE] FILE OFFSET LENGTH",
+    help: `copy LENGTH bytes at OFFSET of the virtual disk to stdout; ${SIZE_CALC_HELP}; -T none reads with O_DIRECT`,
     run(a) {
-      a.onlyFlags([]);
+      a.onlyFlags(["--size-calc", "-T"]);
       const [file, offText, lenText] = a.operands(3);
-      const d = VhdDisk.open(file!, { readOnly: true });
+      const d = VhdDisk.open(file!, { readOnly: true, sizeMode: sizeCalc(a), host: hostFor(a, "-T") });
       try {
         const offset = parseSize(offText!);
         const length = parseSize(lenText!);
@@ -343,13 +398,13 @@ const VERBS: Record<string, Verb> = {
     },
   },
   write: {
-    usage: "write FILE OFFSET",
-    help: "write stdin to the virtual disk at OFFSET and flush",
+    usage: "write [-t CACHE] FILE OFFSET",
+    help: `write stdin to the virtual disk at OFFSET and flush; ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags([]);
+      a.onlyFlags(["-t", "-T"]);
       const [file, offText] = a.operands(2);
       const data = readFileSync(0);
-      const d = VhdDisk.open(file!);
+      const d = VhdDisk.open(file!, { host: hostFor(a) });
       try {
         d.write(parseSize(offText!), data);
         d.flush();
@@ -417,6 +472,7 @@ function checkText(r: CheckReport): string {
   if (r.repairs.length) {
     lines.push(r.lost.length ? `Lost: ${r.lost.map((l) => `disk bytes ${l.offset}..${l.offset + l.length} (block ${l.block})`).join(", ")}` : "Lost: nothing (every written byte present in the file was kept)");
   }
+  if (r.paddingBytes) lines.push(`${r.paddingBytes} bytes of zero padding (layout alignment, too short to hold a block: not a leak)`);
   if (r.totalBlocks) lines.push(`${r.allocatedBlocks}/${r.totalBlocks} = ${((r.allocatedBlocks / r.totalBlocks) * 100).toFixed(2)}% allocated`);
   lines.push(r.result === 0 ? "No errors were found on the image." : r.result === 3 ? `${r.leakedBytes} leaked bytes were found on the image (no corruption).` : `${r.findings.filter((f) => f.severity === "error").length} errors were found on the image.`);
   return lines.join("\n");

@@ -28,6 +28,16 @@ export interface FileHost {
   canonical(path: string): string;
 }
 
+/** When a file reaches stable storage (cache-mode.ts maps qemu's cache modes onto this). */
+export interface SyncPolicy {
+  /** fdatasync after every write (writethrough, directsync). */
+  flushAfterWrite: boolean;
+  /** sync() does nothing (unsafe). */
+  ignoreFlush: boolean;
+}
+
+const WRITEBACK: SyncPolicy = { flushAfterWrite: false, ignoreFlush: false };
+
 export class FdFile implements BlockFile {
   private fd: number | undefined;
   private cachedSize: number;
@@ -36,6 +46,7 @@ export class FdFile implements BlockFile {
     readonly name: string,
     fd: number,
     readonly writable: boolean,
+    private readonly policy: SyncPolicy = WRITEBACK,
   ) {
     this.fd = fd;
     this.cachedSize = fstatSync(fd).size;
@@ -60,15 +71,17 @@ export class FdFile implements BlockFile {
     let done = 0;
     while (done < data.length) done += writeSync(this.handle(), data, done, data.length - done, pos + done);
     if (pos + data.length > this.cachedSize) this.cachedSize = pos + data.length;
+    if (this.policy.flushAfterWrite) fdatasyncSync(this.handle());
   }
 
   truncate(length: number): void {
     ftruncateSync(this.handle(), length);
     this.cachedSize = length;
+    if (this.policy.flushAfterWrite) fdatasyncSync(this.handle());
   }
 
   sync(): void {
-    if (this.writable) fdatasyncSync(this.handle());
+    if (this.writable && !this.policy.ignoreFlush) fdatasyncSync(this.handle());
   }
 
   close(): void {

@@ -29,6 +29,8 @@ export interface CheckReport {
   allocatedBlocks: number;
   totalBlocks: number;
   leakedBytes: number;
+  /** Zero gaps too short to hold a block: layout padding (Microsoft's tools), not a leak. */
+  paddingBytes: number;
   /**
    * qemu-img check's exit code convention: 0 clean, 1 the image could not be opened at all (too
    * small for a footer, or neither the footer nor its copy is a valid VHD footer: qemu's vpc_open
@@ -68,6 +70,7 @@ interface Analysis {
   allocatedBlocks: number;
   totalBlocks: number;
   leakedBytes: number;
+  paddingBytes: number;
   /** Why the file cannot be opened as a VHD at all (check exit 1), if so. */
   unopenable?: string;
 }
@@ -115,13 +118,14 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
     allocatedBlocks: a.allocatedBlocks,
     totalBlocks: a.totalBlocks,
     leakedBytes: a.leakedBytes,
+    paddingBytes: a.paddingBytes,
     result: a.unopenable ? 1 : errors ? 2 : leaks ? 3 : 0,
     unopenable: a.unopenable,
   };
 }
 
 function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOptions): Analysis {
-  const out: Analysis = { findings: [], fixes: [], truncatedBlocks: [], lost: [], allocatedBlocks: 0, totalBlocks: 0, leakedBytes: 0 };
+  const out: Analysis = { findings: [], fixes: [], truncatedBlocks: [], lost: [], allocatedBlocks: 0, totalBlocks: 0, leakedBytes: 0, paddingBytes: 0 };
   const F = out.findings;
   const fileSize = file.size();
   if (fileSize < FOOTER_SIZE - 1) {
@@ -279,18 +283,25 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
     }
   }
 
-  // Leaks: file space before the footer that neither metadata nor a block uses.
+  // Leaks: file space before the footer that neither metadata nor a block uses. A gap is a leak
+  // only if it could be an interrupted allocation: room for a whole block (every writer, qemu's
+  // alloc_block and ours, grows the file by a bitmap plus a block at once) or bytes that are not
+  // zero. A shorter zero gap is layout padding: Virtual PC 2007's zero sector after the BAT,
+  // Windows' 4 KiB alignment of block data and the zeros it leaves before the footer
+  // (microsoft-layout.ts). qemu agrees that such space is free: vpc_open puts the next block at
+  // the end of the BAT or of the last block (free_data_block_offset), over any padding.
   const endBlocks = kept.reduce((m, g) => Math.max(m, g.start + span), 0);
   const usedEnd = Math.max(metaEnd, endBlocks);
-  let holes = gaps(regions, kept.map((g) => ({ start: g.start, end: g.start + span, what: "block" })), usedEnd);
-  let tail = Math.max(0, limit - usedEnd);
-  // Zeroed padding right after the metadata is a layout choice, not a leak: Virtual PC 2007 leaves
-  // a zero sector after a one-sector BAT, Windows aligns its first block (reference §1.1).
-  const firstStart = kept.length ? kept[0]!.start : limit;
-  const pad = firstStart - metaEnd;
-  if (pad > 0 && pad <= PADDING_LIMIT && allZero(readAt(file, metaEnd, pad))) {
-    if (kept.length) holes -= pad;
-    else tail -= pad;
+  let holes = 0;
+  let tail = 0;
+  for (const g of unreferenced(regions, kept.map((k) => ({ start: k.start, end: k.start + span, what: "block" })), limit)) {
+    const len = g.end - g.start;
+    if (len < span && allZero(readAt(file, g.start, len))) {
+      out.paddingBytes += len;
+      continue;
+    }
+    if (g.end >= limit && g.start >= usedEnd) tail += len;
+    else holes += len;
   }
   out.leakedBytes = holes + tail;
   if (holes) F.push(finding("leak", "blocks", metaEnd, `${holes} bytes between blocks are not referenced (reclaim with compact)`));
@@ -327,7 +338,6 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   return out;
 }
 
-const PADDING_LIMIT = 64 * 1024;
 
 /** Block-relative byte ranges of block `i` as ranges of the virtual disk. */
 function onDisk(i: number, blockSize: number, ranges: Array<{ offset: number; length: number }>): LostRange[] {
@@ -358,16 +368,18 @@ function baseName(p: string): string {
   return parts[parts.length - 1] ?? "";
 }
 
-function gaps(meta: Region[], blocks: Region[], end: number): number {
+/** The unreferenced ranges between the end of the metadata and `end` (the footer). */
+function unreferenced(meta: Region[], blocks: Region[], end: number): Region[] {
   const all = [...meta, ...blocks].sort((a, b) => a.start - b.start);
   let pos = roundUp(Math.max(...meta.map((r) => r.end)), SECTOR);
-  let holes = 0;
+  const out: Region[] = [];
   for (const r of all) {
     if (r.end <= pos) continue;
-    if (r.start > pos) holes += r.start - pos;
+    if (r.start > pos) out.push({ start: pos, end: r.start, what: "unreferenced" });
     pos = Math.max(pos, r.end);
   }
-  return holes + Math.max(0, end - pos);
+  if (end > pos) out.push({ start: pos, end, what: "unreferenced" });
+  return out;
 }
 
 function checkParent(path: string, host: FileHost, F: Finding[]): void {

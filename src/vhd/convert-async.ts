@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import { nodeFileHost } from "./block-file";
+import { cacheFileHost } from "./cache-mode";
 import { DEFAULT_BLOCK_SIZE, DiskType, FOOTER_SIZE, SECTOR } from "./constants";
 import { ConvertOptions, ConvertResult, convertImage } from "./convert";
 import { chooseSize, createVhd } from "./create";
@@ -18,8 +19,12 @@ const DEPTH = 4;
  * the synchronous convertImage. Same output, byte for byte.
  */
 export async function convertImageAsync(input: string, output: string, o: ConvertOptions): Promise<ConvertResult> {
-  if ((o.host && o.host !== nodeFileHost) || o.to === "fixed") return convertImage(input, output, o);
-  const src = openImage(input, o.from ?? "auto", { readOnly: true, noParent: true });
+  // The overlapped path reads and writes through the page cache: writeback (one fdatasync at the
+  // end) and unsafe (none). O_DIRECT and per-write flushes go through the cache-mode host.
+  const cache = o.cache ?? "writeback";
+  const pageCache = (cache === "writeback" || cache === "unsafe") && (o.srcCache ?? "writeback") !== "none" && o.srcCache !== "directsync";
+  if ((o.host && o.host !== nodeFileHost) || o.to === "fixed" || !pageCache) return convertImage(input, output, o);
+  const src = openImage(input, o.from ?? "auto", { readOnly: true, noParent: true, sizeMode: o.sizeCalc });
   let locate: (start: number) => number | undefined;
   let unit: number;
   const size = src.size;
@@ -46,7 +51,9 @@ export async function convertImageAsync(input: string, output: string, o: Conver
   let footer: Buffer | undefined;
   if (o.to === "dynamic") {
     const choice = geometry ? { size, geometry } : chooseSize(size, o.sizePolicy ?? "exact");
-    const layout = createVhd(output, { size: choice.size, geometry: choice.geometry, creatorHostOs: hostOs, type: "dynamic", blockSize: unit });
+    // the layout needs no flush of its own: the one datasync at the end covers it (the output is
+    // not a disk until convert returns, as with qemu-img convert)
+    const layout = createVhd(output, { size: choice.size, geometry: choice.geometry, creatorHostOs: hostOs, type: "dynamic", blockSize: unit, host: cacheFileHost("unsafe") });
     bitmap = layout.bitmapSize;
     pos = layout.footerPosition;
     tableOffset = layout.header!.tableOffset;
@@ -119,7 +126,7 @@ export async function convertImageAsync(input: string, output: string, o: Conver
       await writeFully(outFh, footer!, pos);
       await outFh.truncate(pos + FOOTER_SIZE);
     }
-    if (o.durable ?? true) await outFh.datasync();
+    if (cache !== "unsafe") await outFh.datasync();
     return { size, bytesWritten: written, chunksSkipped: skipped };
   } finally {
     await inFh.close();

@@ -1,6 +1,6 @@
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { BlockDevice } from "./block-device";
-import { FileHost, nodeFileHost, readAt } from "./block-file";
+import { BlockFile, FileHost, readAt } from "./block-file";
+import { CacheMode, cacheFileHost } from "./cache-mode";
 import { DEFAULT_BLOCK_SIZE, FOOTER_SIZE, SECTOR } from "./constants";
 import { chooseSize, createVhd } from "./create";
 import { VhdUsageError } from "./errors";
@@ -8,6 +8,7 @@ import { ImageFormat, openImage } from "./image";
 import { allZero } from "./layout";
 import { rangeAllocated } from "./map";
 import { VhdDisk } from "./vhd-disk";
+import { SizeCalc } from "./footer";
 
 export interface ConvertOptions {
   /** Output format: raw, a fixed VHD or a dynamic VHD. */
@@ -16,10 +17,17 @@ export interface ConvertOptions {
   blockSize?: number;
   /** For raw input: keep the exact size ("exact", qemu force_size=on) or round up to CHS ("chs"). */
   sizePolicy?: "chs" | "exact";
+  /** For VHD input: which size to read (footer.ts SizeCalc; default the current size). */
+  sizeCalc?: SizeCalc;
   host?: FileHost;
   onProgress?: (done: number, total: number) => void;
-  /** fdatasync the output before returning (default true). qemu-img convert does not for raw output. */
-  durable?: boolean;
+  /**
+   * qemu-img's -t for the output (cache-mode.ts). Default writeback: one fdatasync before
+   * returning, so a finished convert is durable (qemu-img convert's own default is unsafe).
+   */
+  cache?: CacheMode;
+  /** qemu-img's -T for the input: none/directsync read it with O_DIRECT. */
+  srcCache?: CacheMode;
 }
 
 export interface ConvertResult {
@@ -34,23 +42,21 @@ export interface ConvertResult {
  * an all-zero unit to a sparse output (as qemu-img convert does).
  */
 export function convertImage(input: string, output: string, o: ConvertOptions): ConvertResult {
-  const host = o.host ?? nodeFileHost;
-  const src = openImage(input, o.from ?? "auto", { readOnly: true, host });
+  const host = o.host ?? cacheFileHost(o.cache ?? "writeback", o.srcCache ?? "writeback");
+  const src = openImage(input, o.from ?? "auto", { readOnly: true, host, sizeMode: o.sizeCalc });
   try {
     const size = src.size;
     let dest: BlockDevice;
-    if (o.to === "dynamic" && host === nodeFileHost) {
-      return streamDynamic(src, output, o);
-    }
+    if (o.to === "dynamic") return streamDynamic(src, output, o, host);
     if (o.to === "raw") {
-      dest = new RawOut(output, size);
+      dest = new RawOut(output, size, host);
     } else {
       const keep = src instanceof VhdDisk ? { geometry: src.footer.geometry, creatorHostOs: src.footer.creatorHostOs } : {};
       const choice = src instanceof VhdDisk ? { size: src.size, geometry: src.footer.geometry } : chooseSize(size, o.sizePolicy ?? "exact");
       dest = createVhd(output, { ...keep, size: choice.size, geometry: choice.geometry, type: o.to, blockSize: o.blockSize ?? (src instanceof VhdDisk && src.blockSize ? src.blockSize : DEFAULT_BLOCK_SIZE), host });
     }
     try {
-      const unit = o.to === "dynamic" && dest instanceof VhdDisk ? dest.blockSize : DEFAULT_BLOCK_SIZE;
+      const unit = DEFAULT_BLOCK_SIZE;
       const buf = Buffer.allocUnsafe(unit);
       let written = 0;
       let skipped = 0;
@@ -69,7 +75,7 @@ export function convertImage(input: string, output: string, o: ConvertOptions): 
         }
         o.onProgress?.(Math.min(pos + unit, size), size);
       }
-      if (o.durable ?? true) dest.flush();
+      dest.flush(); // the cache mode decides what a flush does (unsafe: nothing)
       return { size, bytesWritten: written, chunksSkipped: skipped };
     } finally {
       dest.close();
@@ -85,18 +91,20 @@ export function convertImage(input: string, output: string, o: ConvertOptions): 
  * fdatasync. One syscall per 2 MiB instead of the three of a crash-safe allocation: the output
  * is a new file that is complete only when convert returns, as with qemu-img convert.
  */
-function streamDynamic(src: BlockDevice, output: string, o: ConvertOptions): ConvertResult {
+function streamDynamic(src: BlockDevice, output: string, o: ConvertOptions, host: FileHost): ConvertResult {
   const size = src.size;
   const keep = src instanceof VhdDisk ? { geometry: src.footer.geometry, creatorHostOs: src.footer.creatorHostOs } : {};
   const choice = src instanceof VhdDisk ? { size: src.size, geometry: src.footer.geometry } : chooseSize(size, o.sizePolicy ?? "exact");
   const blockSize = o.blockSize ?? (src instanceof VhdDisk && src.blockSize ? src.blockSize : DEFAULT_BLOCK_SIZE);
-  const layout = createVhd(output, { ...keep, size: choice.size, geometry: choice.geometry, type: "dynamic", blockSize });
+  // the layout is not flushed on its own: the output is not a disk until the one flush at the end
+  const layoutHost = o.host ?? cacheFileHost(o.cache ?? "writeback", o.srcCache ?? "writeback", false);
+  const layout = createVhd(output, { ...keep, size: choice.size, geometry: choice.geometry, type: "dynamic", blockSize, host: layoutHost });
   const h = layout.header!;
   const bitmap = layout.bitmapSize;
   let pos = layout.footerPosition;
   const footer = readAt(layout.file, pos, FOOTER_SIZE);
   layout.close();
-  const fd = openSync(output, "r+");
+  const out = host.open(output, true);
   try {
     const bat = Buffer.alloc(h.maxTableEntries * 4, 0xff);
     const buf = Buffer.allocUnsafe(bitmap + blockSize);
@@ -114,7 +122,7 @@ function streamDynamic(src: BlockDevice, output: string, o: ConvertOptions): Con
         if (n < blockSize) data.fill(0, n);
         if (allZero(data.subarray(0, n))) skipped++;
         else {
-          writeAll(fd, buf, pos);
+          out.write(pos, buf);
           bat.writeUInt32BE(pos / SECTOR, b * 4);
           pos += buf.length;
           written += n;
@@ -122,43 +130,39 @@ function streamDynamic(src: BlockDevice, output: string, o: ConvertOptions): Con
       }
       o.onProgress?.(Math.min(start + blockSize, size), size);
     }
-    writeAll(fd, bat, h.tableOffset);
-    writeAll(fd, footer, pos);
-    ftruncateSync(fd, pos + FOOTER_SIZE);
-    if (o.durable ?? true) fdatasyncSync(fd);
+    out.write(h.tableOffset, bat);
+    out.write(pos, footer);
+    out.truncate(pos + FOOTER_SIZE);
+    out.sync();
     return { size, bytesWritten: written, chunksSkipped: skipped };
   } finally {
-    closeSync(fd);
+    out.close();
   }
-}
-
-function writeAll(fd: number, data: Uint8Array, pos: number): void {
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, pos + done);
 }
 
 /** A sparse raw output file of a given size. */
 class RawOut implements BlockDevice {
   readonly readOnly = false;
-  private fd: number;
+  private readonly file: BlockFile;
   constructor(
     readonly path: string,
     readonly size: number,
+    host: FileHost,
   ) {
     if (!Number.isSafeInteger(size)) throw new VhdUsageError(`bad size ${size}`);
-    this.fd = openSync(path, "w+");
-    ftruncateSync(this.fd, size);
+    this.file = host.create(path);
+    this.file.truncate(size);
   }
   read(): void {
     throw new VhdUsageError("output only");
   }
   write(offset: number, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+    this.file.write(offset, data);
   }
   flush(): void {
-    fdatasyncSync(this.fd);
+    this.file.sync();
   }
   close(): void {
-    closeSync(this.fd);
+    this.file.close();
   }
 }

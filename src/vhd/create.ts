@@ -124,7 +124,8 @@ export function createVhd(path: string, o: VhdCreateOptions): VhdDisk {
   return VhdDisk.open(path, { host });
 }
 
-function baseHeader(entries: number, bs: number): DynamicHeader {
+/** A dynamic header with no parent and the BAT right after it (@1536), as qemu and XenLab place it. */
+export function baseHeader(entries: number, bs: number): DynamicHeader {
   return {
     cookie: HEADER_COOKIE,
     dataOffset: HEADER_DATA_OFFSET,

@@ -9,7 +9,7 @@ import {
   VHD_EPOCH_UNIX,
 } from "./constants";
 import { Finding, finding, throwFirstError } from "./finding";
-import { Chs, chsSectors, chsForSectors } from "./geometry";
+import { Chs, chsBytes, chsSectors, chsForSectors, isMaxChs } from "./geometry";
 import { isNullUuid } from "./uuid";
 
 /** The 512-byte hard disk footer (spec "Hard Disk Footer Format"); offsets in the comments. */
@@ -190,4 +190,23 @@ export function dateToVhdTime(d: Date): number {
 
 function hex(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * Which size a disk shows (qemu's force_size_calc, block/vpc.c vpc_open):
+ *   "current": the footer's current size (Hyper-V, disk2vhd, libvhdi, tapdisk, XenLab's default);
+ *   "chs":     cylinders x heads x sectors (Virtual PC), never more than the current size;
+ *   "qemu":    what qemu-img picks without the option, by creator application: the current size
+ *              for "win ", "qem2", "d2v ", "CTXS" and "tap\0", or when the geometry is
+ *              65535/16/255; the CHS size for "vpc ", "qemu" and every other creator ("vs  ").
+ */
+export type SizeCalc = "current" | "chs" | "qemu";
+
+const QEMU_CURRENT_SIZE_CREATORS = ["win ", "qem2", "d2v ", "CTXS", "tap\0"];
+
+export function diskSize(f: VhdFooter, calc: SizeCalc): number {
+  const chs = chsBytes(f.geometry);
+  if (calc === "current" || isMaxChs(f.geometry) || chs === 0) return f.currentSize;
+  if (calc === "qemu" && QEMU_CURRENT_SIZE_CREATORS.includes(f.creatorApplication)) return f.currentSize;
+  return Math.min(chs, f.currentSize);
 }

@@ -24,5 +24,5 @@ export function probeFormat(path: string, host: FileHost = nodeFileHost): ImageF
 /** Opens a raw image or a VHD (chain) as a BlockDevice. */
 export function openImage(path: string, format: ImageFormat | "auto" = "auto", options: VhdOpenOptions = {}): BlockDevice {
   const fmt = format === "auto" ? probeFormat(path, options.host) : format;
-  return fmt === "vpc" ? VhdDisk.open(path, options) : RawImage.open(path, { readOnly: options.readOnly });
+  return fmt === "vpc" ? VhdDisk.open(path, options) : RawImage.open(path, { readOnly: options.readOnly, host: options.host });
 }

@@ -35,3 +35,5 @@ export * from "./info";
 export { formatUuid } from "./uuid";
 export * from "./convert-async";
 export * from "./qemu-json";
+export * from "./microsoft-layout";
+export * from "./cache-mode";

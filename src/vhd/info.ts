@@ -1,6 +1,6 @@
 import { DiskType } from "./constants";
-import { vhdTimeToDate } from "./footer";
-import { chsBytes, isMaxChs } from "./geometry";
+import { diskSize, vhdTimeToDate } from "./footer";
+import { chsBytes } from "./geometry";
 import { locatorSpaceBytes, platformName } from "./parent-locator";
 import { formatUuid } from "./uuid";
 import { VhdDisk } from "./vhd-disk";
@@ -47,9 +47,7 @@ export interface VhdInfo {
 
 /** qemu block/vpc.c vpc_open: which creators get the current size rather than CHS. */
 export function qemuVirtualSize(d: VhdDisk): number {
-  const app = d.footer.creatorApplication;
-  const useCurrent = ["win ", "qem2", "d2v ", "CTXS", "tap\0"].includes(app) || isMaxChs(d.footer.geometry);
-  return useCurrent ? d.footer.currentSize : chsBytes(d.footer.geometry);
+  return diskSize(d.footer, "qemu");
 }
 
 export function vhdInfo(d: VhdDisk): VhdInfo {

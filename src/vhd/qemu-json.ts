@@ -9,6 +9,7 @@ import { basename, resolve } from "node:path";
 import { CheckReport } from "./check";
 import { Extent } from "./map";
 import { qemuVirtualSize } from "./info";
+import { SizeCalc, diskSize } from "./footer";
 import { VhdDisk } from "./vhd-disk";
 
 /** qapi ImageInfo as `qemu-img info --output=json -f vpc` prints it. */
@@ -27,9 +28,10 @@ export interface QemuImageInfo {
   "backing-filename-format"?: "vpc";
 }
 
-export function qemuImageInfo(d: VhdDisk, shownName: string): QemuImageInfo {
+/** `calc` is qemu's force_size_calc: without it, qemu's choice by creator. */
+export function qemuImageInfo(d: VhdDisk, shownName: string, calc?: SizeCalc): QemuImageInfo {
   const out: QemuImageInfo = {
-    "virtual-size": qemuVirtualSize(d),
+    "virtual-size": calc ? diskSize(d.footer, calc) : qemuVirtualSize(d),
     filename: shownName,
     ...(d.header ? { "cluster-size": d.header.blockSize } : {}),
     format: "vpc",
@@ -45,8 +47,8 @@ export function qemuImageInfo(d: VhdDisk, shownName: string): QemuImageInfo {
 }
 
 /** `info --backing-chain --output=json`: the image, then each parent, as qemu prints a chain. */
-export function qemuImageInfoChain(d: VhdDisk, shownName: string): QemuImageInfo[] {
-  return d.chain().map((x, i) => qemuImageInfo(x, i === 0 ? shownName : resolve(x.path)));
+export function qemuImageInfoChain(d: VhdDisk, shownName: string, calc?: SizeCalc): QemuImageInfo[] {
+  return d.chain().map((x, i) => qemuImageInfo(x, i === 0 ? shownName : resolve(x.path), calc));
 }
 
 /**

@@ -4,8 +4,7 @@ import { forEachRun, setBits, testBit } from "./bitmap";
 import { BAT_UNUSED, DiskType, FOOTER_SIZE, HEADER_SIZE, MAX_CHAIN_DEPTH, SECTOR } from "./constants";
 import { DynamicHeader, HEADER_FIELD, bitmapBytes, parseHeader } from "./dynamic-header";
 import { VhdFormatError, VhdUsageError } from "./errors";
-import { FOOTER_FIELD, VhdFooter, decodeFooter, footerFindings } from "./footer";
-import { chsBytes, isMaxChs } from "./geometry";
+import { FOOTER_FIELD, SizeCalc, VhdFooter, decodeFooter, diskSize, footerFindings } from "./footer";
 import { Region, allZero, endOfMetadata, metadataRegions, roundUp } from "./layout";
 import { ParentCandidate, parentCandidates } from "./parent";
 import { formatUuid, uuidEqual } from "./uuid";
@@ -14,11 +13,8 @@ import { display, MimeBundle } from "../mime";
 export interface VhdOpenOptions {
   readOnly?: boolean;
   host?: FileHost;
-  /**
-   * Which size the disk shows: "current" (footer current size: Hyper-V, libvhdi, tapdisk) or
-   * "chs" (cylinders x heads x sectors: Virtual PC, and qemu for creators it does not know).
-   */
-  sizeMode?: "current" | "chs";
+  /** Which size the disk shows (footer.ts SizeCalc): "current" (default, as libvhdi), "chs", or "qemu" (qemu-img's creator rule). */
+  sizeMode?: SizeCalc;
   /** Open a differencing disk alone: its parent's sectors read as zeros (qemu's view, Q5). */
   noParent?: boolean;
   /** Use this file as the parent instead of looking through the locators. */
@@ -87,7 +83,7 @@ export class VhdDisk implements BlockDevice {
     bat: Uint32Array,
     parent: { disk: VhdDisk; foundBy: ParentCandidate } | undefined,
     readonly readOnly: boolean,
-    sizeMode: "current" | "chs",
+    sizeMode: SizeCalc,
   ) {
     this.type = footer.diskType;
     this.footerRaw = footerRaw;
@@ -97,8 +93,7 @@ export class VhdDisk implements BlockDevice {
     this.bat = bat;
     this.parent = parent?.disk;
     this.parentFoundBy = parent?.foundBy;
-    const chs = chsBytes(footer.geometry);
-    this.size = sizeMode === "chs" && !isMaxChs(footer.geometry) && chs > 0 ? Math.min(chs, footer.currentSize) : footer.currentSize;
+    this.size = diskSize(footer, sizeMode);
   }
 
   static open(path: string, options: VhdOpenOptions = {}): VhdDisk {
