@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, realpathSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 
 /**
@@ -26,6 +26,9 @@ export interface FileHost {
   exists(path: string): boolean;
   /** A canonical name, used to detect loops in parent chains. */
   canonical(path: string): string;
+  /** Replaces `to` with `from` atomically (rename(2)): how a rewritten image takes its place. */
+  rename(from: string, to: string): void;
+  remove(path: string): void;
 }
 
 /** When a file reaches stable storage (cache-mode.ts maps qemu's cache modes onto this). */
@@ -99,6 +102,8 @@ export const nodeFileHost: FileHost = {
   open: (path, writable) => new FdFile(path, openSync(path, writable ? "r+" : "r"), writable),
   create: (path) => new FdFile(path, openSync(path, "w+"), true),
   exists: (path) => existsSync(path),
+  rename: (from, to) => renameSync(from, to),
+  remove: (path) => unlinkSync(path),
   canonical: (path) => {
     try {
       return realpathSync(path);
@@ -192,6 +197,17 @@ export class MemoryFileHost implements FileHost {
 
   exists(path: string): boolean {
     return this.files.has(path);
+  }
+
+  rename(from: string, to: string): void {
+    const data = this.files.get(from);
+    if (!data) throw Object.assign(new Error(`ENOENT: ${from}`), { code: "ENOENT" });
+    this.files.set(to, data);
+    this.files.delete(from);
+  }
+
+  remove(path: string): void {
+    this.files.delete(path);
   }
 
   canonical(path: string): string {

@@ -61,6 +61,8 @@ export function cacheFileHost(write: CacheMode, read: CacheMode = "writeback", f
     create: (path) => openWith(path, O_RDWR | O_CREAT | O_TRUNC, write, true),
     exists: nodeFileHost.exists,
     canonical: nodeFileHost.canonical,
+    rename: nodeFileHost.rename,
+    remove: nodeFileHost.remove,
   };
 }
 

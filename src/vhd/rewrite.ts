@@ -1,4 +1,3 @@
-import { renameSync, unlinkSync, existsSync } from "node:fs";
 import { FileHost, nodeFileHost } from "./block-file";
 import { DiskType } from "./constants";
 import { createDifferencing, createVhd } from "./create";
@@ -59,13 +58,13 @@ export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; hos
       };
       dest.close();
       src.close();
-      renameSync(tmp, path);
+      host.rename(tmp, path);
       return result;
     } finally {
       dest.close();
     }
   } catch (e) {
-    if (existsSync(tmp)) unlinkSync(tmp);
+    if (host.exists(tmp)) host.remove(tmp);
     throw e;
   } finally {
     src.close();
