@@ -121,6 +121,38 @@ function hostFor(a: Args, verbCache: "-t" | "-T" = "-t"): FileHost {
   return cacheFileHost(write, read);
 }
 
+/**
+ * qemu-img's `-o` for format vpc (block/vpc.c vpc_create_opts: subformat, force_size), plus
+ * block_size, which qemu's vpc driver refuses ("Invalid parameter 'block_size'") but VHD allows.
+ */
+interface VpcOptions {
+  subformat?: "fixed" | "dynamic";
+  forceSize?: boolean;
+  blockSize?: number;
+}
+
+function vpcOptions(text: string | undefined): VpcOptions {
+  const out: VpcOptions = {};
+  if (text === undefined) return out;
+  for (const item of text.split(",").filter(Boolean)) {
+    const eq = item.indexOf("=");
+    const key = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? "on" : item.slice(eq + 1);
+    if (key === "subformat") {
+      if (value !== "fixed" && value !== "dynamic") throw new VhdUsageError(`-o subformat=${value}: must be fixed or dynamic`);
+      out.subformat = value;
+    } else if (key === "force_size") {
+      if (!["on", "off", "true", "false"].includes(value)) throw new VhdUsageError(`-o force_size=${value}: must be on or off`);
+      out.forceSize = value === "on" || value === "true";
+    } else if (key === "block_size") {
+      out.blockSize = parseSize(value);
+    } else {
+      throw new VhdUsageError(`-o: invalid parameter '${key}' for vpc (subformat, force_size, block_size)`);
+    }
+  }
+  return out;
+}
+
 const CACHE_HELP = "-t CACHE for the image written, -T SRC_CACHE for images read: writeback (default: flushed when the verb ends), writethrough (flushed after every write), none (O_DIRECT, flushed at the end), directsync (O_DIRECT, every write flushed), unsafe (never flushed)";
 
 /** qemu-img's --output=human|json (human is the default). */
@@ -143,11 +175,12 @@ const SIZE_CALC_HELP = "--size-calc current|chs|qemu picks the virtual size: the
 
 const VERBS: Record<string, Verb> = {
   create: {
-    usage: "create [-t fixed|dynamic] [-b BLOCK_SIZE] [--force-size] [--layout virtualpc|virtualserver|hyperv|disk2vhd] FILE SIZE | create -p PARENT [--layout TOOL] CHILD",
+    usage: "create [-t fixed|dynamic] [-b BLOCK_SIZE] [--force-size] [-o subformat=fixed|dynamic,force_size=on|off,block_size=SIZE] [--layout virtualpc|virtualserver|hyperv|disk2vhd] FILE SIZE | create -p PARENT [--layout TOOL] CHILD",
     help: "create a fixed or dynamic VHD (size rounded up to a CHS product, like qemu-img; --force-size keeps it exact), or a differencing child of PARENT; --layout writes it as that Microsoft tool does (its creator, exact size with the spec's CHS, its alignment and padding)",
     valueFlags: [...VALUE_FLAGS, "-p"],
     run(a) {
-      a.onlyFlags(["-t", "-b", "-p", "--force-size", "--layout"]);
+      a.onlyFlags(["-t", "-b", "-p", "--force-size", "--layout", "-o"]);
+      const vo = vpcOptions(a.value("-o"));
       const parent = a.value("-p");
       const layout = a.value("--layout");
       if (layout !== undefined) {
@@ -176,11 +209,11 @@ const VERBS: Record<string, Verb> = {
         return 0;
       }
       const [file, sizeText] = a.operands(2);
-      const type = (a.value("-t") ?? "dynamic") as "fixed" | "dynamic";
+      const type = (a.value("-t") ?? vo.subformat ?? "dynamic") as "fixed" | "dynamic";
       if (type !== "fixed" && type !== "dynamic") throw new VhdUsageError(`-t must be fixed or dynamic, not ${type}`);
       const requested = parseSize(sizeText!);
-      const blockSize = a.value("-b") ? parseSize(a.value("-b")!) : undefined;
-      const d = createVhd(file!, { type, size: requested, blockSize, sizePolicy: a.has("--force-size") ? "exact" : "chs" });
+      const blockSize = a.value("-b") ? parseSize(a.value("-b")!) : vo.blockSize;
+      const d = createVhd(file!, { type, size: requested, blockSize, sizePolicy: a.has("--force-size") || vo.forceSize ? "exact" : "chs" });
       out(`Formatting '${file}', fmt=vpc ${type} size=${d.size}${blockSize ? ` block_size=${blockSize}` : ""}`);
       if (d.size !== requested) err(`note: size rounded up from ${requested} to ${d.size} bytes for CHS geometry ${d.footer.geometry.cylinders}/${d.footer.geometry.heads}/${d.footer.geometry.sectorsPerTrack} (use --force-size to keep it exact)`);
       d.close();
@@ -288,21 +321,26 @@ const VERBS: Record<string, Verb> = {
     },
   },
   convert: {
-    usage: "convert [-f raw|vpc] -O raw|fixed|dynamic [-b BLOCK_SIZE] [--chs] [--size-calc current|chs|qemu] [-t CACHE] [-T SRC_CACHE] [-p] IN OUT",
+    usage: "convert [-f raw|vpc] -O raw|fixed|dynamic|vpc [-o subformat=fixed|dynamic,force_size=on|off,block_size=SIZE] [-b BLOCK_SIZE] [--chs] [--size-calc current|chs|qemu] [-t CACHE] [-T SRC_CACHE] [-p] IN OUT",
     help: `raw <-> VHD, fixed <-> dynamic, a chain flattened; raw input keeps its exact size unless --chs; ${SIZE_CALC_HELP}; ${CACHE_HELP}`,
     async run(a) {
-      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p", "--size-calc", "-t", "-T"]);
+      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p", "--size-calc", "-t", "-T", "-o"]);
       const [input, output] = a.operands(2);
-      const to = a.value("-O");
-      if (to !== "raw" && to !== "fixed" && to !== "dynamic") throw new VhdUsageError("-O must be raw, fixed or dynamic");
+      const format = a.value("-O");
+      // qemu-img's spelling: -O vpc -o subformat=...; a raw input is then rounded to CHS unless force_size=on, as qemu does
+      const vo = vpcOptions(a.value("-o"));
+      if (a.value("-o") !== undefined && format !== "vpc") throw new VhdUsageError("-o goes with -O vpc");
+      const to = format === "vpc" ? (vo.subformat ?? "dynamic") : format;
+      if (to !== "raw" && to !== "fixed" && to !== "dynamic") throw new VhdUsageError("-O must be raw, vpc, fixed or dynamic");
+      const chs = format === "vpc" ? !vo.forceSize : a.has("--chs");
       const from = a.value("-f") as "raw" | "vpc" | undefined;
       if (from !== undefined && from !== "raw" && from !== "vpc") throw new VhdUsageError("-f must be raw or vpc");
       let last = -1;
       const r = await convertImageAsync(input!, output!, {
         to,
         from: from ?? "auto",
-        blockSize: a.value("-b") ? parseSize(a.value("-b")!) : undefined,
-        sizePolicy: a.has("--chs") ? "chs" : "exact",
+        blockSize: a.value("-b") ? parseSize(a.value("-b")!) : vo.blockSize,
+        sizePolicy: chs ? "chs" : "exact",
         sizeCalc: sizeCalc(a),
         cache: parseCacheMode(a.value("-t") ?? "writeback", "-t"),
         srcCache: parseCacheMode(a.value("-T") ?? "writeback", "-T"),
