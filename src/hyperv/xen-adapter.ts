@@ -18,11 +18,14 @@
  * keeps a store (Xen's own XenStore code) and shares the ring page with the guest through
  * HvMapGpaPages at Xen's special pfn; hvm_op get_param STORE_PFN/STORE_EVTCHN name it, and a send on
  * the store port (HvSignalEvent to the root's store connection) makes the root serve the ring.
+ * Time, timers, vcpu_op, hvm_op params/upcall vector and multicall are in xen-translations.ts:
+ * vcpu_time_info from the reference clock and HV_X64_MSR_TSC_FREQUENCY, set_timer_op and
+ * VCPUOP_set_singleshot_timer on synthetic timer 3, is_up from the VP's ExplicitSuspend register.
  * Everything else is -ENOSYS, recorded in the translation table.
  */
 import {
   HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM, VIRQ,
-  XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVMOP_set_param, HVMOP_get_param, HVM_PARAM, DOMID_SELF, LAYOUT,
+  XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVM_PARAM_CALLBACK_TYPE_VECTOR, HVM_PARAM, DOMID_SELF, LAYOUT,
   GNTTABOP, GNTST, GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_host_map, GNTMAP_readonly,
 } from "../xen/abi";
 import { SharedInfo } from "../xen/shared-info";
@@ -42,6 +45,7 @@ import type { HypervHost } from "./host";
 import type { Partition, VirtualProcessor } from "./partition";
 import { HV_STATUS, HVCALL, HV_MESSAGE_PAYLOAD_BYTE_COUNT } from "./tlfs";
 import { encodeInput } from "./hypercall-abi";
+import { armXenTimer, hvmOp, multicall, publishTime, systemTimeNs, vcpuOp } from "./xen-translations";
 
 /** Xen's leaves behind Hyper-V's (xen/arch/x86/cpuid.c with Viridian: base 0x40000100). */
 export const XEN_ADAPTER_CPUID_BASE = 0x40000100;
@@ -164,17 +168,6 @@ export class XenAdapter {
     this.consolePort = port;
   }
 
-  /** Publishes vcpu_time_info: system time = the host's virtual time, TSC = its ticks (Xen's scale). */
-  private publishTime(vp: VirtualProcessor): void {
-    if (!this.sharedInfo || vp.index >= 32) return;
-    let shift = 0, tps = this.host.cpuMHz * 1e6;
-    while (tps > 2e9) { tps /= 2; shift--; }
-    while (tps <= 1e9) { tps *= 2; shift++; }
-    const mul = Math.floor((1e9 * 2 ** 32) / tps);
-    const now = this.host.now;
-    this.sharedInfo.setTime(vp.index, BigInt(Math.floor(now)), BigInt(Math.floor((now * this.host.cpuMHz) / 1000)), mul, shift);
-  }
-
   /** The root's xenstored: drain the ring, answer each request, notify the guest. */
   private serveXenStore(): number {
     const ring = this.storeRing!;
@@ -228,15 +221,22 @@ export class XenAdapter {
     return Number(this.host.dispatch(this.partition, vp, encodeInput({ code }), BigInt(page), 0n).rax & 0xffffn);
   }
 
-  /** Handles a Xen hypercall (RAX = number, args RDI RSI RDX R10 R8); returns RAX. */
+  /** Handles a Xen hypercall (RAX = number, args RDI RSI RDX R10 R8 R9); returns RAX. */
   call(vp: VirtualProcessor): bigint {
     const cpu = vp.cpu;
     const nr = Number(cpu.getReg("rax") & 0xffffffffn);
-    const a1 = cpu.getReg("rdi"), a2 = cpu.getReg("rsi"), a3 = cpu.getReg("rdx");
+    const args = (["rdi", "rsi", "rdx", "r10", "r8", "r9"] as const).map((r) => cpu.getReg(r));
+    return BigInt.asUintN(64, BigInt(this.callXen(vp, nr, args)));
+  }
+
+  /** One Xen hypercall with its arguments (from registers, or a multicall entry); returns its result. */
+  private callXen(vp: VirtualProcessor, nr: number, args: readonly bigint[]): number {
+    const cpu = vp.cpu;
+    const a1 = args[0]!, a2 = args[1]!, a3 = args[2]!;
     const name = NAMES.get(nr) ?? `hypercall_${nr}`;
     const readGuest = (va: bigint, len: number) => cpu.readVirt(va, len);
     let r: number;
-    this.publishTime(vp);
+    publishTime(this, vp);
     switch (nr) {
       case HYPERVISOR.console_io: {
         if (Number(a1) !== CONSOLEIO_write) { r = this.record(`console_io(${a1})`, [], ENOSYS); break; }
@@ -290,13 +290,9 @@ export class XenAdapter {
         break;
       }
       case HYPERVISOR.set_timer_op: {
-        // A one-shot at absolute system time a1 (ns) -> the VP's synthetic timer 3, firing the VIRQ.
-        const t = vp.stimers[3]!;
+        // A one-shot at absolute system time a1 (ns of the reference clock) -> synthetic timer 3, firing VIRQ_TIMER.
         const at = Number(a1);
-        if (at === 0) { t.deadlineNs = undefined; r = this.record("set_timer_op(0)", ["STIMER3_CONFIG = 0"], 0); break; }
-        t.onFire = () => { if (this.timerPort !== undefined) this.deliver(this.timerPort); };
-        t.deadlineNs = Math.max(at, this.host.now);
-        r = this.record("set_timer_op", [`STIMER3 one-shot at reference time ${this.partition.referenceTime(t.deadlineNs)}`], 0);
+        r = this.record(at === 0 ? "set_timer_op(0)" : "set_timer_op", armXenTimer(this, vp, at === 0 ? undefined : Math.max(at, systemTimeNs(this, vp))), 0);
         break;
       }
       case HYPERVISOR.memory_op: {
@@ -323,26 +319,17 @@ export class XenAdapter {
         r = this.record("memory_op(add_to_physmap, shared_info)", [`root: HvMapGpaPages(partition ${this.partition.id}, gfn 0x${gpfn.toString(16)}, 1 page)`], 0);
         break;
       }
-      case HYPERVISOR.hvm_op: {
-        const F = LAYOUT.xen_hvm_param.f;
-        let b: DataView;
-        try { b = new DataView(readGuest(a2, LAYOUT.xen_hvm_param.size).buffer); } catch { r = this.record("hvm_op", [], -XEN_ERRNO.EFAULT); break; }
-        const index = b.getUint32(F.index, true), value = b.getBigUint64(F.value, true);
-        const params: Record<number, number | undefined> = {
-          [HVM_PARAM.STORE_PFN]: this.storePort !== undefined ? XENSTORE_PFN : undefined, [HVM_PARAM.STORE_EVTCHN]: this.storePort,
-          [HVM_PARAM.CONSOLE_PFN]: this.consolePort !== undefined ? CONSOLE_PFN : undefined, [HVM_PARAM.CONSOLE_EVTCHN]: this.consolePort,
-        };
-        if (Number(a1) === HVMOP_get_param && params[index] !== undefined) {
-          const v = BigInt(params[index]!);
-          try { cpu.writeVirtU64(a2 + BigInt(F.value), v); } catch { r = this.record("hvm_op(get_param)", [], -XEN_ERRNO.EFAULT); break; }
-          r = this.record(`hvm_op(get_param ${index})`, [], 0);
-          break;
-        }
-        if (Number(a1) !== HVMOP_set_param || index !== HVM_PARAM.CALLBACK_IRQ) { r = this.record(`hvm_op(${a1}, param ${index})`, [], ENOSYS); break; }
-        // Type 2 (bits 63:56) = an IDT vector (Mini-OS writes 2 << 56 | vector).
-        if (value >> 56n !== 2n || (value & 0xffn) < 32n) { r = this.record("hvm_op(set_param CALLBACK_IRQ)", [], -XEN_ERRNO.EINVAL); break; }
-        this.callbackVector = Number(value & 0xffn);
-        r = this.record("hvm_op(set_param CALLBACK_IRQ)", [], 0);
+      case HYPERVISOR.hvm_op:
+      case HYPERVISOR.vcpu_op: {
+        let t: { result: number; name: string; hyperv: string[] };
+        try { t = (nr === HYPERVISOR.hvm_op ? hvmOp : vcpuOp)(this, { vp, args }); } catch { r = this.record(`${name}(…)`, [], -XEN_ERRNO.EFAULT); break; }
+        r = this.record(t.name, t.hyperv, t.result);
+        break;
+      }
+      case HYPERVISOR.multicall: {
+        const before = this.translations.length;
+        try { r = multicall({ vp, args }, (op, callArgs) => this.callXen(vp, op, callArgs)); } catch { r = -XEN_ERRNO.EFAULT; }
+        r = this.record(`multicall(${Number(a2)} entries)`, this.translations.slice(before).map((t) => `${t.xen} = ${t.result}`), r);
         break;
       }
       case HYPERVISOR.event_channel_op:
@@ -354,7 +341,34 @@ export class XenAdapter {
       default:
         r = this.record(`${name}(…)`, [], ENOSYS);
     }
-    return BigInt.asUintN(64, BigInt(r));
+    return r;
+  }
+
+  /** HVM params the guest set (hvm.c: CALLBACK_IRQ, TIMER_MODE); the store/console ones are the root's. */
+  private readonly hvmParams = new Map<number, bigint>();
+  /** Per-VP upcall vectors (HVMOP_set_evtchn_upcall_vector), winning over CALLBACK_IRQ's. */
+  readonly upcallVectors = new Map<number, number>();
+
+  hvmParam(index: number): bigint {
+    switch (index) {
+      case HVM_PARAM.STORE_PFN: return this.storePort !== undefined ? BigInt(XENSTORE_PFN) : 0n;
+      case HVM_PARAM.STORE_EVTCHN: return BigInt(this.storePort ?? 0);
+      case HVM_PARAM.CONSOLE_PFN: return this.consolePort !== undefined ? BigInt(CONSOLE_PFN) : 0n;
+      case HVM_PARAM.CONSOLE_EVTCHN: return BigInt(this.consolePort ?? 0);
+    }
+    return this.hvmParams.get(index) ?? 0n;
+  }
+
+  /** Stores a guest-settable param; CALLBACK_IRQ of type vector (2 << 56 | vector) routes events there. */
+  setHvmParam(index: number, value: bigint): 0 {
+    this.hvmParams.set(index, value);
+    if (index === HVM_PARAM.CALLBACK_IRQ) this.callbackVector = value >> 56n === BigInt(HVM_PARAM_CALLBACK_TYPE_VECTOR) ? Number(value & 0xffn) : undefined;
+    return 0;
+  }
+
+  /** Raises one of our ports (the timer's, a peer's send): Xen's evtchn_set_pending. */
+  deliverPort(n: number): number {
+    return this.deliver(n);
   }
 
   private freePort(): number | undefined {
@@ -385,7 +399,8 @@ export class XenAdapter {
     si.testAndSetPendingSel(BSP, Math.floor(port / 64));
     si.setUpcallPending(BSP, 1);
     this.eventsDelivered++;
-    if (this.callbackVector !== undefined && !si.upcallMask(BSP)) this.partition.vp(BSP).cpu.injectInterrupt(this.callbackVector);
+    const vector = this.upcallVectors.get(BSP) ?? this.callbackVector;
+    if (vector !== undefined && !si.upcallMask(BSP)) this.partition.vp(BSP).cpu.injectInterrupt(vector);
     return HV_STATUS.SUCCESS;
   }
 

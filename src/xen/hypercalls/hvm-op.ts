@@ -5,9 +5,9 @@ import { Handler, err, num, domainArg } from "./context";
 
 const F = LAYOUT.xen_hvm_param.f;
 /** Params a guest may set on itself (hvm.c hvm_allow_set_param); the rest are toolstack-only. */
-const GUEST_SETTABLE = new Set<number>([HVM_PARAM.CALLBACK_IRQ, HVM_PARAM.TIMER_MODE]);
+export const GUEST_SETTABLE_PARAMS = new Set<number>([HVM_PARAM.CALLBACK_IRQ, HVM_PARAM.TIMER_MODE]);
 /** Params a guest may read (hvm_allow_get_param). */
-const GUEST_READABLE = new Set<number>([HVM_PARAM.CALLBACK_IRQ, HVM_PARAM.STORE_PFN, HVM_PARAM.STORE_EVTCHN, HVM_PARAM.CONSOLE_PFN, HVM_PARAM.CONSOLE_EVTCHN, HVM_PARAM.PAE_ENABLED, HVM_PARAM.TIMER_MODE]);
+export const GUEST_READABLE_PARAMS = new Set<number>([HVM_PARAM.CALLBACK_IRQ, HVM_PARAM.STORE_PFN, HVM_PARAM.STORE_EVTCHN, HVM_PARAM.CONSOLE_PFN, HVM_PARAM.CONSOLE_EVTCHN, HVM_PARAM.PAE_ENABLED, HVM_PARAM.TIMER_MODE]);
 
 /** hvm.c hvmop_set_evtchn_upcall_vector: "if ( op.vector < 0x10 ) return -EINVAL". */
 const MIN_UPCALL_VECTOR = 0x10;
@@ -33,11 +33,11 @@ export const hvmOp: Handler = (c, a) => {
   const self = d === c.dom && c.dom.domid !== 0;
   if (d !== c.dom && c.dom.domid !== 0) return err("EPERM");
   if (op === HVMOP_get_param) {
-    if (self && !GUEST_READABLE.has(index)) return err("EPERM");
+    if (self && !GUEST_READABLE_PARAMS.has(index)) return err("EPERM");
     c.mem.setU64(arg + F.value, d.hvmParams[index]!);
     return 0;
   }
-  if (self && !GUEST_SETTABLE.has(index)) return err("EPERM");
+  if (self && !GUEST_SETTABLE_PARAMS.has(index)) return err("EPERM");
   d.hvmParams[index] = c.mem.u64(arg + F.value);
   return 0;
 };
