@@ -8,7 +8,7 @@ import { runInThisContext } from "node:vm";
 import { KeyboardInterrupt } from "../interrupt";
 import { Magic, MagicContext, UsageError } from "../magics/magic";
 import { LINE_MAGIC_CALL, MagicRegistry, ParsedMagic, planCell } from "../magics/registry";
-import { currentCellSink, setCellSink } from "./cell-api";
+import { currentCellSink, input, setCellSink } from "./cell-api";
 import { CalledProcessError } from "../magics/shell";
 import type { History } from "./history";
 import { CellError, mimeBundleOf, OutputSink } from "./outputs";
@@ -117,6 +117,7 @@ export class CellRunner {
       runCell: (c) => this.runCode(c),
       history: this.history,
       resetNames: () => this.executor.reset(),
+      ask: (prompt) => input(prompt),
     };
     return await magic.run(parsed.args, parsed.kind === "cell" ? (parsed.body ?? "") : undefined, ctx);
   }

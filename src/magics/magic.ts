@@ -2,7 +2,6 @@
  * What a magic is. `%name args` (line) and `%%name args\nbody` (cell) are parsed before any
  * TypeScript conversion; each magic family lives in its own file and calls the library API.
  */
-import type { History } from "../jupyter/history";
 import { OutputSink } from "../jupyter/outputs";
 
 /** A wrong magic invocation: shown to the user as `UsageError: …` (IPython's name for it). */
@@ -22,9 +21,21 @@ export interface MagicContext {
   /** Runs cell code (TypeScript or nested magics) with the same sink, e.g. for `%%time`. */
   runCell(code: string): Promise<unknown>;
   /** The session's input history (the kernel's, kept across restarts; in memory for `xenlab run`). */
-  history: History;
+  history: InputHistory;
   /** Forgets every name cells declared (%reset). */
   resetNames(): void;
+  /** Asks the user for a line (input_request); throws when the frontend cannot answer. */
+  ask(prompt: string): string;
+}
+
+/** [session, line, input], as history_request answers (see src/jupyter/history.ts). */
+export type HistoryLine = [number, number, string | [string, string | null]];
+
+/** What magics read of the input history (the kernel's History is one). */
+export interface InputHistory {
+  tail(n: number, output: boolean): HistoryLine[];
+  range(session: number, start: number, stop: number | undefined, output: boolean): HistoryLine[];
+  search(pattern: string, n: number | undefined, unique: boolean, output: boolean): HistoryLine[];
 }
 
 export interface Magic {

@@ -1,10 +1,8 @@
 /** The session's own state, as IPython's magics of the same names: %history, %reset, %load. */
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { input } from "../jupyter/cell-api";
-import type { HistoryTuple } from "../jupyter/history";
 import { TextResult } from "./core";
-import { Magic, splitArgs, UsageError } from "./magic";
+import { HistoryLine, Magic, splitArgs, UsageError } from "./magic";
 
 /** `4`, `4-6` (inclusive, as IPython), optionally `~S/` for S sessions back. */
 const RANGE = /^(?:~(\d+)\/)?(\d+)(?:-(\d+))?$/;
@@ -32,7 +30,7 @@ export const historyMagic: Magic = {
       else usage(`${JSON.stringify(w)} is not a range (N, A-B or ~S/A-B)`);
     }
     const history = ctx.history;
-    let entries: HistoryTuple[];
+    let entries: HistoryLine[];
     let withSession = false;
     if (search !== undefined) {
       entries = history.search(search.includes("*") || search.includes("?") ? search : `*${search}*`, undefined, false, false);
@@ -80,7 +78,7 @@ export const resetMagic: Magic = {
     if (!words.includes("-f")) {
       let answer: string;
       try {
-        answer = input("Once deleted, variables cannot be recovered. Proceed (y/[n])? ");
+        answer = ctx.ask("Once deleted, variables cannot be recovered. Proceed (y/[n])? ");
       } catch (err) {
         throw new UsageError(`%reset asks for confirmation, and ${(err as Error).message.replace(/^input\(\) /, "input ")}; use %reset -f`);
       }
