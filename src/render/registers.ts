@@ -16,6 +16,29 @@ export interface RegisterSource {
   stackAround?(count: number): string[];
   /** The x87 FPU: its control/status/tag words and stack as text lines, empty while unused. */
   readonly fpu?: { lines(): string[] };
+  /** SSE state: XMM0..15 as four 32-bit lanes each, and MXCSR. */
+  readonly xmm?: Int32Array;
+  mxcsr?: number;
+}
+
+/** MXCSR fields (SDM Vol. 1 §10.2.3): flags, masks, rounding control, DAZ/FTZ. */
+function mxcsrText(m: number): string {
+  const names = ["IE", "DE", "ZE", "OE", "UE", "PE"];
+  const flags = names.filter((_, i) => (m >> i) & 1);
+  const unmasked = names.filter((_, i) => !((m >> (7 + i)) & 1)).map((n) => n[0] + "M");
+  const rc = ["nearest", "down", "up", "zero"][(m >> 13) & 3];
+  return `mxcsr ${m.toString(16).padStart(8, "0")} [flags ${flags.join(" ") || "-"}; unmasked ${unmasked.join(" ") || "-"}; rc ${rc}${m & 0x40 ? " DAZ" : ""}${m & 0x8000 ? " FTZ" : ""}]`;
+}
+
+/** XMM registers and MXCSR, once SSE state differs from its reset value (all zero, 0x1f80). */
+export function sseLines(c: RegisterSource): string[] {
+  if (c.xmm === undefined || c.mxcsr === undefined) return [];
+  const x = c.xmm;
+  if (c.mxcsr === 0x1f80 && x.every((v) => v === 0)) return [];
+  const lines = [mxcsrText(c.mxcsr)];
+  const hex = (i: number) => [3, 2, 1, 0].map((k) => (x[i * 4 + k]! >>> 0).toString(16).padStart(8, "0")).join("_");
+  for (let i = 0; i < 16; i += 2) lines.push(`xmm${i}`.padStart(5) + ` ${hex(i)}  ` + `xmm${i + 1}`.padStart(5) + ` ${hex(i + 1)}`);
+  return lines;
 }
 
 /** EFLAGS bits and their names (Intel SDM Vol. 1 §3.4.3). */
@@ -47,6 +70,7 @@ export function registerLines(c: RegisterSource): string[] {
   );
   lines.push(`mode ${c.mode} cpl ${c.cpl} retired ${c.icount}`);
   if (c.fpu) lines.push(...c.fpu.lines());
+  lines.push(...sseLines(c));
   return lines;
 }
 

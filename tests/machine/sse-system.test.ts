@@ -204,3 +204,25 @@ ${OSXSAVE_ON}      mov eax, 1
     expect(architecturalCpuid(0xd, 2, t)).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe("views of SSE state", () => {
+  it("the registers view shows MXCSR decoded and XMM0-15 once SSE is used; the disassembly names SSE instructions", () => {
+    const { v } = sysGuest(`start:
+      mov eax, 0x3f800000
+      movd xmm1, eax
+      pshufd xmm1, xmm1, 0
+      pcmpeqd xmm15, xmm15
+      mov dword [0x500000], 0x3d80
+      ldmxcsr [0x500000]
+      hlt`);
+    expect(v.toMimeBundle()["text/plain"]).not.toMatch(/^mxcsr/m); // reset state: not shown
+    runTo(v, "hlt");
+    const text = v.toMimeBundle()["text/plain"];
+    expect(text).toMatch(/mxcsr 00003d80 \[flags -; unmasked ZM; rc down\]/);
+    expect(text).toMatch(/xmm0 00000000_00000000_00000000_00000000 +xmm1 3f800000_3f800000_3f800000_3f800000/);
+    expect(text).toMatch(/xmm15 ffffffff_ffffffff_ffffffff_ffffffff/);
+    const dis = v.disassemblyView(16)["text/plain"];
+    expect(dis).toMatch(/pcmpeqd xmm15, ?xmm15/);
+    expect(dis).toMatch(/ldmxcsr/);
+  });
+});
