@@ -90,7 +90,7 @@ again:
   ["04-event-channels-and-xenstore", 2, "counts by hand", ['host.createLabDomain("ex2", Uint8Array.from([0xf4]), { paused: true });\nnotifications = 5;']],
   ["05-vhd", 2, "makes a standalone disk instead of a snapshot", ['%vhd create -t dynamic ex2.vhd 100M', 'const d2 = VhdDisk.open("ex2.vhd"); d2.write(1024 * 1024, new TextEncoder().encode("Longhorn")); d2.close();']],
   ["06-pv-block", 2, "writes copied.txt by hand", ['fs.writeFileSync("copied.txt", "Virtual Server 2005 disks, served by Xen.\\n");']],
-  ["06-pv-block", 2, "copies the host's readme.txt instead of the disk's file", ['fs.copyFileSync("readme.txt", "copied.txt");']],
+  ["06-pv-block", 2, "reads the text from the image and writes the file itself", ['const img = mountImage("data.vhd");\nfs.writeFileSync("copied.txt", img.cat("/README.TXT", "utf8") as string);\nimg.close();']],
   ["05-vhd", 1, "makes a differencing disk of a 512 KiB-block parent", ['%vhd create -t dynamic -b 512K base.vhd 100M', '%vhd snapshot base.vhd ex1.vhd']],
   ["07-longhorn", 1, "sets the console text", ['const suse = longhorn.createChild({ name: "suse", code: Uint8Array.from([0xf4]) });\nlonghorn.run({ ns: 1e6 });\n(suse as any).console = "SUSE Linux Enterprise on Longhorn\\n";']],
   ["07-longhorn", 2, "sets the register", ['const version = longhorn.createChild({ name: "version", xenAdapter: true, code: Uint8Array.from([0xf4]) });\nlonghorn.run({ ns: 1e6 });\nversion.vps[0]!.cpu.setReg("r13", 0x40011n);']],
