@@ -6,16 +6,34 @@
  * read, a WARNING). The run is bounded by an instruction budget and stops at the line it waits
  * for, so it stays well inside CI time whatever the vCPU's speed.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { INIT_FIRST_LINE, linuxGuest } from "../support/linux-guest";
 
 
+/** A 32 MiB ext4 filesystem made by mke2fs -d, converted by qemu-img to a dynamic VHD. */
+function ext4Vhd(): { vhd: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), "xenlab-linux-disk-"));
+  const root = join(dir, "root");
+  execFileSync("mkdir", ["-p", root]);
+  writeFileSync(join(root, "hello.txt"), "hello from the VHD\n");
+  const raw = join(dir, "disk.raw"), vhd = join(dir, "disk.vhd");
+  execFileSync("truncate", ["-s", "32M", raw]);
+  execFileSync("mke2fs", ["-q", "-t", "ext4", "-d", root, raw]);
+  execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "vpc", raw, vhd]);
+  return { vhd, dir };
+}
+
 describe("Debian's kernel on the Xen host", () => {
-  it("boots to the initramfs's /init: its dmesg on hvc0 names Xen HVM, libxl's ACPI tables, PVH boot, the callback vector, x2APIC, the Xen clocksource and vcpuop timer, no MSR it reads is refused; busybox's shell answers on hvc0 and poweroff shuts the domain down", () => {
+  it("boots to the initramfs's /init: its dmesg on hvc0 names Xen HVM, libxl's ACPI tables, PVH boot, the callback vector, x2APIC, the Xen clocksource and vcpuop timer, no MSR it reads is refused; busybox's shell answers on hvc0, xen-blkfront mounts an ext4 VHD read-write, poweroff shuts the domain down and the disk checks clean", () => {
     const g = linuxGuest();
     const host = new XenHost({ pcpus: 1, memoryMiB: 512 });
-    const d = host.createDomain(`name = "debian"\ntype = "pvh"\nkernel = "${g.bzImage}"\nramdisk = "${g.initrd}"\nmemory = 256\nvcpus = 1\non_crash = "preserve"\non_poweroff = "preserve"\nextra = "earlyprintk=xen console=hvc0 loglevel=8 xenlab.shell"\n`);
+    const disk = ext4Vhd();
+    const d = host.createDomain(`name = "debian"\ntype = "pvh"\nkernel = "${g.bzImage}"\nramdisk = "${g.initrd}"\nmemory = 256\nvcpus = 1\non_crash = "preserve"\non_poweroff = "preserve"\ndisk = [ 'format=vhd, vdev=xvda, access=rw, target=${disk.vhd}' ]\nextra = "earlyprintk=xen console=hvc0 loglevel=8 xenlab.shell"\n`);
     let out = "";
     host.consoleListeners.add((dom, text) => { if (dom === d) out += text; });
     // Until busybox's sh (the initramfs execs it for xenlab.shell) prompts: about 1.3e9 instructions.
@@ -74,12 +92,33 @@ describe("Debian's kernel on the Xen host", () => {
     for (const f of ["fpu", "sse2", "x2apic", "tsc_deadline_timer", "hypervisor"]) expect(flags).toContain(f);
     expect(type("grep -c ^processor /proc/cpuinfo")).toBe("1");
     expect(type("dmesg | grep -c 'Run /init as init process'")).toBe("1");
+    // The disk: xen-blkfront (a module of the same package, in the initramfs) connects to blkback
+    // serving the dynamic VHD; ext4 mounts read-write, a file is read, one written, synced, unmounted.
+    // (loglevel=8: the kernel's messages appear in the shell's output too.)
+    expect(type("insmod $(find /lib -name xen-blkfront.ko)")).toMatch(/blkfront: xvda: flush diskcache: enabled/);
+    expect(host.xenstore.read(`/local/domain/${d.domid}/device/vbd/51712/state`)).toBe("4"); // XenbusStateConnected
+    expect(host.xenstore.read(`/local/domain/0/backend/qdisk/${d.domid}/51712/state`)).toBe("4");
+    // The disk's size as qemu-img reads the VHD (vpc rounds 32 MiB up to its CHS geometry), in KiB.
+    const kib = (JSON.parse(execFileSync("qemu-img", ["info", "--output=json", disk.vhd], { encoding: "utf8" })) as { "virtual-size": number })["virtual-size"] / 1024;
+    expect(type("cat /proc/partitions")).toMatch(new RegExp(`^\\s*202\\s+0\\s+${kib}\\s+xvda$`, "m"));
+    type("mkdir /mnt; mount /dev/xvda /mnt");
+    expect(type("cat /mnt/hello.txt").split("\n")).toContain("hello from the VHD");
+    type("echo written by linux > /mnt/new.txt; sync");
+    type("umount /mnt");
+    expect(type("dmesg | grep -c 'EXT4-fs (xvda): mounted filesystem'").split("\n")).toContain("1");
+    expect(type("dmesg | grep -c 'EXT4-fs (xvda): unmounting'").split("\n")).toContain("1");
     // poweroff -f: PVH has no power-off method, so Linux halts (cli; hlt) and Xen, with every
     // vCPU down, shuts the domain down as poweroff (hvm_hlt).
     host.consoleInput(d, "poweroff -f\n");
     host.run({ until: () => d.isShutdown, maxInstructions: 500_000_000 });
     expect(out).toContain("reboot: System halted");
     expect(d.shutdownReason).toBe("poweroff");
+    // Afterwards the disk is a clean ext4 with the guest's file in it, read by e2fsprogs through
+    // qemu-img's reading of the VHD.
+    const back = join(disk.dir, "back.raw");
+    execFileSync("qemu-img", ["convert", "-f", "vpc", "-O", "raw", disk.vhd, back]);
+    execFileSync("e2fsck", ["-fn", back], { stdio: "pipe" }); // throws on a non-zero exit
+    expect(execFileSync("debugfs", ["-R", "cat /new.txt", back], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })).toBe("written by linux\n");
     // Lines after the hand-over came only through the console ring, not Xen's console_io.
     expect(host.dmesg.some((l) => l.includes("x2apic enabled"))).toBe(false);
     expect(host.dmesg.some((l) => l.includes("Hypervisor detected: Xen HVM"))).toBe(true);
