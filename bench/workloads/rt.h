@@ -10,18 +10,7 @@ typedef int i32;
 typedef unsigned short u16;
 typedef unsigned char u8;
 
-void *memset(void *d, int c, u64 n) { u8 *p = d; while (n--) *p++ = (u8)c; return d; }
-void *memcpy(void *d, const void *s, u64 n) { u8 *p = d; const u8 *q = s; while (n--) *p++ = *q++; return d; }
-void *memmove(void *d, const void *s, u64 n) {
-  u8 *p = d; const u8 *q = s;
-  if (p < q) while (n--) *p++ = *q++; else { p += n; q += n; while (n--) *--p = *--q; }
-  return d;
-}
-int memcmp(const void *a, const void *b, u64 n) {
-  const u8 *p = a, *q = b;
-  for (; n; n--, p++, q++) if (*p != *q) return *p - *q;
-  return 0;
-}
+#include "../../tests/machine/programs/mem-functions.h"
 
 /* Linux x86-64 syscall ABI: rax number, rdi/rsi/rdx arguments; rcx and r11 are clobbered. */
 static void sys_write(const char *s, u64 n) {
