@@ -7,3 +7,4 @@ export * from "./vec-mem";
 export * from "./xsave";
 export * from "./vec-float";
 export * from "./vec-ssse3";
+export * from "./vec-pcmpstr";

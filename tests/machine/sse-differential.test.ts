@@ -13,10 +13,11 @@ import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, Vcpu, writeIdtGate, writeStandardGdt } from "../../src/machine";
 import { Rng } from "./diff-forms";
-import { FX_AT, MEM_AT_STATE, MEM_BYTES, STATE, SseInput, buildSseForms, randomSseInput } from "./sse-forms";
+import { FX_AT, MEM_AT_STATE, MEM_BYTES, STATE, SseForm, SseInput, buildSseForms, buildSseStringForms, randomSseInput, randomTextInput } from "./sse-forms";
 import { assembleSlots, buildNativeRunner, slotGuest } from "./helpers";
 
 const CASES_TARGET = Number(process.env.XENLAB_SSE_CASES ?? 100_000);
+const STRING_CASES = Number(process.env.XENLAB_SSE_STRING_CASES ?? 40_000);
 const SEED = Number(process.env.XENLAB_DIFF_SEED ?? 20261203);
 const SLOT = 96;
 const CODE_AT = 0x400000;
@@ -78,88 +79,96 @@ const hex = (b: Uint8Array, from: number, to: number) => Buffer.from(b.subarray(
 
 describe("SSE differential test against the host CPU", () => {
   it(`matches the host on ${CASES_TARGET}+ generated cases`, () => {
-    const forms = buildSseForms();
-    const slots = assembleSlots(forms.map((f) => f.asm.split(" | ")), SLOT);
-    expect(slots.length).toBe(forms.length * SLOT);
-    const per = Math.max(8, Math.ceil(CASES_TARGET / forms.length));
-    const rng = new Rng(SEED);
-    const cases: { form: number; input: SseInput }[] = [];
-    for (let f = 0; f < forms.length; f++) for (let k = 0; k < per; k++) cases.push({ form: f, input: randomSseInput(rng) });
-
-    // ---- native ----
-    const rec = SLOT + STATE;
-    const inBuf = Buffer.alloc(cases.length * rec);
-    cases.forEach((c, k) => {
-      const s = slots.subarray(c.form * SLOT, c.form * SLOT + SLOT);
-      if (s[0]! > SLOT - 1 - 14) throw new Error(`form ${forms[c.form]!.asm} is too long for the native slot`);
-      Buffer.from(s).copy(inBuf, k * rec);
-      encodeInput(c.input).copy(inBuf, k * rec + SLOT);
-    });
-    const out = execFileSync(runner, { input: inBuf, maxBuffer: 1 << 30 });
-    expect(out.length).toBe(cases.length * STATE);
-
-    // ---- emulator ----
-    const { v, g } = slotGuest(slots, CODE_AT, SLOT);
-    const gdt = writeStandardGdt(g, GDT_AT);
-    g.write(STUBS, new Uint8Array(32).fill(0xf4));
-    for (let vec = 0; vec < 32; vec++) writeIdtGate(g, IDT_AT, vec, STUBS + vec);
-    v.gdtrBase = gdt.base; v.gdtrLimit = gdt.limit;
-    v.idtrBase = IDT_AT; v.idtrLimit = 32 * 16 - 1;
-    v.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
-    v.xcr0 = 3;
-    const failures = new Map<number, string[]>();
-    const emuFx = new Uint8Array(512);
-    for (let k = 0; k < cases.length; k++) {
-      const { form, input } = cases[k]!;
-      for (let i = 0; i < 16; i++) {
-        v.R[i] = Number(input.regs[i]! & 0xffffffffn) | 0;
-        v.H[i] = Number(input.regs[i]! >> 32n) | 0;
-      }
-      v.setReg("rsp", 0x7ff000);
-      v.setReg("r15", MEM_AT);
-      v.setFlags(input.flags);
-      loadFx(v, input.fx);
-      g.write(MEM_AT, input.mem);
-      v.rip = CODE_AT + form * SLOT;
-      const x = v.run(64);
-      const st = out.subarray(k * STATE, (k + 1) * STATE);
-      const errs: string[] = [];
-      let vector = NO_VECTOR;
-      if (x.kind !== "hlt") errs.push(`exit ${x.kind}`);
-      else if (x.rip >= STUBS && x.rip < STUBS + 32) vector = x.rip - STUBS;
-      else if (x.rip !== CODE_AT + form * SLOT + slots[form * SLOT]!) errs.push(`stopped at ${x.rip.toString(16)}`);
-      const nativeVector = Number(st.readBigUInt64LE(136));
-      if (vector !== nativeVector) errs.push(`vector emu ${vector} host ${nativeVector}`);
-      for (let i = 0; i < 15; i++) {
-        if (i === 4) continue;
-        const e = BigInt.asUintN(64, (BigInt(v.H[i]!) << 32n) | BigInt(v.R[i]! >>> 0));
-        const n = st.readBigUInt64LE(i * 8);
-        if (e !== n) errs.push(`reg${i} emu ${e.toString(16)} host ${n.toString(16)}`);
-      }
-      const ef = v.getFlags() & 0x8d5, nf = Number(st.readBigUInt64LE(128)) & 0x8d5;
-      if (ef !== nf) errs.push(`flags emu ${ef.toString(16)} host ${nf.toString(16)}`);
-      emuFx.set(input.fx);
-      saveFx(v, emuFx);
-      const nfx = st.subarray(FX_AT, FX_AT + 512);
-      // At a fault the host's image comes from the kernel's signal frame, whose bytes 416..463 the
-      // kernel's XSAVE does not write (stack contents): compared only without a fault.
-      for (const [name, a, b] of [["x87 header", 0, 24], ["mxcsr", 24, 32], ["st", 32, 160], ["xmm", 160, 416], ["reserved", 416, nativeVector === NO_VECTOR ? 464 : 416]] as const) {
-        if (hex(emuFx, a, b) !== hex(nfx, a, b)) errs.push(`${name} emu ${hex(emuFx, a, b)} host ${hex(nfx, a, b)}`);
-      }
-      const em = g.read(MEM_AT, MEM_BYTES), nm = st.subarray(MEM_AT_STATE, MEM_AT_STATE + MEM_BYTES);
-      if (Buffer.compare(Buffer.from(em), Buffer.from(nm)) !== 0) {
-        const first = em.findIndex((b, i) => b !== nm[i]);
-        errs.push(`memory differs from byte ${first}: emu ${hex(em, first, first + 16)} host ${hex(nm, first, first + 16)}`);
-      }
-      if (errs.length) {
-        const list = failures.get(form) ?? [];
-        if (list.length < 2) list.push(errs.join("; ").slice(0, 900));
-        failures.set(form, list);
-      }
-    }
-    const report = [...failures.entries()].slice(0, 16).map(([f, l]) => `${forms[f]!.asm}:\n   ${l.join("\n   ")}`);
-    if (failures.size) console.log(`${failures.size} failing forms:`, [...failures.keys()].map((f) => forms[f]!.asm).join(" | "));
-    expect(cases.length).toBeGreaterThanOrEqual(CASES_TARGET);
-    expect(report.join("\n")).toBe("");
+    differential(buildSseForms(), CASES_TARGET, randomSseInput);
+  });
+  // Text-like registers and memory (a small alphabet with nulls, lengths near the bounds in
+  // EAX/EDX), so every aggregation and polarity meets matches, misses and string ends.
+  it(`pcmpestri/pcmpestrm/pcmpistri/pcmpistrm in all imm8 modes match the host on ${STRING_CASES}+ cases`, () => {
+    differential(buildSseStringForms(), STRING_CASES, randomTextInput);
   });
 });
+
+function differential(forms: SseForm[], target: number, input: (r: Rng) => SseInput): void {
+  const slots = assembleSlots(forms.map((f) => f.asm.split(" | ")), SLOT);
+  expect(slots.length).toBe(forms.length * SLOT);
+  const per = Math.max(8, Math.ceil(target / forms.length));
+  const rng = new Rng(SEED);
+  const cases: { form: number; input: SseInput }[] = [];
+  for (let f = 0; f < forms.length; f++) for (let k = 0; k < per; k++) cases.push({ form: f, input: input(rng) });
+
+  // ---- native ----
+  const rec = SLOT + STATE;
+  const inBuf = Buffer.alloc(cases.length * rec);
+  cases.forEach((c, k) => {
+    const s = slots.subarray(c.form * SLOT, c.form * SLOT + SLOT);
+    if (s[0]! > SLOT - 1 - 14) throw new Error(`form ${forms[c.form]!.asm} is too long for the native slot`);
+    Buffer.from(s).copy(inBuf, k * rec);
+    encodeInput(c.input).copy(inBuf, k * rec + SLOT);
+  });
+  const out = execFileSync(runner, { input: inBuf, maxBuffer: 1 << 30 });
+  expect(out.length).toBe(cases.length * STATE);
+
+  // ---- emulator ----
+  const { v, g } = slotGuest(slots, CODE_AT, SLOT);
+  const gdt = writeStandardGdt(g, GDT_AT);
+  g.write(STUBS, new Uint8Array(32).fill(0xf4));
+  for (let vec = 0; vec < 32; vec++) writeIdtGate(g, IDT_AT, vec, STUBS + vec);
+  v.gdtrBase = gdt.base; v.gdtrLimit = gdt.limit;
+  v.idtrBase = IDT_AT; v.idtrLimit = 32 * 16 - 1;
+  v.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
+  v.xcr0 = 3;
+  const failures = new Map<number, string[]>();
+  const emuFx = new Uint8Array(512);
+  for (let k = 0; k < cases.length; k++) {
+    const { form, input } = cases[k]!;
+    for (let i = 0; i < 16; i++) {
+      v.R[i] = Number(input.regs[i]! & 0xffffffffn) | 0;
+      v.H[i] = Number(input.regs[i]! >> 32n) | 0;
+    }
+    v.setReg("rsp", 0x7ff000);
+    v.setReg("r15", MEM_AT);
+    v.setFlags(input.flags);
+    loadFx(v, input.fx);
+    g.write(MEM_AT, input.mem);
+    v.rip = CODE_AT + form * SLOT;
+    const x = v.run(64);
+    const st = out.subarray(k * STATE, (k + 1) * STATE);
+    const errs: string[] = [];
+    let vector = NO_VECTOR;
+    if (x.kind !== "hlt") errs.push(`exit ${x.kind}`);
+    else if (x.rip >= STUBS && x.rip < STUBS + 32) vector = x.rip - STUBS;
+    else if (x.rip !== CODE_AT + form * SLOT + slots[form * SLOT]!) errs.push(`stopped at ${x.rip.toString(16)}`);
+    const nativeVector = Number(st.readBigUInt64LE(136));
+    if (vector !== nativeVector) errs.push(`vector emu ${vector} host ${nativeVector}`);
+    for (let i = 0; i < 15; i++) {
+      if (i === 4) continue;
+      const e = BigInt.asUintN(64, (BigInt(v.H[i]!) << 32n) | BigInt(v.R[i]! >>> 0));
+      const n = st.readBigUInt64LE(i * 8);
+      if (e !== n) errs.push(`reg${i} emu ${e.toString(16)} host ${n.toString(16)}`);
+    }
+    const ef = v.getFlags() & 0x8d5, nf = Number(st.readBigUInt64LE(128)) & 0x8d5;
+    if (ef !== nf) errs.push(`flags emu ${ef.toString(16)} host ${nf.toString(16)}`);
+    emuFx.set(input.fx);
+    saveFx(v, emuFx);
+    const nfx = st.subarray(FX_AT, FX_AT + 512);
+    // At a fault the host's image comes from the kernel's signal frame, whose bytes 416..463 the
+    // kernel's XSAVE does not write (stack contents): compared only without a fault.
+    for (const [name, a, b] of [["x87 header", 0, 24], ["mxcsr", 24, 32], ["st", 32, 160], ["xmm", 160, 416], ["reserved", 416, nativeVector === NO_VECTOR ? 464 : 416]] as const) {
+      if (hex(emuFx, a, b) !== hex(nfx, a, b)) errs.push(`${name} emu ${hex(emuFx, a, b)} host ${hex(nfx, a, b)}`);
+    }
+    const em = g.read(MEM_AT, MEM_BYTES), nm = st.subarray(MEM_AT_STATE, MEM_AT_STATE + MEM_BYTES);
+    if (Buffer.compare(Buffer.from(em), Buffer.from(nm)) !== 0) {
+      const first = em.findIndex((b, i) => b !== nm[i]);
+      errs.push(`memory differs from byte ${first}: emu ${hex(em, first, first + 16)} host ${hex(nm, first, first + 16)}`);
+    }
+    if (errs.length) {
+      const list = failures.get(form) ?? [];
+      if (list.length < 2) list.push(errs.join("; ").slice(0, 900));
+      failures.set(form, list);
+    }
+  }
+  const report = [...failures.entries()].slice(0, 16).map(([f, l]) => `${forms[f]!.asm}:\n   ${l.join("\n   ")}`);
+  if (failures.size) console.log(`${failures.size} failing forms:`, [...failures.keys()].map((f) => forms[f]!.asm).join(" | "));
+  expect(cases.length).toBeGreaterThanOrEqual(target);
+  expect(report.join("\n")).toBe("");
+}

@@ -207,3 +207,56 @@ export function randomSseInput(r: Rng): SseInput {
   if (r.int(2)) mv.setUint32(8, ((r.int(2) << 31) | ((1019 + r.int(9)) << 20) | r.int(1 << 20)) >>> 0, true);
   return { regs, flags, fx, mem };
 }
+
+/**
+ * The SSE4.2 string compares: every imm8 value 0..127 (format, aggregation, polarity, output
+ * selection) for each of the four instructions with a register source, a subset with a
+ * misaligned memory source (never #GP) and with REX.W (64-bit lengths), and bit 7 set (ignored).
+ */
+export function buildSseStringForms(): SseForm[] {
+  const f: SseForm[] = [];
+  const add = (asm: string) => f.push({ asm });
+  for (const op of ["pcmpestri", "pcmpestrm", "pcmpistri", "pcmpistrm"]) {
+    for (let imm = 0; imm < 128; imm++) add(`${op} xmm1, xmm2, ${imm}`);
+    for (const imm of [0x00, 0x04, 0x08, 0x0c, 0x1a, 0x3d, 0x44, 0x4c, 0x72, 0x0d, 0x80 | 0x0c]) {
+      add(`${op} xmm3, [r15+24], ${imm}`);
+      add(`${op} xmm9, xmm9, ${imm}`);
+      if (op.startsWith("pcmpe")) add(`o64 ${op} xmm4, xmm13, ${imm}`);
+    }
+  }
+  add("pcmpistri xmm1, xmm2, 0x0c | setc al | setz bl | sets dl | seto r8b | lahf | mov r9d, eax");
+  return f;
+}
+
+const BYTES = [0, 1, 0x61, 0x62, 0x63, 0x64, 0x7f, 0x80, 0xff];
+const WORDS = [0, 1, 0x61, 0x62, 0x63, 0x6162, 0x7fff, 0x8000, 0xffff];
+
+/** 16 bytes of text: bytes or words from a small alphabet, a null with probability ~1/10. */
+function text(r: Rng, into: DataView, at: number): void {
+  const words = r.int(2) === 1, noNull = r.int(3) === 0;
+  for (let i = 0; i < (words ? 8 : 16); i++) {
+    const pick = (a: number[]) => a[1 + r.int(a.length - 1)]!;
+    const v = !noNull && r.int(10) === 0 ? 0 : words ? pick(WORDS) : pick(BYTES);
+    if (words) into.setUint16(at + 2 * i, v, true); else into.setUint8(at + i, v);
+  }
+}
+
+/** A length register: mostly -17..17, sometimes a value far beyond the bounds. */
+function length(r: Rng): bigint {
+  const k = r.int(8);
+  if (k === 0) return randomValue(r);
+  if (k === 1) return [0x80000000n, 0xffffffffn, 0x7fffffffn, 0x100000000n, 0xffffffff00000005n, -0x80000000n][r.int(6)]!;
+  return BigInt(r.int(35) - 17);
+}
+
+/** randomSseInput with text-like XMM registers and memory and small EAX/EDX lengths. */
+export function randomTextInput(r: Rng): SseInput {
+  const inp = randomSseInput(r);
+  const fx = new DataView(inp.fx.buffer);
+  for (let i = 0; i < 16; i++) text(r, fx, 160 + 16 * i);
+  const mv = new DataView(inp.mem.buffer);
+  for (let at = 0; at < 64; at += 16) text(r, mv, at);
+  inp.regs[0] = length(r);
+  inp.regs[2] = length(r);
+  return inp;
+}

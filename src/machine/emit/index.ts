@@ -16,6 +16,7 @@ import { sse } from "./sse";
 import { sseFp } from "./sse-fp";
 import { sseState } from "./sse-state";
 import { sse4 } from "./sse4";
+import { sse42String } from "./sse42-string";
 import { stack } from "./stack";
 import { string } from "./string";
 import { system } from "./system";
@@ -27,7 +28,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sseState];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);
