@@ -37,3 +37,4 @@ export * from "./convert-async";
 export * from "./qemu-json";
 export * from "./microsoft-layout";
 export * from "./cache-mode";
+export * from "./measure";

@@ -1,6 +1,6 @@
 /** Shared test helpers: temp dirs, real tools (qemu-img, qemu-io, vhdiinfo, pyvhdi), seeded data. */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import ts from "typescript";
@@ -105,7 +105,7 @@ export function buildVhdLib(outDir: string): string {
   // The MIME layer (src/mime.ts) is the one top-level file the VHD library needs.
   for (const sub of ["src/vhd", "src/render", "src/cli", "src"]) {
     for (const name of readdirSync(join(root, sub))) {
-      if (!name.endsWith(".ts") || (sub === "src/cli" && name !== "vhd.ts") || (sub === "src" && name !== "mime.ts")) continue;
+      if (!name.endsWith(".ts") || (sub === "src/cli" && !name.startsWith("vhd")) || (sub === "src" && name !== "mime.ts")) continue;
       const src = readFileSync(join(root, sub, name), "utf8");
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
       const dest = join(outDir, sub, name.replace(/\.ts$/, ".js"));
@@ -118,4 +118,17 @@ export function buildVhdLib(outDir: string): string {
 
 export function rel(from: string, to: string): string {
   return relative(from, to);
+}
+
+/**
+ * `xenlab vhd ARGS` as a user runs it: a new node process on the sources transpiled by
+ * buildVhdLib into `libDir` (package.json copied beside them for --version), working in `cwd`.
+ */
+export function vhdCli(libDir: string, cwd: string): (args: string[], input?: Buffer) => { status: number; stdout: string; stderr: string } {
+  copyFileSync(join(__dirname, "..", "..", "package.json"), join(libDir, "package.json"));
+  const cli = join(libDir, "src", "cli", "vhd.js");
+  return (args, input) => {
+    const r = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(cli)}).vhdCommand(process.argv.slice(1)).then(c => process.exit(c))`, "--", ...args], { cwd, encoding: "utf8", input });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
 }
