@@ -106,4 +106,11 @@ export class CpuState {
   icount = 0;
   /** rdtsc = icount + tscOffset (the owner may scale or offset it). */
   tscOffset = 0;
+  /**
+   * Shared by the vCPUs of one guest when its owner sets it: the highest TSC any of them has
+   * read. Their slices of one quantum run one after another on this host, each from the
+   * quantum's start, so without it a vCPU could read a TSC below one a sibling already read
+   * (Linux's check_tsc_sync_source measures exactly that as a warp); reads never go below it.
+   */
+  tscFloor: { last: number } | undefined = undefined;
 }

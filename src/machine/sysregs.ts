@@ -65,7 +65,7 @@ export function rdmsr(c: Vcpu, ix: number, rip: number, next: number): boolean {
     case MSR_FS_BASE: v = BigInt.asUintN(64, BigInt(c.fsBase)); break;
     case MSR_GS_BASE: v = BigInt.asUintN(64, BigInt(c.gsBase)); break;
     case MSR_KERNEL_GS_BASE: v = BigInt.asUintN(64, BigInt(c.kernelGsBase)); break;
-    case MSR_TSC: v = BigInt(c.icount + ix + c.tscOffset); break;
+    case MSR_TSC: v = BigInt(c.readTsc(ix)); break;
     case MSR_TSC_AUX: v = BigInt(c.tscAux >>> 0); break;
   }
   if (v !== undefined) {

@@ -871,8 +871,17 @@ export class Vcpu extends CpuState {
     this.pendingExit = x;
   }
 
+  /** The TSC as the instruction at index `ix` of the running block reads it. */
+  readTsc(ix: number): number {
+    const t = this.icount + ix + this.tscOffset, f = this.tscFloor;
+    if (f === undefined) return t;
+    if (t < f.last) return f.last;
+    f.last = t;
+    return t;
+  }
+
   rdtsc(ix: number): void {
-    const t = BigInt(this.icount + ix + this.tscOffset);
+    const t = BigInt(this.readTsc(ix));
     this.R[0] = Number(t & 0xffffffffn) | 0; this.H[0] = 0;
     this.R[2] = Number((t >> 32n) & 0xffffffffn) | 0; this.H[2] = 0;
   }

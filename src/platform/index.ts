@@ -12,3 +12,4 @@ export * from "./devices";
 export * from "./ids";
 export * from "./lapic";
 export * from "./mmio";
+export * from "./real-mode";

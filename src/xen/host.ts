@@ -9,7 +9,8 @@
  */
 import { DomId, FrameUse, Machine, gva } from "../machine";
 import { RFLAGS_IF } from "../abi/x86";
-import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock } from "../platform";
+import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock, runRealMode, runs16BitCode } from "../platform";
+import { initSipiOne } from "./init-sipi";
 import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
@@ -161,6 +162,8 @@ export class XenHost {
       units: () => this.allVcpus(),
       scheduledIn: (v, t) => this.publishTime(v, t),
       beforeSlice: (v) => this.delivery.deliverUpcall(v),
+      // 16-bit code (an AP between its startup IPI and protected mode) runs on the emulator.
+      emulate: (v, budget) => (v.cpu && runs16BitCode(v.cpu) ? runRealMode(v.cpu, budget) : undefined),
       handleExit: (v, x, t) => handleExit(this, v, x, t),
       emulationFailed: (v, e) => ({ kind: "unsupported", rip: gva(v.cpu!.rip), reason: `emulation failed: ${e.message}` }),
       betweenQuanta: () => this.toolstack.applyShutdownActions(),
@@ -176,7 +179,11 @@ export class XenHost {
       // Xen's LAPIC_ID(): vCPU n has APIC ID 2n (the MADT the builder writes says the same).
       apicId: (pv) => pv.index * 2,
       kick: (pv) => pv.wake?.(),
-      special: (from, to, icr) => this.log(`d${this.domainOfKey(from.key)?.domid}v${from.index}: IPI delivery mode ${(icr >> 8) & 7} to vCPU ${to.index} ignored (PVH vCPUs start with VCPUOP_up)`),
+      // INIT/SIPI (vlapic_init_sipi_one); NMI and SMI are not modelled.
+      special: (_from, to, icr) => {
+        const target = this.domainOfKey(to.key)?.vcpus[to.index];
+        if (target) initSipiOne(this, target, icr);
+      },
     });
     this.devices.add(this.lapic);
     this.loop.timers.add(this.lapic);

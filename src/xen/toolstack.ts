@@ -78,12 +78,16 @@ export class Toolstack {
     this.nextDomid = id + 1;
     const uuid = opts.uuid ?? config.uuid ?? makeUuid(config.name);
     const d = new Domain(this.host, domId(id), config.name, config.type as DomainKind, config, uuid);
+    // One TSC floor per domain: its vCPUs' TSCs read as one synchronised clock, as on hardware.
+    const tscFloor = { last: 0 };
     for (let i = 0; i < config.maxvcpus; i++) {
       const v = new XenVcpu(d, vcpuId(i), new Vcpu(this.host.machine, d.domid, i));
+      v.cpu!.tscFloor = tscFloor;
       v.affinity = config.cpus;
       v.pcpu = config.cpus ? config.cpus[i % config.cpus.length]! : (id + i) % this.host.pcpus.length;
       v.stateEntry = this.host.now;
-      v.down = i > 0; // APs wait for VCPUOP_up
+      v.down = i > 0; // APs wait for VCPUOP_up or a startup IPI
+      v.initialised = i === 0; // the builder gives vCPU 0 its context
       d.vcpus.push(v);
     }
     this.host.domains.set(id, d);
@@ -128,6 +132,7 @@ export class Toolstack {
       for (const v of d.vcpus.slice(1, d.config.vcpus)) {
         v.cpu!.reset({ mode: "long64", rip: v0.getReg("rip"), rsp: LAB.stackTop - v.id * 0x4000, cr3: v0.getReg("cr3"), regs: { rdi: LAB.hypercallPage, rsi: LAB.sharedInfo, rbx: v.id } });
         v.down = false;
+        v.initialised = true;
         v.setRunstate("runnable", this.host.now);
         if (!d.paused) this.host.makeRunnable(v, false);
       }

@@ -68,6 +68,11 @@ export class XenVcpu implements SchedUnit {
    * shut-down vCPU is in RUNSTATE_offline but still online.
    */
   down = false;
+  /**
+   * Xen's is_initialised: the vCPU has a context (vCPU 0 from the domain builder, an AP from
+   * VCPUOP_initialise or a startup IPI). A second SIPI to an initialised vCPU is ignored.
+   */
+  initialised = false;
 
   get online(): boolean {
     return !this.down;

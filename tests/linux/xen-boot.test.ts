@@ -29,11 +29,11 @@ function ext4Vhd(): { vhd: string; dir: string } {
 }
 
 describe("Debian's kernel on the Xen host", () => {
-  it("boots to the initramfs's /init: its dmesg on hvc0 names Xen HVM, libxl's ACPI tables, PVH boot, the callback vector, x2APIC, the Xen clocksource and vcpuop timer, no MSR it reads is refused; busybox's shell answers on hvc0, xen-blkfront mounts an ext4 VHD read-write, poweroff shuts the domain down and the disk checks clean", () => {
+  it("boots with two vCPUs to the initramfs's /init: its dmesg on hvc0 names Xen HVM, libxl's ACPI tables, PVH boot, the AP brought up by INIT/SIPI, the callback vector, x2APIC, the Xen clocksource and vcpuop timer, no MSR it reads is refused; busybox's shell answers on hvc0, xen-blkfront mounts an ext4 VHD read-write, poweroff shuts the domain down and the disk checks clean", () => {
     const g = linuxGuest();
-    const host = new XenHost({ pcpus: 1, memoryMiB: 512 });
+    const host = new XenHost({ pcpus: 2, memoryMiB: 512 });
     const disk = ext4Vhd();
-    const d = host.createDomain(`name = "debian"\ntype = "pvh"\nkernel = "${g.bzImage}"\nramdisk = "${g.initrd}"\nmemory = 256\nvcpus = 1\non_crash = "preserve"\non_poweroff = "preserve"\ndisk = [ 'format=vhd, vdev=xvda, access=rw, target=${disk.vhd}' ]\nextra = "earlyprintk=xen console=hvc0 loglevel=8 xenlab.shell"\n`);
+    const d = host.createDomain(`name = "debian"\ntype = "pvh"\nkernel = "${g.bzImage}"\nramdisk = "${g.initrd}"\nmemory = 256\nvcpus = 2\non_crash = "preserve"\non_poweroff = "preserve"\ndisk = [ 'format=vhd, vdev=xvda, access=rw, target=${disk.vhd}' ]\nextra = "earlyprintk=xen console=hvc0 loglevel=8 xenlab.shell"\n`);
     let out = "";
     host.consoleListeners.add((dom, text) => { if (dom === d) out += text; });
     // Until busybox's sh (the initramfs execs it for xenlab.shell) prompts: about 1.3e9 instructions.
@@ -51,10 +51,18 @@ describe("Debian's kernel on the Xen host", () => {
     expect(lines).toContain("Hypervisor detected: Xen HVM");
     expect(lines).toContain("Xen version: 4.17.0-xenlab");
     expect(lines).toContain("Booting kernel on Xen PVH");
-    // libxl's tables at 0xfc000000: RSDP rev 2, MADT with one LAPIC for the one vCPU.
+    // libxl's tables at 0xfc000000: RSDP rev 2, MADT with one LAPIC per vCPU (44 + 2 × 8 bytes).
     expect(lines).toContain("ACPI: RSDP 0x00000000FC002000 000024 (v02 Xen   )");
-    expect(lines.some((l) => /^ACPI: APIC 0x00000000FC00[0-9A-F]{4} 000034 \(v02 Xen    HVM /.test(l))).toBe(true);
-    expect(lines).toContain("smpboot: Allowing 1 CPUs, 0 hotplug CPUs");
+    expect(lines.some((l) => /^ACPI: APIC 0x00000000FC00[0-9A-F]{4} 00003C \(v02 Xen    HVM /.test(l))).toBe(true);
+    expect(lines).toContain("smpboot: Allowing 2 CPUs, 0 hotplug CPUs");
+    // SMP: the AP came up through INIT/SIPI (real mode at the trampoline's vector), with its own
+    // Xen timer, and the TSC sync check found no warp between the two vCPUs.
+    expect(lines).toContain("smp: Bringing up secondary CPUs ...");
+    expect(lines).toContain("installing Xen timer for CPU 1");
+    expect(lines).toContain("smp: Brought up 1 node, 2 CPUs");
+    expect(lines.some((l) => /^smpboot: Total of 2 processors activated/.test(l))).toBe(true);
+    expect(lines.filter((l) => /TSC warp|Marking TSC unstable/.test(l))).toEqual([]);
+    expect(host.dmesg.some((l) => /d\d+v1: startup IPI, vector 0x[0-9a-f]+: real mode at/.test(l))).toBe(true);
     expect(lines).toContain("xen:events: Xen HVM callback vector for event delivery is enabled");
     // hvc0 is the PV console ring served by xenconsoled; the boot console (console_io) hands over.
     expect(lines).toContain("printk: console [hvc0] enabled");
@@ -68,7 +76,7 @@ describe("Debian's kernel on the Xen host", () => {
     // The initramfs: the kernel runs /init, busybox's sh echoes and finds the kernel and one CPU.
     expect(lines).toContain("Run /init as init process");
     expect(lines).toContain(INIT_FIRST_LINE);
-    expect(lines).toContain(`xenlab-initramfs: uname ${g.version} cpus 1`);
+    expect(lines).toContain(`xenlab-initramfs: uname ${g.version} cpus 2`);
     expect(lines.indexOf(INIT_FIRST_LINE)).toBeGreaterThan(lines.indexOf("Run /init as init process"));
     expect(lines.filter((l) => /unchecked MSR access error|WARNING:|BUG:|invalid opcode/.test(l))).toEqual([]);
 
@@ -90,7 +98,10 @@ describe("Debian's kernel on the Xen host", () => {
     // /proc/cpuinfo shows the CPUID this host presents: Xen's x2APIC, TSC-deadline and hypervisor bits.
     const flags = type("grep -m1 ^flags /proc/cpuinfo").split(/\s+/);
     for (const f of ["fpu", "sse2", "x2apic", "tsc_deadline_timer", "hypervisor"]) expect(flags).toContain(f);
-    expect(type("grep -c ^processor /proc/cpuinfo")).toBe("1");
+    expect(type("grep -c ^processor /proc/cpuinfo")).toBe("2");
+    expect(type("nproc")).toBe("2");
+    // Xen's APIC IDs: 2 × vcpu_id.
+    expect(type("grep ^apicid /proc/cpuinfo").split("\n").map((l) => l.replace(/\s+/g, " "))).toEqual(["apicid : 0", "apicid : 2"]);
     expect(type("dmesg | grep -c 'Run /init as init process'")).toBe("1");
     // The disk: xen-blkfront (a module of the same package, in the initramfs) connects to blkback
     // serving the dynamic VHD; ext4 mounts read-write, a file is read, one written, synced, unmounted.

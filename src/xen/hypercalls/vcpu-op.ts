@@ -19,11 +19,11 @@ export const vcpuOp: Handler = (c, a) => {
       const r = (f: keyof typeof HC) => mem.u64(arg + HC[f]);
       v.cpu!.reset({ mode: "long64", rip: r("cpu_regs.x86_64.rip"), rsp: r("cpu_regs.x86_64.rsp"), cr3: r("cpu_regs.x86_64.cr3"),
         regs: { rax: r("cpu_regs.x86_64.rax"), rsi: r("cpu_regs.x86_64.rsi"), rdi: r("cpu_regs.x86_64.rdi") } });
-      (v as { initialised?: boolean }).initialised = true;
+      v.initialised = true;
       return 0;
     }
     case VCPUOP.up: {
-      if (!(v as { initialised?: boolean }).initialised && v.id !== 0) return err("EINVAL");
+      if (!v.initialised && v.id !== 0) return err("EINVAL");
       if (v.online) return 0;
       v.down = false;
       v.setRunstate("runnable", host.now);
