@@ -9,5 +9,15 @@ export const TICK_NAME = "__xenlab_tick__";
 /** Holds the value of a cell's last expression: `__xenlab_result__.value = expr`. */
 export const RESULT_NAME = "__xenlab_result__";
 
-/** The module cells import earlier cells' names from; at run time, the shared scope object. */
+/** The module cells import the library's and the kernel's names from. */
 export const SCOPE_SPECIFIER = "./__xenlab_scope__";
+
+/** Cell number `n` as a module later cells import its names from. */
+export function cellSpecifier(n: number): string {
+  return `./__xenlab_cell_${n}__`;
+}
+
+/** A module the kernel's own imports name: at run time each is the one shared scope object. */
+export function isScopeSpecifier(id: string): boolean {
+  return id === SCOPE_SPECIFIER || /^\.\/__xenlab_cell_\d+__$/.test(id);
+}

@@ -2,11 +2,10 @@
  * Turns a cell's TypeScript into a module the long-lived program can check on its own: every
  * top-level declaration gets `export` (so TypeScript's CommonJS emit keeps it on the shared scope
  * object and later cells can import it), and names of earlier cells the cell uses are imported
- * from the scope module. Only `export ` is ever inserted into the user's text, so every position
+ * from the cell that declared them last (library and kernel names from the scope module). Only `export ` is ever inserted into the user's text, so every position
  * TypeScript reports maps back to the cell exactly (see `toCellOffset`).
  */
 import * as ts from "typescript";
-import { SCOPE_SPECIFIER } from "./cell-names";
 
 /** How a top-level name may be used by later cells: only `let`/`var` may be assigned. */
 export type BindingKind = "mutable" | "const" | "function" | "class" | "import" | "type";
@@ -29,10 +28,11 @@ export interface CellModule {
 const EXPORT = "export ";
 
 /**
- * `scope` is every name earlier cells and the library put in scope; `importAll` imports all of
- * them (completion wants them all), otherwise only those the cell mentions (less to check).
+ * `scope` maps every name earlier cells and the library put in scope to the module it is imported
+ * from; `importAll` imports all of them (completion wants them all), otherwise only those the cell
+ * mentions (less to check).
  */
-export function toCellModule(code: string, scope: ReadonlySet<string>, importAll: boolean): CellModule {
+export function toCellModule(code: string, scope: ReadonlyMap<string, string>, importAll: boolean): CellModule {
   const source = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const declared = new Map<string, BindingKind>();
   const insertions: number[] = [];
@@ -49,8 +49,14 @@ export function toCellModule(code: string, scope: ReadonlySet<string>, importAll
       insertions.push(statement.getStart(source));
     }
   }
-  const used = importAll ? scope : mentionedNames(source);
-  const imports = [...scope].filter((n) => used.has(n) && !declared.has(n));
+  const used = importAll ? undefined : mentionedNames(source);
+  const imports = new Map<string, string[]>();
+  for (const [name, from] of scope) {
+    if ((used && !used.has(name)) || declared.has(name)) continue;
+    const names = imports.get(from) ?? [];
+    names.push(name);
+    imports.set(from, names);
+  }
   let text = "";
   let from = 0;
   for (const at of insertions) {
@@ -58,8 +64,9 @@ export function toCellModule(code: string, scope: ReadonlySet<string>, importAll
     from = at;
   }
   text += code.slice(from);
-  // A newline first: the cell may end in a `//` comment. The import is hoisted like any import.
-  text += `\n;import { ${imports.join(", ")} } from ${JSON.stringify(SCOPE_SPECIFIER)};\nexport { ${reexports.join(", ")} };\n`;
+  // A newline first: the cell may end in a `//` comment. The imports are hoisted like any import.
+  const importText = [...imports].map(([from, names]) => `import { ${names.join(", ")} } from ${JSON.stringify(from)};`).join(" ");
+  text += `\n;${importText}\nexport { ${reexports.join(", ")} };\n`;
   const last = source.statements.at(-1);
   return {
     text,

@@ -1,17 +1,18 @@
 /**
- * Converts cells with one long-lived language service (ts-service.ts). Earlier cells live on as
- * frozen declaration files (`__xenlab_cell_N__.d.ts`, the declarations TypeScript emitted for
- * cell N); a scope module re-exports, for every name in scope, the latest file that declared it
- * (library modules, the kernel's own definitions, or a cell). A new cell imports from the scope
- * module the names it mentions and does not declare itself, so it can redeclare any name, and
- * only the cell is checked. TypeScript's CommonJS emit then reads earlier names as properties of
- * the shared scope object (`__xenlab_scope___1.x`) and writes the cell's own exported names to it.
+ * Converts cells with one long-lived program and checker (ts-service.ts). Every cell is a module
+ * `__xenlab_cell_N__.ts`; a cell that declared names stays in the program, and the converter
+ * remembers, for every name in scope, the latest module that declared it (a cell, or the scope
+ * module that re-exports the library's and the kernel's names). A new cell imports the names it
+ * mentions and does not declare itself from those modules, so it can redeclare any name, and only
+ * the cell is checked. TypeScript's CommonJS emit then reads earlier names as properties of the
+ * imported modules, which at run time are all the one shared scope object, and writes the cell's
+ * own exported names to it.
  */
 import * as ts from "typescript";
 import { loopGuardTransformer } from "./loop-guard";
-import { RESULT_NAME, SCOPE_SPECIFIER } from "./cell-names";
+import { RESULT_NAME, SCOPE_SPECIFIER, cellSpecifier, isScopeSpecifier } from "./cell-names";
 import { BindingKind, CellModule, toCellModule, toCellOffset } from "./ts-cell-module";
-import { TsService } from "./ts-service";
+import { CheckedCell, TsService } from "./ts-service";
 
 export interface Position {
   /** Zero-based, in the cell's code. */
@@ -44,7 +45,6 @@ const DEFS_FILE = `${DEFS.slice(2)}.d.ts`;
 const TOP_LEVEL_AWAIT_CODES = new Set([1378, 1432, 2854]);
 /** "Cannot assign to 'x' because it is an import.": allowed for earlier `let`/`var` only. */
 const ASSIGN_TO_IMPORT = 2632;
-const CANNOT_FIND_MODULE = 2307;
 
 interface ScopeEntry {
   from: string;
@@ -56,18 +56,21 @@ export class TsConverter {
   private readonly scope = new Map<string, ScopeEntry>();
   /** The scope before any cell ran (library and kernel definitions), for %reset. */
   private base = new Map<string, ScopeEntry>();
+  /** Library and kernel names, and the module the scope module re-exports each from. */
+  private readonly reexported = new Map<string, string>();
   private defs = "";
+  /** Cells converted so far (each gets its own module name, `__xenlab_cell_N__`). */
   private cells = 0;
 
   constructor(dir: string = process.cwd()) {
-    this.service = new TsService(dir);
+    this.service = new TsService(dir, SCOPE_FILE);
     this.service.write(DEFS_FILE, "export {};\n");
     this.writeScope();
   }
 
   /** Names exported by a module at `path` (an absolute path without extension). */
   addModule(path: string, names: readonly string[]): void {
-    for (const n of names) this.setBase(n, { from: path, kind: "const" });
+    for (const n of names) this.setBase(n, path);
     this.writeScope();
   }
 
@@ -75,43 +78,43 @@ export class TsConverter {
   addDefinition(name: string, declaration: string): void {
     this.defs += `export ${declaration}\n`;
     this.service.write(DEFS_FILE, this.defs);
-    this.setBase(name, { from: DEFS, kind: "const" });
+    this.setBase(name, DEFS);
     this.writeScope();
   }
 
   /** Forgets every cell's declarations (IPython's %reset). */
   reset(): void {
-    for (let i = 1; i <= this.cells; i++) this.service.remove(cellFile(i));
+    this.service.forgetCells();
     this.scope.clear();
     for (const [n, e] of this.base) this.scope.set(n, e);
-    this.writeScope();
   }
 
   /** Type-checks and compiles a cell. */
   convert(code: string): ConvertedCell {
-    const module = toCellModule(code, new Set(this.scope.keys()), false);
-    this.service.setCell(module.text);
-    const diagnostics = this.cellDiagnostics(code, module);
-    const empty = { diagnostics, js: "", topLevelAwait: false, hasLastExpression: false, commit: () => undefined };
-    if (diagnostics.length > 0) return empty;
+    const module = toCellModule(code, this.sources(), false);
+    const n = ++this.cells;
+    const cell = this.service.check(cellFile(n), module.text);
+    const diagnostics = this.cellDiagnostics(code, module, cell);
+    if (diagnostics.length > 0) {
+      this.service.drop(cell);
+      return { diagnostics, js: "", topLevelAwait: false, hasLastExpression: false, commit: () => undefined };
+    }
     const before = [hoistScopeImport, loopGuardTransformer];
     if (module.lastExpression !== undefined) before.unshift(lastValueTransformer(module.lastExpression));
-    const out = this.service.emit(before);
+    const js = this.service.emit(cell, before);
     return {
       diagnostics,
-      js: out.js.replace(/^"use strict";\n/, ""),
+      js: js.replace(/^"use strict";\n/, ""),
       topLevelAwait: module.topLevelAwait,
       hasLastExpression: module.lastExpression !== undefined,
-      commit: () => this.commit(module, out.dts),
+      commit: () => this.commit(module, cell, n),
     };
   }
 
   /** Completion candidates at `position` (UTF-16 offset into `code`), as tslab ordered them. */
   complete(code: string, position: number): { start: number; end: number; candidates: string[] } {
-    const module = toCellModule(code, new Set(this.scope.keys()), true);
-    this.service.setCell(module.text);
-    const at = toModuleOffset(module, position);
-    const info = this.service.completions(at);
+    const module = toCellModule(code, this.sources(), true);
+    const info = this.service.completions(module.text, toModuleOffset(module, position));
     const entries = [...(info?.entries ?? [])].filter((e) => !e.name.startsWith("__xenlab_"));
     // The identifier the cursor is in or just after, in the cell's own code.
     const before = /[A-Za-z_$][\w$]*$/.exec(code.slice(0, position))?.[0] ?? "";
@@ -133,51 +136,58 @@ export class TsConverter {
 
   /** Quick info at `position` in `code`. */
   quickInfo(code: string, position: number): ts.QuickInfo | undefined {
-    const module = toCellModule(code, new Set(this.scope.keys()), true);
-    this.service.setCell(module.text);
-    return this.service.quickInfo(toModuleOffset(module, position));
+    const module = toCellModule(code, this.sources(), true);
+    return this.service.quickInfo(module.text, toModuleOffset(module, position));
+  }
+
+  /** Programs (type checkers) built so far: one per cell would mean nothing is kept. */
+  get programsBuilt(): number {
+    return this.service.programsBuilt;
   }
 
   close(): void {
     this.service.dispose();
   }
 
-  private setBase(name: string, entry: ScopeEntry): void {
-    this.base.set(name, entry);
-    this.scope.set(name, entry);
+  /** Library and kernel names live in the scope module; `from` is where it re-exports them from. */
+  private setBase(name: string, from: string): void {
+    this.reexported.set(name, from);
+    const scoped: ScopeEntry = { from: SCOPE_SPECIFIER, kind: "const" };
+    this.base.set(name, scoped);
+    this.scope.set(name, scoped);
   }
 
-  private commit(module: CellModule, dts: string): void {
-    const declared = [...module.declared].filter(([n]) => n !== RESULT_NAME);
-    if (declared.length === 0) return;
-    const file = cellFile(++this.cells);
-    this.service.write(file, dts);
-    for (const [name, kind] of declared) this.scope.set(name, { from: `./${file.slice(0, -".d.ts".length)}`, kind });
-    this.writeScope();
+  /** Each name in scope and the module a cell imports it from. */
+  private sources(): Map<string, string> {
+    return new Map([...this.scope].map(([name, e]) => [name, e.from]));
+  }
+
+  private commit(module: CellModule, cell: CheckedCell, n: number): void {
+    const declared = [...module.declared].filter(([name]) => name !== RESULT_NAME);
+    if (declared.length === 0 && !cell.touchesGlobals) {
+      this.service.drop(cell);
+      return;
+    }
+    this.service.keep(cell);
+    for (const [name, kind] of declared) this.scope.set(name, { from: cellSpecifier(n), kind });
   }
 
   private writeScope(): void {
     const bySource = new Map<string, string[]>();
-    for (const [name, e] of this.scope) {
-      const names = bySource.get(e.from) ?? [];
+    for (const [name, from] of this.reexported) {
+      const names = bySource.get(from) ?? [];
       names.push(name);
-      bySource.set(e.from, names);
+      bySource.set(from, names);
     }
     const lines = [...bySource].map(([from, names]) => `export { ${names.join(", ")} } from ${JSON.stringify(from)};`);
     this.service.write(SCOPE_FILE, `${lines.join("\n")}\nexport {};\n`);
   }
 
-  private cellDiagnostics(code: string, module: CellModule): CellDiagnostic[] {
+  private cellDiagnostics(code: string, module: CellModule, cell: CheckedCell): CellDiagnostic[] {
     const lines = lineStarts(code);
     const out: CellDiagnostic[] = [];
-    let found = this.service.diagnostics();
-    if (found.some((d) => d.code === CANNOT_FIND_MODULE)) {
-      // The module may have been installed since it was last looked for.
-      this.service.forgetResolutions();
-      found = this.service.diagnostics();
-    }
-    for (const d of found) {
-      if (d.file?.fileName !== this.service.cellFile || d.start === undefined) continue;
+    for (const d of cell.diagnostics) {
+      if (d.file?.fileName !== cell.file.fileName || d.start === undefined) continue;
       // A syntax error at the end of the cell (`1 +`) is reported in the import the kernel added.
       const syntax = d.category === ts.DiagnosticCategory.Error && d.code >= 1000 && d.code < 2000 && !TOP_LEVEL_AWAIT_CODES.has(d.code);
       if ((d.start >= module.codeLength && !syntax) || TOP_LEVEL_AWAIT_CODES.has(d.code)) continue;
@@ -206,7 +216,7 @@ const KIND_WORDS: Record<BindingKind, string> = {
 };
 
 function cellFile(n: number): string {
-  return `__xenlab_cell_${n}__.d.ts`;
+  return `${cellSpecifier(n).slice(2)}.ts`;
 }
 
 function toModuleOffset(module: CellModule, offset: number): number {
@@ -226,11 +236,11 @@ function position(starts: number[], offset: number): Position {
 }
 
 /**
- * Moves the import of earlier cells' names to the top: TypeScript emits an import's `require` where
- * the import stands, and the kernel appends it after the cell's code (so no position moves).
+ * Moves the imports of earlier names to the top: TypeScript emits an import's `require` where the
+ * import stands, and the kernel appends them after the cell's code (so no position moves).
  */
 const hoistScopeImport: ts.TransformerFactory<ts.SourceFile> = (context) => (file) => {
-  const isScope = (s: ts.Statement) => ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === SCOPE_SPECIFIER;
+  const isScope = (s: ts.Statement) => ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && isScopeSpecifier(s.moduleSpecifier.text);
   return context.factory.updateSourceFile(file, [...file.statements.filter(isScope), ...file.statements.filter((s) => !isScope(s))]);
 };
 

@@ -1,5 +1,5 @@
 /**
- * Runs TypeScript cells. The converter (ts-converter.ts: one long-lived language service) type-checks
+ * Runs TypeScript cells. The converter (ts-converter.ts: one long-lived program and checker) type-checks
  * each cell against the declarations of earlier cells and compiles it to CommonJS in which names of
  * earlier cells are read from a shared scope object; we execute that JavaScript ourselves so that
  * values, errors and interrupts come back as values rather than console text.
@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { runInThisContext } from "node:vm";
 import { KeyboardInterrupt } from "../interrupt";
-import { RESULT_NAME, SCOPE_SPECIFIER, TICK_NAME } from "./cell-names";
+import { RESULT_NAME, TICK_NAME, isScopeSpecifier } from "./cell-names";
 import { isCompleteCode } from "./ts-complete-code";
 import type { CellDiagnostic, TsConverter } from "./ts-converter";
 
@@ -78,7 +78,7 @@ export class TsExecutor {
 
   /** Builds the converter and checks one cell, so that the first real cell is fast. */
   async warmUp(): Promise<void> {
-    (await this.conv()).convert("0");
+    (await this.conv()).convert("0").commit();
   }
 
   /** Whether the converter has been built (warmUp or a first TypeScript cell). */
@@ -225,7 +225,7 @@ export class TsExecutor {
     const base = createRequire(join(process.cwd(), "__cell__.js"));
     const library = this.modules[0]?.exports;
     const scope = this.scope;
-    const req = ((id: string) => (id === SCOPE_SPECIFIER ? scope : id === "xenlab" && library ? library : base(id))) as NodeJS.Require;
+    const req = ((id: string) => (isScopeSpecifier(id) ? scope : id === "xenlab" && library ? library : base(id))) as NodeJS.Require;
     return Object.assign(req, { resolve: base.resolve, cache: base.cache, main: base.main, extensions: base.extensions });
   }
 }

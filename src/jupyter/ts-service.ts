@@ -1,13 +1,16 @@
 /**
- * One TypeScript program kept for the kernel's whole life and rebuilt from the previous one for
- * every cell: files that did not change (the standard library, @types, the library's .d.ts,
- * earlier cells' declarations) keep their parsed and bound SourceFiles, so a new cell costs a parse
- * of that cell and of a small scope file, and checking the cell alone. (tslab's watch program
- * rebuilt a builder program and re-checked its declaration file twice per cell: ~10x the work.)
+ * One TypeScript program and its one type checker, kept across cells. A cell is spliced into the
+ * program (ts-program-splice.ts): it is parsed and bound, and the checker that already knows the
+ * standard library, @types and the library's declarations checks it, so a cell costs its own parse,
+ * bind, check and emit whatever the scope holds. Earlier cells stay in the program as modules that
+ * later cells import (their source, not a declaration emit). A new program is built (from the old
+ * one, so no unchanged file is parsed again) only when a cell needs a file the program lacks, adds
+ * to the global scope, or after many cells or one big cell, to let go of the checker's caches.
  * Completion and quick info use a language service built on first use over the same SourceFiles.
  */
 import { dirname, join } from "node:path";
 import * as ts from "typescript";
+import { bindCell, splice, spliceable, touchesGlobals, unsplice } from "./ts-program-splice";
 
 /** Compiler options as tslab set them, so that cells mean what they meant there. */
 function compilerOptions(root: string): ts.CompilerOptions {
@@ -17,7 +20,6 @@ function compilerOptions(root: string): ts.CompilerOptions {
     esModuleInterop: true,
     target: ts.ScriptTarget.ES2022,
     lib: ["lib.es2022.d.ts"],
-    declaration: true,
     newLine: ts.NewLineKind.LineFeed,
     experimentalDecorators: true,
     resolveJsonModule: true,
@@ -40,9 +42,14 @@ function typeRoots(root: string): string[] {
   return roots.includes(own) ? roots : [...roots, own];
 }
 
-export interface EmitOutput {
-  js: string;
-  dts: string;
+/** A cell checked by the program, ready to emit. */
+export interface CheckedCell {
+  readonly file: ts.SourceFile;
+  readonly program: ts.Program;
+  /** Syntax errors of the cell, or else its type errors. */
+  readonly diagnostics: readonly ts.Diagnostic[];
+  /** It adds to the global scope or augments a module: later programs must keep it. */
+  readonly touchesGlobals: boolean;
 }
 
 interface VirtualFile {
@@ -51,28 +58,50 @@ interface VirtualFile {
   source?: ts.SourceFile;
 }
 
+/** "Cannot find module": the module may have been installed since it was last looked for. */
+const CANNOT_FIND_MODULE = 2307;
+/**
+ * Cells spliced into one program before the next is built: a checker keeps what it learnt about
+ * every cell (types, node links), so this bounds its growth; building a program costs about 20
+ * spliced cells.
+ */
+const SPLICES_PER_PROGRAM = 200;
+/** A cell this long (UTF-16 units) is let go of with its checker as soon as it is done. */
+const BIG_CELL = 1 << 20;
+
 export class TsService {
   readonly dir: string;
-  readonly cellFile: string;
   private readonly options: ts.CompilerOptions;
   private readonly virtual = new Map<string, VirtualFile>();
   /** Files on disk, parsed once (like tslab, the kernel does not watch them: a rebuilt .d.ts needs a restart). */
   private readonly disk = new Map<string, ts.SourceFile | null>();
   private readonly host: ts.CompilerHost;
+  private readonly modules: ts.ModuleResolutionCache;
+  /** The program's roots besides cells: the scope module (the library's and kernel's names). */
+  private readonly roots: string[];
+  /** Cells later cells may import, in order: with `roots`, the roots of the next program. */
+  private readonly kept = new Set<string>();
   private current: ts.Program | undefined;
-  /** A file changed since `current` was built: the next program is built from it. */
+  /** A file other than a cell changed since `current` was built: the next cell builds a program. */
   private stale = true;
+  private spliced = 0;
+  /** Programs built so far (each one a new checker): a figure for tests and the bench. */
+  programsBuilt = 0;
   private service: ts.LanguageService | undefined;
+  /** The file completion and quick info look into (never a program's cell). */
+  private readonly probeFile: string;
 
-  constructor(dir: string) {
+  constructor(dir: string, scopeFile: string) {
     this.dir = dir;
     this.options = compilerOptions(dir);
-    this.cellFile = join(dir, "__xenlab_cell__.ts");
+    this.roots = [join(dir, scopeFile)];
+    this.probeFile = join(dir, "__xenlab_probe__.ts");
     const base = ts.createCompilerHost(this.options, true);
     // Resolution caches that outlive each program: without them TypeScript looks up every file's
-    // package.json again for every cell (most of a cell's time).
+    // package.json again for every program.
     const modules = ts.createModuleResolutionCache(dir, (f) => f, this.options);
     const types = ts.createTypeReferenceDirectiveResolutionCache(dir, (f) => f, this.options, modules.getPackageJsonInfoCache());
+    this.modules = modules;
     this.forgetResolutions = () => {
       modules.clear();
       types.clear();
@@ -101,7 +130,7 @@ export class TsService {
   /** Forgets cached module resolutions (a module the cell could not find may exist now). */
   readonly forgetResolutions: () => void;
 
-  /** Sets a virtual file's text (a new version only if it changed). */
+  /** Sets a virtual file's text (a new version only if it changed): the next cell builds a program. */
   write(name: string, text: string): void {
     const path = join(this.dir, name);
     const old = this.virtual.get(path);
@@ -110,53 +139,57 @@ export class TsService {
     this.stale = true;
   }
 
-  remove(name: string): void {
-    if (this.virtual.delete(join(this.dir, name))) this.stale = true;
+  /** Forgets every kept cell (%reset). */
+  forgetCells(): void {
+    for (const path of this.kept) this.virtual.delete(path);
+    this.kept.clear();
+    this.stale = true;
   }
 
-  setCell(text: string): void {
-    this.write("__xenlab_cell__.ts", text);
-  }
-
-  /** Syntax errors of the cell, or else its type errors (library files are not re-checked). */
-  diagnostics(): readonly ts.Diagnostic[] {
-    const program = this.program();
-    const cell = program.getSourceFile(this.cellFile);
-    const syntactic = program.getSyntacticDiagnostics(cell);
-    return syntactic.length > 0 ? syntactic : program.getSemanticDiagnostics(cell);
-  }
-
-  /** The cell compiled to CommonJS, with `before` transformers, and its declarations. */
-  emit(before: ts.TransformerFactory<ts.SourceFile>[]): EmitOutput {
-    const program = this.program();
-    const out: EmitOutput = { js: "", dts: "" };
-    program.emit(
-      program.getSourceFile(this.cellFile),
-      (name, text) => {
-        if (name.endsWith(".d.ts")) out.dts = text;
-        else if (name.endsWith(".js")) out.js = text;
-      },
-      undefined,
-      false,
-      { before },
-    );
-    return out;
-  }
-
-  completions(position: number): ts.CompletionInfo | undefined {
-    return this.languageService().getCompletionsAtPosition(this.cellFile, position, {});
-  }
-
-  quickInfo(position: number): ts.QuickInfo | undefined {
-    return this.languageService().getQuickInfoAtPosition(this.cellFile, position);
-  }
-
-  program(): ts.Program {
-    if (this.stale || !this.current) {
-      this.current = ts.createProgram({ rootNames: [this.cellFile], options: this.options, host: this.host, oldProgram: this.current });
-      this.stale = false;
+  /** Checks a cell; `name` is new for every cell (the checker knows files by name). */
+  check(name: string, text: string): CheckedCell {
+    const path = join(this.dir, name);
+    this.virtual.set(path, { text, version: 1 });
+    const file = this.sourceFile(path)!;
+    const spliced = this.trySplice(file);
+    if (spliced && !missesModule(spliced)) return spliced;
+    if (spliced) unsplice(spliced.program, file);
+    let cell = this.checkInNewProgram(path);
+    if (missesModule(cell)) {
+      this.forgetResolutions();
+      cell = this.checkInNewProgram(path);
     }
-    return this.current;
+    return cell;
+  }
+
+  /** The cell compiled to CommonJS, with `before` transformers. */
+  emit(cell: CheckedCell, before: ts.TransformerFactory<ts.SourceFile>[]): string {
+    let js = "";
+    cell.program.emit(cell.file, (name, text) => {
+      if (name.endsWith(".js")) js = text;
+    }, undefined, false, { before });
+    return js;
+  }
+
+  /** The cell declared names later cells may use: it stays, and later cells import it. */
+  keep(cell: CheckedCell): void {
+    this.kept.add(cell.file.fileName);
+    if (cell.file.text.length >= BIG_CELL) this.stale = true;
+  }
+
+  /** The cell declared nothing (or did not run): nothing will import it. */
+  drop(cell: CheckedCell): void {
+    if (cell.program === this.current) unsplice(cell.program, cell.file);
+    this.virtual.delete(cell.file.fileName);
+    if (cell.file.text.length >= BIG_CELL) this.stale = true;
+  }
+
+  completions(text: string, position: number): ts.CompletionInfo | undefined {
+    return this.probe(text).getCompletionsAtPosition(this.probeFile, position, {});
+  }
+
+  quickInfo(text: string, position: number): ts.QuickInfo | undefined {
+    return this.probe(text).getQuickInfoAtPosition(this.probeFile, position);
   }
 
   dispose(): void {
@@ -164,6 +197,41 @@ export class TsService {
     this.service = undefined;
     this.current = undefined;
     this.stale = true;
+  }
+
+  /** Splices the cell into the current program, or says why not by returning undefined. */
+  private trySplice(file: ts.SourceFile): CheckedCell | undefined {
+    const program = this.current;
+    if (this.stale || !program || this.spliced >= SPLICES_PER_PROGRAM || !spliceable(program)) return undefined;
+    if (touchesGlobals(file)) return undefined;
+    bindCell(file, this.options);
+    const resolutions = new Map<string, ts.ResolvedModuleWithFailedLookupLocations>();
+    for (const { fileName: specifier } of ts.preProcessFile(file.text, true, false).importedFiles) {
+      const resolved = ts.resolveModuleName(specifier, file.fileName, this.options, this.host, this.modules);
+      const target = resolved.resolvedModule?.resolvedFileName;
+      // A module the program has not loaded yet: a new program loads it (and its imports).
+      if (target !== undefined && !program.getSourceFile(target)) return undefined;
+      resolutions.set(specifier, resolved);
+    }
+    splice(program, file, resolutions);
+    this.spliced++;
+    return { file, program, diagnostics: diagnosticsOf(program, file), touchesGlobals: false };
+  }
+
+  private checkInNewProgram(path: string): CheckedCell {
+    const program = this.build([path]);
+    const file = program.getSourceFile(path)!;
+    return { file, program, diagnostics: diagnosticsOf(program, file), touchesGlobals: touchesGlobals(file) };
+  }
+
+  /** A new program of the scope module, the kept cells and `extra`, reusing what did not change. */
+  private build(extra: string[]): ts.Program {
+    const rootNames = [...this.roots, ...this.kept, ...extra];
+    this.current = ts.createProgram({ rootNames, options: this.options, host: this.host, oldProgram: this.current });
+    this.stale = false;
+    this.spliced = 0;
+    this.programsBuilt++;
+    return this.current;
   }
 
   private sourceFile(path: string): ts.SourceFile | undefined {
@@ -176,6 +244,13 @@ export class TsService {
       this.disk.set(path, s);
     }
     return s ?? undefined;
+  }
+
+  /** The language service with the probe file set to `text`. */
+  private probe(text: string): ts.LanguageService {
+    const old = this.virtual.get(this.probeFile);
+    if (old?.text !== text) this.virtual.set(this.probeFile, { text, version: (old?.version ?? 0) + 1 });
+    return this.languageService();
   }
 
   /** A language service whose documents are this service's SourceFiles (nothing parsed twice). */
@@ -198,7 +273,7 @@ export class TsService {
     };
     const host: ts.LanguageServiceHost = {
       getCompilationSettings: () => this.options,
-      getScriptFileNames: () => [this.cellFile],
+      getScriptFileNames: () => [this.probeFile],
       getScriptVersion: (f) => String(this.virtual.get(f)?.version ?? 0),
       getScriptSnapshot: (f) => {
         const s = this.sourceFile(f);
@@ -216,6 +291,15 @@ export class TsService {
     this.service = ts.createLanguageService(host, registry);
     return this.service;
   }
+}
+
+function missesModule(cell: CheckedCell): boolean {
+  return cell.diagnostics.some((d) => d.code === CANNOT_FIND_MODULE);
+}
+
+function diagnosticsOf(program: ts.Program, file: ts.SourceFile): readonly ts.Diagnostic[] {
+  const syntactic = program.getSyntacticDiagnostics(file);
+  return syntactic.length > 0 ? syntactic : program.getSemanticDiagnostics(file);
 }
 
 /** A SourceFile the language service can also use (it reads `version` off its documents). */
