@@ -39,6 +39,7 @@ import { MachineError } from "./errors";
 import { TraceRing } from "./trace";
 import { DispatchCounters } from "./cpu-stats";
 import { X87 } from "./x87";
+import { EntropySource } from "./entropy";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
 import { renderListing, listingText } from "../render/disasm";
@@ -878,6 +879,13 @@ export class Vcpu extends CpuState {
     if (t < f.last) return f.last;
     f.last = t;
     return t;
+  }
+
+  private readonly entropy = new EntropySource();
+
+  /** rdrand's 32 bits (emit/random.ts). */
+  random32(): number {
+    return this.entropy.random32();
   }
 
   rdtsc(ix: number): void {

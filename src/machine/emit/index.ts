@@ -21,6 +21,7 @@ import { stack } from "./stack";
 import { string } from "./string";
 import { system } from "./system";
 import { x87 } from "./x87";
+import { random } from "./random";
 
 export type { Ctx, Emitter, Family, Form } from "./form";
 export { ALU, aluCode, inlineShift } from "./alu";
@@ -28,7 +29,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);
