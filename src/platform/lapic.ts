@@ -81,6 +81,26 @@ export interface LapicHost {
   special?(from: PlatformVcpu, to: PlatformVcpu, icrLow: number): void;
 }
 
+/**
+ * An APIC in a save image: Xen's HVM_SAVE_CODE(LAPIC) (struct hvm_hw_lapic: apic_base_msr,
+ * disabled, timer_divisor, tdt_msr) and HVM_SAVE_CODE(LAPIC_REGS) (the 1 KiB register page),
+ * plus the timer as time left rather than an absolute deadline (virtual time does not pass while
+ * a domain is saved). 64-bit values are decimal strings so the record is plain JSON.
+ */
+export interface LapicSaveRecord {
+  apicBaseMsr: string;
+  swDisabled: boolean;
+  timerDivisor: number;
+  tdtMsr: string;
+  pendingEsr: number;
+  /** The register page as 256 32-bit words. */
+  regs: number[];
+  /** ns until the timer fires (absent: not armed), its period, and ns since its last (re)load. */
+  timerIn?: number;
+  period: number;
+  sinceUpdate?: number;
+}
+
 /** One vCPU's APIC (struct vlapic). */
 export class LapicState {
   readonly regs = new Uint32Array(0x400 / 4);
@@ -148,6 +168,41 @@ export class LocalApic implements PlatformDevice, TimerSource {
       v.cpu.interruptAccepted = (vec) => this.accepted(s!, vec);
     }
     return s;
+  }
+
+  /** The APIC's state for a save image (lapic_save_hidden + lapic_save_regs). */
+  save(v: PlatformVcpu): LapicSaveRecord {
+    const s = this.state(v), now = this.host.now();
+    return {
+      apicBaseMsr: s.apicBase.toString(), swDisabled: s.swDisabled, timerDivisor: s.timerDivisor, tdtMsr: s.tdtMsr.toString(),
+      pendingEsr: s.pendingEsr, regs: Array.from(s.regs),
+      timerIn: s.deadline === Infinity ? undefined : Math.max(0, s.deadline - now), period: s.period,
+      sinceUpdate: s.lastUpdate ? now - s.lastUpdate : undefined,
+    };
+  }
+
+  /**
+   * Loads a saved APIC into `v` (lapic_load_hidden + lapic_load_regs): the register file, base
+   * MSR (x2APIC mode included), the timer re-armed for the time it had left, and the best pending
+   * vector offered to the CPU again. Throws naming a field that is not an APIC's.
+   */
+  load(v: PlatformVcpu, r: LapicSaveRecord): void {
+    if (!Array.isArray(r.regs) || r.regs.length !== this.state(v).regs.length || !r.regs.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) throw new Error("saved local APIC: the register page must be 256 32-bit words");
+    if (![1, 2, 4, 8, 16, 32, 64, 128].includes(r.timerDivisor)) throw new Error(`saved local APIC: timer divisor ${r.timerDivisor} is not a power of two 1..128`);
+    const base = BigInt(r.apicBaseMsr);
+    if (base & ~(APIC_BASE_ADDR_MASK | APIC_BASE_ENABLE | APIC_BASE_BSP | APIC_BASE_EXTD)) throw new Error(`saved local APIC: MSR_APIC_BASE 0x${base.toString(16)} sets reserved bits`);
+    const s = this.state(v), now = this.host.now();
+    this.withdraw(s);
+    s.regs.set(r.regs);
+    s.apicBase = base;
+    s.swDisabled = r.swDisabled;
+    s.timerDivisor = r.timerDivisor;
+    s.tdtMsr = BigInt(r.tdtMsr);
+    s.pendingEsr = r.pendingEsr >>> 0;
+    s.deadline = r.timerIn === undefined ? Infinity : now + r.timerIn;
+    s.period = r.period;
+    s.lastUpdate = r.sinceUpdate === undefined ? 0 : now - r.sinceUpdate;
+    this.offer(s);
   }
 
   /** Forgets a vCPU's APIC (its domain was destroyed). */

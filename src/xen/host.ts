@@ -28,7 +28,7 @@ import { XenConsole } from "./xen-console";
 import { EventDelivery, ServiceDelivery } from "./event-delivery";
 export type { ServiceDelivery } from "./event-delivery";
 import { xenVcpuTimers } from "./vcpu-timers";
-import { pvhMsrs } from "./pvh-msrs";
+import { PvhMsrs, pvhMsrs } from "./pvh-msrs";
 import { display, MimeBundle } from "../mime";
 import { EventChannelListing, GrantTableListing, HypercallTrace, SchedSegment, SchedTimeline, XenstoreSubtree } from "./queries";
 
@@ -104,6 +104,8 @@ export class XenHost {
   readonly devices = new DeviceBus();
   /** Virtual time (the platform's clock). */
   readonly clock: VirtualClock;
+  /** The MSRs Xen answers for a PVH guest itself (PAT, MISC_ENABLE, microcode...), on the device bus. */
+  readonly pvhMsrs: PvhMsrs = pvhMsrs();
   /** Every HVM/PVH vCPU's emulated local APIC (Xen's vlapic), on the device bus and the timers. */
   readonly lapic: LocalApic;
   /** The platform's run loop: pCPUs, the scheduler core, timers, the instruction count. */
@@ -157,7 +159,7 @@ export class XenHost {
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.sched = new CreditScheduler(this.pcpus, (v) => ({ weight: v.domain.config.cpuWeight, cap: v.domain.config.cap }));
     this.clock = new VirtualClock(this.cpuMHz);
-    this.devices.add(pvhMsrs()); // MISC_ENABLE as Xen's guest_rdmsr gives it
+    this.devices.add(this.pvhMsrs); // MISC_ENABLE as Xen's guest_rdmsr gives it
     this.loop = new RunLoop(this.clock, this.pcpus, this.sched, this.quantumNs, {
       units: () => this.allVcpus(),
       scheduledIn: (v, t) => this.publishTime(v, t),

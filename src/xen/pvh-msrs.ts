@@ -41,10 +41,23 @@ export function patValid(v: bigint): boolean {
   return true;
 }
 
-export function pvhMsrs(): PlatformDevice {
+/** The device, plus each vCPU's PAT for save and restore (HVM_SAVE_CODE(MTRR) msr_pat_cr). */
+export interface PvhMsrs extends PlatformDevice {
+  patOf(cpu: object): bigint;
+  /** hvm_set_guest_pat for a restored vCPU: false (nothing set) for a reserved memory type. */
+  setPat(cpu: object, value: bigint): boolean;
+}
+
+export function pvhMsrs(): PvhMsrs {
   /** Each vCPU's PAT (v->arch.hvm.pat_cr), from the reset value. */
   const pat = new WeakMap<object, bigint>();
   return {
+    patOf: (cpu) => pat.get(cpu) ?? MSR_IA32_CR_PAT_RESET,
+    setPat: (cpu, value) => {
+      if (!patValid(value)) return false;
+      pat.set(cpu, value);
+      return true;
+    },
     name: "xen-pvh-msrs",
     msrs: [one(MSR_IA32_PLATFORM_ID), one(MSR_IA32_FEATURE_CONTROL), one(MSR_IA32_UCODE_REV), one(MSR_IA32_MISC_ENABLE), one(MSR_IA32_CR_PAT)],
     rdmsr: (v, msr) => {

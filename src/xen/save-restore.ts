@@ -18,6 +18,7 @@ import { XenError } from "./errors";
 import { PORT_STATES } from "./event-channels";
 import type { XenHost } from "./host";
 import type { DomainConfig } from "./xl-config";
+import type { LapicSaveRecord } from "../platform";
 
 export const SAVEFILE_MAGIC = "Xen saved domain, xl format\n \0 \r";
 /** xl_utils.h: SAVEFILE_BYTEORDER_VALUE and XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMv2. */
@@ -53,10 +54,33 @@ interface SavedHeader {
   grantFrames: number;
   /** gfn → kind for every P2M entry. */
   pages: { gfn: number; kind: "ram" | "shared_info" | "grant"; idx?: number; touched: boolean }[];
-  vcpus: { runstate: string; down: boolean; vcpuInfoGpa?: number; upcallVector?: number; singleshotIn?: number; periodicNs: number; state: string }[];
+  vcpus: {
+    runstate: string; down: boolean; initialised?: boolean; vcpuInfoGpa?: number; upcallVector?: number; singleshotIn?: number; periodicNs: number;
+    state: string; runstateGva?: string;
+    /** HVM context records Xen saves beside the registers: LAPIC + LAPIC_REGS, the PAT (MTRR record), the FPU. */
+    lapic?: LapicSaveRecord; pat?: string; fpu?: FpuRecord;
+  }[];
+  runstateUpdateFlag?: boolean;
   ports: { port: number; state: string; remoteDom: number; virq: number; notifyVcpu: number; label?: string }[];
   storePort: number;
   consolePort: number;
+}
+
+/**
+ * x87/MMX and SSE state: what hvm_hw_cpu.fpu_regs (an FXSAVE image) and XCR0 carry in Xen's
+ * CPU record, here as the vCPU holds it (VcpuState does not include it yet).
+ */
+interface FpuRecord { fcw: number; fsw: number; ftw: number; fop: number; fip: number; fcs: number; fdp: number; fds: number; fpr: number[]; mxcsr: number; xmm: number[]; xcr0: number }
+
+function saveFpu(c: Vcpu): FpuRecord {
+  return { fcw: c.fcw, fsw: c.fsw, ftw: c.ftw, fop: c.fop87, fip: c.fip, fcs: c.fcs, fdp: c.fdp, fds: c.fds, fpr: Array.from(c.fpr), mxcsr: c.mxcsr, xmm: Array.from(c.xmm), xcr0: c.xcr0 };
+}
+
+function loadFpu(c: Vcpu, f: FpuRecord): void {
+  if (!Array.isArray(f.fpr) || f.fpr.length !== c.fpr.length || !Array.isArray(f.xmm) || f.xmm.length !== c.xmm.length) throw new XenError("EINVAL", "saved image has a malformed FPU record");
+  Object.assign(c, { fcw: f.fcw, fsw: f.fsw, ftw: f.ftw, fop87: f.fop, fip: f.fip, fcs: f.fcs, fdp: f.fdp, fds: f.fds, mxcsr: f.mxcsr, xcr0: f.xcr0 });
+  c.fpr.set(f.fpr);
+  c.xmm.set(f.xmm);
 }
 
 /** The machine's VcpuState as JSON (bigints as "123n" strings). */
@@ -87,8 +111,10 @@ export function saveDomain(host: XenHost, d: Domain): Uint8Array {
   const header: SavedHeader = {
     version: 1, name: d.name, uuid: d.uuid, config: d.config, hvmParams: d.hvmParams.map(String),
     hypercallPageGpa: d.hypercallPageGpa, sharedInfoGfn: d.sharedInfoGfn, grantFrames: d.gnttab.frames.length, pages,
-    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, down: v.down, vcpuInfoGpa: v.vcpuInfoGpa, upcallVector: v.upcallVector,
-      singleshotIn: v.singleshot === undefined ? undefined : v.singleshot - host.now, periodicNs: v.periodicNs, state: stateJson(v.cpu!) })),
+    vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, down: v.down, initialised: v.initialised, vcpuInfoGpa: v.vcpuInfoGpa, upcallVector: v.upcallVector,
+      singleshotIn: v.singleshot === undefined ? undefined : v.singleshot - host.now, periodicNs: v.periodicNs, state: stateJson(v.cpu!),
+      runstateGva: v.runstateGva?.toString(), lapic: host.lapic.save(v.platform), pat: host.pvhMsrs.patOf(v.cpu!).toString(), fpu: saveFpu(v.cpu!) })),
+    runstateUpdateFlag: d.runstateUpdateFlag,
     ports: d.evtchn.list().map((e) => ({ port: e.port, state: e.state, remoteDom: e.remoteDom, virq: e.virq, notifyVcpu: e.notifyVcpu, label: e.label })),
     storePort: d.storePort, consolePort: d.consolePort,
   };
@@ -154,6 +180,13 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
     const v = d.vcpus[i]!;
     v.cpu!.setState(parseState(s.state));
     v.down = s.down;
+    v.initialised = s.initialised ?? !s.down;
+    if (s.fpu) loadFpu(v.cpu!, s.fpu);
+    if (s.pat !== undefined && !host.pvhMsrs.setPat(v.cpu!, BigInt(s.pat))) throw new XenError("EINVAL", `saved image has vCPU ${i} PAT 0x${BigInt(s.pat).toString(16)} with a reserved memory type`);
+    if (s.lapic) {
+      try { host.lapic.load(v.platform, s.lapic); } catch (e) { throw new XenError("EINVAL", `saved image, vCPU ${i}: ${(e as Error).message}`); }
+    }
+    if (s.runstateGva !== undefined) v.runstateGva = BigInt(s.runstateGva);
     v.upcallVector = s.upcallVector === undefined ? undefined : toVector(s.upcallVector);
     if (s.vcpuInfoGpa !== undefined) {
       const e = p2m.lookup(gfn(Math.floor(s.vcpuInfoGpa / PAGE_SIZE)));
@@ -164,6 +197,7 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
     if (s.periodicNs) { v.periodicNs = s.periodicNs; v.periodicNext = host.now + s.periodicNs; }
     v.setRunstate(s.down ? "offline" : "runnable", host.now);
   });
+  d.runstateUpdateFlag = header.runstateUpdateFlag ?? false;
   d.restoredFrom = header.name;
   if (!opts.paused) host.unpause(d);
   return d;

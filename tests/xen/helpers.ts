@@ -46,3 +46,31 @@ export function echoGuest(): Uint8Array {
       jmp again
     chr: db 0`);
 }
+
+/**
+ * GDT + IDT scaffolding for lab guests that take interrupts: `gate VEC, handler` fills a 64-bit
+ * interrupt gate in the IDT at 0x9000 (SDM Vol. 3A §6.14.1); code after it starts at `start`.
+ */
+export const IDT_PRELUDE = `
+    lgdt [rel gdtr]
+    jmp start
+  %macro gate 2
+    lea rax, [rel %2]
+    mov rdi, 0x9000 + %1*16
+    mov [rdi], ax
+    mov word [rdi+2], 0x08
+    mov word [rdi+4], 0x8e00
+    shr rax, 16
+    mov [rdi+6], ax
+    shr rax, 16
+    mov [rdi+8], eax
+    mov dword [rdi+12], 0
+  %endmacro
+  idtr: dw 0x1000 - 1
+    dq 0x9000
+  gdtr: dw 3*8 - 1
+    dq gdt
+  gdt: dq 0, 0x00af9a000000ffff, 0x00cf92000000ffff
+  start:
+    lidt [rel idtr]
+`;

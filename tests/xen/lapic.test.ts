@@ -6,33 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
-import { labCode } from "./helpers";
+import { IDT_PRELUDE, labCode } from "./helpers";
 
 const APIC = 0xfee00000;
-/** GDT + IDT scaffolding: `gate VEC, handler` fills an interrupt gate in the IDT at 0x9000. */
+/** The IDT scaffold with the xAPIC window in RBP. */
 const PRELUDE = `
   %define APIC ${APIC}
-    lgdt [rel gdtr]
-    jmp start
-  %macro gate 2
-    lea rax, [rel %2]
-    mov rdi, 0x9000 + %1*16
-    mov [rdi], ax
-    mov word [rdi+2], 0x08
-    mov word [rdi+4], 0x8e00
-    shr rax, 16
-    mov [rdi+6], ax
-    shr rax, 16
-    mov [rdi+8], eax
-    mov dword [rdi+12], 0
-  %endmacro
-  idtr: dw 0x1000 - 1
-    dq 0x9000
-  gdtr: dw 3*8 - 1
-    dq gdt
-  gdt: dq 0, 0x00af9a000000ffff, 0x00cf92000000ffff
-  start:
-    lidt [rel idtr]
+${IDT_PRELUDE}
     mov rbp, APIC                ; the xAPIC window (a disp32 of 0xfee00000 would sign-extend)
 `;
 const OUT = 0x7000; // results the guest writes for the test to read
