@@ -66,6 +66,19 @@ describe("blkfront on a dynamic VHD made by qemu-img", () => {
     expect(d.consoleLog).toContain(`read sector 3 into page sector 5: status 0 fnv ${fnv64(img.bytes.subarray(3 * 512, 4 * 512))} untouched-before ee untouched-after ee\n`);
   });
 
+  it("the backend's write journal: sector 77 as qemu-img reads it is what the frontend wrote through the ring; a sector it never wrote, or one byte edited in, is not", () => {
+    const after = qemuRaw(join(dir, "rw-dynamic.vhd"), "vpc");
+    const s77 = after.subarray(77 * 512, 78 * 512);
+    expect(vbd.frontendWrote(77 * 512, s77)).toBe(true);
+    expect(vbd.frontendWrote(76 * 512, after.subarray(76 * 512, 77 * 512))).toBe(false);
+    const edited = new Uint8Array(s77);
+    edited[100] ^= 1;
+    expect(vbd.frontendWrote(77 * 512, edited)).toBe(false);
+    expect(vbd.frontendWrote(77 * 512 + 1, s77)).toBe(false); // not sector-aligned
+    // The record is not a field a notebook cell could reach and rewrite.
+    expect(Object.keys(vbd).some((k) => /journal/i.test(k))).toBe(false);
+  });
+
   it("answers BLKIF_RSP_ERROR past the end and BLKIF_RSP_EOPNOTSUPP for a write barrier", () => {
     expect(d.consoleLog).toContain("read past the end: status -1\n");
     expect(d.consoleLog).toContain("write barrier: status -2\n");

@@ -23,6 +23,7 @@ import { BlkifBackRing, BlkifRequest } from "./ring";
 import { ForeignMapping, isFailure, mapGrant, unmapGrant } from "./grant-access";
 import type { ResolvedDisk } from "./spec";
 import { BlkbackError } from "./errors";
+import { WriteJournal } from "./write-journal";
 
 export interface VbdStats {
   /** Requests taken off the ring, and by operation. */
@@ -76,6 +77,8 @@ export class Vbd {
   readonly recent: CompletedRequest[] = [];
   recentLimit = 16;
   stats: VbdStats = newStats();
+  /** Digests of what the frontend wrote, per sector: read-only evidence for checks. */
+  readonly #journal = new WriteJournal();
   /** Serve on every notification (true) or only when stepped (take/complete/serve). */
   private auto = true;
   /** Kicks that arrived while not serving automatically. */
@@ -456,12 +459,20 @@ export class Vbd {
       const n = (g.lastSect - g.firstSect + 1) * BLKIF_SECTOR, v = f.mappings[i]!.view;
       const page = new Uint8Array(v.buffer, v.byteOffset + g.firstSect * BLKIF_SECTOR, n);
       if (read) { this.device.read(offset, page); this.stats.bytesRead += n; }
-      else { this.device.write(offset, page); this.stats.bytesWritten += n; }
+      else { this.device.write(offset, page); this.stats.bytesWritten += n; this.#journal.record(offset, page); }
       offset += n;
     });
   }
 
   resetStats(): void { this.stats = newStats(); }
+
+  /**
+   * True when the image's `bytes` at byte `offset` (whole sectors) are exactly what this device's
+   * frontend last wrote there through the ring (write-journal.ts), not bytes put there another way.
+   */
+  frontendWrote(offset: number, bytes: Uint8Array): boolean {
+    return this.#journal.frontendWrote(offset, bytes);
+  }
 
   toMimeBundle(): MimeBundle {
     return display(this);
