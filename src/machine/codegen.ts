@@ -129,9 +129,14 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
     : `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${inner}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function("X", "V", source)(X, V) as BlockFn;
+  // The bytes decoded, per frame: a store outside them leaves the block valid.
   const frames: number[] = [Math.floor(c.fetchPhys(va) / 4096)];
   const lastByte = ip - 1;
-  if (lastByte - (lastByte & 4095) !== firstPage) frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
-  return { valid: true, single, frames, key, va, fn, n, ips, source: c.machine.keepSource ? source : "", unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined, sgen: -1 };
+  const spans = [va & 4095, Math.min(4096, (va & 4095) + (ip - va))];
+  if (lastByte - (lastByte & 4095) !== firstPage) {
+    frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
+    spans.push(0, (lastByte & 4095) + 1);
+  }
+  return { valid: true, single, frames, spans, key, va, fn, n, ips, source: c.machine.keepSource ? source : "", unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined, sgen: -1 };
 }
 

@@ -10,11 +10,22 @@ import { P2m } from "./p2m";
 import { DomId, Gfn, Gpa, Mfn, PAGE_SIZE, gfn, mfn } from "./types";
 import { GuestPhysError, MachineError } from "./errors";
 
-/** A compiled basic block (see codegen.ts); the machine only needs validity and its frames. */
+/** A compiled basic block (see codegen.ts); the machine only needs validity and its bytes. */
 export interface CachedBlock {
   valid: boolean;
   frames: number[];
+  /** The bytes decoded from each frame: [start, end) offsets in `frames[k]` at 2k and 2k+1. */
+  spans: number[];
   key: number;
+}
+
+/** A code frame's bytes in 32 chunks of 128: a store outside every chunk holding code skips the scan. */
+const CHUNK_SHIFT = 7;
+
+/** Bit mask of the chunks that bytes [start, end) of a frame touch (end > start). */
+function chunkBits(start: number, end: number): number {
+  const a = start >>> CHUNK_SHIFT, b = (end - 1) >>> CHUNK_SHIFT;
+  return b - a >= 31 ? -1 : (((1 << (b - a + 1)) - 1) << a) | 0;
 }
 
 export class Machine {
@@ -30,6 +41,8 @@ export class Machine {
   private readonly frameBlocks = new Map<number, CachedBlock[]>();
   /** 1 for frames holding decoded code: writes to them take the slow path. */
   readonly codeFrames: Uint8Array;
+  /** Per code frame, the 128-byte chunks its blocks were decoded from (see chunkBits). */
+  private readonly codeChunks: Int32Array;
   /** Keep each compiled block's JavaScript source on the block (debugging the interpreter). */
   keepSource = false;
   /** Count of decode-cache invalidations (self-modifying code, loaders). */
@@ -39,6 +52,7 @@ export class Machine {
     if (!(memoryMiB > 0) || !Number.isInteger(memoryMiB)) throw new MachineError(`memory size ${memoryMiB} MiB must be a positive integer`);
     this.memory = new MachineMemory(memoryMiB * 1024 * 1024);
     this.codeFrames = new Uint8Array(this.memory.frameCount);
+    this.codeChunks = new Int32Array(this.memory.frameCount);
     this.memory.onFree = (m) => {
       this.invalidateFrame(m);
       this.epoch++; // no vCPU may keep a translation to a freed frame
@@ -77,7 +91,9 @@ export class Machine {
     const old = this.code.get(b.key);
     if (old) old.valid = false;
     this.code.set(b.key, b);
-    for (const f of b.frames) {
+    for (let k = 0; k < b.frames.length; k++) {
+      const f = b.frames[k]!;
+      this.codeChunks[f]! |= chunkBits(b.spans[2 * k]!, b.spans[2 * k + 1]!);
       let list = this.frameBlocks.get(f);
       if (!list) {
         list = [];
@@ -95,6 +111,7 @@ export class Machine {
   invalidateFrame(m: number): boolean {
     if (this.codeFrames[m] === 0) return false;
     this.codeFrames[m] = 0;
+    this.codeChunks[m] = 0;
     const list = this.frameBlocks.get(m);
     this.frameBlocks.delete(m);
     if (list) {
@@ -107,12 +124,47 @@ export class Machine {
     return true;
   }
 
+  /**
+   * A store of `len` bytes at offset `off` of machine frame `m`: drops only the blocks decoded
+   * from those bytes (a kernel patching one call site, or writing data that shares a page with
+   * code, keeps the rest of the page compiled). Returns true if any block was dropped.
+   */
+  invalidateRange(m: number, off: number, len: number): boolean {
+    if (this.codeFrames[m] === 0 || (this.codeChunks[m]! & chunkBits(off, off + len)) === 0) return false;
+    const list = this.frameBlocks.get(m);
+    if (list === undefined) return this.invalidateFrame(m);
+    const end = off + len;
+    let dropped = false, chunks = 0, kept = 0;
+    for (const b of list) {
+      if (!b.valid) continue; // dropped through another frame or recompiled: forget it here too
+      const k = b.frames.indexOf(m);
+      const s = b.spans[2 * k]!, e = b.spans[2 * k + 1]!;
+      if (s < end && off < e) {
+        b.valid = false;
+        if (this.code.get(b.key) === b) this.code.delete(b.key);
+        dropped = true;
+        continue;
+      }
+      list[kept++] = b;
+      chunks |= chunkBits(s, e);
+    }
+    list.length = kept;
+    this.codeChunks[m] = chunks;
+    if (kept === 0) {
+      this.codeFrames[m] = 0;
+      this.frameBlocks.delete(m);
+    }
+    if (dropped) this.invalidations++;
+    return dropped;
+  }
+
   /** Drops the whole decode cache (e.g. when breakpoints change block boundaries). */
   flushCode(): void {
     for (const b of this.code.values()) b.valid = false;
     this.code.clear();
     this.frameBlocks.clear();
     this.codeFrames.fill(0);
+    this.codeChunks.fill(0);
     this.epoch++;
   }
 }

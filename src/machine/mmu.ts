@@ -128,7 +128,7 @@ export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
 }
 
 export function ptWrite(c: Vcpu, view: DataView, m: number, off: number, lo: number): void {
-  if (c.machine.codeFrames[m] !== 0) c.machine.invalidateFrame(m);
+  if (c.machine.codeFrames[m] !== 0) c.machine.invalidateRange(m, off, 4);
   view.setInt32(off, lo, true);
 }
 

@@ -663,10 +663,9 @@ export class Vcpu extends CpuState {
     for (let k = 0; k < size; k++) {
       const m = addrs[k]!;
       const frame = Math.floor(m / PAGE_SIZE);
-      if (this.machine.codeFrames[frame] !== 0) {
-        this.machine.invalidateFrame(frame);
+      if (this.machine.codeFrames[frame] !== 0 && this.machine.invalidateRange(frame, m % PAGE_SIZE, 1)) {
         this.stop = 1;
-        this.trace.event(this.rip, `code frame ${frame} written: decode cache invalidated`);
+        this.trace.event(this.rip, `code in frame ${frame} written: its blocks dropped from the decode cache`);
       }
       const byte = k < 4 ? (lo >>> (8 * k)) & 255 : (hi >>> (8 * (k - 4))) & 255;
       mem.view(frame as never).setUint8(m % PAGE_SIZE, byte);

@@ -344,6 +344,45 @@ describe("self-modifying code", () => {
     runTo(v, "hlt");
     expect(v.getReg("rax") & 0xffn).toBe(42n);
   });
+
+  it("stores to data sharing a page with code leave that page's blocks compiled", () => {
+    const { v } = longModeGuest(nasm(`
+      mov rcx, 100
+    again:
+      call f
+      mov [rel counter], ecx    ; same page as every block here, but not their bytes
+      dec rcx
+      jnz again
+      hlt
+    f: ret
+      align 256
+    counter: dd 0`, 64, 0x400000));
+    runTo(v, "hlt");
+    expect(v.machine.invalidations).toBe(0);
+    // The loop head, the call, f, the store-and-branch block, and hlt: each compiled once.
+    expect(v.dispatch.compiled).toBeLessThanOrEqual(5);
+    expect(v.readVirtU32(0x400000 + 0x100)).toBe(1);
+  });
+
+  it("a store into one block's bytes drops that block only, and the patched code runs", () => {
+    const { v } = longModeGuest(nasm(`
+      mov rcx, 3
+    again:
+      call f
+      add rdx, rax
+      mov byte [rel f + 1], 5   ; f's "mov eax, 1" becomes "mov eax, 5"
+      dec rcx
+      jnz again
+      hlt
+      align 256
+    f: mov eax, 1
+      ret`, 64, 0x400000));
+    runTo(v, "hlt");
+    expect(v.getReg("rdx")).toBe(11n); // 1, then 5 and 5: the first store is seen by the next call
+    // Only f's block is dropped (once: after that the byte is rewritten with its own value, but
+    // each rewrite still drops the block that holds it, so the count is one per store).
+    expect(v.machine.invalidations).toBe(3);
+  });
 });
 
 describe("modes", () => {
