@@ -40,7 +40,7 @@ export function enlightenments(p: Partition): Enlightenment[] {
   const xa = p.xenAdapter;
   if (xa) {
     const calls = [...xa.counts.values()].reduce((n, c) => n + c.calls, 0);
-    out.push({ name: "Xen adapter", detail: `Xen hypercall page ${xa.hypercallPageGpa !== undefined ? hex(xa.hypercallPageGpa) : "not set"}, shared_info ${xa.sharedInfo ? "mapped" : "not mapped"}, ${xa.ports.size} event channels, ${calls} Xen calls translated` });
+    out.push({ name: "Xen adapter", detail: `Xen hypercall page ${xa.hypercallPageGpa !== undefined ? hex(xa.hypercallPageGpa) : "not set"}, shared_info ${xa.sharedInfo ? "mapped" : "not mapped"}, ${xa.end.evtchn.list().length} event channels, ${calls} Xen calls translated` });
   }
   return out;
 }

@@ -11,9 +11,12 @@
 import { CPUID_HYPERVISOR_END, CPUID_HYPERVISOR_FIRST, DEBUGCON_PORT, EXC_GP, EXC_UD, RFLAGS_IF, unclaimedPortRead, Vector } from "../abi/x86";
 import { VIRIDIAN_CALL_FLAG } from "../xen/viridian";
 import { ElfFile, Machine, Mfn, PT_LOAD, Vcpu, buildPageTables, domId, gfn, gva, PAGE_SIZE } from "../machine";
+import type { DomId } from "../machine";
 import type { Exit } from "../machine";
 import { KeyboardInterrupt } from "../interrupt";
 import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock, vcpuId } from "../platform";
+import { LocalApic } from "../platform/lapic";
+import { pvhMsrs } from "../xen/pvh-msrs";
 import { VpScheduler } from "./vp-scheduler";
 import { xenCpuid } from "../xen/cpuid";
 import { display, MimeBundle } from "../mime";
@@ -25,6 +28,7 @@ import { VmbusServer } from "./vmbus";
 import { XenAdapter, TAGGED_HV_PAGE_PREFIX } from "./xen-adapter";
 import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
 import { loadPvh } from "./pvh";
+import { buildAcpiTables, lapicId } from "../xen/loader/acpi";
 import type { BlockDevice } from "../vhd/block-device";
 import { VhdDisk } from "../vhd/vhd-disk";
 import { readVmc, VmcImport } from "./vmc";
@@ -96,6 +100,8 @@ export interface ChildOptions {
   xenAdapter?: boolean;
   /** A PVH kernel (ELF with XEN_ELFNOTE_PHYS32_ENTRY), booted as Xen boots it; implies xenAdapter. */
   pvh?: Uint8Array;
+  /** With pvh: an initrd, passed as hvm_start_info's first module. */
+  ramdisk?: Uint8Array;
   cmdline?: string;
 }
 
@@ -126,8 +132,10 @@ export class HypervHost {
   readonly sched: VpScheduler;
   private readonly loop: RunLoop<VirtualProcessor>;
   get instructions(): number { return this.loop.instructions; }
-  /** Platform devices (ports, MSRs, MMIO) offered every io/rdmsr/wrmsr exit first. */
+  /** Platform devices (ports, MSRs, MMIO) offered every io/rdmsr/wrmsr/gpa-fault exit first. */
   readonly devices = new DeviceBus();
+  /** Every child VP's local APIC: the platform's (the Xen host's vlapic), on the device bus and the timers. */
+  readonly lapic: LocalApic;
   /** Recent hypercalls (the platform's trace ring, the last `traceLimit`). */
   readonly traceRing = new TraceRing<HvTraceRecord>(2000);
   /** The trace in order, oldest first. */
@@ -159,6 +167,22 @@ export class HypervHost {
       stopRequested: () => false,
     });
     this.loop.timers.add({ name: "hyperv synthetic timers", next: () => this.nextTimer() ?? Infinity, fire: () => this.fireTimers() });
+    this.lapic = new LocalApic({
+      now: () => this.now,
+      tscAt: (ns) => this.clock.tscAt(ns),
+      nsAtTsc: (tsc) => Math.ceil((tsc * 1000) / this.cpuMHz),
+      peers: (pv) => this.vpOfKey(pv.key)?.partition.vps.map((v) => v.platform) ?? [],
+      // The APIC IDs CPUID leaf 1 and the MADT give (the platform's numbering: 2 × VP index).
+      apicId: (pv) => lapicId(pv.index),
+      // A halted VP with the vector pending is made runnable by the VP scheduler's next look.
+      kick: () => {},
+      special: (from, to, icr) => this.log.push(`${from.key}: IPI delivery mode ${(icr >> 8) & 7} to VP ${to.index} ignored (start VPs with HvSetVpRegisters)`),
+    });
+    this.devices.add(this.lapic);
+    this.loop.timers.add(this.lapic);
+    // The architectural MSRs Linux reads before it has an IDT (MISC_ENABLE, UCODE_REV, PAT ...),
+    // answered as Xen's msr.c answers an HVM guest: Hyper-V presents the same Intel MSRs.
+    this.devices.add(pvhMsrs());
     this.machine = new Machine(opts.memoryMiB ?? 1024);
     this.root = new Partition(this, this.nextPartitionId++, "Windows Server Longhorn", "root", ROOT_PRIVILEGES, undefined);
     this.root.state = "initialized";
@@ -205,6 +229,18 @@ export class HypervHost {
     for (const [id, c] of this.connections) if (c.owner === `partition ${p.id}`) this.connections.delete(id);
     this.partitions.delete(p.id);
     this.log.push(`partition ${p.id} "${p.name}" deleted`);
+  }
+
+  /** The partition whose memory is machine domain `d` (for a Xen-enabled child, its Xen domid). */
+  partitionOfDomain(d: DomId): Partition | undefined {
+    for (const p of this.partitions.values()) if (p.domid === d) return p;
+    return undefined;
+  }
+
+  /** The VP a platform device names by its key (`p<partition>vp<index>`). */
+  vpOfKey(key: string): VirtualProcessor | undefined {
+    const m = /^p(\d+)vp(\d+)$/.exec(key);
+    return m ? this.partitions.get(Number(m[1]))?.vps[Number(m[2])] : undefined;
   }
 
   partition(q: number | string): Partition {
@@ -404,7 +440,12 @@ export class HypervHost {
       g.write(CHILD_LAYOUT.image, opts.code);
     }
     if (opts.pvh) {
-      const boot = loadPvh(g, opts.pvh, memPages, opts.cmdline ?? "");
+      // The firmware's ACPI tables (RSDP, XSDT, FADT, MADT with one LAPIC per VP, DSDT) at the
+      // platform's address, on root pages mapped into the child: the same tables the Xen host's
+      // toolstack gives a PVH domain, so a kernel finds the same APICs on both hosts.
+      const acpi = buildAcpiTables(nvps);
+      for (const t of acpi.pages) for (let i = 0; i < Math.ceil(t.bytes.length / PAGE_SIZE); i++) this.rootMapNewPage(p, t.at / PAGE_SIZE + i);
+      const boot = loadPvh(g, opts.pvh, memPages, opts.cmdline ?? "", opts.ramdisk, acpi);
       p.xenAdapter!.setupXenStore();
       p.xenAdapter!.setupConsole();
       for (const v of p.vps) v.cpu.symbols = boot.symbols;
@@ -630,6 +671,11 @@ export class HypervHost {
    * virtual time at the slice's start). The reference counter and the reference TSC page both
    * read this clock, so a guest reading one and then the other never sees time go back.
    */
+  /** A VP's run time up to now: its finished slices, and inside a slice the part already run. */
+  vpRuntimeNs(vp: VirtualProcessor): number {
+    return vp.runtimeNs + (vp.onLp ? Math.max(0, this.vpNow(vp) - this.now) : 0);
+  }
+
   vpNow(vp: VirtualProcessor): number {
     if (!vp.onLp) return this.now;
     return Math.max(this.now, ((vp.cpu.icount + vp.cpu.tscOffset) * 1000) / this.cpuMHz);
@@ -674,10 +720,11 @@ export class HypervHost {
     };
     vp.lastExit = x.kind;
     // Platform devices (src/platform/devices.ts) answer their ports and MSRs first.
-    if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr") {
+    if (x.kind === "io" || x.kind === "rdmsr" || x.kind === "wrmsr" || x.kind === "gpa-fault") {
       const r = this.devices.handle(vp.platform, x);
       if (r === "handled") return true;
       if (r === "gp") return refuse(EXC_GP, 0, x.rip);
+      if (typeof r === "object") { this.log.push(`partition ${p.id} VP ${vp.index}: ${r.failed} at 0x${x.rip.toString(16)}; VP stopped`); vp.state = "suspended"; return false; }
     }
     switch (x.kind) {
       case "hypercall": {

@@ -113,7 +113,10 @@ export class Partition {
     readonly parent: Partition | undefined,
     opts: { compatibilityVersion?: number; flags?: bigint } = {},
   ) {
-    this.domid = domId(id);
+    // The machine's domain for this partition's memory, numbered from the root as 0: partition ids
+    // start at 1 (0 is HV_PARTITION_ID_INVALID) with the root, so a Xen-enabled child's domain is
+    // also the Xen domain id the adapter shows it (the root plays dom0). One number, one owner.
+    this.domid = domId(id - 1);
     this.createdNs = host.now;
     this.referenceBaseNs = Math.floor(host.now / 100) * 100;
     this.compatibilityVersion = opts.compatibilityVersion ?? 0;

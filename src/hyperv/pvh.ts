@@ -9,8 +9,9 @@ import { XEN_ELFNOTE } from "../xen/abi";
 import { readNotes, noteNumber } from "../xen/elf-notes";
 import { memmapOf, writeHvmStartInfo } from "../xen/builder";
 import { HypervError } from "./errors";
+import type { AcpiTables } from "../xen/loader/acpi";
 
-export function loadPvh(g: GuestPhysical, image: Uint8Array, pages: number, cmdline: string): { entry: number; startInfo: number; symbols: Map<string, number> } {
+export function loadPvh(g: GuestPhysical, image: Uint8Array, pages: number, cmdline: string, ramdisk?: Uint8Array, acpi?: AcpiTables): { entry: number; startInfo: number; symbols: Map<string, number> } {
   const elf = new ElfFile(image);
   if (elf.machine !== 62) throw new HypervError("INVALID_PARAMETER", `kernel is for ELF machine ${elf.machine}, not x86-64 (62)`);
   const note = readNotes(elf).find((n) => n.type === XEN_ELFNOTE.PHYS32_ENTRY);
@@ -23,6 +24,17 @@ export function loadPvh(g: GuestPhysical, image: Uint8Array, pages: number, cmdl
     end = Math.max(end, at + ph.memsz);
   }
   elf.loadInto(g, { usePaddr: true });
-  const si = writeHvmStartInfo(g, end, memmapOf(pages), cmdline);
+  // The initrd as hvm_start_info's first module, on the page after the kernel (as buildPvh does).
+  const modules: { paddr: number; size: number }[] = [];
+  if (ramdisk) {
+    const at = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
+    if (at + ramdisk.length + PAGE_SIZE > pages * PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `ramdisk (${ramdisk.length} bytes at 0x${at.toString(16)}) does not fit in the partition's ${pages / 256} MiB`);
+    g.write(at, ramdisk);
+    modules.push({ paddr: at, size: ramdisk.length });
+    end = at + ramdisk.length;
+  }
+  // ACPI tables (their pages already mapped by the caller): listed as E820_ACPI, RSDP in start_info.
+  for (const t of acpi?.pages ?? []) g.write(t.at, t.bytes);
+  const si = writeHvmStartInfo(g, end, memmapOf(pages, acpi?.region), cmdline, { modules, rsdp: acpi?.rsdp });
   return { entry: Number(noteNumber(note)), startInfo: si, symbols: new Map([...elf.symbolMap()].map(([k, v]) => [k, Number(v)])) };
 }

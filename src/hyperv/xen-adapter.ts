@@ -24,9 +24,9 @@
  * Everything else is -ENOSYS, recorded in the translation table.
  */
 import {
-  HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, EVTCHNOP, XENMEM, VIRQ,
-  XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVM_PARAM_CALLBACK_TYPE_VECTOR, HVM_PARAM, DOMID_SELF, LAYOUT,
-  GNTTABOP, GNTST, GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_host_map, GNTMAP_readonly,
+  HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, XENMEM,
+  XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVM_PARAM_CALLBACK_TYPE_VECTOR, HVM_PARAM, LAYOUT,
+  GNTTABOP, GNTST, VMASST_CMD_enable, VMASST_CMD_disable, VMASST_TYPE_runstate_update_flag, GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_host_map, GNTMAP_readonly,
 } from "../xen/abi";
 import { SharedInfo } from "../xen/shared-info";
 import { XENSTORE_PFN, CONSOLE_PFN } from "../xen/builder";
@@ -37,8 +37,9 @@ import { writeGuestDirectories } from "../xen/xenstore/libxl-layout";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
 import { DomId, domId, gfn, Mfn, PAGE_SIZE } from "../machine";
 import { vcpuId } from "../platform";
-import { port as xenPort } from "../xen/types";
+import { port, virq, type Port } from "../xen/types";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
+import { guestFeatureSubmap } from "../xen/hypercalls/xen-version";
 import { xenCpuid } from "../xen/cpuid";
 import { display, MimeBundle } from "../mime";
 import type { HypervHost } from "./host";
@@ -46,6 +47,8 @@ import type { Partition, VirtualProcessor } from "./partition";
 import { HV_STATUS, HVCALL, HV_MESSAGE_PAYLOAD_BYTE_COUNT } from "./tlfs";
 import { encodeInput } from "./hypercall-abi";
 import { armXenTimer, hvmOp, multicall, publishTime, systemTimeNs, vcpuOp } from "./xen-translations";
+import { XenEnd, XenTransport } from "./xen-transport";
+import { eventChannelOp } from "./xen-evtchn-op";
 
 /** Xen's leaves behind Hyper-V's (xen/arch/x86/cpuid.c with Viridian: base 0x40000100). */
 export const XEN_ADAPTER_CPUID_BASE = 0x40000100;
@@ -55,9 +58,6 @@ export const XEN_ADAPTER_HYPERCALL_MSR = 0x40000200;
 export const XEN_CONSOLE_CONNECTION_ID = 0x58454e00; // "XEN\0"
 /** The Hyper-V page with the adapter: `or eax, 0x80000000; vmcall; ret` (Xen's Viridian page). */
 export const TAGGED_HV_PAGE_PREFIX = [0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x01, 0xc1, 0xc3];
-
-/** The adapter's guest runs on VP 0 (its only vCPU as Xen sees it). */
-const BSP = vcpuId(0);
 
 const NAMES = new Map<number, string>(Object.entries(HYPERVISOR).map(([k, v]) => [v as number, k]));
 const ENOSYS = -XEN_ERRNO.ENOSYS;
@@ -69,14 +69,13 @@ export function rootXenStore(host: HypervHost): XenStore {
   if (!s) { s = new XenStore(); stores.set(host, s); }
   return s;
 }
-/** Connection id of the root's xenstored for a partition: "XS" << 16 | partition (ours). */
-const XENSTORE_CONNECTION = (partition: number) => (0x58530000 | (partition & 0xffff)) >>> 0;
-
-/** Connection ids of adapter event channels: 0x45560000 | partition << 8 | port (ours). */
-const EVTCHN_CONNECTION = (partition: number, port: number) => (0x45560000 | ((partition & 0xff) << 8) | (port & 0xff)) >>> 0;
-const MAX_PORTS = 256;
-
-interface Port { port: number; state: "unbound" | "interdomain"; remoteDom: number; remotePort?: number; connectionId: number }
+/** The transport of a host: Xen's event channels over its SynIC connections, the root as domain 0. */
+const transports = new WeakMap<HypervHost, XenTransport<Partition>>();
+export function xenTransport(host: HypervHost): XenTransport<Partition> {
+  let t = transports.get(host);
+  if (!t) { t = new XenTransport<Partition>(host); transports.set(host, t); }
+  return t;
+}
 
 export interface Translation {
   xen: string;
@@ -92,7 +91,8 @@ export class XenAdapter {
   }
   readonly counts = new Map<string, { calls: number; hv: number }>();
   hypercallPageGpa: number | undefined;
-  readonly ports = new Map<number, Port>();
+  /** This partition as a Xen domain of the transport: its port table is Xen's EventChannelTable. */
+  readonly end: XenEnd;
   sharedInfo: SharedInfo | undefined;
   callbackVector: number | undefined;
   eventsDelivered = 0;
@@ -101,10 +101,11 @@ export class XenAdapter {
   grantFrame: Mfn | undefined;
   /** Grants of other partitions mapped here: handle -> what to undo. */
   readonly maptrack = new Map<number, { granter: XenAdapter; ref: number; gfn: number; old: { mfn: Mfn; writable: boolean } | undefined; readonly: boolean }>();
-  storePort: number | undefined;
-  consolePort: number | undefined;
+  /** The guest's ends of its XenStore and console channels (HVM_PARAM_STORE_EVTCHN / CONSOLE_EVTCHN), and the root's. */
+  storePort: Port | undefined;
+  consolePort: Port | undefined;
+  private storeRootPort: Port | undefined;
   consoleRing: ConsoleRing | undefined;
-  timerPort: number | undefined;
   storeRing: XenStoreRing | undefined;
   xenstoreRequests = 0;
 
@@ -113,10 +114,11 @@ export class XenAdapter {
    * root plays dom0's part: xenstored, xenconsoled, backends). Hyper-V's partition id 0 is
    * HV_PARTITION_ID_INVALID, so the ids cannot simply be shared.
    */
-  get domid(): DomId { return domId(this.partition.id - this.host.root.id); }
-  partitionIdOf(domid: number): number { return domid + this.host.root.id; }
+  get domid(): DomId { return this.partition.domid; }
+  partitionIdOf(domid: number): number { return this.host.partitionOfDomain(domId(domid))?.id ?? -1; }
 
   constructor(readonly host: HypervHost, readonly partition: Partition) {
+    this.end = xenTransport(host).add(partition, { raise: (p) => this.raise(p), clearPending: (p) => this.sharedInfo?.clearPending(p) });
     if (!host.connections.has(XEN_CONSOLE_CONNECTION_ID)) {
       host.registerConnection({
         id: XEN_CONSOLE_CONNECTION_ID, owner: "root xen console",
@@ -142,11 +144,12 @@ export class XenAdapter {
     if (!xs.exists("/local/domain/0/name")) { xs.mkdirs("/local/domain/0", 0); xs.write("/local/domain/0/name", "Domain-0"); }
     const m = this.host.rootMapNewPage(this.partition, XENSTORE_PFN);
     this.storeRing = new XenStoreRing(() => this.host.machine.memory.view(m));
-    const port = this.freePort()!;
-    const connectionId = XENSTORE_CONNECTION(id);
-    this.ports.set(port, { port, state: "interdomain", remoteDom: this.host.root.id, remotePort: 0, connectionId });
-    this.host.registerConnection({ id: connectionId, owner: "root xenstored", allowed: (from) => from === this.partition, onEvent: () => this.serveXenStore() });
-    this.storePort = port;
+    // As libxl does: a port of the guest's unbound for dom0, which xenstored binds as its service.
+    const t = xenTransport(this.host);
+    const port = t.events.allocUnbound(this.end, t.root.domid, "xenstore");
+    if (typeof port === "string") throw new Error(`domain ${id} has no free event channel port for XenStore`);
+    this.storeRootPort = t.events.bindService(t.root, this.end, port.port, "xenstored", () => this.serveXenStore());
+    this.storePort = port.port;
   }
 
   /** Asks the guest to shut down the way xl does: control/shutdown in XenStore (its watch fires). */
@@ -158,18 +161,15 @@ export class XenAdapter {
   setupConsole(): void {
     const m = this.host.rootMapNewPage(this.partition, CONSOLE_PFN);
     this.consoleRing = new ConsoleRing(() => this.host.machine.memory.view(m));
-    const port = this.freePort()!;
-    const connectionId = (0x434e0000 | (this.partition.id & 0xffff)) >>> 0; // "CN" << 16 | partition (ours)
-    this.ports.set(port, { port, state: "interdomain", remoteDom: this.host.root.id, remotePort: 0, connectionId });
-    this.host.registerConnection({ id: connectionId, owner: "root xenconsoled", allowed: (from) => from === this.partition, onEvent: () => {
-      this.partition.console += this.consoleRing!.drain();
-      return HV_STATUS.SUCCESS;
-    } });
-    this.consolePort = port;
+    const t = xenTransport(this.host);
+    const port = t.events.allocUnbound(this.end, t.root.domid, "console");
+    if (typeof port === "string") throw new Error(`domain ${this.domid} has no free event channel port for the console`);
+    t.events.bindService(t.root, this.end, port.port, "xenconsoled", () => { this.partition.console += this.consoleRing!.drain(); });
+    this.consolePort = port.port;
   }
 
   /** The root's xenstored: drain the ring, answer each request, notify the guest. */
-  private serveXenStore(): number {
+  private serveXenStore(): void {
     const ring = this.storeRing!;
     const xs = rootXenStore(this.host);
     for (const m of ring.takeRequests()) {
@@ -177,11 +177,15 @@ export class XenAdapter {
       // Watch events can fire later (a root-side write): queue, flush and notify then too.
       ring.queue(handleRequest(xs, this.domid, m, (path, token) => {
         ring.queue(watchEvent(path, token));
-        if (ring.flush() && this.storePort !== undefined) this.deliver(this.storePort);
+        if (ring.flush()) this.notifyStore();
       }));
     }
-    if (ring.flush() && this.storePort !== undefined) this.deliver(this.storePort);
-    return HV_STATUS.SUCCESS;
+    if (ring.flush()) this.notifyStore();
+  }
+
+  /** xenstored tells the guest the ring moved: EVTCHNOP_send on its root port (the root's HvSignalEvent). */
+  private notifyStore(): void {
+    if (this.storeRootPort !== undefined) xenTransport(this.host).notifyFromRoot(this.storeRootPort);
   }
 
   cpuid(vp: VirtualProcessor, leaf: number, subleaf: number): [number, number, number, number] | undefined {
@@ -266,7 +270,16 @@ export class XenAdapter {
         else if (cmd === XENVER.extraversion) {
           const b = new Uint8Array(16); b.set(Buffer.from(XEN_EXTRA, "latin1").subarray(0, 15));
           try { cpu.writeVirt(a2, b); r = this.record("xen_version(extraversion)", [], 0); } catch { r = this.record("xen_version(extraversion)", [], -XEN_ERRNO.EFAULT); }
-        } else r = this.record(`xen_version(${cmd})`, [], ENOSYS);
+        } else if (cmd === XENVER.get_features) {
+          // The same feature map the Xen host gives a PVH guest (the root is dom0, never the guest).
+          const F = LAYOUT.xen_feature_info.f;
+          try {
+            const idx = cpu.readVirtU32(a2 + BigInt(F.submap_idx));
+            cpu.writeVirtU32(a2 + BigInt(F.submap), guestFeatureSubmap(idx, false));
+            r = this.record(`xen_version(get_features ${idx})`, [], 0);
+          } catch { r = this.record("xen_version(get_features)", [], -XEN_ERRNO.EFAULT); }
+        } else if (cmd === XENVER.pagesize) r = this.record("xen_version(pagesize)", [], PAGE_SIZE);
+        else r = this.record(`xen_version(${cmd})`, [], ENOSYS);
         break;
       }
       case HYPERVISOR.sched_op: {
@@ -276,7 +289,7 @@ export class XenAdapter {
           r = this.record("sched_op(yield)", [`HvNotifyLongSpinWait = ${s}`], 0);
         } else if (cmd === SCHEDOP.block) {
           // Sleep until an event is pending (even with interrupts off): HLT with Xen's wake rule.
-          if (!this.sharedInfo?.upcallPending(BSP)) { vp.state = "halted"; vp.wakeOnEvent = true; }
+          if (!this.sharedInfo?.upcallPending(vp.index)) { vp.state = "halted"; vp.wakeOnEvent = true; }
           r = this.record("sched_op(block)", ["VP halted until a SynIC/event-channel interrupt"], 0);
         } else if (cmd === SCHEDOP.shutdown) {
           let reason = -1;
@@ -332,6 +345,15 @@ export class XenAdapter {
         r = this.record(`multicall(${Number(a2)} entries)`, this.translations.slice(before).map((t) => `${t.xen} = ${t.result}`), r);
         break;
       }
+      case HYPERVISOR.vm_assist: {
+        // common/kernel.c do_vm_assist: an HVM/PVH guest may only toggle runstate_update_flag.
+        const cmd = Number(a1), type = Number(a2);
+        if (type !== VMASST_TYPE_runstate_update_flag) { r = this.record(`vm_assist(${cmd}, ${type})`, [], -XEN_ERRNO.EINVAL); break; }
+        if (cmd !== VMASST_CMD_enable && cmd !== VMASST_CMD_disable) { r = this.record(`vm_assist(${cmd}, runstate_update_flag)`, [], ENOSYS); break; }
+        this.runstateUpdateFlag = cmd === VMASST_CMD_enable;
+        r = this.record(`vm_assist(${cmd === VMASST_CMD_enable ? "enable" : "disable"}, runstate_update_flag)`, [], 0);
+        break;
+      }
       case HYPERVISOR.event_channel_op:
         r = this.eventChannelOp(vp, Number(a1), a2);
         break;
@@ -348,6 +370,8 @@ export class XenAdapter {
   private readonly hvmParams = new Map<number, bigint>();
   /** Per-VP upcall vectors (HVMOP_set_evtchn_upcall_vector), winning over CALLBACK_IRQ's. */
   readonly upcallVectors = new Map<number, number>();
+  readonly runstateAreas = new Map<number, bigint>();
+  runstateUpdateFlag = false;
 
   hvmParam(index: number): bigint {
     switch (index) {
@@ -366,114 +390,69 @@ export class XenAdapter {
     return 0;
   }
 
-  /** Raises one of our ports (the timer's, a peer's send): Xen's evtchn_set_pending. */
-  deliverPort(n: number): number {
-    return this.deliver(n);
+  /** A VIRQ of a VP fired (its synthetic timer expired): the hypervisor marks the bound port pending. */
+  raiseVirq(vpIndex: number, v: number): void {
+    const port = this.end.evtchn.virqPort(virq(v), vcpuId(vpIndex));
+    if (port !== undefined) xenTransport(this.host).deliver(this.end, port);
   }
 
-  private freePort(): number | undefined {
-    for (let p = 1; p < MAX_PORTS; p++) if (!this.ports.has(p)) return p; // port 0 is reserved (event_channel.c)
-    return undefined;
-  }
-
-  /** The adapter of another partition (by partition id: Port.remoteDom holds partition ids). */
-  private peerAdapter(partitionId: number): XenAdapter | undefined {
-    return this.host.partitions.get(partitionId)?.xenAdapter;
-  }
-
-  private openConnection(port: number): number {
-    const id = EVTCHN_CONNECTION(this.partition.id, port);
-    if (!this.host.connections.has(id)) {
-      this.host.registerConnection({ id, owner: `partition ${this.partition.id}`, onEvent: (_from, flag) => this.deliver(flag) });
-    }
-    return id;
-  }
-
-  /** An event arrived on our port (through HvSignalEvent on its connection): Xen's evtchn_set_pending. */
-  private deliver(n: number): number {
-    const si = this.sharedInfo;
-    if (!this.ports.has(n) || !si) return HV_STATUS.INVALID_PORT_ID;
-    const port = xenPort(n);
-    if (si.testAndSetPending(port)) return HV_STATUS.SUCCESS; // already pending
-    if (si.testMasked(port)) return HV_STATUS.SUCCESS;
-    si.testAndSetPendingSel(BSP, Math.floor(port / 64));
-    si.setUpcallPending(BSP, 1);
+  /**
+   * A port of ours went pending, by the 2-level ABI (event_2l.c evtchn_2l_set_pending): the
+   * pending bit, then unless masked the selector bit of the port's vCPU and its upcall.
+   */
+  private raise(port: Port): void {
+    const si = this.sharedInfo, e = this.end.evtchn.get(port);
+    if (!si || !e) return;
+    if (si.testAndSetPending(port)) return;
     this.eventsDelivered++;
-    const vector = this.upcallVectors.get(BSP) ?? this.callbackVector;
-    if (vector !== undefined && !si.upcallMask(BSP)) this.partition.vp(BSP).cpu.injectInterrupt(vector);
-    return HV_STATUS.SUCCESS;
+    const vp = this.partition.vps[e.notifyVcpu];
+    if (!si.testMasked(port) && !si.testAndSetPendingSel(e.notifyVcpu, port >> 6) && vp) this.markEventsPending(vp);
+  }
+
+  /**
+   * vcpu_mark_events_pending: upcall_pending, then the interrupt: a per-VP upcall vector is an
+   * edge into the VP's local APIC (as hvm_assert_evtchn_irq), CALLBACK_IRQ's vector goes to the
+   * VP directly (no EOI); a VP blocked in SCHEDOP_block wakes either way.
+   */
+  private markEventsPending(vp: VirtualProcessor): void {
+    const si = this.sharedInfo!;
+    if (si.upcallPending(vp.index)) return;
+    si.setUpcallPending(vp.index, 1);
+    const perVp = this.upcallVectors.get(vp.index);
+    if (perVp !== undefined) this.host.lapic.setIrq(vp.platform, perVp);
+    else if (this.callbackVector !== undefined && !vp.cpu.pendingInterrupts.includes(this.callbackVector)) vp.cpu.injectInterrupt(this.callbackVector);
+    if (vp.wakeOnEvent) this.wake(vp);
+  }
+
+  private wake(vp: VirtualProcessor): void {
+    if (vp.state !== "halted") return;
+    vp.state = "running";
+    vp.wakeOnEvent = false;
   }
 
   private eventChannelOp(vp: VirtualProcessor, cmd: number, arg: bigint): number {
-    const cpu = vp.cpu;
-    const rd = (len: number) => new DataView(cpu.readVirt(arg, len).buffer);
+    const t = xenTransport(this.host);
+    const si = () => { if (!this.sharedInfo) throw new RangeError("no shared_info"); return this.sharedInfo; };
+    let r: { result: number; name: string; hyperv: string[] };
     try {
-      switch (cmd) {
-        case EVTCHNOP.alloc_unbound: {
-          const b = rd(8);
-          const dom = b.getUint16(0, true), remote = b.getUint16(2, true);
-          if (dom !== DOMID_SELF && dom !== this.domid) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.EPERM);
-          const port = this.freePort();
-          if (port === undefined) return this.record("event_channel_op(alloc_unbound)", [], -XEN_ERRNO.ENOSPC);
-          const connectionId = this.openConnection(port);
-          this.ports.set(port, { port, state: "unbound", remoteDom: remote === DOMID_SELF ? this.partition.id : this.partitionIdOf(remote), connectionId });
-          cpu.writeVirtU32(arg + 4n, port);
-          return this.record("event_channel_op(alloc_unbound)", [`root: HvCreatePort(partition ${this.partition.id}, event, flag ${port}) -> connection 0x${connectionId.toString(16)}`], 0);
-        }
-        case EVTCHNOP.bind_interdomain: {
-          const b = rd(12);
-          const remote = b.getUint16(0, true), rport = b.getUint32(4, true);
-          const peer = this.peerAdapter(remote === DOMID_SELF ? this.partition.id : this.partitionIdOf(remote));
-          const theirs = peer?.ports.get(rport);
-          if (!peer || !theirs || theirs.state !== "unbound" || theirs.remoteDom !== this.partition.id) return this.record("event_channel_op(bind_interdomain)", [], -XEN_ERRNO.EINVAL);
-          const port = this.freePort();
-          if (port === undefined) return this.record("event_channel_op(bind_interdomain)", [], -XEN_ERRNO.ENOSPC);
-          const connectionId = this.openConnection(port);
-          this.ports.set(port, { port, state: "interdomain", remoteDom: peer.partition.id, remotePort: rport, connectionId });
-          theirs.state = "interdomain";
-          theirs.remotePort = port;
-          cpu.writeVirtU32(arg + 8n, port);
-          // Xen marks the new local port pending (evtchn_bind_interdomain: evtchn_port_set_pending).
-          this.deliver(port);
-          return this.record("event_channel_op(bind_interdomain)", [`root: HvConnectPort(${this.partition.id}:${port} <-> ${peer.partition.id}:${rport})`], 0);
-        }
-        case EVTCHNOP.bind_virq: {
-          const b = rd(12);
-          const virq = b.getUint32(0, true), vcpu = b.getUint32(4, true);
-          if (virq !== VIRQ.TIMER || vcpu !== 0) return this.record(`event_channel_op(bind_virq ${virq})`, [], -XEN_ERRNO.EINVAL);
-          const port = this.freePort();
-          if (port === undefined) return this.record("event_channel_op(bind_virq)", [], -XEN_ERRNO.ENOSPC);
-          this.ports.set(port, { port, state: "interdomain", remoteDom: this.partition.id, remotePort: port, connectionId: 0 });
-          this.timerPort = port;
-          cpu.writeVirtU32(arg + 8n, port);
-          return this.record("event_channel_op(bind_virq TIMER)", [], 0);
-        }
-        case EVTCHNOP.send: {
-          const port = rd(4).getUint32(0, true);
-          const p = this.ports.get(port);
-          if (!p) return this.record("event_channel_op(send)", [], -XEN_ERRNO.EINVAL);
-          if (p.state !== "interdomain") return this.record("event_channel_op(send)", [], 0); // unbound: dropped, as Xen does
-          if (port === this.storePort || port === this.consolePort) {
-            const input = new Uint8Array(8);
-            new DataView(input.buffer).setUint32(0, p.connectionId, true);
-            const st = this.hv(vp, HVCALL.SIGNAL_EVENT, input, true);
-            return this.record("event_channel_op(send)", [`HvSignalEvent(conn 0x${p.connectionId.toString(16)} = root ${port === this.storePort ? "xenstored" : "xenconsoled"}) = ${st}`], st === HV_STATUS.SUCCESS ? 0 : -XEN_ERRNO.EINVAL);
-          }
-          const peer = this.peerAdapter(p.remoteDom)!;
-          const conn = peer.ports.get(p.remotePort!)!.connectionId;
-          // HvSignalEvent, fast: ConnectionId u32, FlagNumber u16 (the peer's port).
+      r = eventChannelOp({
+        transport: t, end: this.end, cpu: vp.cpu,
+        signal: (conn, flag) => {
+          // HvSignalEvent, fast: ConnectionId u32, FlagNumber u16 (the port).
           const input = new Uint8Array(8);
           new DataView(input.buffer).setUint32(0, conn, true);
-          new DataView(input.buffer).setUint16(4, p.remotePort!, true);
-          const st = this.hvAs(peer, vp, input);
-          return this.record("event_channel_op(send)", [`HvSignalEvent(conn 0x${conn.toString(16)}, flag ${p.remotePort}) = ${st}`], st === HV_STATUS.SUCCESS ? 0 : -XEN_ERRNO.EINVAL);
-        }
-        default:
-          return this.record(`event_channel_op(${cmd})`, [], ENOSYS);
-      }
+          new DataView(input.buffer).setUint16(4, flag, true);
+          return this.hv(vp, HVCALL.SIGNAL_EVENT, input, true);
+        },
+        markEventsPending: (v) => { const x = this.partition.vps[v]; if (x) this.markEventsPending(x); },
+        testAndClearMask: (p) => si().testAndClearMask(port(p)),
+        testPending: (p) => si().testPending(port(p)),
+        testAndSetPendingSel: (v, w) => si().testAndSetPendingSel(vcpuId(v), w),
+      }, cmd, arg);
     } catch {
       return this.record(`event_channel_op(${cmd})`, [], -XEN_ERRNO.EFAULT);
     }
+    return this.record(r.name, r.hyperv, r.result);
   }
 
   /** grant_entry_v1 {u16 flags, u16 domid, u32 frame} of one of our refs, through the root's view. */
@@ -540,11 +519,6 @@ export class XenAdapter {
       }
     }
     return this.record(`grant_table_op(${cmd === GNTTABOP.map_grant_ref ? "map" : "unmap"})`, ops, 0);
-  }
-
-  /** HvSignalEvent on a connection the peer's port owns (the root granted us ConnectPort to it). */
-  private hvAs(_peer: XenAdapter, vp: VirtualProcessor, input: Uint8Array): number {
-    return this.hv(vp, HVCALL.SIGNAL_EVENT, input, true);
   }
 
   toMimeBundle(): MimeBundle {

@@ -9,7 +9,7 @@
  */
 import {
   DOMID_SELF, ETIME, HYPERVISOR, HVMOP_get_param, HVMOP_set_evtchn_upcall_vector, HVMOP_set_param, HVM_NR_PARAMS, HVM_PARAM, LAYOUT,
-  VCPUOP, VCPU_SSHOTTMR_future, XEN_ERRNO,
+  RUNSTATE, VCPUOP, VCPU_SSHOTTMR_future, VIRQ, XEN_ERRNO, XEN_RUNSTATE_UPDATE,
 } from "../xen/abi";
 import { GUEST_READABLE_PARAMS, GUEST_SETTABLE_PARAMS } from "../xen/hypercalls/hvm-op";
 import { gfn, PAGE_SIZE } from "../machine";
@@ -25,11 +25,16 @@ import { HV_MSR, HV_REG, STIMER } from "./tlfs";
 export interface XlatVp {
   readonly index: number;
   readonly cpu: Vcpu;
+  /** Time this VP ran (HV_X64_MSR_VP_RUNTIME's source, ns) and its state now. */
+  readonly runtimeNs: number;
+  readonly runstate: "running" | "runnable" | "blocked" | "offline";
   readonly stimers: { onFire?: () => void; deadlineNs?: number }[];
 }
 export interface XlatAdapter<V extends XlatVp> {
   readonly host: {
     vpNow(vp: V): number;
+    /** The VP's run time up to now (what HV_X64_MSR_VP_RUNTIME counts, in ns). */
+    vpRuntimeNs(vp: V): number;
     rdmsr(vp: V, msr: number): bigint | undefined;
     wrmsr(vp: V, msr: number, value: bigint): boolean;
     getVpRegisters(partitionId: number, vpIndex: number, names: number[]): bigint[];
@@ -38,11 +43,15 @@ export interface XlatAdapter<V extends XlatVp> {
   };
   readonly partition: { readonly id: number; readonly referenceBaseNs: number; readonly vps: readonly V[]; readonly memory: GuestPhysical };
   readonly sharedInfo: SharedInfo | undefined;
-  readonly timerPort: number | undefined;
   readonly domid: number;
   readonly upcallVectors: Map<number, number>;
+  /** VCPUOP_register_runstate_memory_area: each VP's area (a guest-virtual address). */
+  readonly runstateAreas: Map<number, bigint>;
+  /** VMASST_TYPE_runstate_update_flag enabled. */
+  readonly runstateUpdateFlag: boolean;
   partitionIdOf(domid: number): number;
-  deliverPort(port: number): number;
+  /** The hypervisor raises a VIRQ of a VP (its bound port goes pending). */
+  raiseVirq(vpIndex: number, virq: number): void;
   hvmParam(index: number): bigint;
   setHvmParam(index: number, value: bigint): 0;
 }
@@ -77,6 +86,7 @@ export function publishTime<V extends XlatVp>(a: XlatAdapter<V>, vp: V): string[
   const mul = Math.floor((1e9 * 2 ** 32) / tps);
   const tsc = vp.cpu.icount + vp.cpu.tscOffset;
   si.setTime(v, BigInt(Math.floor(systemTimeNs(a, vp))), BigInt(tsc), mul, shift);
+  updateRunstateArea(a, vp);
   return ["HV_X64_MSR_TSC_FREQUENCY", "reference clock (HV_X64_MSR_TIME_REF_COUNT) at the TSC stamp"];
 }
 
@@ -90,7 +100,7 @@ export function armXenTimer<V extends XlatVp>(a: XlatAdapter<V>, vp: V, absNs: n
     a.host.wrmsr(vp, STIMER_CONFIG(XEN_TIMER_STIMER), 0n);
     return [`HV_X64_MSR_STIMER${XEN_TIMER_STIMER}_CONFIG = 0`];
   }
-  t.onFire = () => { if (a.timerPort !== undefined) a.deliverPort(a.timerPort); };
+  t.onFire = () => a.raiseVirq(vp.index, VIRQ.TIMER);
   const count = BigInt(Math.max(1, Math.ceil(absNs / 100)));
   a.host.wrmsr(vp, STIMER_COUNT(XEN_TIMER_STIMER), count);
   a.host.wrmsr(vp, STIMER_CONFIG(XEN_TIMER_STIMER), STIMER.ENABLE);
@@ -99,6 +109,43 @@ export function armXenTimer<V extends XlatVp>(a: XlatAdapter<V>, vp: V, absNs: n
   // watch fire once instead of twice, as on Xen). A known divergence from the TLFS, in the notes.
   t.deadlineNs = a.partition.referenceBaseNs + absNs;
   return [`HV_X64_MSR_STIMER${XEN_TIMER_STIMER}_COUNT = ${count} (reference time)`, `HV_X64_MSR_STIMER${XEN_TIMER_STIMER}_CONFIG = enable, one-shot`];
+}
+
+/**
+ * vcpu_runstate_info for a VP (vcpu.h) from what Hyper-V 1.0 tells a guest about its VP: the time
+ * it ran (HV_X64_MSR_VP_RUNTIME) and, for the rest of the partition's life, not running. Hyper-V
+ * 1.0 does not say whether the VP waited for an LP or for an interrupt, so that time is reported
+ * as blocked and the guest sees no steal time (runnable and offline stay 0).
+ */
+export function runstateInfo<V extends XlatVp>(a: XlatAdapter<V>, vp: V): Uint8Array {
+  const b = new Uint8Array(LAYOUT.vcpu_runstate_info.size), dv = new DataView(b.buffer);
+  const RI = LAYOUT.vcpu_runstate_info.f;
+  const now = Math.floor(systemTimeNs(a, vp)), ran = Math.min(now, Math.floor(a.host.vpRuntimeNs(vp)));
+  dv.setUint32(RI.state, RUNSTATE[vp.runstate], true);
+  // Entered its state now: the copy is fresh at every hypercall the VP makes.
+  dv.setBigUint64(RI.state_entry_time, BigInt(now), true);
+  dv.setBigUint64(RI.time + RUNSTATE.running * 8, BigInt(ran), true);
+  dv.setBigUint64(RI.time + RUNSTATE.blocked * 8, BigInt(now - ran), true);
+  return b;
+}
+
+/**
+ * update_runstate_area (common/domain.c): the copy at the VP's registered address, through the
+ * guest's page tables, with XEN_RUNSTATE_UPDATE in state_entry_time while it is written when the
+ * guest enabled the update flag. A copy that faults is skipped, as Xen's is.
+ */
+export function updateRunstateArea<V extends XlatVp>(a: XlatAdapter<V>, vp: V): string[] {
+  const va = a.runstateAreas.get(vp.index);
+  if (va === undefined) return [];
+  const info = runstateInfo(a, vp);
+  try {
+    if (a.runstateUpdateFlag) {
+      const entry = new DataView(info.buffer).getBigUint64(LAYOUT.vcpu_runstate_info.f.state_entry_time, true);
+      vp.cpu.writeVirtU64(va + BigInt(LAYOUT.vcpu_runstate_info.f.state_entry_time), entry | XEN_RUNSTATE_UPDATE);
+      vp.cpu.writeVirt(va, info);
+    } else vp.cpu.writeVirt(va, info);
+  } catch { /* not mapped (yet) */ }
+  return ["HV_X64_MSR_VP_RUNTIME", "HV_X64_MSR_TIME_REF_COUNT"];
 }
 
 /** Guest memory by virtual address, as the guest's hypercall arguments name it. */
@@ -131,6 +178,19 @@ export function vcpuOp<V extends XlatVp>(a: XlatAdapter<V>, { vp, args }: Args<V
     case VCPUOP.stop_singleshot_timer:
       if (target !== vp) return out(-XEN_ERRNO.EINVAL);
       return out(0, armXenTimer(a, vp, undefined));
+    case VCPUOP.register_runstate_memory_area: {
+      // The argument holds a guest-virtual address (a handle); 0 unregisters (common/domain.c).
+      const va = cpu.readVirtU64(arg);
+      if (va === 0n) { a.runstateAreas.delete(id); return out(0); }
+      a.runstateAreas.set(id, va);
+      return out(0, updateRunstateArea(a, target));
+    }
+    case VCPUOP.get_runstate_info:
+      cpu.writeVirt(arg, runstateInfo(a, target));
+      return out(0, ["HV_X64_MSR_VP_RUNTIME", "HV_X64_MSR_TIME_REF_COUNT"]);
+    // No periodic timer is ever armed by the adapter (Xen's default for HVM is none either).
+    case VCPUOP.stop_periodic_timer:
+      return out(0, [`HV_X64_MSR_STIMER${XEN_TIMER_STIMER}_CONFIG unchanged (no periodic timer)`]);
     case VCPUOP.register_vcpu_info: {
       // For translated guests `mfn` is a guest frame (arch/x86/domain.c map_vcpu_info).
       const RV = LAYOUT.vcpu_register_vcpu_info.f;

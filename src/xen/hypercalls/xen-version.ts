@@ -10,6 +10,17 @@ function putString(c: Parameters<Handler>[0], va: number, s: string, size: numbe
   c.mem.write(va, b);
 }
 
+/**
+ * XENVER_get_features submap `idx` for a PVH/HVM guest (kernel.c: translated, callback vector,
+ * safe pvclock; dom0 for the control domain). The Longhorn adapter answers with the same map.
+ */
+export function guestFeatureSubmap(idx: number, dom0: boolean): number {
+  if (idx !== 0) return 0;
+  const map = (1 << XENFEAT.writable_page_tables) | (1 << XENFEAT.auto_translated_physmap) | (1 << XENFEAT.supervisor_mode_kernel)
+    | (1 << XENFEAT.hvm_callback_vector) | (1 << XENFEAT.hvm_safe_pvclock) | (dom0 ? 1 << XENFEAT.dom0 : 0);
+  return map >>> 0;
+}
+
 export const xenVersion: Handler = (c, a) => {
   const cmd = num(a[0]!), arg = num(a[1]!);
   switch (cmd) {
@@ -27,14 +38,7 @@ export const xenVersion: Handler = (c, a) => {
     case XENVER.changeset: putString(c, arg, "xenlab", 64); return 0;
     case XENVER.platform_parameters: c.mem.setU64(arg, 0xffff800000000000n); return 0;
     case XENVER.get_features: {
-      const idx = c.mem.u32(arg + F.submap_idx);
-      let map = 0;
-      if (idx === 0) {
-        map = (1 << XENFEAT.writable_page_tables) | (1 << XENFEAT.auto_translated_physmap) | (1 << XENFEAT.supervisor_mode_kernel)
-          | (1 << XENFEAT.hvm_callback_vector) | (1 << XENFEAT.hvm_safe_pvclock);
-        if (c.dom.domid === 0) map |= 1 << XENFEAT.dom0;
-      }
-      c.mem.setU32(arg + F.submap, map >>> 0);
+      c.mem.setU32(arg + F.submap, guestFeatureSubmap(c.mem.u32(arg + F.submap_idx), c.dom.domid === 0));
       return 0;
     }
     case XENVER.pagesize: return 4096;
