@@ -96,6 +96,46 @@ async function idleRssMiB(argv?: string[]): Promise<number> {
   }
 }
 
+function rssMiB(client: KernelClient): number {
+  const status = readFileSync(`/proc/${client.proc.pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+async function ran(client: KernelClient, code: string): Promise<void> {
+  const { reply } = await client.execute(code);
+  if (reply.content.status !== "ok") throw new Error(`${code.slice(0, 60)} failed: ${JSON.stringify(reply.content).slice(0, 300)}`);
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 500));
+
+/**
+ * Resident memory a session grows by: per declaring cell over `cells` cells (KiB per cell, after a
+ * first cell and 20 warm-up cells), and what a 20 MB cell leaves behind once 5 small cells ran after it.
+ */
+async function growth(argv: string[] | undefined, declaring: (i: number) => string, big: string, cells = 200): Promise<{ perCellKiB: number; bigLeftMiB: number }> {
+  const { client } = await started(argv);
+  try {
+    for (let i = 0; i < 20; i++) await ran(client, declaring(100000 + i));
+    await settle();
+    const before = rssMiB(client);
+    for (let i = 0; i < cells; i++) await ran(client, declaring(i));
+    await settle();
+    const after = rssMiB(client);
+    await ran(client, big);
+    for (let i = 0; i < 5; i++) await ran(client, declaring(200000 + i));
+    await settle();
+    return { perCellKiB: ((after - before) * 1024) / cells, bigLeftMiB: rssMiB(client) - after };
+  } finally {
+    await client.shutdown();
+  }
+}
+
+const DECLARING_TS = (i: number) => `interface Point${i} { x: number; y: number }\nconst p${i}: Point${i} = { x: ${i}, y: 2 };\np${i}.x * p${i}.y`;
+const DECLARING_PY = (i: number) => `p${i} = {"x": ${i}, "y": 2}\np${i}["x"] * p${i}["y"]`;
+/** The same 20 MB string literal's length in both languages. */
+const BIG_CELL = `"${"x".repeat(20_000_000)}".length`;
+const BIG_CELL_PY = `len("${"x".repeat(20_000_000)}")`;
+
 const trivial = (i: number) => `${i}`;
 
 /** A guest that loops forever (inc eax; jmp back), so %step always has an instruction to run. */
@@ -147,6 +187,14 @@ export const figures: Figure[] = [
     name: "kernel.step_magic",
     async run() {
       return { value: await roundTripMs(undefined, () => "%step vcpu", STEP_SETUP), unit: "ms", anchor: "ipykernel trivial cell, median", anchor_value: await roundTripMs(IPYKERNEL_ARGV, trivial), note: "one guest instruction with registers and disassembly drawn, execute to idle" };
+    },
+  },
+  {
+    name: "kernel.rss_per_cell",
+    async run() {
+      const ours = await growth(undefined, DECLARING_TS, BIG_CELL);
+      const theirs = await growth(IPYKERNEL_ARGV, DECLARING_PY, BIG_CELL_PY);
+      return { value: ours.perCellKiB, unit: "KiB", anchor: "ipykernel, a cell declaring and using a dict", anchor_value: theirs.perCellKiB, note: `resident memory per declaring cell over 200 cells; a 20 MB cell then 5 small ones leave ${ours.bigLeftMiB.toFixed(1)} MiB (ipykernel ${theirs.bigLeftMiB.toFixed(1)} MiB)` };
     },
   },
   {

@@ -26,6 +26,7 @@ import { kernelInfoContent } from "./kernel-info";
 import { Channel, JsonObject, makeChild, Message } from "./messages";
 import { decode, encode, MessageTooLarge, Signer, WireError } from "./wire";
 import { watchParent } from "./parent-watch";
+import { releaseAfterBig } from "./memory-release";
 
 interface IoThreadData {
   connection: ConnectionInfo;
@@ -156,6 +157,7 @@ class IoThread {
       throw err;
     }
     handle(message);
+    releaseAfterBig(frames.reduce((n, f) => n + f.length, 0));
   }
 
   private onSubscription(frames: Buffer[]): void {

@@ -31,6 +31,7 @@ import { IopubSink, NullSink } from "./iopub-sink";
 import { Channel, JsonObject, JsonValue, makeChild, Message } from "./messages";
 import { captureStdio, kernelLog } from "./stdio-capture";
 import { codePointToUtf16, utf16ToCodePoint } from "./code-points";
+import { releaseAfterBig } from "./memory-release";
 
 type Handler = (m: Message) => Promise<void> | void;
 
@@ -191,6 +192,7 @@ export class Kernel {
     if (storeHistory) this.history.record(count, code);
     if (outcome.status === "error") {
       this.reply(m, "execute_reply", { status: "error", execution_count: count, ...outcome.error! }, { status: "error" });
+      releaseAfterBig(code.length);
       return;
     }
     const userExpressions = await this.userExpressions(m.content.user_expressions);
@@ -199,6 +201,7 @@ export class Kernel {
         ? [...sink.pages.map((data) => ({ source: "page", data: data as JsonObject, start: 0 })), ...sink.nextInputs.map((n) => ({ source: "set_next_input", text: n.text, replace: n.replace }))]
         : [];
     this.reply(m, "execute_reply", { status: "ok", execution_count: count, user_expressions: userExpressions, payload }, { status: "ok" });
+    releaseAfterBig(code.length);
   }
 
   private async userExpressions(raw: JsonValue | undefined): Promise<JsonObject> {

@@ -60,11 +60,8 @@ function pythonSysPrefix(): string {
   throw new KernelspecError(`--sys-prefix needs a Python environment with jupyter_client; tried ${tried.join(", ")}. Use --user, --prefix DIR, or no flag (system-wide)`);
 }
 
-/**
- * Each TypeScript cell builds a new type-checker program; a larger young generation halves the
- * garbage-collection time that dominates it (a trivial cell: 7.7 ms -> 5 ms to convert, measured).
- */
-export const KERNEL_NODE_FLAGS = ["--max-semi-space-size=32"];
+/** --expose-gc: memory is given back after a big request (memory-release.ts). */
+export const KERNEL_NODE_FLAGS = ["--expose-gc"];
 
 export function kernelJson(displayName: string): Record<string, unknown> {
   return {
