@@ -14,7 +14,7 @@ const bit = (n: number) => (1 << n) >>> 0;
 /** CPUID.1:EDX. */
 export const CPUID1_EDX = {
   FPU: bit(0), TSC: bit(4), MSR: bit(5), PAE: bit(6), CX8: bit(8), APIC: bit(9), SEP: bit(11), PGE: bit(13),
-  CMOV: bit(15), PAT: bit(16), CLFSH: bit(19), FXSR: bit(24), SSE: bit(25), SSE2: bit(26),
+  CMOV: bit(15), PAT: bit(16), CLFSH: bit(19), MMX: bit(23), FXSR: bit(24), SSE: bit(25), SSE2: bit(26),
 } as const;
 /** CPUID.1:ECX: with CX16, POPCNT, SSE3, SSSE3, SSE4.1 and SSE4.2 (and LAHF_LM below) the x86-64-v2 set of the psABI; no AVX (bit 28). */
 export const CPUID1_ECX = {

@@ -30,7 +30,9 @@ export const MXCSR_RESET = 0x1f80;
 /** x87 FCW after FNINIT: all exceptions masked, 64-bit precision, round to nearest (SDM Vol. 1 §8.1.5). */
 export const FCW_RESET = 0x037f;
 /** XMM0..15 plus the vector scratch slots 16 (source) and 17 (result). */
-export const VEC_SLOTS = 18, VEC_SRC = 16, VEC_RES = 17;
+export const VEC_SLOTS = 20, VEC_SRC = 16, VEC_RES = 17;
+/** Slots 18 and 19: an MMX destination and source, widened to 128 bits (vec-mmx.ts). */
+export const VEC_MM_D = 18, VEC_MM_S = 19;
 
 export class CpuState {
   // ---- general-purpose registers and RIP ----
@@ -67,8 +69,8 @@ export class CpuState {
 
   // ---- SSE state (XSAVE component 1) ----
   /**
-   * One buffer for XMM0..XMM15 and two 16-byte scratch slots after them (slot 16: a memory or MMX
-   * source operand, slot 17: a result being built), seen through a view per lane width so the
+   * One buffer for XMM0..XMM15 and four 16-byte scratch slots after them (slot 16: a memory
+   * source operand, slot 17: a result being built, 18/19: MMX operands), seen through a view per lane width so the
    * vector helpers (vec-*.ts) address any lane of any slot as view[slot * lanes + lane].
    */
   private readonly vecBuf = new ArrayBuffer(VEC_SLOTS * 16);

@@ -8,3 +8,4 @@ export * from "./xsave";
 export * from "./vec-float";
 export * from "./vec-ssse3";
 export * from "./vec-pcmpstr";
+export * from "./vec-mmx";

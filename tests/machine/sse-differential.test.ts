@@ -13,11 +13,12 @@ import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, Vcpu, writeIdtGate, writeStandardGdt } from "../../src/machine";
 import { Rng } from "./diff-forms";
-import { FX_AT, MEM_AT_STATE, MEM_BYTES, STATE, SseForm, SseInput, buildSseForms, buildSseStringForms, randomSseInput, randomTextInput } from "./sse-forms";
+import { FX_AT, MEM_AT_STATE, MEM_BYTES, STATE, SseForm, SseInput, buildSseForms, buildMmxForms, buildSseStringForms, randomMmxInput, randomSseInput, randomTextInput } from "./sse-forms";
 import { assembleSlots, buildNativeRunner, slotGuest } from "./helpers";
 
 const CASES_TARGET = Number(process.env.XENLAB_SSE_CASES ?? 100_000);
 const STRING_CASES = Number(process.env.XENLAB_SSE_STRING_CASES ?? 40_000);
+const MMX_CASES = Number(process.env.XENLAB_MMX_CASES ?? 30_000);
 const SEED = Number(process.env.XENLAB_DIFF_SEED ?? 20261203);
 const SLOT = 96;
 const CODE_AT = 0x400000;
@@ -85,6 +86,9 @@ describe("SSE differential test against the host CPU", () => {
   // EAX/EDX), so every aggregation and polarity meets matches, misses and string ends.
   it(`pcmpestri/pcmpestrm/pcmpistri/pcmpistrm in all imm8 modes match the host on ${STRING_CASES}+ cases`, () => {
     differential(buildSseStringForms(), STRING_CASES, randomTextInput);
+  });
+  it(`MMX (MM registers aliasing the x87 stack, emms, movd/movq, pshufw, SSE/SSSE3 MM forms) matches the host on ${MMX_CASES}+ cases`, () => {
+    differential(buildMmxForms(), MMX_CASES, randomMmxInput);
   });
 });
 

@@ -260,3 +260,65 @@ export function randomTextInput(r: Rng): SseInput {
   inp.regs[2] = length(r);
   return inp;
 }
+
+/**
+ * MMX forms: MM0..MM7 alias the x87 registers' significands, so the host's FXSAVE image (TOP,
+ * tags, bits 79:64 of each register) checks the aliasing and the transition with every form.
+ */
+export function buildMmxForms(): SseForm[] {
+  const f: SseForm[] = [];
+  const add = (asm: string) => f.push({ asm });
+  const ops = [
+    "pand", "pandn", "por", "pxor", "paddb", "paddw", "paddd", "paddq", "psubb", "psubw", "psubd", "psubq",
+    "paddsb", "paddsw", "paddusb", "paddusw", "psubsb", "psubsw", "psubusb", "psubusw", "pmullw", "pmulhw", "pmulhuw", "pmuludq", "pmaddwd",
+    "pavgb", "pavgw", "psadbw", "pminub", "pmaxub", "pminsw", "pmaxsw", "pcmpeqb", "pcmpeqw", "pcmpeqd", "pcmpgtb", "pcmpgtw", "pcmpgtd",
+    "pabsb", "pabsw", "pabsd", "psignb", "psignw", "psignd", "pmaddubsw", "pmulhrsw",
+    "packsswb", "packuswb", "packssdw", "punpcklbw", "punpcklwd", "punpckldq", "punpckhbw", "punpckhwd", "punpckhdq",
+    "pshufb", "phaddw", "phsubw", "phaddsw", "phsubsw", "phaddd", "phsubd",
+  ];
+  for (const op of ops) {
+    for (const [d, s] of [[1, 2], [3, 3], [0, 7], [6, 5]]) add(`${op} mm${d}, mm${s}`);
+    add(`${op} mm4, [r15+${op.startsWith("punpckl") ? 5 : 3}]`);
+  }
+  for (const op of ["palignr", "pshufw"]) {
+    for (const imm of [0, 1, 3, 7, 8, 9, 15, 16, 0x1b, 0xe4, 0xff]) add(`${op} mm1, mm2, ${imm}`);
+    add(`${op} mm3, mm3, 0x39`); add(`${op} mm5, [r15+3], 0x4e`);
+  }
+  for (const op of ["psllw", "pslld", "psllq", "psrlw", "psrld", "psrlq", "psraw", "psrad"]) {
+    for (const n of [0, 1, 7, 15, 16, 31, 32, 63, 64, 200]) add(`${op} mm${n % 8}, ${n}`);
+    add(`${op} mm1, mm2`); add(`${op} mm6, [r15+16]`);
+    add(`and ecx, 127 | movd mm2, ecx | ${op} mm3, mm2`);
+  }
+  for (const [m, r32, r64] of [["mm1", "eax", "rax"], ["mm7", "r10d", "r11"]]) {
+    add(`movd ${m}, ${r32}`); add(`movd ${r32}, ${m}`); add(`movq ${m}, ${r64}`); add(`movq ${r64}, ${m}`);
+  }
+  add("movd mm2, [r15+4]"); add("movd [r15+4], mm2"); add("movq mm3, [r15+4]"); add("movq [r15+4], mm3");
+  add("movq mm4, mm5"); add("movq mm6, mm6"); add("movntq [r15+8], mm1");
+  add("movq2dq xmm1, mm2"); add("movq2dq xmm12, mm7"); add("movdq2q mm3, xmm4"); add("movdq2q mm0, xmm15");
+  // rdi holds an address that differs between the two sides: cleared after the store (and fnclex
+  // first, so no pending-exception #MF stops the form with the address in rdi).
+  add("fnclex | lea rdi, [r15+8] | maskmovq mm1, mm2 | xor edi, edi"); add("fnclex | lea rdi, [r15+9] | maskmovq mm5, mm5 | xor edi, edi");
+  for (const imm of [0, 1, 2, 3, 5]) { add(`pextrw eax, mm1, ${imm}`); add(`pinsrw mm2, ecx, ${imm}`); add(`pinsrw mm3, [r15+6], ${imm}`); }
+  add("pmovmskb eax, mm1"); add("pmovmskb r9d, mm6");
+  add("emms"); add("paddb mm1, mm2 | emms");
+  // Back to x87: after emms the stack is empty; without it, a push onto the full stack overflows.
+  // The x87 instructions' FIP/FDP/FOP differ between the sides (addresses; the host keeps FOP
+  // only for unmasked exceptions), so FSW is read into AX and fninit clears the pointers (the
+  // registers themselves stay in the image).
+  const x87 = (asm: string) => add(`${asm} | fnstsw ax | fninit`);
+  x87("paddw mm1, mm2 | emms | fld1 | fldz"); x87("paddw mm1, mm2 | fld1"); x87("movq mm0, rcx | fstp qword [r15+8]");
+  // (x87 first: fninit, so no #MF leaves an x87 instruction's address in FIP.)
+  x87("fninit | fld1 | paddd mm3, mm3"); x87("fninit | fldz | fldz | movd ebx, mm7"); x87("movq mm2, rcx | fxam");
+  return f;
+}
+
+/** randomSseInput, with no pending x87 exception three times in four (which every MMX form would #MF on). */
+export function randomMmxInput(r: Rng): SseInput {
+  const inp = randomSseInput(r);
+  if (r.int(4) !== 0) {
+    const dv = new DataView(inp.fx.buffer);
+    const fcw = dv.getUint16(0, true);
+    dv.setUint16(2, dv.getUint16(2, true) & ~(0x8080 | (~fcw & 0x3f)), true);
+  }
+  return inp;
+}

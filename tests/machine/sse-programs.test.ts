@@ -37,4 +37,13 @@ describe("gcc programs using SSE2", () => {
       expect(runElfGuest(b.emu).out).toBe(want);
     });
   }
+  for (const opt of [["-O0"], ["-O2"], ["-Os"]]) {
+    it(`mmx.c (MMX intrinsics in MM registers, emms, then x87) at ${opt.join(" ")}: emulated output equals native output`, () => {
+      const b = buildWorkloads([...opt, "-msse", "-mno-sse2"], true, "mmx");
+      const want = execFileSync(b.native).toString();
+      expect(want).toMatch(/^mismatches against plain loops 0{16}\n/m);
+      expect(execFileSync("objdump", ["-d", b.emu]).toString()).toMatch(/psadbw +%mm[\s\S]*emms/); // real MMX code
+      expect(runElfGuest(b.emu).out).toBe(want);
+    });
+  }
 });

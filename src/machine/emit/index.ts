@@ -11,6 +11,7 @@ import { bits } from "./bits";
 import { branch } from "./branch";
 import { descriptor } from "./descriptor";
 import { Ctx, Family, Form } from "./form";
+import { mmx } from "./mmx";
 import { move } from "./move";
 import { sse } from "./sse";
 import { sseFp } from "./sse-fp";
@@ -29,7 +30,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random];
+export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random, mmx];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);

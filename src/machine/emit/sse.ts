@@ -4,7 +4,7 @@
  * CR0.EM set or CR4.OSFXSR clear is #UD, CR0.TS set is #NM (SDM Vol. 3A §2.5, §13.1.3; lazy FPU
  * switching relies on that #NM). 128-bit memory operands of the aligned forms must be 16-byte
  * aligned (#GP(0)); movdqu/movups/movupd/lddqu and the 32/64-bit forms are not checked.
- * The MMX forms of the same mnemonics (MM registers) are not implemented here and stay #UD.
+ * The MMX forms of the same mnemonics (MM registers) are emit/mmx.ts's.
  */
 import * as iced from "iced-x86";
 import { CR0_EM, CR0_TS, CR4_OSFXSR } from "../registers";

@@ -3,7 +3,7 @@
  * SSE3 moves and horizontal/alternating arithmetic, SSSE3 (pshufb, palignr, phadd/phsub,
  * pabs/psign, pmaddubsw, pmulhrsw), SSE4.1 (min/max, pmulld/pmuldq, pcmpeqq, packusdw, blends,
  * pmovsx/zx, ptest, pextr/pinsr, insertps/extractps, round*, phminposuw), SSE4.2 pcmpgtq and
- * crc32. The MMX forms of the SSSE3 instructions stay #UD. 128-bit memory operands must be
+ * crc32. The MMX forms of the SSSE3 instructions are emit/mmx.ts's. 128-bit memory operands must be
  * 16-byte aligned, the narrower ones need not be.
  */
 import * as iced from "iced-x86";
