@@ -6,11 +6,16 @@
  *  - linux.xen_boot_to_init_s: wall seconds from `xl create` to the initramfs's first line on
  *    hvc0, beside QEMU's spawn → the same line on its serial console. The issue's target is at most
  *    3× QEMU; the note gives the guest instructions retired and the MIPS over the boot.
+ *  - linux.longhorn_boot_to_init_s (issue 16): the same bzImage and initrd as a Xen-enabled child
+ *    of the Longhorn host, through the Xen hypercall adapter, to the same line on its PV console,
+ *    beside the Xen host's boot of the same sample (QEMU's in the note).
  *  - linux.xen_boot_rss_mib: this process's peak resident memory after the boot with a 256 MiB
  *    guest, beside QEMU's peak (VmHWM) with the same 256 MiB guest.
  */
 import { resourceUsage } from "node:process";
+import { readFileSync } from "node:fs";
 import { XenHost } from "../src/xen/host";
+import { HypervHost } from "../src/hyperv";
 import { INIT_FIRST_LINE, linuxGuest } from "../tests/support/linux-guest";
 import { qemuPvhBoot } from "../tests/support/qemu-pvh";
 import { Figure, median, nowMs } from "./harness";
@@ -18,7 +23,7 @@ import { Figure, median, nowMs } from "./harness";
 /** Boots per figure (each a Xen boot and a QEMU boot); XENLAB_BENCH_LINUX_SAMPLES overrides. */
 const SAMPLES = Number(process.env.XENLAB_BENCH_LINUX_SAMPLES ?? 2);
 
-interface Sample { xenS: number; qemuS: number; instructions: number; rssMiB: number; qemuRssMiB: number }
+interface Sample { xenS: number; qemuS: number; instructions: number; rssMiB: number; qemuRssMiB: number; longhornS: number; longhornInstructions: number }
 
 function xenBoot(): { s: number; instructions: number } {
   const g = linuxGuest();
@@ -34,6 +39,19 @@ function xenBoot(): { s: number; instructions: number } {
   return { s, instructions: r.instructions };
 }
 
+/** The same kernel and initrd on the Longhorn host through the Xen adapter, to the same line. */
+function longhornBoot(): { s: number; instructions: number } {
+  const g = linuxGuest();
+  const t0 = nowMs();
+  const hv = new HypervHost({ lps: 1, memoryMiB: 512 });
+  hv.traceEnabled = false;
+  const p = hv.createChild({ name: "debian", memoryMiB: 256, pvh: new Uint8Array(readFileSync(g.bzImage)), ramdisk: new Uint8Array(readFileSync(g.initrd)), cmdline: "console=hvc0" });
+  const r = hv.run({ until: () => p.console.includes(INIT_FIRST_LINE) || p.vp(0).state === "suspended", maxInstructions: 3e9 });
+  const s = (nowMs() - t0) / 1000;
+  if (!p.console.includes(INIT_FIRST_LINE)) throw new Error(`the kernel did not reach /init on Longhorn (${r.stoppedBy}); console:\n${p.console.slice(-2000)}`);
+  return { s, instructions: r.instructions };
+}
+
 let cached: Promise<Sample[]> | undefined;
 function samples(): Promise<Sample[]> {
   cached ??= (async () => {
@@ -42,7 +60,9 @@ function samples(): Promise<Sample[]> {
     for (let k = 0; k < SAMPLES; k++) {
       const q = await qemuPvhBoot({ vmlinux: g.vmlinux, initrd: g.initrd, cpus: 1, memoryMiB: 256, firstLine: INIT_FIRST_LINE, timeoutMs: 120_000 });
       const x = xenBoot();
-      out.push({ xenS: x.s, qemuS: q.firstLineMs / 1000, instructions: x.instructions, rssMiB: resourceUsage().maxRSS / 1024, qemuRssMiB: q.peakRssKiB / 1024 });
+      const rssMiB = resourceUsage().maxRSS / 1024;
+      const l = longhornBoot();
+      out.push({ xenS: x.s, qemuS: q.firstLineMs / 1000, instructions: x.instructions, rssMiB, qemuRssMiB: q.peakRssKiB / 1024, longhornS: l.s, longhornInstructions: l.instructions });
     }
     return out;
   })();
@@ -59,6 +79,18 @@ export const figures: Figure[] = [
         value: secs, unit: "s", anchor: "QEMU 7.2 TCG, same vmlinux + initrd via PVH entry", anchor_value: median(s.map((x) => x.qemuS)),
         samples: s.map((x) => x.xenS), anchor_samples: s.map((x) => x.qemuS),
         note: `target ≤ 3× QEMU; ${(insn / 1e6).toFixed(0)}M guest instructions, ${(insn / 1e6 / secs).toFixed(1)} MIPS`,
+      };
+    },
+  },
+  {
+    name: "linux.longhorn_boot_to_init_s",
+    async run() {
+      const s = await samples();
+      const insn = median(s.map((x) => x.longhornInstructions)), secs = median(s.map((x) => x.longhornS));
+      return {
+        value: secs, unit: "s", anchor: "the Xen host booting the same bzImage + initrd in the same sample", anchor_value: median(s.map((x) => x.xenS)),
+        samples: s.map((x) => x.longhornS), anchor_samples: s.map((x) => x.xenS),
+        note: `through the Xen adapter on Hyper-V; ${(insn / 1e6).toFixed(0)}M guest instructions (Xen host: ${(median(s.map((x) => x.instructions)) / 1e6).toFixed(0)}M), QEMU ${median(s.map((x) => x.qemuS)).toFixed(2)} s`,
       };
     },
   },

@@ -46,6 +46,8 @@ export interface HypervHostOptions {
   /** Instructions per VP per scheduling round. */
   quantum?: number;
   maxVpsPerPartition?: number;
+  /** The root's wall clock at virtual time 0 (Unix seconds); by default the Xen host's, 2006-07-17. */
+  bootEpoch?: number;
 }
 
 export interface HvTraceRecord {
@@ -98,7 +100,7 @@ export interface ChildOptions {
   paused?: boolean;
   /** Install the Xen hypercall adapter (Xen leaves at 0x40000100, MSR 0x40000200). */
   xenAdapter?: boolean;
-  /** A PVH kernel (ELF with XEN_ELFNOTE_PHYS32_ENTRY), booted as Xen boots it; implies xenAdapter. */
+  /** A PVH kernel (ELF with XEN_ELFNOTE_PHYS32_ENTRY, or a bzImage carrying one), booted as Xen boots it; implies xenAdapter. */
   pvh?: Uint8Array;
   /** With pvh: an initrd, passed as hvm_start_info's first module. */
   ramdisk?: Uint8Array;
@@ -123,6 +125,8 @@ export class HypervHost {
   readonly quantum: number;
   readonly lps: number;
   readonly maxVpsPerPartition: number;
+  /** The root's wall clock (Unix seconds) at virtual time 0. */
+  readonly bootEpoch: number;
   /** Virtual time (the platform's clock); partitions' reference counters count from it. */
   readonly clock: VirtualClock;
   get now(): number { return this.clock.now; }
@@ -155,6 +159,7 @@ export class HypervHost {
     this.cpuMHz = opts.cpuMHz ?? 1000;
     this.quantum = opts.quantum ?? 20_000;
     this.maxVpsPerPartition = opts.maxVpsPerPartition ?? 64;
+    this.bootEpoch = opts.bootEpoch ?? Date.UTC(2006, 6, 17) / 1000;
     this.clock = new VirtualClock(this.cpuMHz);
     this.pcpus = Array.from({ length: this.lps }, (_, i) => new Pcpu<VirtualProcessor>(i));
     // A VP runs one quantum of instructions, then the next runnable VP gets the LP.

@@ -10,9 +10,11 @@ import { readNotes, noteNumber } from "../xen/elf-notes";
 import { memmapOf, writeHvmStartInfo } from "../xen/builder";
 import { HypervError } from "./errors";
 import type { AcpiTables } from "../xen/loader/acpi";
+import { isBzImage, vmlinuxOfBzImage } from "../xen/loader/bzimage";
 
 export function loadPvh(g: GuestPhysical, image: Uint8Array, pages: number, cmdline: string, ramdisk?: Uint8Array, acpi?: AcpiTables): { entry: number; startInfo: number; symbols: Map<string, number> } {
-  const elf = new ElfFile(image);
+  // A bzImage as shipped (Debian's /boot/vmlinuz-*): its ELF payload, as Xen's PVH builder takes it.
+  const elf = new ElfFile(isBzImage(image) ? vmlinuxOfBzImage(image).elf : image);
   if (elf.machine !== 62) throw new HypervError("INVALID_PARAMETER", `kernel is for ELF machine ${elf.machine}, not x86-64 (62)`);
   const note = readNotes(elf).find((n) => n.type === XEN_ELFNOTE.PHYS32_ENTRY);
   if (!note) throw new HypervError("INVALID_PARAMETER", "kernel has no XEN_ELFNOTE_PHYS32_ENTRY note: not a PVH kernel");

@@ -46,6 +46,7 @@ import type { HypervHost } from "./host";
 import type { Partition, VirtualProcessor } from "./partition";
 import { HV_STATUS, HVCALL, HV_MESSAGE_PAYLOAD_BYTE_COUNT } from "./tlfs";
 import { encodeInput } from "./hypercall-abi";
+import { HypervError } from "./errors";
 import { armXenTimer, hvmOp, multicall, publishTime, systemTimeNs, vcpuOp } from "./xen-translations";
 import { XenEnd, XenTransport } from "./xen-transport";
 import { eventChannelOp } from "./xen-evtchn-op";
@@ -105,6 +106,7 @@ export class XenAdapter {
   storePort: Port | undefined;
   consolePort: Port | undefined;
   private storeRootPort: Port | undefined;
+  private consoleRootPort: Port | undefined;
   consoleRing: ConsoleRing | undefined;
   storeRing: XenStoreRing | undefined;
   xenstoreRequests = 0;
@@ -140,6 +142,8 @@ export class XenAdapter {
     xs.write(`${p}/name`, this.partition.name);
     xs.write(`${p}/domid`, String(id));
     writeGuestDirectories(xs, p, id);
+    // libxl's cpu/<n>/availability, which Linux's xen cpu_hotplug reads for each vCPU.
+    this.partition.vps.forEach((_, i) => xs.write(`${p}/cpu/${i}/availability`, "online"));
     // The root appears to Xen guests as domain 0, as on Xen (readable by nobody else).
     if (!xs.exists("/local/domain/0/name")) { xs.mkdirs("/local/domain/0", 0); xs.write("/local/domain/0/name", "Domain-0"); }
     const m = this.host.rootMapNewPage(this.partition, XENSTORE_PFN);
@@ -164,8 +168,20 @@ export class XenAdapter {
     const t = xenTransport(this.host);
     const port = t.events.allocUnbound(this.end, t.root.domid, "console");
     if (typeof port === "string") throw new Error(`domain ${this.domid} has no free event channel port for the console`);
-    t.events.bindService(t.root, this.end, port.port, "xenconsoled", () => { this.partition.console += this.consoleRing!.drain(); });
+    this.consoleRootPort = t.events.bindService(t.root, this.end, port.port, "xenconsoled", () => { this.partition.console += this.consoleRing!.drain(); });
     this.consolePort = port.port;
+  }
+
+  /**
+   * Types into the guest's PV console as `xl console` does: the bytes go into the ring's input
+   * side, then the root's xenconsoled notifies the guest (HvSignalEvent from the root). Returns
+   * how many bytes fitted.
+   */
+  consoleInput(text: string): number {
+    if (!this.consoleRing || this.consoleRootPort === undefined) throw new HypervError("INVALID_PARAMETER", `partition ${this.partition.id} has no Xen PV console (boot it with pvh)`);
+    const n = this.consoleRing.input(Buffer.from(text, "latin1"));
+    xenTransport(this.host).notifyFromRoot(this.consoleRootPort);
+    return n;
   }
 
   /** The root's xenstored: drain the ring, answer each request, notify the guest. */
@@ -329,6 +345,9 @@ export class XenAdapter {
         const m = this.host.rootMapNewPage(this.partition, gpfn);
         this.partition.memory.fill(gpfn * PAGE_SIZE, PAGE_SIZE, 0);
         this.sharedInfo = new SharedInfo(this.host.machine.memory.view(m));
+        // wc_sec/wc_nsec: the root's wall clock at the guest's system time 0 (its reference clock's zero).
+        const wcNs = this.partition.referenceBaseNs;
+        this.sharedInfo.setWallclock(this.host.bootEpoch + Math.floor(wcNs / 1e9), wcNs % 1e9);
         r = this.record("memory_op(add_to_physmap, shared_info)", [`root: HvMapGpaPages(partition ${this.partition.id}, gfn 0x${gpfn.toString(16)}, 1 page)`], 0);
         break;
       }
