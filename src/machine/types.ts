@@ -22,6 +22,8 @@ export const mfn = (n: number): Mfn => n as Mfn;
 export const gfn = (n: number): Gfn => n as Gfn;
 export const gpa = (n: number): Gpa => n as Gpa;
 export const domId = (n: number): DomId => n as DomId;
+/** The control domain's id (xen/include/public/xen.h: dom0 is domain 0). */
+export const DOM0: DomId = domId(0);
 
 /** Page geometry (Intel SDM Vol. 3A §4.5: 4-KByte pages). */
 export const PAGE_SHIFT = 12;

@@ -2,6 +2,7 @@
  * What each pCPU ran, over virtual time: a Gantt chart of scheduling segments (one colour per
  * domain), drawn from the host's scheduling record.
  */
+import type { DomId } from "../machine";
 import type { XenHost } from "../xen/host";
 import { MimeBundle, escapeXml } from "./mime";
 
@@ -38,7 +39,7 @@ export class SchedTimelineView {
     const fullH = h + 12 + Math.ceil(balances.length / 4) * 14;
     let svg = svgOpen({ width: w, height: fullH, fontFamily: "monospace", fontSize: 11 });
     for (let p = 0; p < n; p++) svg += `<text x="4" y="${24 + p * rowH + 11}">pCPU ${p}</text><rect x="${left}" y="${24 + p * rowH}" width="${w - left - 10}" height="${rowH - 3}" fill="#f5f5f5"/>`;
-    const busy = new Map<number, number>();
+    const busy = new Map<DomId, number>();
     for (const s of this.segments) {
       if (s.end < from || s.start > to) continue;
       const a = Math.max(s.start, from), b = Math.min(s.end, to);

@@ -4,6 +4,7 @@
  * headers with gcc and checks the numbers and struct offsets used by the model.
  */
 import type { Virq } from "./types";
+import { grantRef } from "./types";
 
 /** Hypercall numbers (xen.h __HYPERVISOR_*). */
 export const HYPERVISOR = {
@@ -93,7 +94,7 @@ export const GNTST = {
   address_too_big: -11, eagain: -12, no_space: -13,
 } as const;
 /** grant_table.h: the builder fills these for the toolstack's backends. */
-export const GNTTAB_RESERVED_CONSOLE = 0, GNTTAB_RESERVED_XENSTORE = 1, GNTTAB_NR_RESERVED_ENTRIES = 8;
+export const GNTTAB_RESERVED_CONSOLE = grantRef(0), GNTTAB_RESERVED_XENSTORE = grantRef(1), GNTTAB_NR_RESERVED_ENTRIES = 8;
 /** grant_entry_v1 is 8 bytes: 512 per 4 KiB frame. */
 export const GRANT_ENTRY_V1_SIZE = 8;
 /** Xen's default grant table size for domUs (xen/common/grant_table.c opt_max_grant_frames = 64). */

@@ -67,7 +67,7 @@ export class EventChannelTable {
   }
 
   /** The open port numbered `port`, if any (any number may be asked: guests and cells pass raw values). */
-  get(port: number): EvtchnPort | undefined {
+  get(port: Port): EvtchnPort | undefined {
     const e = this.ports[port];
     return e && e.state !== "closed" ? e : undefined;
   }

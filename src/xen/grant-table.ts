@@ -99,17 +99,17 @@ export class GrantTable {
     return { view: this.machine.memory.view(f), o: (ref % GRANT_ENTRIES_PER_FRAME) * GRANT_ENTRY_V1_SIZE };
   }
 
-  entry(ref: GrantRef | number): GrantEntry | undefined {
+  entry(ref: GrantRef): GrantEntry | undefined {
     const a = this.at(ref);
     if (!a) return undefined;
-    return { ref: grantRef(ref), flags: a.view.getUint16(a.o + E.flags, true), domid: domId(a.view.getUint16(a.o + E.domid, true)), frame: gfn(a.view.getUint32(a.o + E.frame, true)) };
+    return { ref, flags: a.view.getUint16(a.o + E.flags, true), domid: domId(a.view.getUint16(a.o + E.domid, true)), frame: gfn(a.view.getUint32(a.o + E.frame, true)) };
   }
 
   /**
-   * Writes an entry as the granter would (domid and frame first, then flags): plain numbers, as a
-   * guest stores them in its table page.
+   * Writes an entry as the granter would (domid and frame first, then flags), the way a guest
+   * stores grant_entry_v1 in its table page.
    */
-  setEntry(ref: GrantRef | number, domid: number, frame: number, flags: number): void {
+  setEntry(ref: GrantRef, domid: DomId, frame: Gfn, flags: number): void {
     const a = this.at(ref);
     if (!a) throw new RangeError(`grant ref ${ref} beyond the table (${this.nrEntries} entries)`);
     a.view.setUint16(a.o + E.domid, domid, true);
@@ -121,7 +121,7 @@ export class GrantTable {
   activeEntries(): GrantEntry[] {
     const out: GrantEntry[] = [];
     for (let r = 0; r < this.nrEntries; r++) {
-      const e = this.entry(r)!;
+      const e = this.entry(grantRef(r))!;
       if ((e.flags & GTF_type_mask) !== 0 || e.frame !== 0) out.push(e);
     }
     return out;
@@ -132,8 +132,8 @@ export class GrantTable {
     return [...this.maps.values()];
   }
 
-  mapping(handle: GrantHandle | number): GrantMapping | undefined {
-    return this.maps.get(grantHandle(handle));
+  mapping(handle: GrantHandle): GrantMapping | undefined {
+    return this.maps.get(handle);
   }
 
   get mappingCount(): number {
@@ -148,8 +148,8 @@ export class GrantTable {
   }
 
   /** Readers and writers of one of this domain's grants. */
-  pinsOf(ref: GrantRef | number): { readers: number; writers: number } {
-    return { ...(this.pins.get(grantRef(ref)) ?? { readers: 0, writers: 0 }) };
+  pinsOf(ref: GrantRef): { readers: number; writers: number } {
+    return { ...(this.pins.get(ref) ?? { readers: 0, writers: 0 }) };
   }
 
   // =========================================================================================
@@ -160,7 +160,7 @@ export class GrantTable {
    * map_grant_ref's checks on the granter's entry: GTF_permit_access for `mapper`, GTF_readonly
    * forbidding a writable mapping, and a frame the granter has. Returns the machine frame.
    */
-  check(ref: number, mapper: DomId, writable: boolean): { mfn: Mfn } | GrantRefusal {
+  check(ref: GrantRef, mapper: DomId, writable: boolean): { mfn: Mfn } | GrantRefusal {
     if (this.dead) return { status: GNTST.bad_domain, reason: `d${this.owner} is being destroyed` };
     if (!(Number.isInteger(ref) && ref >= 0 && ref < this.nrEntries)) return { status: GNTST.bad_gntref, reason: `grant ref ${ref} beyond d${this.owner}'s table (${this.nrEntries} entries)` };
     const e = this.entry(ref)!;
@@ -214,7 +214,7 @@ export class GrantTable {
    * GNTTABOP_map_grant_ref with GNTMAP_host_map for a translated guest: maps `from`'s grant `ref`
    * at the page of guest-physical `hostAddr` in this domain's P2M (status order as grant_table.c).
    */
-  map(from: GrantTable | undefined, ref: number, hostAddr: number, readonly: boolean): GrantMapping | GrantRefusal {
+  map(from: GrantTable | undefined, ref: GrantRef, hostAddr: number, readonly: boolean): GrantMapping | GrantRefusal {
     if (!from || from === this) return { status: GNTST.bad_domain, reason: "no such granting domain" };
     const c = from.check(ref, this.owner, !readonly);
     if (isRefusal(c)) return c;
@@ -223,15 +223,15 @@ export class GrantTable {
     const p2m = this.machine.p2m(this.owner);
     const displaced = p2m.lookup(at);
     p2m.set(at, c.mfn, !readonly);
-    from.pin(grantRef(ref), c.mfn, readonly);
-    const m: GrantMapping = { handle: grantHandle(this.nextHandle++), mapper: this.owner, gfn: at, granter: from.owner, ref: grantRef(ref), readonly, mfn: c.mfn, displaced, from };
+    from.pin(ref, c.mfn, readonly);
+    const m: GrantMapping = { handle: grantHandle(this.nextHandle++), mapper: this.owner, gfn: at, granter: from.owner, ref, readonly, mfn: c.mfn, displaced, from };
     this.maps.set(m.handle, m);
     return m;
   }
 
   /** GNTTABOP_unmap_grant_ref: `hostAddr` 0 or the mapped page's address; the displaced page returns. */
-  unmap(handle: number, hostAddr: number): number {
-    const m = this.maps.get(grantHandle(handle));
+  unmap(handle: GrantHandle, hostAddr: number): number {
+    const m = this.maps.get(handle);
     if (!m) return GNTST.bad_handle;
     if (hostAddr !== 0 && hostAddr / PAGE_SIZE !== m.gfn) return GNTST.bad_virt_addr;
     this.drop(m);
@@ -247,12 +247,12 @@ export class GrantTable {
   }
 
   /** A backend in dom0 maps `ref` for host code (blkback); `backend` is the domain it acts for. */
-  mapForHost(ref: number, backend: DomId, writable: boolean): HostGrantMapping | GrantRefusal {
+  mapForHost(ref: GrantRef, backend: DomId, writable: boolean): HostGrantMapping | GrantRefusal {
     const c = this.check(ref, backend, writable);
     if (isRefusal(c)) return c;
-    this.pin(grantRef(ref), c.mfn, !writable);
+    this.pin(ref, c.mfn, !writable);
     if (writable) this.machine.invalidateFrame(c.mfn);
-    return { from: this, ref: grantRef(ref), writable, mfn: c.mfn };
+    return { from: this, ref, writable, mfn: c.mfn };
   }
 
   /** Ends a host mapping (the frame may be freed now if the granter died meanwhile). */

@@ -7,7 +7,7 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { DomId, FrameUse, Machine, gva } from "../machine";
+import { DOM0, DomId, FrameUse, Machine, domId, gva } from "../machine";
 import { RFLAGS_IF } from "../abi/x86";
 import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock, runRealMode, runs16BitCode } from "../platform";
 import { initSipiOne } from "./init-sipi";
@@ -94,7 +94,7 @@ export class XenHost {
   readonly machine: Machine;
   readonly pcpus: Pcpu[];
   readonly sched: CreditScheduler;
-  readonly domains = new Map<number, Domain>();
+  readonly domains = new Map<DomId, Domain>();
   readonly cpuMHz: number;
   readonly quantumNs: number;
   readonly hostname: string;
@@ -200,13 +200,13 @@ export class XenHost {
   // =========================================================================================
 
   get dom0(): Domain {
-    return this.domains.get(0)!;
+    return this.domains.get(DOM0)!;
   }
 
   /** Looks a domain up by id or name (xl's domain qualifier). */
   domain(q: number | string): Domain {
     if (typeof q === "number" || /^\d+$/.test(q)) {
-      const d = this.domains.get(Number(q));
+      const d = this.domains.get(domId(Number(q)));
       if (!d) throw new XenError("ESRCH", `invalid domain identifier: ${q}`);
       return d;
     }
@@ -327,7 +327,7 @@ export class XenHost {
   /** The domain of a platform vCPU key ("d3v1"). */
   private domainOfKey(key: string): Domain | undefined {
     const m = /^d(\d+)v/.exec(key);
-    return m ? this.domains.get(Number(m[1])) : undefined;
+    return m ? this.domains.get(domId(Number(m[1]))) : undefined;
   }
 
   private allVcpus(): XenVcpu[] {
@@ -401,7 +401,7 @@ export class XenHost {
 
   /** Event channels of all (or some) domains, drawn. */
   eventChannels(...domids: number[]): EventChannelListing {
-    return new EventChannelListing(this, domids.length ? domids : undefined);
+    return new EventChannelListing(this, domids.length ? domids.map(domId) : undefined);
   }
 
   /** Grant tables in use, decoded. */

@@ -35,6 +35,8 @@ export type { XsPerm, XsNode, XsWatch, XsErrno } from "./xenstore/store";
 export { encodeMessage, decodeMessages, handleRequest } from "./xenstore/wire";
 export type { XsMessage } from "./xenstore/wire";
 export { EventChannelTable } from "./event-channels";
+export { port, grantRef, grantHandle } from "./types";
+export type { Port, GrantRef, GrantHandle, Virq } from "./types";
 export type { EvtchnPort, PortState } from "./event-channels";
 export { GrantTable } from "./grant-table";
 export { SharedInfo } from "./shared-info";

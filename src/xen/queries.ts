@@ -6,11 +6,12 @@
 import { display, MimeBundle } from "../mime";
 import type { XenHost, TraceRecord } from "./host";
 import type { XenStore } from "./xenstore/store";
+import type { DomId } from "../machine";
 
 /** One stretch of virtual time a vCPU ran on a pCPU. */
 export interface SchedSegment {
   pcpu: number;
-  domid: number;
+  domid: DomId;
   vcpu: number;
   start: number;
   end: number;
@@ -24,7 +25,7 @@ export class SchedTimeline {
 
 /** The event channels of some domains (all when `domids` is undefined). */
 export class EventChannelListing {
-  constructor(readonly host: XenHost, readonly domids?: number[]) {}
+  constructor(readonly host: XenHost, readonly domids?: DomId[]) {}
   toMimeBundle(): MimeBundle { return display(this); }
 }
 

@@ -54,7 +54,7 @@ export class Toolstack {
       v.setRunstate("blocked", 0);
       d.vcpus.push(v);
     }
-    this.host.domains.set(0, d);
+    this.host.domains.set(d.domid, d);
     const xs = this.host.xenstore;
     xs.mkdirs("/local/domain/0", 0);
     xs.write("/local/domain/0/name", "Domain-0");
@@ -73,7 +73,7 @@ export class Toolstack {
     const freeMiB = (this.host.machine.memory.frameCount - this.host.machine.memory.allocatedFrames) / 256;
     if (config.memory + 1 > freeMiB) throw new XenError("ENOMEM", `not enough free memory for ${config.name}: ${config.memory} MiB wanted, ${Math.floor(freeMiB)} MiB free`);
     let id = this.nextDomid;
-    while (this.host.domains.has(id)) id++;
+    while (this.host.domains.has(domId(id))) id++;
     if (id >= DOMID_FIRST_RESERVED) throw new XenError("ENOSPC", "no free domain id");
     this.nextDomid = id + 1;
     const uuid = opts.uuid ?? config.uuid ?? makeUuid(config.name);
@@ -90,7 +90,7 @@ export class Toolstack {
       v.initialised = i === 0; // the builder gives vCPU 0 its context
       d.vcpus.push(v);
     }
-    this.host.domains.set(id, d);
+    this.host.domains.set(d.domid, d);
     try {
       if (config.type === "pvh") {
         const image = opts.kernel ?? readFileSync(config.kernel!);
@@ -156,8 +156,8 @@ export class Toolstack {
     // Grant table v1 with the reserved entries for the console and xenstore backends
     // (xg_dom_core.c xc_dom_gnttab_seed).
     d.gnttab.grow(1);
-    d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, 0, CONSOLE_PFN, GTF_permit_access);
-    d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, 0, XENSTORE_PFN, GTF_permit_access);
+    d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, this.host.dom0.domid, CONSOLE_PFN, GTF_permit_access);
+    d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, this.host.dom0.domid, XENSTORE_PFN, GTF_permit_access);
     // dom0's ends: xenstored (after XS_INTRODUCE) and xenconsoled, served by the host.
     this.host.xenstored.introduce(d, store.port);
     this.host.xenconsoled.attach(d, cons.port);

@@ -5,7 +5,6 @@
  * guest is notified once its ring holds output (xenstored's domain_can_write / xenevtchn_notify).
  */
 import type { Machine } from "../machine";
-import { gfn } from "../machine";
 import { XENSTORE_PFN } from "./builder";
 import type { Domain } from "./domain";
 import type { Port } from "./types";
@@ -32,7 +31,7 @@ export class Xenstored {
    * domain's unbound store port.
    */
   introduce(d: Domain, storePort: Port): void {
-    d.storeRing = new XenStoreRing(() => this.host.machine.memory.view(this.host.machine.p2m(d.domid).lookup(gfn(XENSTORE_PFN))!.mfn));
+    d.storeRing = new XenStoreRing(() => this.host.machine.memory.view(this.host.machine.p2m(d.domid).lookup(XENSTORE_PFN)!.mfn));
     this.host.bindService(d, storePort, "xenstore", () => this.service(d));
   }
 

@@ -4,6 +4,7 @@
  * flush checked afterwards with qemu-img (the independent reader), read-only access enforced, the
  * ring stepped by hand with the grant flags Xen shows, and block-detach closing both ends.
  */
+import { grantRef, port } from "../../src/xen/types";
 import { beforeAll, describe, expect, it } from "vitest";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -145,7 +146,7 @@ describe("stepping the ring by hand", () => {
     expect(d.consoleLog).not.toContain("read sectors 0-15");
     const [f] = vbd.take(1);
     expect(f!.req.segments.map((s) => s.gref)).toEqual([9, 10]);
-    expect(d.gnttab.entry(9)!.flags).toBe(0x19); // permit_access | reading | writing: a writable map for a READ
+    expect(d.gnttab.entry(grantRef(9))!.flags).toBe(0x19); // permit_access | reading | writing: a writable map for a READ
     snap = ringSnapshot(vbd)!;
     expect(snap.slots[0]!.state).toBe("in flight");
     const text = vbd.toMimeBundle()["text/plain"];
@@ -153,7 +154,7 @@ describe("stepping the ring by hand", () => {
     expect(text).toContain("seg 0: gref 9 sectors 0..7, grant 0x19 permit_access|reading|writing mapped rw");
     expect(vbd.toMimeBundle()["image/svg+xml"]).toContain("req_prod=1");
     expect(vbd.complete(1)).toEqual([0]);
-    expect(d.gnttab.entry(9)!.flags & 0x18).toBe(0);
+    expect(d.gnttab.entry(grantRef(9))!.flags & 0x18).toBe(0);
     snap = ringSnapshot(vbd)!;
     expect(snap).toMatchObject({ rspProd: 1, rspProdPvt: 1 });
     expect(snap.slots[0]!.state).toBe("answered");
@@ -188,8 +189,8 @@ describe("xl block-attach / block-list / block-detach", () => {
     expect(runBlockXl(host, ["block-list", "hot"]).stdout.split("\n").length).toBe(2);
     expect(host.xenstore.exists(vbd.frontendPath)).toBe(false);
     // the ring page and the event channel were given back
-    expect(d.gnttab.entry(8)!.flags & 0x18).toBe(0);
-    expect(d.evtchn.get(3)?.state).toBe("unbound");
+    expect(d.gnttab.entry(grantRef(8))!.flags & 0x18).toBe(0);
+    expect(d.evtchn.get(port(3))?.state).toBe("unbound");
   });
 });
 

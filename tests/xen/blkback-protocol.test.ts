@@ -4,8 +4,8 @@
  * puts on the ring, answered with BLKIF_RSP_ERROR instead of trusting it, a fuzz of random requests
  * that never escapes the guest boundary, and the handshake's refusals (protocol, event channel).
  */
-import { domId } from "../../src/machine";
-import type { Port } from "../../src/xen/types";
+import { domId, gfn } from "../../src/machine";
+import { grantRef, type Port } from "../../src/xen/types";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import type { Domain } from "../../src/xen/domain";
@@ -28,8 +28,8 @@ function front(opts: { access?: "ro" | "rw"; protocol?: string; badPort?: boolea
   ring.setUint32(SRING.req_event, 1, true);
   ring.setUint32(SRING.rsp_event, 1, true);
   d.guest.write(RING_GFN * 4096, new Uint8Array(ring.buffer));
-  d.gnttab.setEntry(8, 0, RING_GFN, GTF_permit_access);
-  for (let i = 0; i < 8; i++) d.gnttab.setEntry(9 + i, 0, DATA_GFN + i, GTF_permit_access);
+  d.gnttab.setEntry(grantRef(8), domId(0), gfn(RING_GFN), GTF_permit_access);
+  for (let i = 0; i < 8; i++) d.gnttab.setEntry(grantRef(9 + i), domId(0), gfn(DATA_GFN + i), GTF_permit_access);
   const port = d.evtchn.alloc("unbound", { remoteDom: domId(opts.badPort ? 7 : 0) })!.port;
   const xs = host.xenstore, fe = vbd.frontendPath, id = d.domid;
   xs.write(`${fe}/ring-ref`, "8", id);
@@ -73,7 +73,7 @@ describe("a frontend played by the test", () => {
   it("connects: the backend maps ring-ref 8 (GTF_reading|GTF_writing while connected) and binds the event channel", () => {
     const f = front();
     expect(f.vbd.state).toBe(XenbusState.Connected);
-    expect(f.d.gnttab.entry(8)!.flags).toBe(0x19);
+    expect(f.d.gnttab.entry(grantRef(8))!.flags).toBe(0x19);
     expect(f.d.evtchn.get(f.port)).toMatchObject({ state: "interdomain", remoteDom: 0 });
     expect(f.host.xenstore.read(`${f.vbd.backendPath}/sectors`)).toBe(String(2048));
   });
@@ -98,12 +98,12 @@ describe("a frontend played by the test", () => {
     expect(rs.map((r) => r.op)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 9, 5, 3, 0]);
     expect([...f.d.guest.read(DATA_GFN * 4096, 4096)]).toEqual([...f.bytes.subarray(0, 4096)]);
     // Every mapping was undone, whatever the outcome.
-    for (let i = 0; i < 8; i++) expect(f.d.gnttab.entry(9 + i)!.flags).toBe(GTF_permit_access);
+    for (let i = 0; i < 8; i++) expect(f.d.gnttab.entry(grantRef(9 + i))!.flags).toBe(GTF_permit_access);
   });
 
   it("a read into a page granted read-only is refused (the backend needs to write it); a write from it is fine", () => {
     const f = front();
-    f.d.gnttab.setEntry(9, 0, DATA_GFN, GTF_permit_access | GTF_readonly);
+    f.d.gnttab.setEntry(grantRef(9), domId(0), gfn(DATA_GFN), GTF_permit_access | GTF_readonly);
     const rs = post(f, [
       { op: BLKIF_OP.READ, sector: 0n, id: 1n, segs: [[9, 0, 0]] },
       { op: BLKIF_OP.WRITE, sector: 0n, id: 2n, segs: [[9, 0, 0]] },
@@ -143,7 +143,7 @@ describe("a frontend played by the test", () => {
     expect(f.vbd.stats.requests).toBe(2000);
     expect(f.vbd.stats.errors).toBeGreaterThan(100);
     expect(f.vbd.stats.reads + f.vbd.stats.writes).toBeGreaterThan(100);
-    for (let i = 0; i < 8; i++) expect(f.d.gnttab.entry(9 + i)!.flags & 0x18).toBe(0);
+    for (let i = 0; i < 8; i++) expect(f.d.gnttab.entry(grantRef(9 + i))!.flags & 0x18).toBe(0);
     expect(f.d.isShutdown).toBe(false);
   });
 });
@@ -153,7 +153,7 @@ describe("refusals during the handshake (xenbus_dev_fatal)", () => {
     const f = front({ protocol: "x86_32-abi" });
     expect(f.vbd.state).toBe(XenbusState.Closing);
     expect(f.host.xenstore.read(`/local/domain/0/error${f.vbd.backendPath}/error`)).toMatch(/ENOSYS unsupported protocol x86_32-abi/);
-    expect(f.d.gnttab.entry(8)!.flags).toBe(GTF_permit_access);
+    expect(f.d.gnttab.entry(grantRef(8))!.flags).toBe(GTF_permit_access);
     expect(f.vbd.ring).toBeUndefined();
   });
 
@@ -161,6 +161,6 @@ describe("refusals during the handshake (xenbus_dev_fatal)", () => {
     const f = front({ badPort: true });
     expect(f.vbd.state).toBe(XenbusState.Closing);
     expect(f.vbd.lastError).toMatch(/not unbound for d0/);
-    expect(f.d.gnttab.entry(8)!.flags).toBe(GTF_permit_access);
+    expect(f.d.gnttab.entry(grantRef(8))!.flags).toBe(GTF_permit_access);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { vcpuId } from "../../src/platform";
 import { VIRQ } from "../../src/xen/abi";
-import { virq } from "../../src/xen/types";
+import { port, virq } from "../../src/xen/types";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { labCode } from "./helpers";
@@ -26,7 +26,7 @@ function pair() {
   return { host, a, b, aPort: l.port, bPort: u.port };
 }
 
-const state = (d: Domain, p: number) => { const e = d.evtchn.get(p); return e && { state: e.state, remoteDom: e.remoteDom, remotePort: e.remotePort }; };
+const state = (d: Domain, p: number) => { const e = d.evtchn.get(port(p)); return e && { state: e.state, remoteDom: e.remoteDom, remotePort: e.remotePort }; };
 
 describe("the one event-channel close path", () => {
   it("bind_interdomain links both ends and marks the binder's port pending (no lost notification)", () => {

@@ -7,6 +7,7 @@
  * The guest maps with GNTTABOP_map_grant_ref, spins until the test sets `go`, then unmaps with
  * GNTTABOP_unmap_grant_ref (struct offsets from public/grant_table.h, checked by layout.test.ts).
  */
+import { grantRef } from "../../src/xen/types";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { GTF_permit_access, GTF_reading, GTF_writing } from "../../src/xen/abi";
@@ -59,7 +60,7 @@ function setup() {
   const code = mapperCode(g.domid);
   const m = host.createLabDomain("mapper", code);
   m.guest.write(MAP_AT, Buffer.from("the mapper's own page"));
-  g.gnttab.setEntry(8, m.domid, GRANTED_GFN, GTF_permit_access);
+  g.gnttab.setEntry(grantRef(8), m.domid, gfn(GRANTED_GFN), GTF_permit_access);
   const goAt = 0x100000 + code.length - 1;
   const go = () => { m.guest.write(goAt, new Uint8Array([1])); };
   const text = (n: number) => Buffer.from(m.guest.read(MAP_AT, n)).toString("latin1");
@@ -72,13 +73,13 @@ describe("grant mappings over the mapper's own RAM", () => {
     host.run({ ns: 1e6 });
     expect(cpu.getReg("r12")).toBe(0n); // GNTST_okay
     expect(text(18)).toBe("the granter's page");
-    expect(g.gnttab.entry(8)!.flags & (GTF_reading | GTF_writing)).toBe(GTF_reading | GTF_writing);
+    expect(g.gnttab.entry(grantRef(8))!.flags & (GTF_reading | GTF_writing)).toBe(GTF_reading | GTF_writing);
     go();
     host.run({ ns: 1e6 });
     expect(m.guest.u8(goAt)).toBe(2);
     expect(cpu.getReg("r13")).toBe(0n);
     expect(text(21)).toBe("the mapper's own page");
-    expect(g.gnttab.entry(8)!.flags & (GTF_reading | GTF_writing)).toBe(0);
+    expect(g.gnttab.entry(grantRef(8))!.flags & (GTF_reading | GTF_writing)).toBe(0);
     expect(g.gnttab.mappingCount + m.gnttab.mappingCount).toBe(0);
   });
 
@@ -107,7 +108,7 @@ describe("grant mappings over the mapper's own RAM", () => {
     host.run({ ns: 1e6 });
     expect(text(18)).toBe("the granter's page");
     host.destroyDomain(m);
-    expect(g.gnttab.entry(8)!.flags & (GTF_reading | GTF_writing)).toBe(0);
+    expect(g.gnttab.entry(grantRef(8))!.flags & (GTF_reading | GTF_writing)).toBe(0);
     expect(Buffer.from(g.guest.read(GRANTED_GFN * 4096, 18)).toString()).toBe("the granter's page");
     host.destroyDomain(g);
     expect(host.machine.memory.allocatedFrames).toBe(before);

@@ -3,7 +3,8 @@
  * RAX as a negative Xen errno on failure; struct fields at the libxen-dev offsets.
  */
 import { vcpuId } from "../../src/platform";
-import { port } from "../../src/xen/types";
+import { grantRef, port } from "../../src/xen/types";
+import { domId, gfn } from "../../src/machine";
 import { describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { HYPERVISOR, XEN_ERRNO, GNTST, GTF_permit_access } from "../../src/xen/abi";
@@ -179,7 +180,7 @@ describe("hypercall ABI", () => {
     // dom 1 grants its page 0x200 to dom 2 (written from outside, as a granter would).
     const g = host.createLabDomain("granter", labCode("sti\n l: hlt\n jmp l"));
     g.guest.write(0x200000, Buffer.from("copied through a grant"));
-    g.gnttab.setEntry(8, 2, 0x200, GTF_permit_access);
+    g.gnttab.setEntry(grantRef(8), domId(2), gfn(0x200), GTF_permit_access);
     const { q, buf } = run(`
       ; gnttab_copy {source{u=ref 8, domid 1, offset 0}, dest{u=gmfn of buf, SELF, offset}, len 22, flags=source_gref}
       mov qword [rel out + 64], 8
@@ -399,7 +400,7 @@ describe("hypercall ABI", () => {
     const host = new XenHost({ pcpus: 1, memoryMiB: 256 });
     const g = host.createLabDomain("granter", labCode("sti\n l: hlt\n jmp l"));
     g.guest.write(0x200000, Buffer.from("read me"));
-    g.gnttab.setEntry(8, 2, 0x200, GTF_permit_access | (1 << 2)); // GTF_readonly
+    g.gnttab.setEntry(grantRef(8), domId(2), gfn(0x200), GTF_permit_access | (1 << 2)); // GTF_readonly
     const m = host.createLabDomain("mapper", labCode(`
       ; gnttab_map_grant_ref {host_addr 0x300000, flags host_map|readonly, ref 8, dom 1}
       mov qword [rel mp], 0x300000
@@ -423,7 +424,7 @@ describe("hypercall ABI", () => {
     expect(host.dmesg.some((l) => l.includes("d2v0 trying to write to read-only grant mapping at 0x300000"))).toBe(true);
     expect(g.guest.read(0x200000, 7)).toEqual(new Uint8Array(Buffer.from("read me")));
     expect(m.crashReason).toMatch(/triple fault/);
-    expect(g.gnttab.entry(8)!.flags & (1 << 3)).not.toBe(0); // GTF_reading while mapped
-    expect(g.gnttab.entry(8)!.flags & (1 << 4)).toBe(0); // never GTF_writing
+    expect(g.gnttab.entry(grantRef(8))!.flags & (1 << 3)).not.toBe(0); // GTF_reading while mapped
+    expect(g.gnttab.entry(grantRef(8))!.flags & (1 << 4)).toBe(0); // never GTF_writing
   });
 });

@@ -4,6 +4,7 @@
  * console rings, XenStore contents and permissions, event channel state, grant table flags,
  * hypercall counters, and the toolstack's reaction to shutdown and reboot.
  */
+import { port } from "../../src/xen/types";
 import { beforeAll, describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
 import { Domain } from "../../src/xen/domain";
@@ -63,14 +64,14 @@ describe("PVH boot of the C guest", () => {
     const slept = Number(m[2]);
     expect(slept).toBeGreaterThanOrEqual(1000);
     expect(slept).toBeLessThan(1000 + host.quantumNs / 1000 + 10);
-    expect(ping.evtchn.get(Number(m[1]))?.state).toBe("virq");
+    expect(ping.evtchn.get(port(Number(m[1])))?.state).toBe("virq");
   });
 
   it("ping-pongs over an interdomain event channel set up via a XenStore watch", () => {
     expect(ping.consoleLog).toContain("ping: 10 round trips");
     expect(pong.consoleLog).toContain("pong: 10 round trips");
     expect(pong.consoleLog).toMatch(/pong: watch fired [2-9] times, peer port 4 gref 8/);
-    const e = ping.evtchn.get(4)!;
+    const e = ping.evtchn.get(port(4))!;
     expect(e.state).toBe("interdomain");
     expect(e.remoteDom).toBe(2);
     expect(pong.evtchn.get(e.remotePort)!.remotePort).toBe(4);

@@ -1,4 +1,6 @@
 /** Views draw real state: domain list, event channels, grant tables, XenStore tree, pCPU timeline. SVG checked by Python's XML parser. */
+import { grantRef } from "../../src/xen/types";
+import { domId, gfn } from "../../src/machine";
 import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
@@ -40,7 +42,7 @@ describe("views", () => {
 
   it("grant tables decode GTF flags and show who maps what", () => {
     const g = host.domain("spin");
-    g.gnttab.setEntry(9, 1, 0x123, GTF_permit_access | (1 << 2));
+    g.gnttab.setEntry(grantRef(9), domId(1), gfn(0x123), GTF_permit_access | (1 << 2));
     const b = host.grantTables().toMimeBundle();
     expect(b["text/plain"]).toContain("ref    9 flags 0x0005 permit_access|readonly");
     expect(b["text/plain"]).toMatch(/ref    8 flags 0x0000 invalid\s+to d2 frame/); // ping revoked its grant to pong after the unmap

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { XenStore, XsError } from "../../src/xen/xenstore/store";
 import { decodeMessages, encodeMessage, handleRequest, bytesOf, XsMessage } from "../../src/xen/xenstore/wire";
 import { XS } from "../../src/xen/abi";
+import { domId, type DomId, type Gfn } from "../../src/machine";
+import type { Port } from "../../src/xen/types";
 import { XEN_INCLUDES, runC } from "./headers";
 
 function store(): XenStore {
@@ -122,7 +124,7 @@ for (int i = 0; i < sizeof h; i++) printf("%02x", p[i]); printf("\\n"); return 0
 
   it("requests get replies with their ids; errors are XS_ERROR with the errno name", () => {
     const s = store();
-    const ask = (type: number, payload: string, tx = 0) => handleRequest(s, 1, { type, reqId: 9, txId: tx, payload: bytesOf(payload) }, () => {});
+    const ask = (type: number, payload: string, tx = 0) => handleRequest(s, domId(1), { type, reqId: 9, txId: tx, payload: bytesOf(payload) }, () => {});
     expect(ask(XS.WRITE, "data/k\0val")).toMatchObject({ type: XS.WRITE, reqId: 9 });
     expect(Buffer.from(ask(XS.READ, "data/k\0").payload).toString()).toBe("val");
     const e = ask(XS.READ, "/local/domain/0/secret\0");
@@ -134,6 +136,21 @@ for (int i = 0; i < sizeof h; i++) printf("%02x", p[i]); printf("\\n"); return 0
     expect(Buffer.from(ask(999, "").payload).toString()).toBe("ENOSYS\0");
   });
 
+  it("domids, frames and ports on the wire are decimal numbers of their C types, or EINVAL", () => {
+    const s = store();
+    const introduced: [DomId, Gfn, Port][] = [];
+    const hooks = { introduce: (d: DomId, g: Gfn, p: Port) => { introduced.push([d, g, p]); }, isIntroduced: (d: DomId) => d === 3 };
+    const ask = (type: number, payload: string) => Buffer.from(handleRequest(s, domId(0), { type, reqId: 1, txId: 0, payload: bytesOf(payload) }, () => {}, hooks).payload).toString();
+    expect(ask(XS.GET_DOMAIN_PATH, "7\0")).toBe("/local/domain/7\0");
+    expect(ask(XS.IS_DOMAIN_INTRODUCED, "3\0")).toBe("T\0");
+    expect(ask(XS.INTRODUCE, "5\0" + "1044476\0" + "2\0")).toBe("OK\0");
+    expect(introduced).toEqual([[5, 0xfeffc, 2]]);
+    // domid_t is uint16_t: 65536, -1, 1.5, "" and "0x5" name no domain.
+    for (const bad of ["65536", "-1", "1.5", "", "0x5", "dom1"]) expect(ask(XS.GET_DOMAIN_PATH, `${bad}\0`), bad).toBe("EINVAL\0");
+    expect(ask(XS.INTRODUCE, "5\0" + "4294967296\0" + "2\0")).toBe("EINVAL\0");
+    expect(introduced.length).toBe(1);
+  });
+
   it("fuzz: 5,000 random requests give replies or XS_ERROR, never exceptions", () => {
     const s = store();
     let seed = 7;
@@ -143,7 +160,7 @@ for (int i = 0; i < sizeof h; i++) printf("%02x", p[i]); printf("\\n"); return 0
       let p = "";
       for (let k = Math.floor(rnd() * 5); k >= 0; k--) p += pieces[Math.floor(rnd() * pieces.length)];
       const type = Math.floor(rnd() * 24);
-      const r = handleRequest(s, 1 + Math.floor(rnd() * 2), { type, reqId: i, txId: rnd() < 0.1 ? 1 : 0, payload: bytesOf(p) }, () => {});
+      const r = handleRequest(s, domId(1 + Math.floor(rnd() * 2)), { type, reqId: i, txId: rnd() < 0.1 ? 1 : 0, payload: bytesOf(p) }, () => {});
       expect(r.reqId).toBe(i);
     }
   });

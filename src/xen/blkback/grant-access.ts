@@ -5,6 +5,7 @@
  */
 import { DomId } from "../../machine";
 import { GrantRefusal, GrantTable, HostGrantMapping, isRefusal } from "../grant-table";
+import type { GrantRef } from "../types";
 import type { Domain } from "../domain";
 
 export interface ForeignMapping extends HostGrantMapping {
@@ -15,7 +16,7 @@ export interface ForeignMapping extends HostGrantMapping {
 /** GNTST_* names for a failed mapping. */
 export type GrantFailure = GrantRefusal;
 
-export function mapGrant(granter: Domain, ref: number, backendDomid: DomId, writable: boolean): ForeignMapping | GrantFailure {
+export function mapGrant(granter: Domain, ref: GrantRef, backendDomid: DomId, writable: boolean): ForeignMapping | GrantFailure {
   const m = granter.gnttab.mapForHost(ref, backendDomid, writable);
   if (isRefusal(m)) return m;
   return { ...m, granter, view: granter.machine.memory.view(m.mfn) };

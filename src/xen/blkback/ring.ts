@@ -7,6 +7,7 @@
  *   - RING_FINAL_CHECK_FOR_REQUESTS: with nothing to do, set req_event = req_cons + 1 and look again
  *     (so a request pushed meanwhile is not missed, and the next one will notify us).
  */
+import { grantRef, type GrantRef } from "../types";
 import { BLKIF_ENTRY_SIZE, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_RING_SIZE, REQ, RSP, SEG, SRING } from "./abi";
 
 /** A request as the backend copied it out of the ring (blkback copies before validating). */
@@ -18,7 +19,7 @@ export interface BlkifRequest {
   handle: number;
   id: bigint;
   sector: bigint;
-  segments: { gref: number; firstSect: number; lastSect: number }[];
+  segments: { gref: GrantRef; firstSect: number; lastSect: number }[];
 }
 
 export interface BlkifResponse {
@@ -61,7 +62,7 @@ export class BlkifBackRing {
     const segments = [];
     for (let i = 0; i < Math.min(nr, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
       const s = o + REQ.seg + i * SEG.size;
-      segments.push({ gref: v.getUint32(s + SEG.gref, true), firstSect: v.getUint8(s + SEG.first_sect), lastSect: v.getUint8(s + SEG.last_sect) });
+      segments.push({ gref: grantRef(v.getUint32(s + SEG.gref, true)), firstSect: v.getUint8(s + SEG.first_sect), lastSect: v.getUint8(s + SEG.last_sect) });
     }
     this.reqCons = u32(this.reqCons + 1);
     return {
@@ -78,7 +79,7 @@ export class BlkifBackRing {
     const segments = [];
     for (let i = 0; i < Math.min(nr, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
       const s = o + REQ.seg + i * SEG.size;
-      segments.push({ gref: v.getUint32(s + SEG.gref, true), firstSect: v.getUint8(s + SEG.first_sect), lastSect: v.getUint8(s + SEG.last_sect) });
+      segments.push({ gref: grantRef(v.getUint32(s + SEG.gref, true)), firstSect: v.getUint8(s + SEG.first_sect), lastSect: v.getUint8(s + SEG.last_sect) });
     }
     return { operation: v.getUint8(o + REQ.operation), nrSegments: nr, handle: v.getUint16(o + REQ.handle, true), id: v.getBigUint64(o + REQ.id, true), sector: v.getBigUint64(o + REQ.sector_number, true), segments };
   }

@@ -11,8 +11,9 @@
  */
 import type { BlockDevice } from "../../vhd/block-device";
 import type { Domain } from "../domain";
+import type { DomId } from "../../machine";
 import type { XenHost } from "../host";
-import type { Port } from "../types";
+import { grantRef, type Port } from "../types";
 import { XsError } from "../xenstore/store";
 import { display, MimeBundle } from "../../mime";
 import {
@@ -100,7 +101,7 @@ export class Vbd {
   }
 
   get devid(): number { return this.disk.devid; }
-  get domid(): number { return this.domain.domid; }
+  get domid(): DomId { return this.domain.domid; }
   get backendPath(): string { return `/local/domain/0/backend/${this.disk.kind}/${this.domid}/${this.devid}`; }
   get frontendPath(): string { return `/local/domain/${this.domid}/device/vbd/${this.devid}`; }
   get sectors(): number { return Math.floor(this.device.size / BLKIF_SECTOR); }
@@ -218,7 +219,8 @@ export class Vbd {
     if (order !== undefined && order !== "0") { this.fatal("EINVAL", `ring-page-order ${order} was not offered (max-ring-page-order is absent)`); return false; }
     const proto = rd("protocol") ?? XEN_IO_PROTO_ABI_X86_64;
     if (proto !== XEN_IO_PROTO_ABI_X86_64) { this.fatal("ENOSYS", `unsupported protocol ${proto} (this backend serves ${XEN_IO_PROTO_ABI_X86_64})`); return false; }
-    const m = mapGrant(this.domain, Number(ringRef), this.host.dom0.domid, true);
+    if (Number(ringRef) > 0xffff_ffff) { this.fatal("EINVAL", `ring-ref ${ringRef} is not a grant_ref_t (uint32)`); return false; }
+    const m = mapGrant(this.domain, grantRef(Number(ringRef)), this.host.dom0.domid, true);
     if (isFailure(m)) { this.fatal("ENOMEM", `mapping ring-ref ${ringRef}: ${m.reason}`); return false; }
     const port = Number(evtchn);
     const e = this.domain.evtchn.valid(port) ? this.domain.evtchn.get(port) : undefined;

@@ -9,6 +9,7 @@ import {
   XEN_DOMINF_shutdownshift, XEN_SCHEDULER_CREDIT, XEN_SYSCTL, XEN_SYSCTL_INTERFACE_VERSION,
 } from "../abi";
 import type { Domain } from "../domain";
+import { domId } from "../../machine";
 import { XenError } from "../errors";
 import { Handler, HcCtx, err, num } from "./context";
 
@@ -59,7 +60,7 @@ export const domctl: Handler = (c, a) => {
     writeDominfo(c, u, d);
     return 0;
   }
-  const d = c.host.domains.get(id);
+  const d = c.host.domains.get(domId(id));
   if (!d) return err("ESRCH");
   switch (cmd) {
     case XEN_DOMCTL.pausedomain: return d === c.dom ? err("EINVAL") : act(() => c.host.pause(d));

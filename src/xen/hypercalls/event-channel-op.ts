@@ -1,10 +1,9 @@
 /** HYPERVISOR_event_channel_op (common/event_channel.c; public event_channel.h). */
 import { vcpuId } from "../../platform";
 import { virq } from "../types";
-import { domId } from "../../machine";
-import { DOMID_SELF, EVTCHNOP, EVTCHNSTAT, LAYOUT } from "../abi";
+import { EVTCHNOP, EVTCHNSTAT, LAYOUT } from "../abi";
 import { PER_VCPU_VIRQS } from "../event-channels";
-import { Handler, err, num, domainArg, privilegedOrSelf } from "./context";
+import { Handler, err, num, domainArg, domidArg, privilegedOrSelf } from "./context";
 
 const AU = LAYOUT.evtchn_alloc_unbound.f, BI = LAYOUT.evtchn_bind_interdomain.f, BV = LAYOUT.evtchn_bind_virq.f;
 const BP = LAYOUT.evtchn_bind_ipi.f, ST = LAYOUT.evtchn_status.f;
@@ -19,14 +18,14 @@ export const eventChannelOp: Handler = (c, a) => {
       if (!d) return err("ESRCH");
       if (!privilegedOrSelf(c, d)) return err("EPERM");
       const remote = mem.u16(arg + AU.remote_dom);
-      const e = host.events.allocUnbound(d, remote === DOMID_SELF ? c.dom.domid : domId(remote));
+      const e = host.events.allocUnbound(d, domidArg(c, remote));
       if (typeof e === "string") return err(e);
       mem.setU32(arg + AU.port, e.port);
       return 0;
     }
     case EVTCHNOP.bind_interdomain: {
       const rid = mem.u16(arg + BI.remote_dom);
-      const rd = rid === DOMID_SELF ? dom : host.domains.get(rid);
+      const rd = domainArg(c, rid);
       if (!rd) return err("ESRCH");
       const le = host.events.bindInterdomain(dom, rd, mem.u32(arg + BI.remote_port));
       if (typeof le === "string") return err(le);

@@ -1,21 +1,22 @@
 /** HYPERVISOR_grant_table_op, version 1 (common/grant_table.c; public grant_table.h). */
 import { gfn, PAGE_SIZE } from "../../machine";
 import {
-  DOMID_SELF, GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST, GNTTABOP, GTF_permit_access,
+  GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST, GNTTABOP, GTF_permit_access,
   GTF_readonly, GTF_type_mask, LAYOUT,
 } from "../abi";
 import { GRANT_ENTRIES_PER_FRAME, isRefusal } from "../grant-table";
+import { grantHandle, grantRef } from "../types";
 import { Handler, HcCtx, err, num, domainArg } from "./context";
 
 const ST = LAYOUT.gnttab_setup_table.f, QS = LAYOUT.gnttab_query_size.f, MP = LAYOUT.gnttab_map_grant_ref.f;
 const UM = LAYOUT.gnttab_unmap_grant_ref.f, CP = LAYOUT.gnttab_copy.f;
 
 function mapOne(c: HcCtx, op: number): void {
-  const { host, dom, mem } = c;
-  const hostAddr = num(mem.u64(op + MP.host_addr)), flags = mem.u32(op + MP.flags), ref = mem.u32(op + MP.ref), domid = mem.u16(op + MP.dom);
+  const { dom, mem } = c;
+  const hostAddr = num(mem.u64(op + MP.host_addr)), flags = mem.u32(op + MP.flags), ref = grantRef(mem.u32(op + MP.ref)), domid = mem.u16(op + MP.dom);
   const status = (s: number) => mem.setI16(op + MP.status, s);
-  const gd = host.domains.get(domid);
-  if (!gd || domid === dom.domid) return status(GNTST.bad_domain);
+  const gd = domainArg(c, domid);
+  if (!gd || gd === dom) return status(GNTST.bad_domain);
   if (!(flags & GNTMAP_host_map)) return status(GNTST.general_error); // device_map needs an IOMMU
   const m = dom.gnttab.map(gd.gnttab, ref, hostAddr, (flags & GNTMAP_readonly) !== 0);
   if (isRefusal(m)) return status(m.status);
@@ -26,7 +27,7 @@ function mapOne(c: HcCtx, op: number): void {
 
 function unmapOne(c: HcCtx, op: number): void {
   const { dom, mem } = c;
-  const hostAddr = num(mem.u64(op + UM.host_addr)), handle = mem.u32(op + UM.handle);
+  const hostAddr = num(mem.u64(op + UM.host_addr)), handle = grantHandle(mem.u32(op + UM.handle));
   mem.setI16(op + UM.status, dom.gnttab.unmap(handle, hostAddr));
 }
 
@@ -34,12 +35,12 @@ function unmapOne(c: HcCtx, op: number): void {
 function copySide(c: HcCtx, at: number, isGref: boolean, write: boolean): { view: DataView; off: number } | number {
   const { host, dom, mem } = c;
   const u = num(mem.u64(at)), domid = mem.u16(at + 8), offset = mem.u16(at + 10);
-  let d = domid === DOMID_SELF ? dom : host.domains.get(domid);
+  let d = domainArg(c, domid);
   if (!d) return GNTST.bad_domain;
   let frame: number;
   if (isGref) {
     if (u >= d.gnttab.nrEntries) return GNTST.bad_gntref;
-    const e = d.gnttab.entry(u)!;
+    const e = d.gnttab.entry(grantRef(u))!;
     if ((e.flags & GTF_type_mask) !== GTF_permit_access || (e.domid !== dom.domid && d !== dom)) return GNTST.permission_denied;
     if (write && (e.flags & GTF_readonly)) return GNTST.permission_denied;
     frame = e.frame;

@@ -5,6 +5,8 @@
  */
 import { XENSTORE_PAYLOAD_MAX, XS, XS_NAMES } from "../abi";
 import { XenStore, XsError, formatPerm, parsePerm } from "./store";
+import { DomId, Gfn, domId, gfn } from "../../machine";
+import { Port, port } from "../types";
 
 export interface XsMessage {
   type: number;
@@ -62,8 +64,8 @@ export const ok = (): Uint8Array => enc.encode("OK\0");
  * Serves one request from a connection (domain `conn`). `sendEvent` queues a watch event for
  * this connection. Returns the reply.
  */
-export function handleRequest(store: XenStore, conn: number, m: XsMessage, sendEvent: (path: string, token: string) => void,
-  hooks: { introduce?: (domid: number, gfn: number, port: number) => void; release?: (domid: number) => void; domainPath?: (domid: number) => string; isIntroduced?: (domid: number) => boolean } = {}): XsMessage {
+export function handleRequest(store: XenStore, conn: DomId, m: XsMessage, sendEvent: (path: string, token: string) => void,
+  hooks: { introduce?: (domid: DomId, gfn: Gfn, port: Port) => void; release?: (domid: DomId) => void; domainPath?: (domid: DomId) => string; isIntroduced?: (domid: DomId) => boolean } = {}): XsMessage {
   store.requests++;
   const reply = (payload: Uint8Array, type = m.type): XsMessage => ({ type, reqId: m.reqId, txId: m.txId, payload });
   const args = payloadStrings(m.payload);
@@ -72,6 +74,14 @@ export function handleRequest(store: XenStore, conn: number, m: XsMessage, sendE
     if (a === undefined) throw new XsError("EINVAL", `${XS_NAMES[m.type] ?? m.type} needs argument ${i + 1}`);
     return a;
   };
+  // Numbers on the wire are decimal text (docs/misc/xenstore.txt); each is checked against its
+  // C type before it names anything: domid_t is uint16_t, a frame and a port are uint32.
+  const decimal = (i: number, what: string, max: number): number => {
+    const a = arg(i);
+    if (!/^\d{1,10}$/.test(a) || Number(a) > max) throw new XsError("EINVAL", `${XS_NAMES[m.type] ?? m.type}: ${what} "${a}" is not a number in 0..${max}`);
+    return Number(a);
+  };
+  const domidAt = (i: number): DomId => domId(decimal(i, "domid", 0xffff));
   try {
     switch (m.type) {
       case XS.READ: return reply(bytesOf(store.read(arg(0), conn, m.txId)));
@@ -105,22 +115,21 @@ export function handleRequest(store: XenStore, conn: number, m: XsMessage, sendE
         return reply(ok());
       }
       case XS.GET_DOMAIN_PATH: {
-        const d = Number(arg(0));
-        if (!Number.isInteger(d)) throw new XsError("EINVAL", "domid");
+        const d = domidAt(0);
         return reply(bytesOf(`${hooks.domainPath ? hooks.domainPath(d) : `/local/domain/${d}`}\0`));
       }
       case XS.INTRODUCE: {
         if (conn !== 0) throw new XsError("EACCES", "only dom0 introduces domains");
         if (!hooks.introduce) throw new XsError("ENOSYS");
-        hooks.introduce(Number(arg(0)), Number(arg(1)), Number(arg(2)));
+        hooks.introduce(domidAt(0), gfn(decimal(1, "gfn", 0xffff_ffff)), port(decimal(2, "event channel", 0xffff_ffff)));
         return reply(ok());
       }
       case XS.RELEASE: {
         if (conn !== 0) throw new XsError("EACCES", "only dom0 releases domains");
-        hooks.release?.(Number(arg(0)));
+        hooks.release?.(domidAt(0));
         return reply(ok());
       }
-      case XS.IS_DOMAIN_INTRODUCED: return reply(bytesOf(`${hooks.isIntroduced?.(Number(arg(0))) ? "T" : "F"}\0`));
+      case XS.IS_DOMAIN_INTRODUCED: return reply(bytesOf(`${hooks.isIntroduced?.(domidAt(0)) ? "T" : "F"}\0`));
       case XS.RESET_WATCHES: store.removeWatchesOf(conn); return reply(ok());
       case XS.CONTROL: return reply(ok());
       default: throw new XsError("ENOSYS", `message type ${m.type}`);

@@ -3,6 +3,7 @@
  * (xl_cmdtable.c) defines them. Returns what xl would print on stdout/stderr and its exit code;
  * the %xl magic and TypeScript cells both call this.
  */
+import { domId } from "../../machine";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Domain } from "../domain";
 import { XenError, XlConfigError } from "../errors";
@@ -119,8 +120,8 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
       }
       case "domid": return new XlOutput(`${dom(pos[0]).domid}\n`, "", 0);
       case "domname": {
-        const d = host.domains.get(Number(pos[0]));
-        if (!d || !/^\d+$/.test(pos[0] ?? "")) return new XlOutput("", `Can't get domain name of domain id '${pos[0]}', maybe this domain does not exist.\n`, 1);
+        const d = /^\d{1,5}$/.test(pos[0] ?? "") ? host.domains.get(domId(Number(pos[0]))) : undefined;
+        if (!d) return new XlOutput("", `Can't get domain name of domain id '${pos[0]}', maybe this domain does not exist.\n`, 1);
         return new XlOutput(`${d.name}\n`, "", 0);
       }
       case "create": {
