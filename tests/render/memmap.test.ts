@@ -92,8 +92,24 @@ describe("memoryMap", () => {
   });
 });
 
+/** Row labels (the first frame of each row, right-aligned left of the plot) and every owner rectangle's place. */
+function readGeometry(svg: string): { rows: { y: number; frame: number }[]; rects: { x: number; y: number; w: number; fill: string; title?: string }[] } {
+  const py = `
+import sys, json, xml.etree.ElementTree as E
+ns = "{http://www.w3.org/2000/svg}"
+root = E.fromstring(sys.stdin.read())
+rows = [{"y": float(t.get("y")), "frame": int(t.text, 16)} for t in root.iter(ns + "text") if t.get("text-anchor") == "end" and t.text.startswith("0x")]
+rects = []
+for g in root.iter(ns + "g"):
+    r, t = g.findall(ns + "rect"), g.find(ns + "title")
+    if r:
+        rects.append({"x": float(r[0].get("x")), "y": float(r[0].get("y")), "w": float(r[0].get("width")), "fill": r[0].get("fill"), "title": t.text if t is not None else None})
+print(json.dumps({"rows": rows, "rects": rects}))`;
+  return JSON.parse(execFileSync("/usr/bin/python3", ["-c", py], { input: svg, maxBuffer: 64 * MiB }).toString());
+}
+
 describe("at scale", () => {
-  it("a 16 GiB host with 64 domains draws under 300 KB, and so does a maximally fragmented map", () => {
+  it("a 16 GiB host with 64 domains draws under 300 KB, each range drawn where its frames lie by the row labels' addresses, and named for what the frame table holds there", () => {
     const big = new MachineMemory(16 * 1024 * MiB);
     for (let d = 0; d < 64; d++) {
       big.allocate(domId(d), 16384, FrameUse.Ram);
@@ -101,16 +117,70 @@ describe("at scale", () => {
     }
     const svg = memoryMap(big).svg();
     expect(svg.length).toBeLessThan(300_000);
-    parsesAsXml(svg);
     expect(memoryMap(big).owners().length).toBe(65); // 64 domains + free
+    const { rows, rects } = readGeometry(svg);
+    // The row labels alone fix the scale: equal steps of frames from 0, covering the whole host.
+    const step = rows[1]!.frame - rows[0]!.frame;
+    expect(rows[0]!.frame).toBe(0);
+    rows.forEach((r, i) => expect(r.frame).toBe(i * step));
+    expect(rows.length * step).toBeGreaterThan(big.frameCount - rows.length); // the last row ends at the last frame (to rounding)
+    const left = Math.min(...rects.map((r) => r.x)), right = Math.max(...rects.map((r) => r.x + r.w));
+    const pxPerFrame = (right - left) / step;
+    const rowOf = (y: number) => rows.findIndex((r) => Math.abs(r.y - (y + 13)) < 0.01);
+    const uses: Record<string, FrameUse> = { "guest RAM": FrameUse.Ram, "page tables": FrameUse.PageTable, free: FrameUse.Free };
+    let titled = 0;
+    for (const r of rects.filter((x) => x.title)) {
+      const m = /^mfn 0x([0-9a-f]+)–0x([0-9a-f]+): (?:dom(\d+)|(free)), (.+)$/.exec(r.title!)!;
+      expect(m, r.title).not.toBeNull();
+      const [from, to] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
+      // What the title names is what the frame table holds at both ends of the range and in its middle.
+      for (const f of [from, Math.floor((from + to) / 2), to]) {
+        const info = big.info(mfn(f));
+        expect(info.use, `${r.title}: mfn ${f}`).toBe(uses[m[5]!]);
+        if (m[3] !== undefined) expect(info.owner, `${r.title}: mfn ${f}`).toBe(Number(m[3]));
+      }
+      // Drawn where its first frame maps: in the row whose label range holds it, at that frame's
+      // offset from the row's start, to within one pixel column.
+      const row = rowOf(r.y);
+      expect(row, r.title).toBeGreaterThanOrEqual(0);
+      expect(from - rows[row]!.frame, r.title).toBeGreaterThanOrEqual(0);
+      expect(from - rows[row]!.frame, r.title).toBeLessThan(step);
+      const column = (right - left) / Math.round((right - left) / Math.min(...rects.map((x) => x.w)));
+      expect(Math.abs(left + (from - rows[row]!.frame) * pxPerFrame - r.x), r.title).toBeLessThanOrEqual(column + 0.1);
+      titled++;
+    }
+    expect(titled).toBeGreaterThan(64);
+    // Every domain's RAM (16384 frames from mfn d × 16448) is named somewhere at its own address.
+    for (let d = 0; d < 64; d++) {
+      const start = d * 16448;
+      const hit = rects.find((r) => r.title?.includes(`dom${d}, guest RAM`));
+      expect(hit, `dom${d}`).toBeDefined();
+      const row = rowOf(hit!.y);
+      expect(rows[row]!.frame + (hit!.x - left) / pxPerFrame, `dom${d}`).toBeGreaterThanOrEqual(start - step / 100);
+    }
+  });
 
+  it("a maximally fragmented map (one frame per run, 97 owners) still draws under 300 KB, each row's rectangles tiling its width in address order", () => {
     const shredded = new MachineMemory(256 * MiB);
     for (let i = 0; i < shredded.frameCount; i++) shredded.allocate(domId(i % 97), 1, i % 3 ? FrameUse.Ram : FrameUse.PageTable);
     const map = memoryMap(shredded);
     expect(map.runs.length).toBe(shredded.frameCount);
     const fragmented = map.svg();
     expect(fragmented.length).toBeLessThan(300_000);
-    parsesAsXml(fragmented);
+    const { rows, rects } = readGeometry(fragmented);
+    expect(rows[0]!.frame).toBe(0);
+    const step = rows[1]!.frame - rows[0]!.frame;
+    expect(rows.length * step).toBeGreaterThan(shredded.frameCount - rows.length);
+    const left = Math.min(...rects.map((r) => r.x)), right = Math.max(...rects.map((r) => r.x + r.w));
+    for (const row of rows) {
+      const mine = rects.filter((r) => Math.abs(r.y + 13 - row.y) < 0.01).sort((a, b) => a.x - b.x);
+      expect(mine.length, `row ${row.frame}`).toBeGreaterThan(0);
+      expect(mine[0]!.x).toBeCloseTo(left, 1);
+      // Neighbours meet: each rectangle begins where the one before it ends (or under a widened
+      // small run drawn over it), so no frame's column is left blank.
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.x, `row ${row.frame}`).toBeLessThanOrEqual(mine[i - 1]!.x + mine[i - 1]!.w + 0.15); // x and width are rounded to 0.1 px
+      expect(Math.max(...mine.map((r) => r.x + r.w))).toBeGreaterThanOrEqual(right - 0.1 - 3);
+    }
   });
 });
 
