@@ -7,11 +7,6 @@ import { memoryMap } from "../../src/render/memmap";
 
 const MiB = 1 << 20;
 
-/** Well-formed XML, checked by Python's parser (an independent reader). */
-function parsesAsXml(svg: string): void {
-  execFileSync("/usr/bin/python3", ["-c", "import sys, xml.etree.ElementTree as E; E.fromstring(sys.stdin.read())"], { input: svg });
-}
-
 /** Each <g>'s hover title and owner rectangle, and every text, as Python's XML parser reads them. */
 function readSvg(svg: string): { groups: { title: string; x: number; y: number; w: number; frames?: number; from?: number }[]; texts: string[] } {
   const py = `
