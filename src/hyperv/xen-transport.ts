@@ -124,7 +124,7 @@ export class XenTransport<P extends TransportPartition> implements EvtchnHost<Xe
    * end of the port may signal it (its HvConnectPort), or the domain itself (an IPI port).
    */
   private signalled(d: XenEnd, from: P, flag: number): number {
-    const e = d.evtchn.get(flag);
+    const e = d.evtchn.valid(flag) ? d.evtchn.get(flag) : undefined;
     if (!e) return HV_STATUS.INVALID_PORT_ID;
     const ok = from === d.partition ? e.state === "ipi" : e.state === "interdomain" && e.remoteDom === from.domid;
     if (!ok) return HV_STATUS.ACCESS_DENIED;
