@@ -39,6 +39,7 @@ import { MachineError } from "./errors";
 import { TraceRing } from "./trace";
 import { DispatchCounters } from "./cpu-stats";
 import { X87 } from "./x87";
+import { FpuState, fpuState, loadFpuState } from "./fpu-state";
 import { EntropySource } from "./entropy";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
@@ -70,6 +71,8 @@ export interface VcpuState {
   star: bigint; lstar: bigint; cstar: bigint; sfmask: number; tscAux: number;
   cpl: number;
   icount: number;
+  /** x87/MMX, SSE and XCR0 (fpu-state.ts). Absent in states saved before it was modelled: reset FPU state. */
+  fpu?: FpuState;
 }
 
 export interface VcpuInit {
@@ -80,6 +83,9 @@ export interface VcpuInit {
   regs?: Partial<Record<(typeof GPR_NAMES)[number], number | bigint>>;
   rflags?: number;
 }
+
+/** The FPU part of a state saved before VcpuState carried it: the power-on values (SDM Vol. 3A Table 9-1). */
+const RESET_FPU: FpuState = fpuState(new CpuState());
 
 /** Blocks between two looks at the interrupt flag (a block is a few to a few dozen instructions). */
 const INTERRUPT_CHECK_BLOCKS = 4096;
@@ -182,12 +188,14 @@ export class Vcpu extends CpuState {
       tr: { selector: this.trSelector, base: u(this.trBase), limit: this.trLimit },
       ldtr: { selector: this.ldtr, base: u(this.ldtrBase), limit: this.ldtrLimit },
       star: this.star, lstar: u(this.lstar), cstar: u(this.cstar), sfmask: this.sfmask, tscAux: this.tscAux,
-      cpl: this.cpl, icount: this.icount,
+      cpl: this.cpl, icount: this.icount, fpu: fpuState(this),
     };
   }
 
   /** Loads a full state (from getState, or built by a hypervisor); flushes the TLB. */
   setState(st: VcpuState): void {
+    // The FPU part first: it is the part with checks, and a bad one must leave the vCPU as it was.
+    loadFpuState(this, st.fpu ?? RESET_FPU);
     for (const r of GPR_NAMES) this.setReg(r, st.gprs[r]);
     this.rip = gva(st.rip);
     this.setFlags(st.rflags);

@@ -57,7 +57,11 @@ interface SavedHeader {
   vcpus: {
     runstate: string; down: boolean; initialised?: boolean; vcpuInfoGpa?: number; upcallVector?: number; singleshotIn?: number; periodicNs: number;
     state: string; runstateGva?: string;
-    /** HVM context records Xen saves beside the registers: LAPIC + LAPIC_REGS, the PAT (MTRR record), the FPU. */
+    /**
+     * HVM context records Xen saves beside the registers: LAPIC + LAPIC_REGS, the PAT (MTRR
+     * record). The FPU (hvm_hw_cpu.fpu_regs and XCR0) is in `state` (VcpuState.fpu); `fpu` is
+     * the separate record of files written before that, still read.
+     */
     lapic?: LapicSaveRecord; pat?: string; fpu?: FpuRecord;
   }[];
   runstateUpdateFlag?: boolean;
@@ -66,15 +70,8 @@ interface SavedHeader {
   consolePort: number;
 }
 
-/**
- * x87/MMX and SSE state: what hvm_hw_cpu.fpu_regs (an FXSAVE image) and XCR0 carry in Xen's
- * CPU record, here as the vCPU holds it (VcpuState does not include it yet).
- */
+/** The FPU record of save files written before VcpuState carried the FPU state. */
 interface FpuRecord { fcw: number; fsw: number; ftw: number; fop: number; fip: number; fcs: number; fdp: number; fds: number; fpr: number[]; mxcsr: number; xmm: number[]; xcr0: number }
-
-function saveFpu(c: Vcpu): FpuRecord {
-  return { fcw: c.fcw, fsw: c.fsw, ftw: c.ftw, fop: c.fop87, fip: c.fip, fcs: c.fcs, fdp: c.fdp, fds: c.fds, fpr: Array.from(c.fpr), mxcsr: c.mxcsr, xmm: Array.from(c.xmm), xcr0: c.xcr0 };
-}
 
 function loadFpu(c: Vcpu, f: FpuRecord): void {
   if (!Array.isArray(f.fpr) || f.fpr.length !== c.fpr.length || !Array.isArray(f.xmm) || f.xmm.length !== c.xmm.length) throw new XenError("EINVAL", "saved image has a malformed FPU record");
@@ -113,7 +110,7 @@ export function saveDomain(host: XenHost, d: Domain): Uint8Array {
     hypercallPageGpa: d.hypercallPageGpa, sharedInfoGfn: d.sharedInfoGfn, grantFrames: d.gnttab.frames.length, pages,
     vcpus: d.vcpus.map((v) => ({ runstate: v.runstate, down: v.down, initialised: v.initialised, vcpuInfoGpa: v.vcpuInfoGpa, upcallVector: v.upcallVector,
       singleshotIn: v.singleshot === undefined ? undefined : v.singleshot - host.now, periodicNs: v.periodicNs, state: stateJson(v.cpu!),
-      runstateGva: v.runstateGva?.toString(), lapic: host.lapic.save(v.platform), pat: host.pvhMsrs.patOf(v.cpu!).toString(), fpu: saveFpu(v.cpu!) })),
+      runstateGva: v.runstateGva?.toString(), lapic: host.lapic.save(v.platform), pat: host.pvhMsrs.patOf(v.cpu!).toString() })),
     runstateUpdateFlag: d.runstateUpdateFlag,
     ports: d.evtchn.list().map((e) => ({ port: e.port, state: e.state, remoteDom: e.remoteDom, virq: e.virq, notifyVcpu: e.notifyVcpu, label: e.label })),
     storePort: d.storePort, consolePort: d.consolePort,
@@ -178,10 +175,11 @@ export function restoreDomain(host: XenHost, file: Uint8Array, opts: { paused?: 
   }
   header.vcpus.forEach((s, i) => {
     const v = d.vcpus[i]!;
-    v.cpu!.setState(parseState(s.state));
+    const state = parseState(s.state);
+    v.cpu!.setState(state);
     v.down = s.down;
     v.initialised = s.initialised ?? !s.down;
-    if (s.fpu) loadFpu(v.cpu!, s.fpu);
+    if (s.fpu && !state.fpu) loadFpu(v.cpu!, s.fpu);
     if (s.pat !== undefined && !host.pvhMsrs.setPat(v.cpu!, BigInt(s.pat))) throw new XenError("EINVAL", `saved image has vCPU ${i} PAT 0x${BigInt(s.pat).toString(16)} with a reserved memory type`);
     if (s.lapic) {
       try { host.lapic.load(v.platform, s.lapic); } catch (e) { throw new XenError("EINVAL", `saved image, vCPU ${i}: ${(e as Error).message}`); }
