@@ -9,3 +9,4 @@ export * from "./vec-float";
 export * from "./vec-ssse3";
 export * from "./vec-pcmpstr";
 export * from "./vec-mmx";
+export * from "./vec-clmul";

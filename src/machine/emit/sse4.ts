@@ -3,7 +3,7 @@
  * SSE3 moves and horizontal/alternating arithmetic, SSSE3 (pshufb, palignr, phadd/phsub,
  * pabs/psign, pmaddubsw, pmulhrsw), SSE4.1 (min/max, pmulld/pmuldq, pcmpeqq, packusdw, blends,
  * pmovsx/zx, ptest, pextr/pinsr, insertps/extractps, round*, phminposuw), SSE4.2 pcmpgtq and
- * crc32. The MMX forms of the SSSE3 instructions are emit/mmx.ts's. 128-bit memory operands must be
+ * crc32, and PCLMULQDQ (vec-clmul.ts). The MMX forms of the SSSE3 instructions are emit/mmx.ts's. 128-bit memory operands must be
  * 16-byte aligned, the narrower ones need not be.
  */
 import * as iced from "iced-x86";
@@ -23,7 +23,7 @@ const BINARY: Record<string, string> = {
   Movshdup: "movshdup", Movsldup: "movsldup", Phminposuw: "phminposuw",
   Pblendvb: "pblendvb", Blendvps: "blendvps", Blendvpd: "blendvpd",
 };
-const IMM: Record<string, string> = { Palignr: "palignr", Pblendw: "pblendw", Blendps: "blendps", Blendpd: "blendpd" };
+const IMM: Record<string, string> = { Palignr: "palignr", Pblendw: "pblendw", Blendps: "blendps", Blendpd: "blendpd", Pclmulqdq: "pclmulqdq" };
 const HORIZONTAL: Record<string, [string, string]> = {
   Phaddw: ["phw", "false,false"], Phsubw: ["phw", "true,false"], Phaddsw: ["phw", "false,true"], Phsubsw: ["phw", "true,true"],
   Phaddd: ["phd", "false"], Phsubd: ["phd", "true"],
