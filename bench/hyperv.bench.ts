@@ -16,6 +16,7 @@
  *    memory (descriptor, payload, trailer, index updates), beside a plain Buffer copy of the same
  *    bytes in and out.
  */
+import { connectionId } from "../src/hyperv/ids";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -117,7 +118,7 @@ export const figures: Figure[] = [
         cli
         hlt`) });
       let echoed = 0;
-      h.registerConnection({ id: 0x77, owner: "bench", onMessage: (from, type, payload) => { from.vp(0).synic.post(1, { type, origin: 0n, payload }); echoed++; return HV_STATUS.SUCCESS; } });
+      h.registerConnection({ id: connectionId(0x77), owner: "bench", onMessage: (from, type, payload) => { from.vp(0).synic.post(1, { type, origin: 0n, payload }); echoed++; return HV_STATUS.SUCCESS; } });
       h.setVpRegisters(p.id, 0, [[0, 0n, 0n]]); // resume (HV_REGISTER_EXPLICIT_SUSPEND = 0)
       const t0 = nowMs();
       const r = h.run();

@@ -30,6 +30,7 @@ import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
 import { loadPvh } from "./pvh";
 import { buildAcpiTables, lapicId } from "../xen/loader/acpi";
 import type { BlockDevice } from "../vhd/block-device";
+import { partitionId, type ConnectionId, type PartitionId } from "./ids";
 import { VhdDisk } from "../vhd/vhd-disk";
 import { readVmc, VmcImport } from "./vmc";
 import {
@@ -80,7 +81,7 @@ export interface HvRunResult {
 
 /** A connection (TLFS 11.5): what a PostMessage / SignalEvent on its id reaches. */
 export interface Connection {
-  id: number;
+  id: ConnectionId;
   owner: string;
   /** Handles a message; returns an HV_STATUS. */
   onMessage?: (from: Partition, type: number, payload: Uint8Array) => number;
@@ -119,8 +120,8 @@ export const HV_VERSION = { build: 6001, major: 6, minor: 0, servicePack: 1, bra
 
 export class HypervHost {
   readonly machine: Machine;
-  readonly partitions = new Map<number, Partition>();
-  readonly connections = new Map<number, Connection>();
+  readonly partitions = new Map<PartitionId, Partition>();
+  readonly connections = new Map<ConnectionId, Connection>();
   readonly cpuMHz: number;
   readonly quantum: number;
   readonly lps: number;
@@ -189,7 +190,7 @@ export class HypervHost {
     // answered as Xen's msr.c answers an HVM guest: Hyper-V presents the same Intel MSRs.
     this.devices.add(pvhMsrs());
     this.machine = new Machine(opts.memoryMiB ?? 1024);
-    this.root = new Partition(this, this.nextPartitionId++, "Windows Server Longhorn", "root", ROOT_PRIVILEGES, undefined);
+    this.root = new Partition(this, partitionId(this.nextPartitionId++), "Windows Server Longhorn", "root", ROOT_PRIVILEGES, undefined);
     this.root.state = "initialized";
     this.partitions.set(this.root.id, this.root);
     this.machine.populate(this.root.domid, gfn(0), (opts.rootMemoryMiB ?? 64) * 256);
@@ -206,7 +207,7 @@ export class HypervHost {
   private pendingName: string | undefined;
 
   newPartition(parent: Partition, flags: bigint, compatibilityVersion: number): Partition {
-    const id = this.nextPartitionId++;
+    const id = partitionId(this.nextPartitionId++);
     const p = new Partition(this, id, this.pendingName ?? `partition-${id}`, "child", CHILD_PRIVILEGES, parent, { flags, compatibilityVersion });
     this.pendingName = undefined;
     this.partitions.set(id, p);
@@ -245,7 +246,7 @@ export class HypervHost {
   /** The VP a platform device names by its key (`p<partition>vp<index>`). */
   vpOfKey(key: string): VirtualProcessor | undefined {
     const m = /^p(\d+)vp(\d+)$/.exec(key);
-    return m ? this.partitions.get(Number(m[1]))?.vps[Number(m[2])] : undefined;
+    return m ? this.partitions.get(partitionId(Number(m[1])))?.vps[Number(m[2])] : undefined;
   }
 
   partition(q: number | string): Partition {
@@ -262,14 +263,14 @@ export class HypervHost {
     this.connections.set(c.id, c);
   }
 
-  postMessage(from: Partition, connectionId: number, type: number, payload: Uint8Array): number {
+  postMessage(from: Partition, connectionId: ConnectionId, type: number, payload: Uint8Array): number {
     const c = this.connections.get(connectionId);
     if (!c || !c.onMessage || (c.allowed && !c.allowed(from))) return HV_STATUS.INVALID_CONNECTION_ID;
     this.stats.messages++;
     return c.onMessage(from, type, payload);
   }
 
-  signalEvent(from: Partition, connectionId: number, flag: number): number {
+  signalEvent(from: Partition, connectionId: ConnectionId, flag: number): number {
     const c = this.connections.get(connectionId);
     if (!c || !c.onEvent || (c.allowed && !c.allowed(from))) return HV_STATUS.INVALID_CONNECTION_ID;
     this.stats.events++;

@@ -4,6 +4,7 @@
  * elements from the rep start index and may stop early: the host then rewinds the caller's RIP with
  * RCX's rep start advanced, so the guest re-executes the call (TLFS 3.7.4 "continuation").
  */
+import { connectionId, partitionId } from "./ids";
 import { gfn, Mfn, PAGE_SIZE } from "../machine";
 import type { HypervHost } from "./host";
 import type { Partition, VirtualProcessor } from "./partition";
@@ -49,7 +50,9 @@ const u32 = (dv: DataView, o: number) => dv.getUint32(o, true);
 
 function targetPartition(c: CallContext, id: bigint): Partition | undefined {
   if (id === HV_PARTITION_ID_SELF) return c.caller;
-  const p = c.host.partitions.get(Number(id));
+  // HV_PARTITION_ID is a UINT64; ids we hand out are small, so one past 2^53 names nobody.
+  if (id > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  const p = c.host.partitions.get(partitionId(Number(id)));
   if (!p || p.state === "deleted") return undefined;
   // Only a partition's parent (or itself) may manage it.
   if (p !== c.caller && p.parent !== c.caller) return undefined;
@@ -275,12 +278,12 @@ export const CALLS: CallDef[] = [
       if (type === 0 || type & 0x80000000) return HV_STATUS.INVALID_PARAMETER;
       if (size > HV_MESSAGE_PAYLOAD_BYTE_COUNT) return HV_STATUS.INVALID_PARAMETER;
       const payload = new Uint8Array(c.input.buffer, c.input.byteOffset + POST_MESSAGE.payload, size).slice();
-      return c.host.postMessage(c.caller, u32(c.input, POST_MESSAGE.connectionId), type, payload);
+      return c.host.postMessage(c.caller, connectionId(u32(c.input, POST_MESSAGE.connectionId)), type, payload);
     },
   },
   {
     code: HVCALL.SIGNAL_EVENT, name: "HvSignalEvent", priv: "SignalEvents", inSize: 8, fastAllowed: true,
-    run: (c) => c.host.signalEvent(c.caller, u32(c.input, SIGNAL_EVENT.connectionId), c.input.getUint16(SIGNAL_EVENT.flagNumber, true)),
+    run: (c) => c.host.signalEvent(c.caller, connectionId(u32(c.input, SIGNAL_EVENT.connectionId)), c.input.getUint16(SIGNAL_EVENT.flagNumber, true)),
   },
 ];
 

@@ -23,6 +23,8 @@
 export { HypervHost, CHILD_LAYOUT, HV_VERSION } from "./host";
 export type { HypervHostOptions, HvTraceRecord, HvRunOptions, HvRunResult, Connection, ChildOptions } from "./host";
 export { Partition, VirtualProcessor } from "./partition";
+export { partitionId, connectionId } from "./ids";
+export type { PartitionId, ConnectionId } from "./ids";
 export { Synic } from "./synic";
 export type { HvMessage } from "./synic";
 export { HypervError } from "./errors";

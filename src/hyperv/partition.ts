@@ -10,6 +10,7 @@ import { display, MimeBundle } from "../mime";
 import { Synic } from "./synic";
 import type { PlatformVcpu, SchedUnit, UnitRunstate } from "../platform";
 import { HV_PRIV, HvPrivilegeName, HV_SYNIC_STIMER_COUNT } from "./tlfs";
+import type { PartitionId } from "./ids";
 import type { HypervHost } from "./host";
 import type { XenAdapter } from "./xen-adapter";
 
@@ -106,7 +107,7 @@ export class Partition {
 
   constructor(
     readonly host: HypervHost,
-    readonly id: number,
+    readonly id: PartitionId,
     readonly name: string,
     readonly kind: "root" | "child",
     readonly privileges: bigint,

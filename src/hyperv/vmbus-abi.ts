@@ -3,6 +3,7 @@
  * Offsets are byte offsets in the channel message payload (which starts with
  * vmbus_channel_message_header {u32 msgtype; u32 padding}).
  */
+import { connectionId } from "./ids";
 export const CHANNELMSG = {
   OFFERCHANNEL: 1, RESCIND_CHANNELOFFER: 2, REQUESTOFFERS: 3, ALLOFFERS_DELIVERED: 4, OPENCHANNEL: 5,
   OPENCHANNEL_RESULT: 6, CLOSECHANNEL: 7, GPADL_HEADER: 8, GPADL_BODY: 9, GPADL_CREATED: 10,
@@ -13,7 +14,7 @@ export const CHANNELMSG_NAMES: Record<number, string> = Object.fromEntries(Objec
 /** VERSION_WS2008 (0 << 16 | 13) and VERSION_WIN7 (1 << 16 | 1) (hyperv.h). */
 export const VMBUS_VERSION = { WS2008: (0 << 16) | 13, WIN7: (1 << 16) | 1 } as const;
 /** Connection id of the VMBus message port before protocol 5.0 (hyperv_vmbus.h VMBUS_MESSAGE_CONNECTION_ID). */
-export const VMBUS_MESSAGE_CONNECTION_ID = 1;
+export const VMBUS_MESSAGE_CONNECTION_ID = connectionId(1);
 /** SINT the guest's VMBus driver listens on (hyperv_vmbus.h VMBUS_MESSAGE_SINT). */
 export const VMBUS_MESSAGE_SINT = 2;
 /** The message type VMBus uses with HvPostMessage (vmbus_post_msg passes 1). */

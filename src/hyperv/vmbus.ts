@@ -6,6 +6,7 @@
  * HvSignalEvent on the offer's connection id makes the VSP drain the outbound ring; replies go to
  * the inbound ring and set the child's event flag `child_relid` in SINT2's flags.
  */
+import { connectionId, type ConnectionId } from "./ids";
 import type { BlockDevice } from "../vhd/block-device";
 import { display, MimeBundle } from "../mime";
 import type { HypervHost } from "./host";
@@ -23,7 +24,7 @@ export interface Gpadl { handle: number; relid: number; pfns: number[]; expected
 
 export interface Channel {
   relid: number;
-  connectionId: number;
+  connectionId: ConnectionId;
   ifType: string;
   instance: string;
   vsp: StorageVsp;
@@ -63,13 +64,13 @@ export class VmbusServer {
   /** Offers a SCSI disk to the child (what attaching a VHD to a VM's synthetic controller does). */
   addStorage(disk: BlockDevice, label = "disk"): Channel {
     const relid = this.channels.length + 1;
-    const connectionId = CHANNEL_CONNECTION_BASE + this.child.id * 0x100 + relid;
+    const connection = connectionId(CHANNEL_CONNECTION_BASE + this.child.id * 0x100 + relid);
     const ch: Channel = {
-      relid, connectionId, ifType: HV_SCSI_GUID, state: "offered", vsp: new StorageVsp(disk, label),
+      relid, connectionId: connection, ifType: HV_SCSI_GUID, state: "offered", vsp: new StorageVsp(disk, label),
       instance: `${(0x12340000 + relid).toString(16)}-0000-0000-0000-${this.child.id.toString(16).padStart(12, "0")}`,
     };
     this.channels.push(ch);
-    this.host.registerConnection({ id: connectionId, owner: `partition ${this.child.id}`, allowed: (p) => p === this.child, onEvent: () => this.serve(ch) });
+    this.host.registerConnection({ id: connection, owner: `partition ${this.child.id}`, allowed: (p) => p === this.child, onEvent: () => this.serve(ch) });
     return ch;
   }
 

@@ -23,6 +23,7 @@
  * VCPUOP_set_singleshot_timer on synthetic timer 3, is_up from the VP's ExplicitSuspend register.
  * Everything else is -ENOSYS, recorded in the translation table.
  */
+import { connectionId, type PartitionId } from "./ids";
 import {
   HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, XENMEM,
   XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVM_PARAM_CALLBACK_TYPE_VECTOR, HVM_PARAM, LAYOUT,
@@ -56,7 +57,7 @@ export const XEN_ADAPTER_CPUID_BASE = 0x40000100;
 /** Xen's hypercall MSR moves with its leaves (0x40000000 + 0x200 under Viridian). */
 export const XEN_ADAPTER_HYPERCALL_MSR = 0x40000200;
 /** The root's console service connection for Xen console output. */
-export const XEN_CONSOLE_CONNECTION_ID = 0x58454e00; // "XEN\0"
+export const XEN_CONSOLE_CONNECTION_ID = connectionId(0x58454e00); // "XEN\0"
 /** The Hyper-V page with the adapter: `or eax, 0x80000000; vmcall; ret` (Xen's Viridian page). */
 export const TAGGED_HV_PAGE_PREFIX = [0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x01, 0xc1, 0xc3];
 
@@ -117,7 +118,7 @@ export class XenAdapter {
    * HV_PARTITION_ID_INVALID, so the ids cannot simply be shared.
    */
   get domid(): DomId { return this.partition.domid; }
-  partitionIdOf(domid: number): number { return this.host.partitionOfDomain(domId(domid))?.id ?? -1; }
+  partitionIdOf(domid: number): PartitionId | undefined { return this.host.partitionOfDomain(domId(domid))?.id; }
 
   constructor(readonly host: HypervHost, readonly partition: Partition) {
     this.end = xenTransport(host).add(partition, { raise: (p) => this.raise(p), clearPending: (p) => this.sharedInfo?.clearPending(p) });
@@ -501,7 +502,7 @@ export class XenAdapter {
         const b = new DataView(cpu.readVirt(at, L.size).buffer);
         const gpa = Number(b.getBigUint64(F.host_addr, true)), flags = b.getUint32(F.flags, true), ref = b.getUint32(F.ref, true), dom = b.getUint16(F.dom, true);
         const st = (v: number) => { const o = new Uint8Array(2); new DataView(o.buffer).setInt16(0, v, true); cpu.writeVirt(at + BigInt(F.status), o); };
-        const granter = this.host.partitions.get(this.partitionIdOf(dom))?.xenAdapter;
+        const granter = this.host.partitionOfDomain(domId(dom))?.xenAdapter;
         if (!granter || granter === this) { st(GNTST.bad_domain); continue; }
         const e = granter.grantEntry(ref);
         if (!e) { st(GNTST.bad_gntref); continue; }

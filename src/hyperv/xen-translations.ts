@@ -7,6 +7,7 @@
  * do_vcpu_op, arch/x86/hvm/hvm.c, common/multicall.c) so a Xen-ABI guest sees the same results on
  * both hosts; what each became on the Hyper-V side is recorded in the translation table.
  */
+import type { PartitionId } from "./ids";
 import {
   DOMID_SELF, ETIME, HYPERVISOR, HVMOP_get_param, HVMOP_set_evtchn_upcall_vector, HVMOP_set_param, HVM_NR_PARAMS, HVM_PARAM, LAYOUT,
   RUNSTATE, VCPUOP, VCPU_SSHOTTMR_future, VIRQ, XEN_ERRNO, XEN_RUNSTATE_UPDATE,
@@ -49,7 +50,7 @@ export interface XlatAdapter<V extends XlatVp> {
   readonly runstateAreas: Map<number, bigint>;
   /** VMASST_TYPE_runstate_update_flag enabled. */
   readonly runstateUpdateFlag: boolean;
-  partitionIdOf(domid: number): number;
+  partitionIdOf(domid: number): PartitionId | undefined;
   /** The hypervisor raises a VIRQ of a VP (its bound port goes pending). */
   raiseVirq(vpIndex: number, virq: number): void;
   hvmParam(index: number): bigint;
@@ -225,7 +226,7 @@ export function hvmOp<V extends XlatVp>(a: XlatAdapter<V>, { vp, args }: Args<V>
   const domid = cpu.readVirtU32(arg + BigInt(F.domid)) & 0xffff, index = cpu.readVirtU32(arg + BigInt(F.index));
   const name = `hvm_op(${op === HVMOP_get_param ? "get" : "set"}_param ${Object.entries(HVM_PARAM).find(([, v]) => v === index)?.[0] ?? index})`;
   const fail = (e: keyof typeof XEN_ERRNO) => ({ result: -XEN_ERRNO[e], name, hyperv: [] });
-  if (domid !== DOMID_SELF && domid !== a.domid) return fail(a.host.partitions.has(a.partitionIdOf(domid)) ? "EPERM" : "ESRCH");
+  if (domid !== DOMID_SELF && domid !== a.domid) return fail(a.partitionIdOf(domid) !== undefined ? "EPERM" : "ESRCH");
   if (index >= HVM_NR_PARAMS) return fail("EINVAL");
   if (op === HVMOP_get_param) {
     if (!GUEST_READABLE_PARAMS.has(index)) return fail("EPERM");

@@ -16,9 +16,10 @@ import { HVCALL, HV_STATUS } from "./tlfs";
 import { EventChannels, EventChannelTable, type EvtchnDomain, type EvtchnHost } from "../xen/event-channels";
 import type { DomId } from "../machine";
 import type { Port } from "../xen/types";
+import { connectionId, type ConnectionId } from "./ids";
 
 /** Connection id of a Xen domain's event connection: "EV" << 16 | partition id (ours). */
-export const XEN_EVENT_CONNECTION = (partitionId: number): number => (0x45560000 | (partitionId & 0xffff)) >>> 0;
+export const XEN_EVENT_CONNECTION = (partitionId: number): ConnectionId => connectionId((0x45560000 | (partitionId & 0xffff)) >>> 0);
 
 /** What the transport needs of a partition. */
 export interface TransportPartition {
@@ -42,18 +43,18 @@ export class XenEnd implements EvtchnDomain {
   }
   get domid(): DomId { return this.partition.domid; }
   get vcpus(): readonly unknown[] { return this.partition.vps; }
-  get connectionId(): number { return XEN_EVENT_CONNECTION(this.partition.id); }
+  get connectionId(): ConnectionId { return XEN_EVENT_CONNECTION(this.partition.id); }
 }
 
 /** What the transport needs of the host: connections and the root's hypercalls. */
 export interface TransportHost<P extends TransportPartition> {
   readonly root: P;
-  registerConnection(c: { id: number; owner: string; onEvent: (from: P, flag: number) => number }): void;
+  registerConnection(c: { id: ConnectionId; owner: string; onEvent: (from: P, flag: number) => number }): void;
   rootCall(code: number, input: Uint8Array): { status: number };
 }
 
 /** A guest VP sending: signals through its own partition's hypercall path, returning the HV status. */
-export type Signaller = (connectionId: number, flag: number) => number;
+export type Signaller = (connectionId: ConnectionId, flag: number) => number;
 
 export class XenTransport<P extends TransportPartition> implements EvtchnHost<XenEnd> {
   readonly events = new EventChannels<XenEnd>(this);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { HypervHost, HV_STATUS, HVCALL, decodeResult, CALLS } from "../../src/hyperv";
+import { VMBUS_MESSAGE_CONNECTION_ID } from "../../src/hyperv/vmbus-abi";
 
 describe("hypercall fuzz", () => {
   it("20,000 random calls give HV_STATUS values only", () => {
@@ -58,14 +59,14 @@ describe("bad guest memory in VMBus requests", () => {
     const ch = bus.addStorage(disk, "mem");
     const msg = (words: number[], size: number) => { const b = new Uint8Array(size); const d = new DataView(b.buffer); words.forEach((w, i) => d.setUint32(i * 4, w, true)); return b; };
     // Contact (version 0.13), then a GPADL of 4 pages that are far outside the partition's memory.
-    expect(h.postMessage(p, 1, 1, msg([14, 0, 13], 40))).toBe(HV_STATUS.SUCCESS);
+    expect(h.postMessage(p, VMBUS_MESSAGE_CONNECTION_ID, 1, msg([14, 0, 13], 40))).toBe(HV_STATUS.SUCCESS);
     const g = new Uint8Array(20 + 8 + 4 * 8);
     const gd = new DataView(g.buffer);
     gd.setUint32(0, 8, true); gd.setUint32(8, ch.relid, true); gd.setUint32(12, 0x77, true); gd.setUint16(16, 8 + 32, true); gd.setUint16(18, 1, true);
     gd.setUint32(20, 4 * 4096, true);
     for (let i = 0; i < 4; i++) gd.setBigUint64(28 + i * 8, BigInt(0x90000 + i), true);
-    expect(h.postMessage(p, 1, 1, g)).toBe(HV_STATUS.SUCCESS);
-    expect(h.postMessage(p, 1, 1, msg([5, 0, ch.relid, 1, 0x77, 0, 2], 148))).toBe(HV_STATUS.SUCCESS);
+    expect(h.postMessage(p, VMBUS_MESSAGE_CONNECTION_ID, 1, g)).toBe(HV_STATUS.SUCCESS);
+    expect(h.postMessage(p, VMBUS_MESSAGE_CONNECTION_ID, 1, msg([5, 0, ch.relid, 1, 0x77, 0, 2], 148))).toBe(HV_STATUS.SUCCESS);
     expect(ch.state).toBe("open");
     expect(h.signalEvent(p, ch.connectionId, 0)).toBe(HV_STATUS.SUCCESS);
     expect(ch.state).toBe("closed");
