@@ -1,6 +1,7 @@
 /**
  * machine.code_write / machine.pt_write: what a guest store costs when it lands on a page the
- * vCPU has compiled code from (the frame's blocks are dropped and recompiled: ftrace-style or
+ * vCPU has compiled code from, beside the code (such stores take the slow path; only blocks whose
+ * bytes are written are dropped and recompiled, as in ftrace-style or
  * alternatives patching), and a page-table entry rewrite followed by invlpg (what a kernel does
  * to change a mapping), each beside the same loop without that cost in the same run.
  */
@@ -98,7 +99,7 @@ export const figures: Figure[] = [
       const base = perIteration(s, "base_loop"), code = perIteration(s, "code_loop");
       return {
         value: code, unit: "us", anchor: "the same loop storing to a data page", anchor_value: base,
-        note: `per iteration (call + store): the store to the code page drops that frame's blocks and the next call recompiles them; ${s.m.invalidations} invalidations`,
+        note: `per iteration (call + store): the store lands on the called function's page beside its code (slow path: page walk, span check; no block dropped); ${s.m.invalidations} invalidations`,
       };
     },
   },

@@ -32,8 +32,8 @@ export interface Block extends CachedBlock {
   unimplemented: string[];
   /** Compiled for single-stepping (one instruction). */
   single: boolean;
-  /** Chaining cache: the last two successors, valid for one vCPU TLB generation. */
-  s1va: number; s1: Block | undefined; s2va: number; s2: Block | undefined; sgen: number;
+  /** Chaining cache: the last two successors (each checked against its key on entry). */
+  s1va: number; s1: Block | undefined; s2va: number; s2: Block | undefined;
 }
 
 /** Compiles the block at `va` (mode taken from the vCPU). */
@@ -137,6 +137,6 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
     frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
     spans.push(0, (lastByte & 4095) + 1);
   }
-  return { valid: true, single, frames, spans, key, va, fn, n, ips, source: c.machine.keepSource ? source : "", unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined, sgen: -1 };
+  return { valid: true, single, frames, spans, key, va, fn, n, ips, source: c.machine.keepSource ? source : "", unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined };
 }
 

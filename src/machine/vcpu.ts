@@ -450,29 +450,32 @@ export class Vcpu extends CpuState {
       this.skipBreakpointAt = NaN;
       const start = this.rip;
       let blk: Block | undefined;
-      // Chaining: the previous block remembers its last two successors for this TLB generation.
-      if (prev !== undefined && prev.sgen === this.tlbGen) {
-        if (prev.s1va === start) blk = prev.s1;
-        else if (prev.s2va === start) blk = prev.s2;
-        if (blk !== undefined && !blk.valid) blk = undefined;
-      }
       const limit = shielded ? 1 : left;
-      if (blk === undefined || blk.n > limit) {
-        this.dispatch.lookups++;
-        try {
-          blk = this.lookupBlock(start, false);
-          if (blk.n > limit) blk = this.lookupBlock(start, true);
-        } catch (e) {
-          prev = undefined;
-          const x = this.handleThrow(e, start);
-          if (x) return x;
-          continue;
+      try {
+        // The block's key is checked on every entry, so a link survives TLB flushes and CR3
+        // switches while the translation it was made under still holds (a TLB hit here).
+        const key = this.fetchPhys(start) * 4 + (this.mode64 ? 2 : 0);
+        // Chaining: the previous block remembers its last two successors.
+        if (prev !== undefined) {
+          if (prev.s1va === start) blk = prev.s1;
+          else if (prev.s2va === start) blk = prev.s2;
+          if (blk !== undefined && (blk.key !== key || !blk.valid)) blk = undefined;
         }
-        if (prev !== undefined && !blk.single) {
-          if (prev.sgen !== this.tlbGen) { prev.sgen = this.tlbGen; prev.s1va = NaN; prev.s2va = NaN; }
-          if (prev.s1va !== prev.s1va) { prev.s1va = start; prev.s1 = blk; }
-          else { prev.s2va = start; prev.s2 = blk; }
+        if (blk === undefined) {
+          this.dispatch.lookups++;
+          blk = this.lookupBlock(start, key, false);
+          if (prev !== undefined) {
+            prev.s2va = prev.s1va; prev.s2 = prev.s1;
+            prev.s1va = start; prev.s1 = blk;
+          }
         }
+        // Too long for what is left of the budget (or one instruction under an interrupt shadow).
+        if (blk.n > limit) blk = this.lookupBlock(start, key + 1, true);
+      } catch (e) {
+        prev = undefined;
+        const x = this.handleThrow(e, start);
+        if (x) return x;
+        continue;
       }
       this.ix = 0;
       this.stop = 0;
@@ -526,9 +529,8 @@ export class Vcpu extends CpuState {
     throw e;
   }
 
-  private lookupBlock(va: number, single: boolean): Block {
-    const phys = this.fetchPhys(va);
-    const key = phys * 4 + (this.mode64 ? 2 : 0) + (single ? 1 : 0);
+  /** The block at `va` whose decode-cache key (machine address * 4 + mode bits) is `key`. */
+  private lookupBlock(va: number, key: number, single: boolean): Block {
     const b = this.machine.code.get(key) as Block | undefined;
     if (b !== undefined && b.va === va && b.valid) return b;
     if (!(this.cr0 & CR0_PE)) throw new ExitSignal({ kind: "unsupported", rip: va as Gva, reason: "real mode is not modelled" });
