@@ -18,7 +18,7 @@ export const CPUID1_EDX = {
 } as const;
 /** CPUID.1:ECX: with CX16, POPCNT, SSE3, SSSE3, SSE4.1 and SSE4.2 (and LAHF_LM below) the x86-64-v2 set of the psABI; no AVX (bit 28). */
 export const CPUID1_ECX = {
-  SSE3: bit(0), PCLMULQDQ: bit(1), SSSE3: bit(9), CX16: bit(13), SSE4_1: bit(19), SSE4_2: bit(20), POPCNT: bit(23), XSAVE: bit(26), OSXSAVE: bit(27), RDRAND: bit(30), HYPERVISOR: bit(31),
+  SSE3: bit(0), PCLMULQDQ: bit(1), SSSE3: bit(9), CX16: bit(13), SSE4_1: bit(19), SSE4_2: bit(20), POPCNT: bit(23), AES: bit(25), XSAVE: bit(26), OSXSAVE: bit(27), RDRAND: bit(30), HYPERVISOR: bit(31),
 } as const;
 /** CPUID.(EAX=0DH,ECX=1):EAX — XSAVEOPT and XSAVEC; not XGETBV with ECX=1 (bit 2), not XSAVES (bit 3). */
 export const CPUID_D1_EAX = { XSAVEOPT: bit(0), XSAVEC: bit(1) } as const;

@@ -10,3 +10,4 @@ export * from "./vec-ssse3";
 export * from "./vec-pcmpstr";
 export * from "./vec-mmx";
 export * from "./vec-clmul";
+export * from "./vec-aes";

@@ -29,7 +29,7 @@ describe("CPUID as libgcc's __builtin_cpu_supports reads it on the vCPU", () => 
       return true;
     });
     const said = Object.fromEntries(out.trim().split("\n").map((l) => l.split(" ")));
-    for (const f of ["mmx", "sse", "sse2", "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "pclmul", "x86-64", "x86-64-v2"]) expect(said[f], f).toBe("yes");
-    for (const f of ["avx", "avx2", "x86-64-v3", "aes"]) expect(said[f], f).toBe("no");
+    for (const f of ["mmx", "sse", "sse2", "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "pclmul", "aes", "x86-64", "x86-64-v2"]) expect(said[f], f).toBe("yes");
+    for (const f of ["avx", "avx2", "x86-64-v3"]) expect(said[f], f).toBe("no");
   });
 });

@@ -3,7 +3,7 @@
  * SSE3 moves and horizontal/alternating arithmetic, SSSE3 (pshufb, palignr, phadd/phsub,
  * pabs/psign, pmaddubsw, pmulhrsw), SSE4.1 (min/max, pmulld/pmuldq, pcmpeqq, packusdw, blends,
  * pmovsx/zx, ptest, pextr/pinsr, insertps/extractps, round*, phminposuw), SSE4.2 pcmpgtq and
- * crc32, and PCLMULQDQ (vec-clmul.ts). The MMX forms of the SSSE3 instructions are emit/mmx.ts's. 128-bit memory operands must be
+ * crc32, PCLMULQDQ (vec-clmul.ts) and AES-NI (vec-aes.ts). The MMX forms of the SSSE3 instructions are emit/mmx.ts's. 128-bit memory operands must be
  * 16-byte aligned, the narrower ones need not be.
  */
 import * as iced from "iced-x86";
@@ -23,6 +23,11 @@ const BINARY: Record<string, string> = {
   Movshdup: "movshdup", Movsldup: "movsldup", Phminposuw: "phminposuw",
   Pblendvb: "pblendvb", Blendvps: "blendvps", Blendvpd: "blendvpd",
 };
+/** AES-NI (vec-aes.ts): `op xmm, xmm/m128` → the call. */
+const AES: Record<string, string> = {
+  Aesenc: "aesRound(c,D,S,false,false)", Aesenclast: "aesRound(c,D,S,false,true)", Aesdec: "aesRound(c,D,S,true,false)",
+  Aesdeclast: "aesRound(c,D,S,true,true)", Aesimc: "aesimc(c,D,S)", Aeskeygenassist: "aeskeygenassist(c,D,S,IMM)",
+};
 const IMM: Record<string, string> = { Palignr: "palignr", Pblendw: "pblendw", Blendps: "blendps", Blendpd: "blendpd", Pclmulqdq: "pclmulqdq" };
 const HORIZONTAL: Record<string, [string, string]> = {
   Phaddw: ["phw", "false,false"], Phsubw: ["phw", "true,false"], Phaddsw: ["phw", "false,true"], Phsubsw: ["phw", "true,true"],
@@ -38,7 +43,7 @@ const ROUND: Record<string, [boolean, number]> = { Roundss: [false, 1], Roundsd:
 
 export const sse4: Family = {
   name: "sse4",
-  mnemonics: [...Object.keys(BINARY), ...Object.keys(IMM), ...Object.keys(HORIZONTAL), ...Object.keys(FP_H), ...pmovNames, ...Object.keys(ROUND),
+  mnemonics: [...Object.keys(BINARY), ...Object.keys(AES), ...Object.keys(IMM), ...Object.keys(HORIZONTAL), ...Object.keys(FP_H), ...pmovNames, ...Object.keys(ROUND),
     "Movddup", "Ptest", "Pextrb", "Pextrd", "Pextrq", "Extractps", "Pinsrb", "Pinsrd", "Pinsrq", "Insertps", "Crc32"],
   emit(x, f) {
     const { ins, mn, pre } = f;
@@ -53,6 +58,8 @@ export const sse4: Family = {
       return sl < 0 ? undefined : SSE_CHECK + ld + call(sl);
     };
     if (BINARY[mn] !== undefined) return two(16, (sl) => `V.${BINARY[mn]}(c,${d},${sl});`);
+    const aes = AES[mn];
+    if (aes !== undefined) return two(16, (sl) => `V.${aes.replace("D", String(d)).replace("S", String(sl)).replace("IMM", String(imm))};`);
     if (IMM[mn] !== undefined) return two(16, (sl) => `V.${IMM[mn]}(c,${d},${sl},${imm});`);
     const h = HORIZONTAL[mn];
     if (h !== undefined) return two(16, (sl) => `V.${h[0]}(c,${d},${sl},${h[1]});`);
