@@ -15,6 +15,8 @@ PACKAGES=(
   # The real guest (issue 14): QEMU TCG is the anchor booting the same Debian kernel via PVH; the
   # compressors make kernel payloads for the loader tests (the kernel and busybox come by apt-get download)
   qemu-system-x86 lz4 zstd bzip2 xz-utils
+  # tmux: the terminal emulator whose cursor reports the console display's terminal is checked against
+  tmux
   # QEMU user-mode TCG: the anchor the workloads bench runs the same static ELFs under
   qemu-user
   # ACPICA's iasl disassembles the ACPI tables the domain builder writes (the oracle for them)

@@ -57,7 +57,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 echo "xenlab-initramfs: uname $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
 [ -f /etc/xenlab-run ] && . /etc/xenlab-run
-grep -q xenlab.shell /proc/cmdline && exec sh
+# setsid cttyhack: the shell gets hvc0 as its controlling terminal, so Ctrl-C (ISIG) reaches its jobs.
+grep -q xenlab.shell /proc/cmdline && exec setsid cttyhack sh
 echo "xenlab-initramfs: done"
 poweroff -f
 `;

@@ -57,7 +57,8 @@ export const xlMagic: Magic = {
     "  %%xl create -c",
     '  name = "demo"; type = "pvh"; kernel = "guest.elf"; memory = 32',
     "  %xl console demo",
-    "  %xl console demo --input 'help\\n'   (types into the console ring first; a XenLab extension)",
+    "  %xl console demo --input 'help\\n'   (types into the console ring first; a XenLab extension;",
+    "                                        escapes \\n \\r \\t \\xHH, e.g. \\x03 for Ctrl-C)",
     "  %xl sched-credit -d demo -w 512",
   ].join("\n"),
   run(args, body, ctx) {
@@ -73,14 +74,15 @@ export const xlMagic: Magic = {
     }
     if (argv[0] === "console") {
       if (!argv[1]) throw new UsageError("usage: %xl console DOMAIN [--input TEXT]");
-      // XenLab extension: type TEXT (with \n, \r, \t escapes) into the console's input ring first.
+      // XenLab extension: type TEXT (with \n, \r, \t, \xHH escapes: \x03 is Ctrl-C) into the console's input ring first.
       const d = host.findDomain(argv[1]);
       if (!d) throw new UsageError(`xl exited with status 1: invalid domain identifier: ${argv[1]}`);
       const at = argv.indexOf("--input");
       if (at > 0) {
         const text = argv[at + 1];
         if (text === undefined) throw new UsageError("--input needs the text to type");
-        host.consoleInput(d, text.replace(/\\([nrt\\])/g, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c === "t" ? "\t" : "\\")));
+        host.consoleInput(d, text.replace(/\\(x[0-9a-fA-F]{2}|[nrt\\])/g, (_m, c: string) =>
+          c.length === 3 ? String.fromCharCode(parseInt(c.slice(1), 16)) : c === "n" ? "\n" : c === "r" ? "\r" : c === "t" ? "\t" : "\\"));
       }
       return xlResult(liveConsole(host, d.name, ctx, undefined), ctx);
     }

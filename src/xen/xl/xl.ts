@@ -10,6 +10,7 @@ import { XenError, XlConfigError } from "../errors";
 import type { XenHost } from "../host";
 import { parseCpuList } from "../xl-config";
 import { saveDomain, restoreDomain, readSaveFileHeader } from "../save-restore";
+import { consoleTerminal } from "./console-terminal";
 import { runBlockXl } from "../blkback/blkback";
 import { xlInfo, xlList, xlSchedCredit, xlTop, xlUptime, xlVcpuList } from "./format";
 import { MimeBundle, escapeXml } from "../../mime";
@@ -249,18 +250,23 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
 }
 
 /**
- * `xl console`: runs the host, collecting the domain's console output, until it exits, its
+ * `xl console`: runs the host, collecting the domain's console output as its terminal shows it, until it exits, its
  * console is quiet for `quietNs` of virtual time (default 200 ms), or the budget is spent.
  */
 export function attachConsole(host: XenHost, d: Domain, opts: XlOptions = {}): { text: string; reason: string } {
   let text = "";
   let last = host.now;
   const quiet = opts.quietNs ?? 200_000_000;
+  // The terminal on the user's side of the pty: it answers the guest's queries (busybox's cursor
+  // position request at each prompt) by typing the report back, and shows the text without them.
+  const term = consoleTerminal(d);
   const listener = (dom: Domain, t: string) => {
     if (dom.uuid !== d.uuid) return;
-    text += t;
+    const { shown, replies } = term.feed(t);
+    if (replies) host.consoleInput(d, replies);
+    text += shown;
     last = host.now;
-    opts.onConsole?.(t);
+    if (shown) opts.onConsole?.(shown);
   };
   host.consoleListeners.add(listener);
   let reason = "quiet";
