@@ -151,3 +151,13 @@ export function crc32(crc: number, lo: number, hi: number, bytes: number): numbe
   }
   return crc | 0;
 }
+/** mpsadbw: word i = Σk |d[a+i+k] − s[b+k]|, a = imm[2]·4 bytes into d, b = imm[1:0]·4 bytes into s. */
+export function mpsadbw(c: V, d: number, s: number, imm: number): void {
+  const b = c.vb, a = ((imm >> 2) & 1) * 4, o = (imm & 3) * 4;
+  for (let i = 0; i < 8; i++) {
+    let sum = 0;
+    for (let k = 0; k < 4; k++) sum += Math.abs(b[d * 16 + a + i + k]! - b[s * 16 + o + k]!);
+    c.vw[RW + i] = sum;
+  }
+  fromRes(c, d);
+}

@@ -147,6 +147,8 @@ export function buildSseForms(): SseForm[] {
   for (const [dst, src] of [["eax", "cl"], ["eax", "cx"], ["eax", "ecx"], ["rax", "rcx"], ["rax", "bl"], ["r9d", "byte [r15+3]"], ["r9d", "word [r15+3]"], ["r9d", "dword [r15+3]"], ["r9", "qword [r15+3]"]]) add(`crc32 ${dst}, ${src}`);
   for (const imm of [0x00, 0x01, 0x10, 0x11, 0xee, 0xff]) { add(`pclmulqdq xmm1, xmm2, ${imm}`); add(`pclmulqdq xmm3, xmm3, ${imm}`); add(`pclmulqdq xmm9, xmm14, ${imm}`); }
   add(`pclmulqdq xmm4, ${A16}, 0x10`); add(`pclmulqdq xmm5, ${MIS}, 0x01`);
+  for (let imm = 0; imm < 8; imm++) { add(`mpsadbw xmm1, xmm2, ${imm}`); add(`mpsadbw xmm3, xmm3, ${imm | 0xf8}`); }
+  add(`mpsadbw xmm4, ${A16}, 5`); add(`mpsadbw xmm5, ${MIS}, 2`);
   for (const op of ["aesenc", "aesenclast", "aesdec", "aesdeclast", "aesimc"]) {
     for (const [d, s] of [[1, 2], [3, 3], [9, 14], [0, 15]]) add(`${op} xmm${d}, xmm${s}`);
     add(`${op} xmm4, ${A16}`); add(`${op} xmm5, ${MIS}`);

@@ -2,7 +2,7 @@
  * SSE3, SSSE3, SSE4.1 and SSE4.2 on XMM registers (semantics in vec-ssse3.ts and vec-float.ts):
  * SSE3 moves and horizontal/alternating arithmetic, SSSE3 (pshufb, palignr, phadd/phsub,
  * pabs/psign, pmaddubsw, pmulhrsw), SSE4.1 (min/max, pmulld/pmuldq, pcmpeqq, packusdw, blends,
- * pmovsx/zx, ptest, pextr/pinsr, insertps/extractps, round*, phminposuw), SSE4.2 pcmpgtq and
+ * pmovsx/zx, ptest, pextr/pinsr, insertps/extractps, round*, phminposuw, mpsadbw), SSE4.2 pcmpgtq and
  * crc32, PCLMULQDQ (vec-clmul.ts) and AES-NI (vec-aes.ts). The MMX forms of the SSSE3 instructions are emit/mmx.ts's. 128-bit memory operands must be
  * 16-byte aligned, the narrower ones need not be.
  */
@@ -28,7 +28,7 @@ const AES: Record<string, string> = {
   Aesenc: "aesRound(c,D,S,false,false)", Aesenclast: "aesRound(c,D,S,false,true)", Aesdec: "aesRound(c,D,S,true,false)",
   Aesdeclast: "aesRound(c,D,S,true,true)", Aesimc: "aesimc(c,D,S)", Aeskeygenassist: "aeskeygenassist(c,D,S,IMM)",
 };
-const IMM: Record<string, string> = { Palignr: "palignr", Pblendw: "pblendw", Blendps: "blendps", Blendpd: "blendpd", Pclmulqdq: "pclmulqdq" };
+const IMM: Record<string, string> = { Palignr: "palignr", Pblendw: "pblendw", Blendps: "blendps", Blendpd: "blendpd", Pclmulqdq: "pclmulqdq", Mpsadbw: "mpsadbw" };
 const HORIZONTAL: Record<string, [string, string]> = {
   Phaddw: ["phw", "false,false"], Phsubw: ["phw", "true,false"], Phaddsw: ["phw", "false,true"], Phsubsw: ["phw", "true,true"],
   Phaddd: ["phd", "false"], Phsubd: ["phd", "true"],
