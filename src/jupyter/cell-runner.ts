@@ -65,7 +65,7 @@ export class CellRunner {
   }
 
   private async runCode(code: string): Promise<unknown> {
-    const plan = planCell(code);
+    const plan = planCell(code, (name) => name in this.executor.locals || name in globalThis);
     switch (plan.kind) {
       case "cell-magic":
         return this.runMagic(plan.magic);

@@ -13,7 +13,7 @@ import { xenstoreMagic } from "./xenstore";
 import { hypervMagic, importVmcMagic } from "./hyperv";
 import { hostMagic } from "./host";
 import { historyMagic, loadMagic, resetMagic } from "./session";
-import { bashMagic, systemMagic } from "./shell";
+import { bashMagic, sxMagic, systemMagic } from "./shell";
 
 export function createMagicRegistry(): MagicRegistry {
   const registry = new MagicRegistry();
@@ -24,6 +24,6 @@ export function createMagicRegistry(): MagicRegistry {
   registry.register(asmMagic, stepMagic, cpuMagic);
   registry.register(memmapMagic, p2mMagic, topologyMagic);
   registry.register(importVmcMagic, hypervMagic, hostMagic);
-  registry.register(historyMagic, resetMagic, loadMagic, bashMagic, systemMagic);
+  registry.register(historyMagic, resetMagic, loadMagic, bashMagic, systemMagic, sxMagic);
   return registry;
 }

@@ -72,12 +72,25 @@ const ASSIGNED_MAGIC = /^(\s*(?:(?:export\s+)?(?:const|let|var)\s+)?[A-Za-z_$][\
 const MAGIC_LINE = /^(%%?)([A-Za-z_][\w.-]*)(\?{1,2})?(?:[ \t]+(.*))?$/;
 
 /**
+ * `files = !ls`, `const files: string[] = !ls *.vhd` at the start of a line: the output captured
+ * (IPython's `x = !cmd`). `= !word` is also TypeScript's negation, so it is a command only when
+ * `word` is not a name the cell could mean (see `shellCapture`).
+ */
+const ASSIGNED_SHELL = /^((?:(?:export\s+)?(?:const|let|var)\s+)?([A-Za-z_$][\w$.]*)(?:\s*:\s*[^=!%]+)?\s*=\s*)!(?!=)(.*)$/;
+
+/** Words after `!` that make it TypeScript's negation, whatever is in scope. */
+const NEGATED_KEYWORDS = new Set(["this", "typeof", "new", "void", "await", "true", "false", "null", "undefined", "delete", "function", "class", "super", "import", "yield"]);
+
+/** Whether a name means something to a cell (a cell's or the library's name, or a global). */
+export type KnownName = (name: string) => boolean;
+
+/**
  * Plans a cell. `%%name args` on the first significant line makes a cell magic whose body is the
  * rest; a cell whose significant lines are all `%name args` runs them in order; otherwise the cell
  * is TypeScript, and each line that is a line magic is rewritten into an awaited call (as IPython
  * rewrites `%magic` lines into Python). Blank lines and `//` comments count as insignificant.
  */
-export function planCell(code: string): CellPlan {
+export function planCell(code: string, known: KnownName = (n) => n in globalThis): CellPlan {
   const lines = code.split("\n");
   const significant = (l: string) => l.trim() !== "" && !l.trim().startsWith("//");
   const first = lines.findIndex(significant);
@@ -99,6 +112,12 @@ export function planCell(code: string): CellPlan {
       magicLines++;
       return `${/^\s*/.exec(l)![0]}${call(p)}`;
     }
+    // A name the cell itself mentions elsewhere (`let done = false` before `ok = !done`) is one it knows.
+    const captured = shellCapture(l, known, (n) => known(n) || mentionedElsewhere(lines, i, n));
+    if (captured) {
+      magicLines++;
+      return captured;
+    }
     // `const disk = %vhd mount x.vhd`: the magic's value is assigned, as IPython allows.
     const assign = ASSIGNED_MAGIC.exec(l);
     const q = assign ? parseMagicLine(l.slice(assign[1]!.length)) : undefined;
@@ -111,7 +130,36 @@ export function planCell(code: string): CellPlan {
   return { kind: "typescript", code: rewritten.join("\n"), magicLines };
 }
 
+/**
+ * `x = !cmd` rewritten into `x = await %sx cmd`, or undefined when the line is not one. A command
+ * starts with a word that is not a name the cell knows nor a keyword (`ok = !done` with `done`
+ * declared, or mentioned elsewhere in the cell, stays a negation; `(!x)` always is one), and the
+ * line is not indented (a negation in a function body may name a parameter). A bare name not in
+ * scope is declared with `let`, since IPython creates the variable.
+ */
+function shellCapture(line: string, inScope: KnownName, known: KnownName): string | undefined {
+  const m = ASSIGNED_SHELL.exec(line);
+  if (!m) return undefined;
+  const [, assign, target, command] = m as unknown as [string, string, string, string];
+  const word = /^[A-Za-z_.\/~][\w.\/~+-]*/.exec(command)?.[0];
+  if (!word) return undefined;
+  // A path (`./run.sh`, `/bin/ls`, `~/x`) is a command; a name is one unless the cell knows it.
+  const name = /^[A-Za-z_]\w*/.exec(word)?.[0];
+  if (name !== undefined && (NEGATED_KEYWORDS.has(name) || known(name))) return undefined;
+  const declares = /^(?:export\s+)?(?:const|let|var)\s/.test(assign);
+  const head = declares || target.includes(".") || inScope(target) ? assign : `let ${assign}`;
+  return `${head}await ${LINE_MAGIC_CALL}("sx", ${JSON.stringify(command.trim())}, false);`;
+}
+
+function mentionedElsewhere(lines: string[], at: number, name: string): boolean {
+  const word = new RegExp(`(?<![\\w$])${name.replace(/[$.]/g, "\\$&")}(?![\\w$])`);
+  return lines.some((l, i) => i !== at && word.test(l));
+}
+
 export function parseMagicLine(line: string): ParsedMagic | undefined {
+  // `!!cmd` returns the command's output as lines (IPython's %sx).
+  const captured = /^\s*!!(.*)$/.exec(line);
+  if (captured) return { kind: "line", name: "sx", args: captured[1]!.trim(), help: false };
   // `!cmd` is IPython's shell escape: the %system magic (a TypeScript line cannot start with `!`
   // here, as in IPython; write `(!x)` for a negation).
   const shell = /^\s*!(?!=)(.*)$/.exec(line);

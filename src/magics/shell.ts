@@ -3,11 +3,15 @@
  * cmd`) runs one command line. Output is streamed to the cell as the program writes it, an
  * interrupt stops the program (SIGINT, then SIGKILL), and the exit status is reported:
  * `%%bash` fails with CalledProcessError on a non-zero status unless `--no-raise-error` is given
- * (IPython 8's rule); `!cmd` never fails and leaves the status in `_exit_code`.
+ * (IPython 8's rule); `!cmd` never fails and leaves the status in `_exit_code`. `x = !cmd`,
+ * `!!cmd` and `%sx cmd` capture the output instead (stdout and stderr in the order written) as
+ * a list of lines, IPython's SList. `!cmd` and its capturing forms expand `{expr}` and `$name`
+ * first (shell-expand.ts); `%%bash` does not, as in IPython.
  */
 import { spawn } from "node:child_process";
 import { interruptRequested, KeyboardInterrupt } from "../interrupt";
 import { Magic, MagicContext, splitArgs, UsageError } from "./magic";
+import { expandVariables } from "./shell-expand";
 
 /** A shell program that ended with a non-zero status (Python's name, as IPython reports it). */
 export class CalledProcessError extends Error {
@@ -23,11 +27,15 @@ export class CalledProcessError extends Error {
 const INTERRUPT_POLL_MS = 50;
 const KILL_GRACE_MS = 2000;
 
-/** Runs `script` with bash, streaming its output to the cell; resolves with the exit status. */
-export function runShell(script: string, ctx: MagicContext): Promise<number> {
+/**
+ * Runs `script` with bash, streaming its output to the cell (or, with `capture`, to it: stderr
+ * then goes where stdout goes, so the two stay in the order the program wrote them); resolves
+ * with the exit status.
+ */
+export function runShell(script: string, ctx: MagicContext, capture?: (text: string) => void): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "pipe"], cwd: process.cwd(), env: process.env });
-    child.stdout.setEncoding("utf8").on("data", (text: string) => ctx.out.stream("stdout", text));
+    const child = spawn("bash", ["-c", capture ? `exec 2>&1\n${script}` : script], { stdio: ["ignore", "pipe", "pipe"], cwd: process.cwd(), env: process.env });
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (capture ? capture(text) : ctx.out.stream("stdout", text)));
     child.stderr.setEncoding("utf8").on("data", (text: string) => ctx.out.stream("stderr", text));
     let interrupted = false;
     const poll = setInterval(() => {
@@ -76,8 +84,51 @@ export const systemMagic: Magic = {
   help: "!COMMAND\n%system COMMAND\n\nRuns COMMAND with bash in the kernel's working folder, showing its output as it comes. The exit status is left in the variable _exit_code (the cell does not fail, as in IPython).\n\nExample:\n  !ls -l | head -3",
   async run(args, _body, ctx) {
     if (!args.trim()) throw new UsageError("!COMMAND needs a command: e.g. !ls");
-    const status = await runShell(args, ctx);
+    const status = await runShell(expandVariables(args, ctx.scope), ctx);
     ctx.scope._exit_code = status;
     return undefined;
+  },
+};
+
+/**
+ * A command's output as lines (IPython's SList): an array of strings, with `s` (the lines joined
+ * by spaces), `n` (joined by newlines) and `l` (the lines as a plain array), as SList has.
+ */
+export class ShellLines extends Array<string> {
+  get s(): string {
+    return this.join(" ");
+  }
+  get n(): string {
+    return this.join("\n");
+  }
+  get l(): string[] {
+    return [...this];
+  }
+  static get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
+
+/** Python's str.splitlines(): every line break it knows, no empty line after a final break. */
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+export function splitLines(text: string): string[] {
+  const lines = text.split(LINE_BREAK);
+  if (lines.at(-1) === "") lines.pop();
+  return lines;
+}
+
+export const sxMagic: Magic = {
+  name: "sx",
+  kind: "line",
+  summary: "Run a shell command line and return its output as lines (also x = !COMMAND, !!COMMAND).",
+  help: "x = !COMMAND\n!!COMMAND\n%sx COMMAND\n\nRuns COMMAND with bash in the kernel's working folder and returns what it wrote (stdout and stderr, in order) as an array of lines, with .s (joined by spaces) and .n (joined by newlines), as IPython's SList. {expr} and $name in COMMAND are replaced by values from the cell's scope first; $$ is a literal $. The exit status is not kept (as in IPython).\n\nExample:\n  const files = !ls *.vhd\n  files.length",
+  async run(args, _body, ctx) {
+    if (!args.trim()) throw new UsageError("x = !COMMAND needs a command: e.g. files = !ls");
+    let text = "";
+    await runShell(expandVariables(args, ctx.scope), ctx, (chunk) => (text += chunk));
+    const lines = new ShellLines();
+    for (const line of splitLines(text)) lines.push(line);
+    return lines;
   },
 };

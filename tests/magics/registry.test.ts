@@ -78,4 +78,16 @@ describe("magics assigned in TypeScript", () => {
   it("leaves the modulo operator in assignments alone", () => {
     expect(planCell("const r = a %b\nr")).toMatchObject({ kind: "typescript", magicLines: 0 });
   });
+
+  it("captures `x = !cmd` (declaring a new bare name with let), and `!!cmd` returns the lines", () => {
+    expect(planCell("files = !ls -l\nfiles", () => false)).toMatchObject({ code: 'let files = await __xenlab_magic__("sx", "ls -l", false);\nfiles' });
+    expect(planCell("files = !ls", (n) => n === "files")).toMatchObject({ code: 'files = await __xenlab_magic__("sx", "ls", false);' });
+    expect(planCell("out = !./run.sh", () => false)).toMatchObject({ code: 'let out = await __xenlab_magic__("sx", "./run.sh", false);' });
+    expect(planCell("!!uname")).toMatchObject({ kind: "line-magics", magics: [{ name: "sx", args: "uname" }] });
+  });
+
+  it("keeps `= !x` a negation when x is known, a keyword, mentioned elsewhere, or the line is indented", () => {
+    const unchanged = ["const ok = !done", "const t = !this.x", "const b = !(a && c)", "let ls = 1\nconst e = !ls", "function f(p: boolean) {\n  const q = !p\n}"];
+    for (const code of unchanged) expect(planCell(code, (n) => n === "done"), code).toMatchObject({ kind: "typescript", code, magicLines: 0 });
+  });
 });
