@@ -380,7 +380,46 @@ export class HypervHost {
     const first = this.nextRootBacking;
     this.machine.populate(this.root.domid, gfn(first), pages);
     this.nextRootBacking += pages;
-    return Array.from({ length: pages }, (_, i) => first + i);
+    const gfns = Array.from({ length: pages }, (_, i) => first + i);
+    for (const g of gfns) this.rootGfnByMfn.set(this.root.memory.p2m.lookup(gfn(g))!.mfn, g);
+    return gfns;
+  }
+
+  /** Which root GFN holds each machine frame the root backs children with (its own memory map). */
+  private readonly rootGfnByMfn = new Map<Mfn, number>();
+
+  /**
+   * The root GFN of a machine frame: a frame backing a child is found where the root put it; a
+   * frame the root does not map yet (a Xen grant-table frame) is mapped into the root's space first.
+   */
+  rootGfnOf(m: Mfn): number {
+    let g = this.rootGfnByMfn.get(m);
+    if (g === undefined) {
+      g = this.nextRootBacking++;
+      this.root.memory.p2m.set(gfn(g), m, true);
+      this.rootGfnByMfn.set(m, g);
+    }
+    return g;
+  }
+
+  /** The root maps machine frame `m` at a child's GFN: HvMapGpaPages of the root page holding it. */
+  rootMapFrame(child: Partition, childGfn: number, m: Mfn, writable: boolean): void {
+    const b = new Uint8Array(32);
+    const dv = new DataView(b.buffer);
+    dv.setBigUint64(0, BigInt(child.id), true);
+    dv.setBigUint64(8, BigInt(childGfn), true);
+    dv.setUint32(16, HV_MAP_GPA.READABLE | (writable ? HV_MAP_GPA.WRITABLE : 0), true);
+    dv.setBigUint64(24, BigInt(this.rootGfnOf(m)), true);
+    this.mustSucceed("HvMapGpaPages", this.rootCall(HVCALL.MAP_GPA_PAGES, b, { reps: 1 }));
+  }
+
+  /** HvUnmapGpaPages of one child GFN. */
+  rootUnmapGpa(child: Partition, childGfn: number): void {
+    const b = new Uint8Array(24);
+    const dv = new DataView(b.buffer);
+    dv.setBigUint64(0, BigInt(child.id), true);
+    dv.setBigUint64(8, BigInt(childGfn), true);
+    this.mustSucceed("HvUnmapGpaPages", this.rootCall(HVCALL.UNMAP_GPA_PAGES, b, { reps: 1 }));
   }
 
   /** A rep call over many u64 elements, one input page per batch; `header(k)` for the batch starting at element k. */

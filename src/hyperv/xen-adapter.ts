@@ -27,7 +27,7 @@ import { connectionId, type PartitionId } from "./ids";
 import {
   HYPERVISOR, XENVER, XEN_ERRNO, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, SCHEDOP, CONSOLEIO_write, XENMEM,
   XENMAPSPACE_shared_info, XENMAPSPACE_grant_table, HVM_PARAM_CALLBACK_TYPE_VECTOR, HVM_PARAM, LAYOUT,
-  GNTTABOP, GNTST, VMASST_CMD_enable, VMASST_CMD_disable, VMASST_TYPE_runstate_update_flag, GTF_permit_access, GTF_type_mask, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_host_map, GNTMAP_readonly,
+  VMASST_CMD_enable, VMASST_CMD_disable, VMASST_TYPE_runstate_update_flag,
 } from "../xen/abi";
 import { SharedInfo } from "../xen/shared-info";
 import { XENSTORE_PFN, CONSOLE_PFN } from "../xen/builder";
@@ -36,7 +36,7 @@ import { XenStore } from "../xen/xenstore/store";
 import { XenStoreRing } from "../xen/xenstore/ring";
 import { writeGuestDirectories } from "../xen/xenstore/libxl-layout";
 import { handleRequest, watchEvent } from "../xen/xenstore/wire";
-import { DomId, domId, gfn, Mfn, PAGE_SIZE } from "../machine";
+import { DomId, domId, PAGE_SIZE } from "../machine";
 import { vcpuId } from "../platform";
 import { port, virq, type Port } from "../xen/types";
 import { hypercallPage as xenHypercallPage } from "../xen/cpuid";
@@ -51,6 +51,11 @@ import { HypervError } from "./errors";
 import { armXenTimer, hvmOp, multicall, publishTime, systemTimeNs, vcpuOp } from "./xen-translations";
 import { XenEnd, XenTransport } from "./xen-transport";
 import { eventChannelOp } from "./xen-evtchn-op";
+import { grantTableOp } from "./xen-grant-op";
+import { GrantTable } from "../xen/grant-table";
+
+/** xl's default max_grant_frames (xl-config.ts), for a Xen-enabled partition's table. */
+const GRANT_MAX_FRAMES = 64;
 
 /** Xen's leaves behind Hyper-V's (xen/arch/x86/cpuid.c with Viridian: base 0x40000100). */
 export const XEN_ADAPTER_CPUID_BASE = 0x40000100;
@@ -99,10 +104,11 @@ export class XenAdapter {
   callbackVector: number | undefined;
   eventsDelivered = 0;
 
-  /** The grant table's first frame (XENMAPSPACE_grant_table idx 0): a root page, by machine frame. */
-  grantFrame: Mfn | undefined;
-  /** Grants of other partitions mapped here: handle -> what to undo. */
-  readonly maptrack = new Map<number, { granter: XenAdapter; ref: number; gfn: number; old: { mfn: Mfn; writable: boolean } | undefined; readonly: boolean }>();
+  /**
+   * This domain's grant table: Xen's GrantTable, whose mappings reach the physmap through the
+   * root's HvMapGpaPages / HvUnmapGpaPages (xl's default max_grant_frames, 64).
+   */
+  readonly gnttab: GrantTable;
   /** The guest's ends of its XenStore and console channels (HVM_PARAM_STORE_EVTCHN / CONSOLE_EVTCHN), and the root's. */
   storePort: Port | undefined;
   consolePort: Port | undefined;
@@ -121,6 +127,10 @@ export class XenAdapter {
   partitionIdOf(domid: number): PartitionId | undefined { return this.host.partitionOfDomain(domId(domid))?.id; }
 
   constructor(readonly host: HypervHost, readonly partition: Partition) {
+    this.gnttab = new GrantTable(host.machine, partition.domid, GRANT_MAX_FRAMES, {
+      map: (at, mfn, writable) => host.rootMapFrame(partition, at, mfn, writable),
+      unmap: (at, displaced) => { if (displaced) host.rootMapFrame(partition, at, displaced.mfn, displaced.writable); else host.rootUnmapGpa(partition, at); },
+    });
     this.end = xenTransport(host).add(partition, { raise: (p) => this.raise(p), clearPending: (p) => this.sharedInfo?.clearPending(p) });
     if (!host.connections.has(XEN_CONSOLE_CONNECTION_ID)) {
       host.registerConnection({
@@ -332,13 +342,13 @@ export class XenAdapter {
         let b: DataView;
         try { b = new DataView(readGuest(a2, LAYOUT.xen_add_to_physmap.size).buffer); } catch { r = this.record("memory_op(add_to_physmap)", [], -XEN_ERRNO.EFAULT); break; }
         const space = b.getUint32(F.space, true), idx = b.getBigUint64(F.idx, true), gpfn = Number(b.getBigUint64(F.gpfn, true));
-        if (space === XENMAPSPACE_grant_table && idx === 0n) {
-          // Grant table v1, one frame: a root page the root maps over the guest's frame. Granting
-          // a page is the Xen counterpart of a GPADL: the root maps it for the peer on request.
-          const m = this.host.rootMapNewPage(this.partition, gpfn);
-          this.partition.memory.fill(gpfn * PAGE_SIZE, PAGE_SIZE, 0);
-          this.grantFrame = m;
-          r = this.record("memory_op(add_to_physmap, grant_table)", [`root: HvMapGpaPages(partition ${this.partition.id}, gfn 0x${gpfn.toString(16)}, 1 page)`], 0);
+        if (space === XENMAPSPACE_grant_table) {
+          // Frame idx of the grant table (grown on demand, as gnttab_map_frame does), mapped over
+          // the guest's frame by the root; the guest's own page there stays the guest's.
+          const n = Number(idx);
+          if (!(n < this.gnttab.maxFrames) || !this.gnttab.grow(n + 1)) { r = this.record("memory_op(add_to_physmap, grant_table)", [], -XEN_ERRNO.EINVAL); break; }
+          this.host.rootMapFrame(this.partition, gpfn, this.gnttab.frames[n]!, true);
+          r = this.record(`memory_op(add_to_physmap, grant_table ${n})`, [`root: HvMapGpaPages(partition ${this.partition.id}, gfn 0x${gpfn.toString(16)}, 1 page)`], 0);
           break;
         }
         if (space !== XENMAPSPACE_shared_info || idx !== 0n) { r = this.record(`memory_op(add_to_physmap, space ${space})`, [], -XEN_ERRNO.EINVAL); break; }
@@ -475,70 +485,16 @@ export class XenAdapter {
     return this.record(r.name, r.hyperv, r.result);
   }
 
-  /** grant_entry_v1 {u16 flags, u16 domid, u32 frame} of one of our refs, through the root's view. */
-  private grantEntry(ref: number): DataView | undefined {
-    if (this.grantFrame === undefined || ref < 0 || ref >= PAGE_SIZE / 8) return undefined;
-    const v = this.host.machine.memory.view(this.grantFrame);
-    return new DataView(v.buffer, v.byteOffset + ref * 8, 8);
-  }
-
-  /**
-   * GNTTABOP_map_grant_ref / unmap_grant_ref for translated guests (host_addr = a guest-physical
-   * address): the root maps the granter's frame into the mapper's GPA space, as it maps a GPADL's
-   * pages for a VSP, and sets GTF_reading/GTF_writing in the granter's entry while mapped.
-   */
   private grantTableOp(vp: VirtualProcessor, cmd: number, arg: bigint, count: number): number {
+    let r: { result: number; name: string; hyperv: string[] };
     // Guest pointers may be bad: -EFAULT for the guest, never an exception in the host.
-    try { return this.grantTableOpUnchecked(vp, cmd, arg, count); } catch { return this.record(`grant_table_op(${cmd})`, [], -XEN_ERRNO.EFAULT); }
-  }
-
-  private grantTableOpUnchecked(vp: VirtualProcessor, cmd: number, arg: bigint, count: number): number {
-    const cpu = vp.cpu;
-    if (cmd !== GNTTABOP.map_grant_ref && cmd !== GNTTABOP.unmap_grant_ref) return this.record(`grant_table_op(${cmd})`, [], ENOSYS);
-    const ops: string[] = [];
-    for (let i = 0; i < count; i++) {
-      if (cmd === GNTTABOP.map_grant_ref) {
-        const L = LAYOUT.gnttab_map_grant_ref, F = L.f, at = arg + BigInt(i * L.size);
-        const b = new DataView(cpu.readVirt(at, L.size).buffer);
-        const gpa = Number(b.getBigUint64(F.host_addr, true)), flags = b.getUint32(F.flags, true), ref = b.getUint32(F.ref, true), dom = b.getUint16(F.dom, true);
-        const st = (v: number) => { const o = new Uint8Array(2); new DataView(o.buffer).setInt16(0, v, true); cpu.writeVirt(at + BigInt(F.status), o); };
-        const granter = this.host.partitionOfDomain(domId(dom))?.xenAdapter;
-        if (!granter || granter === this) { st(GNTST.bad_domain); continue; }
-        const e = granter.grantEntry(ref);
-        if (!e) { st(GNTST.bad_gntref); continue; }
-        const gflags = e.getUint16(0, true), gdom = e.getUint16(2, true), frame = e.getUint32(4, true);
-        const ro = (flags & GNTMAP_readonly) !== 0;
-        if ((gflags & GTF_type_mask) !== GTF_permit_access || gdom !== this.domid || (!ro && gflags & GTF_readonly)) { st(GNTST.permission_denied); continue; }
-        if (!(flags & GNTMAP_host_map) || gpa % PAGE_SIZE) { st(GNTST.bad_virt_addr); continue; }
-        const src = granter.partition.memory.p2m.lookup(gfn(frame));
-        if (!src) { st(GNTST.bad_page); continue; }
-        const g = gpa / PAGE_SIZE, p2m = this.partition.memory.p2m;
-        const prev = p2m.lookup(gfn(g));
-        p2m.set(gfn(g), src.mfn, !ro);
-        e.setUint16(0, gflags | GTF_reading | (ro ? 0 : GTF_writing), true);
-        let handle = 0;
-        while (this.maptrack.has(handle)) handle++;
-        this.maptrack.set(handle, { granter, ref, gfn: g, old: prev ? { mfn: prev.mfn, writable: prev.writable } : undefined, readonly: ro });
-        cpu.writeVirtU32(at + BigInt(F.handle), handle);
-        st(GNTST.okay);
-        ops.push(`root: map partition ${granter.partition.id} gfn 0x${frame.toString(16)} at 0x${gpa.toString(16)} (GPADL-style)`);
-      } else {
-        const L = LAYOUT.gnttab_unmap_grant_ref, F = L.f, at = arg + BigInt(i * L.size);
-        const b = new DataView(cpu.readVirt(at, L.size).buffer);
-        const handle = b.getUint32(F.handle, true);
-        const st = (v: number) => { const o = new Uint8Array(2); new DataView(o.buffer).setInt16(0, v, true); cpu.writeVirt(at + BigInt(F.status), o); };
-        const mt = this.maptrack.get(handle);
-        if (!mt) { st(GNTST.bad_handle); continue; }
-        const p2m = this.partition.memory.p2m;
-        if (mt.old) p2m.set(gfn(mt.gfn), mt.old.mfn, mt.old.writable); else p2m.remove(gfn(mt.gfn));
-        const e = mt.granter.grantEntry(mt.ref);
-        if (e) e.setUint16(0, e.getUint16(0, true) & ~(GTF_reading | GTF_writing), true);
-        this.maptrack.delete(handle);
-        st(GNTST.okay);
-        ops.push(`root: unmap gfn 0x${mt.gfn.toString(16)}`);
-      }
-    }
-    return this.record(`grant_table_op(${cmd === GNTTABOP.map_grant_ref ? "map" : "unmap"})`, ops, 0);
+    try {
+      r = grantTableOp({
+        cpu: vp.cpu, machine: this.host.machine, domid: this.domid, gnttab: this.gnttab,
+        tableOf: (d) => this.host.partitionOfDomain(d)?.xenAdapter?.gnttab,
+      }, cmd, arg, count);
+    } catch { return this.record(`grant_table_op(${cmd})`, [], -XEN_ERRNO.EFAULT); }
+    return this.record(r.name, r.hyperv, r.result);
   }
 
   toMimeBundle(): MimeBundle {

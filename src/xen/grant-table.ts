@@ -65,6 +65,16 @@ export function isRefusal<T extends object>(x: T | GrantRefusal): x is GrantRefu
   return (x as GrantRefusal).status !== undefined;
 }
 
+/**
+ * How a mapping reaches the mapper's physmap. On the Xen host, Xen writes the mapper's P2M; on
+ * the Longhorn host the root maps the granter's frame with HvMapGpaPages (src/hyperv/xen-adapter.ts).
+ */
+export interface GrantPhysmap {
+  map(at: Gfn, mfn: Mfn, writable: boolean): void;
+  /** Ends a mapping at `at`: the mapper's own page that was there comes back, or nothing. */
+  unmap(at: Gfn, displaced: P2mEntry | undefined): void;
+}
+
 export class GrantTable {
   readonly frames: Mfn[] = [];
   /** Mappings this domain holds of other domains' grants, by handle (Xen's maptrack). */
@@ -77,7 +87,15 @@ export class GrantTable {
   /** Set by teardown: the domain is gone; frames still mapped are freed by their last unmap. */
   private dead = false;
 
-  constructor(private readonly machine: Machine, readonly owner: DomId, readonly maxFrames: number) {}
+  private readonly physmap: GrantPhysmap;
+
+  constructor(private readonly machine: Machine, readonly owner: DomId, readonly maxFrames: number, physmap?: GrantPhysmap) {
+    const p2m = () => machine.p2m(owner);
+    this.physmap = physmap ?? {
+      map: (at, mfn, writable) => p2m().set(at, mfn, writable),
+      unmap: (at, displaced) => { if (displaced) p2m().set(at, displaced.mfn, displaced.writable); else p2m().remove(at); },
+    };
+  }
 
   /** Grows the table to at least `n` frames; false if above max_grant_frames. */
   grow(n: number): boolean {
@@ -220,9 +238,8 @@ export class GrantTable {
     if (isRefusal(c)) return c;
     if (!(hostAddr >= 0 && hostAddr % PAGE_SIZE === 0)) return { status: GNTST.bad_virt_addr, reason: `host_addr 0x${hostAddr.toString(16)} is not page-aligned` };
     const at = gfn(hostAddr / PAGE_SIZE);
-    const p2m = this.machine.p2m(this.owner);
-    const displaced = p2m.lookup(at);
-    p2m.set(at, c.mfn, !readonly);
+    const displaced = this.machine.p2m(this.owner).lookup(at);
+    this.physmap.map(at, c.mfn, !readonly);
     from.pin(ref, c.mfn, readonly);
     const m: GrantMapping = { handle: grantHandle(this.nextHandle++), mapper: this.owner, gfn: at, granter: from.owner, ref, readonly, mfn: c.mfn, displaced, from };
     this.maps.set(m.handle, m);
@@ -240,9 +257,7 @@ export class GrantTable {
 
   private drop(m: GrantMapping): void {
     this.maps.delete(m.handle);
-    const p2m = this.machine.p2m(this.owner);
-    if (m.displaced) p2m.set(m.gfn, m.displaced.mfn, m.displaced.writable);
-    else p2m.remove(m.gfn);
+    this.physmap.unmap(m.gfn, m.displaced);
     m.from.unpin(m.ref, m.mfn, m.readonly);
   }
 
