@@ -7,11 +7,10 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
-import { DOM0, DomId, FrameUse, Machine, domId, gva } from "../machine";
-import { RFLAGS_IF } from "../abi/x86";
+import { DOM0, DomId, Machine, domId, gva } from "../machine";
 import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock, runRealMode, runs16BitCode } from "../platform";
 import { initSipiOne } from "./init-sipi";
-import { HYPERCALL_NAMES, SHUTDOWN, ShutdownReason, XEN_ERRNO } from "./abi";
+import { HYPERCALL_NAMES, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
 import { EventChannels } from "./event-channels";
 import type { Port, Virq } from "./types";
@@ -21,6 +20,7 @@ import { CreditScheduler, MS, Pcpu } from "./sched-credit";
 import type { DomainConfig } from "./xl-config";
 import type { XenVcpu } from "./xen-vcpu";
 import type { XenStore } from "./xenstore/store";
+import { DomainControl } from "./domain-control";
 import { Toolstack } from "./toolstack";
 import { Xenstored } from "./xenstored";
 import { Xenconsoled } from "./xenconsoled";
@@ -139,6 +139,8 @@ export class XenHost {
   get instructions(): number { return this.loop.instructions; }
   /** dom0's toolstack (libxl and xl): create, destroy, shutdown requests and actions. */
   readonly toolstack: Toolstack = new Toolstack(this);
+  /** domain_kill/pause/shutdown and vCPU wake/block: the hypervisor's own state changes. */
+  private readonly control = new DomainControl(this);
   /** Listeners for console output (domain, text) — live displays (xenconsoled's). */
   get consoleListeners(): Set<(dom: Domain, text: string) => void> { return this.xenconsoled.listeners; }
   /** Toolstack messages (what xl would print: restarts, destroys). */
@@ -242,68 +244,22 @@ export class XenHost {
    * The hypervisor's domain_kill: vCPUs descheduled, event channels closed, grant mappings torn
    * down, memory freed (frames another domain still maps stay until unmapped), the domain gone.
    */
-  killDomain(d: Domain): void {
-    d.dying = true;
-    for (const v of d.vcpus) {
-      this.sched.remove(v);
-      v.setRunstate("offline", this.now);
-    }
-    // Its event channels go through the one close path (peers see their ports become unbound).
-    this.events.closeAll(d);
-    // Its own mappings go first (displaced pages return to its P2M); frames others still map stay.
-    const stillMapped = d.gnttab.teardown();
-    const p2m = this.machine.p2m(d.domid);
-    for (const e of p2m.entries()) {
-      const info = this.machine.memory.info(e.mfn);
-      if (info.owner === d.domid && e.mfn !== d.sharedInfoMfn && info.use !== FrameUse.Free && !stillMapped.has(e.mfn)) this.machine.memory.free(e.mfn);
-      p2m.remove(e.gfn);
-    }
-    this.machine.memory.free(d.sharedInfoMfn);
-    this.domains.delete(d.domid);
-  }
+  killDomain(d: Domain): void { this.control.killDomain(d); }
 
   /** Binds a dom0 port to a domU's unbound port, served by host code. */
   bindService(d: Domain, remotePort: Port, label: string, service: () => void): Port {
     return this.events.bindService(this.dom0, d, remotePort, label, service);
   }
 
-  pause(d: Domain): void {
-    if (d.domid === 0) throw new XenError("EINVAL", "cannot pause Domain-0");
-    d.pauseCount++;
-    for (const v of d.vcpus) {
-      const p = this.pcpus[v.pcpu];
-      if (p?.current === v) { p.current = undefined; }
-      this.sched.remove(v);
-      if (v.runstate === "running") v.setRunstate("runnable", this.now);
-    }
-  }
+  pause(d: Domain): void { this.control.pause(d); }
 
-  unpause(d: Domain): void {
-    if (d.pauseCount === 0) throw new XenError("EINVAL", `domain ${d.name} is not paused`);
-    d.pauseCount--;
-    if (d.pauseCount === 0 && !d.isShutdown) for (const v of d.vcpus) if (v.runstate === "runnable") this.makeRunnable(v, false);
-  }
+  unpause(d: Domain): void { this.control.unpause(d); }
 
   /** The hypervisor's domain_shutdown: vCPUs stop; the toolstack then applies on_* actions. */
-  shutdownDomain(d: Domain, reason: ShutdownReason, why?: string): void {
-    if (d.isShutdown) return;
-    d.shutdownReason = reason;
-    d.shutdownCode = SHUTDOWN[reason];
-    if (reason === "crash") d.crashReason = why ?? d.crashReason ?? "crashed";
-    for (const v of d.vcpus) {
-      this.sched.remove(v);
-      if (v.runstate !== "offline") v.setRunstate("offline", this.now);
-    }
-    this.log(`d${d.domid}: shutdown: ${reason}${why ? ` (${why})` : ""}`);
-    this.xenstore.fire("@releaseDomain", false);
-    this.toolstack.noticeShutdown(d);
-  }
+  shutdownDomain(d: Domain, reason: ShutdownReason, why?: string): void { this.control.shutdownDomain(d, reason, why); }
 
   /** domain_crash with a reason (shown by xl list -l, views and dmesg). */
-  crashDomain(d: Domain, reason: string): void {
-    this.log(`domain_crash called from the model: d${d.domid} ${reason}`);
-    this.shutdownDomain(d, "crash", reason);
-  }
+  crashDomain(d: Domain, reason: string): void { this.control.crashDomain(d, reason); }
 
   // =========================================================================================
   // Time and scheduling
@@ -337,33 +293,13 @@ export class XenHost {
   }
 
   /** A vCPU becomes runnable (woken, unpaused, brought up). */
-  makeRunnable(v: XenVcpu, boost: boolean, at = this.now): void {
-    if (v.domain.paused || v.domain.isShutdown || v.domain.dying) {
-      if (v.runstate === "blocked") v.setRunstate("runnable", at);
-      return;
-    }
-    v.blockedOn = undefined;
-    v.pollPorts = [];
-    v.pollDeadline = undefined;
-    if (v.runstate !== "runnable") v.setRunstate("runnable", Math.max(at, v.stateEntry));
-    v.readyAt = at;
-    this.sched.wake(v, boost);
-  }
+  makeRunnable(v: XenVcpu, boost: boolean, at = this.now): void { this.control.makeRunnable(v, boost, at); }
 
   /** Blocks a vCPU (SCHEDOP_block, hlt, poll). */
-  block(v: XenVcpu, on: "block" | "hlt" | "poll", at: number): void {
-    v.blockedOn = on;
-    v.setRunstate("blocked", at);
-    const p = this.pcpus[v.pcpu];
-    if (p?.current === v) p.current = undefined;
-  }
+  block(v: XenVcpu, on: "block" | "hlt" | "poll", at: number): void { this.control.block(v, on, at); }
 
   /** vcpu_kick/vcpu_unblock: wakes a blocked vCPU. */
-  kick(v: XenVcpu, at = this.now): void {
-    if (v.runstate === "blocked" && v.blockedOn !== undefined && !(v.blockedOn === "hlt" && v.cpu && !(v.cpu.getFlags() & RFLAGS_IF))) {
-      this.makeRunnable(v, true, at);
-    }
-  }
+  kick(v: XenVcpu, at = this.now): void { this.control.kick(v, at); }
 
   /**
    * Runs the host in virtual time (the platform's run loop, src/platform/run-loop.ts). Without
