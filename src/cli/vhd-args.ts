@@ -2,7 +2,7 @@
  * What every `xenlab vhd` verb shares: the command line parser (qemu-img's flag habits), output
  * helpers, the cache-mode host and the option texts used in help.
  */
-import { VhdUsageError, parseSize, SizeCalc, FileHost, cacheFileHost, parseCacheMode } from "../vhd";
+import { VhdUsageError, parseSize, SizeCalc, FileHost, cacheFileHost, parseCacheMode, LockingOptions, lockingHost } from "../vhd";
 
 export interface Verb {
   usage: string;
@@ -87,8 +87,23 @@ export const VALUE_FLAGS = ["-t", "-T", "-b", "-O", "-f", "-o", "--output", "--s
 export function hostFor(a: Args, verbCache: "-t" | "-T" = "-t"): FileHost {
   const read = parseCacheMode(a.value("-T") ?? "writeback", "-T");
   const write = verbCache === "-T" ? read : parseCacheMode(a.value("-t") ?? "writeback", "-t");
-  return cacheFileHost(write, read);
+  return lockingHost(cacheFileHost(write, read), lockOptions(a));
 }
+
+let warnedUnlocked = false;
+
+/** qemu's image locking for this command line: -U / --force-share for readers, a warning once if locks cannot be taken. */
+export function lockOptions(a: Args): LockingOptions {
+  return {
+    forceShare: a.has("-U", "--force-share"),
+    onUnavailable: (why) => {
+      if (!warnedUnlocked) process.stderr.write(`warning: ${why}; opening without locks\n`);
+      warnedUnlocked = true;
+    },
+  };
+}
+
+export const LOCK_HELP = "every file is locked as qemu locks it (OFD locks on bytes 100+/200+): a second writer, or a writer beside a reader, is refused naming the holder; -U / --force-share reads beside a writer";
 
 /**
  * qemu-img's `-o` for format vpc (block/vpc.c vpc_create_opts: subformat, force_size), plus

@@ -4,7 +4,7 @@
  * figures are the file sizes our own create/convert produce (measure.ts); raw output is qemu's.
  */
 import { MeasureTarget, VhdUsageError, measureImage, measureNew, parseSize } from "../vhd";
-import { Args, Verb, out, outputJson, sizeCalc, vpcOptions, VALUE_FLAGS, SIZE_CALC_HELP } from "./vhd-args";
+import { hostFor, Args, Verb, out, outputJson, sizeCalc, vpcOptions, VALUE_FLAGS, SIZE_CALC_HELP } from "./vhd-args";
 import { progressReporter } from "./vhd-progress";
 
 export const measureVerb: Verb = {
@@ -35,7 +35,7 @@ export const measureVerb: Verb = {
       const from = a.value("-f");
       if (from !== undefined && from !== "raw" && from !== "vpc") throw new VhdUsageError("-f must be raw or vpc");
       const progress = a.has("-p") ? progressReporter() : undefined;
-      m = measureImage(a.positional[0]!, { to, blockSize, sizePolicy: chs ? "chs" : "exact" }, { from: from as "raw" | "vpc" | undefined, sizeCalc: sizeCalc(a), onProgress: progress?.update });
+      m = measureImage(a.positional[0]!, { to, blockSize, sizePolicy: chs ? "chs" : "exact" }, { from: from as "raw" | "vpc" | undefined, sizeCalc: sizeCalc(a), host: hostFor(a, "-T"), onProgress: progress?.update });
       progress?.done();
     }
     if (asJson) out(JSON.stringify({ required: m.required, "fully-allocated": m.fullyAllocated }, null, 4));

@@ -34,7 +34,7 @@ import {
 
 import { measureVerb } from "./vhd-measure";
 import { progressReporter } from "./vhd-progress";
-import { Args, Verb, out, err, json, VALUE_FLAGS, hostFor, vpcOptions, CACHE_HELP, outputJson, sizeCalc, SIZE_CALC_HELP } from "./vhd-args";
+import { lockOptions, Args, Verb, out, err, json, VALUE_FLAGS, hostFor, vpcOptions, CACHE_HELP, outputJson, sizeCalc, SIZE_CALC_HELP } from "./vhd-args";
 
 
 const VERBS: Record<string, Verb> = {
@@ -100,18 +100,19 @@ const VERBS: Record<string, Verb> = {
     usage: "info [--json | --output=human|json] [--backing-chain] [--size-calc current|chs|qemu] FILE",
     help: `footer, header, geometry, locators and the parent chain; --output=json prints qemu-img info's JSON (an array of every image of the chain with --backing-chain), --json our full report; ${SIZE_CALC_HELP} (--output=json follows qemu unless it is given, as force_size_calc)`,
     run(a) {
-      a.onlyFlags(["--json", "--output", "--backing-chain", "--size-calc"]);
+      a.onlyFlags(["--json", "--output", "--backing-chain", "--size-calc", "-U", "--force-share"]);
+      const host = hostFor(a, "-T");
       const qemuJson = outputJson(a);
       const calc = sizeCalc(a);
       const [file] = a.operands(1);
       let d: VhdDisk;
       let parentProblem: string | undefined;
       try {
-        d = VhdDisk.open(file!, { readOnly: true, sizeMode: calc });
+        d = VhdDisk.open(file!, { readOnly: true, sizeMode: calc, host });
       } catch (e) {
         // still describe a differencing disk whose parent is missing or wrong (qemu-img info -U style)
         if (!(e instanceof VhdFormatError) || !e.field.startsWith("header parent")) throw e;
-        d = VhdDisk.open(file!, { readOnly: true, noParent: true, sizeMode: calc });
+        d = VhdDisk.open(file!, { readOnly: true, noParent: true, sizeMode: calc, host });
         parentProblem = e.message;
       }
       try {
@@ -131,11 +132,12 @@ const VERBS: Record<string, Verb> = {
     help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not open (as qemu-img check). --output=json prints qemu-img check's JSON (ImageCheck), --json our full report with every repair and the bytes it lost",
     valueFlags: [...VALUE_FLAGS, "-r", "--output"],
     run(a) {
-      a.onlyFlags(["--repair", "-r", "--json", "--output", "-T"]);
+      a.onlyFlags(["--repair", "-r", "--json", "--output", "-T", "-U", "--force-share"]);
       const host = hostFor(a, "-T"); // qemu-img check: -T, which its repairs write through too
       const qemuJson = outputJson(a);
       const mode = a.value("-r");
       if (mode !== undefined && mode !== "leaks" && mode !== "all") throw new VhdUsageError(`-r must be leaks or all, not ${mode}`);
+      if ((mode !== undefined || a.has("--repair")) && a.has("-U", "--force-share")) throw new VhdUsageError("force-share=on can only be used with read-only images: -U does not go with a repair");
       const [file] = a.operands(1);
       let report: CheckReport;
       let before: CheckReport | undefined;
@@ -166,10 +168,10 @@ const VERBS: Record<string, Verb> = {
     usage: "map [--json | --output=human|json] [--size-calc current|chs|qemu] FILE",
     help: `allocated ranges and which file of the chain holds them; --output=json prints qemu-img map's JSON (MapEntry per extent), --json ours; ${SIZE_CALC_HELP}`,
     run(a) {
-      a.onlyFlags(["--json", "--output", "--size-calc"]);
+      a.onlyFlags(["--json", "--output", "--size-calc", "-U", "--force-share"]);
       const qemuJson = outputJson(a);
       const [file] = a.operands(1);
-      const d = VhdDisk.open(file!, { readOnly: true, sizeMode: sizeCalc(a) });
+      const d = VhdDisk.open(file!, { readOnly: true, sizeMode: sizeCalc(a), host: hostFor(a, "-T") });
       try {
         const extents = mapVhd(d);
         if (qemuJson) out(qemuMapText(qemuMap(extents, d.chain().length)));
@@ -188,7 +190,7 @@ const VERBS: Record<string, Verb> = {
     usage: "convert [-f raw|vpc] -O raw|fixed|dynamic|vpc [-o subformat=fixed|dynamic,force_size=on|off,block_size=SIZE] [-b BLOCK_SIZE] [--chs] [--size-calc current|chs|qemu] [-t CACHE] [-T SRC_CACHE] [-p] IN OUT",
     help: `raw <-> VHD, fixed <-> dynamic, a chain flattened; raw input keeps its exact size unless --chs; ${SIZE_CALC_HELP}; ${CACHE_HELP}`,
     async run(a) {
-      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p", "--size-calc", "-t", "-T", "-o"]);
+      a.onlyFlags(["-f", "-O", "-b", "--chs", "-p", "--size-calc", "-t", "-T", "-o", "-U", "--force-share"]);
       const [input, output] = a.operands(2);
       const format = a.value("-O");
       // qemu-img's spelling: -O vpc -o subformat=...; a raw input is then rounded to CHS unless force_size=on, as qemu does
@@ -209,6 +211,7 @@ const VERBS: Record<string, Verb> = {
         cache: parseCacheMode(a.value("-t") ?? "writeback", "-t"),
         srcCache: parseCacheMode(a.value("-T") ?? "writeback", "-T"),
         onProgress: progress?.update,
+        lock: lockOptions(a),
       });
       progress?.done();
       out(`${input} -> ${output} (${to}): ${formatSize(r.size)}, ${formatSize(r.bytesWritten)} written, ${r.chunksSkipped} empty chunks skipped`);
@@ -265,7 +268,7 @@ const VERBS: Record<string, Verb> = {
       a.onlyFlags(["-t", "-T"]);
       const [child, parent] = a.operands(2);
       rebaseVhd(child!, parent!, hostFor(a));
-      const d = VhdDisk.open(child!, { readOnly: true });
+      const d = VhdDisk.open(child!, { readOnly: true, host: hostFor(a) });
       out(`${child} now has parent ${d.parent?.path} (unique id ${d.parent?.uniqueId})`);
       d.close();
       return 0;
@@ -275,7 +278,7 @@ const VERBS: Record<string, Verb> = {
     usage: "read [--size-calc current|chs|qemu] [-T SRC_CACHE] FILE OFFSET LENGTH",
     help: `copy LENGTH bytes at OFFSET of the virtual disk to stdout; ${SIZE_CALC_HELP}; -T none reads with O_DIRECT`,
     run(a) {
-      a.onlyFlags(["--size-calc", "-T"]);
+      a.onlyFlags(["--size-calc", "-T", "-U", "--force-share"]);
       const [file, offText, lenText] = a.operands(3);
       const d = VhdDisk.open(file!, { readOnly: true, sizeMode: sizeCalc(a), host: hostFor(a, "-T") });
       try {

@@ -17,6 +17,8 @@ export interface BlockFile {
   /** fdatasync: every write before it is on stable storage. */
   sync(): void;
   close(): void;
+  /** The open file description's fd, where image locks go (image-lock.ts); absent for memory files. */
+  readonly descriptor?: number;
 }
 
 /** How a disk finds and opens files (its own and its parents'). */
@@ -53,6 +55,10 @@ export class FdFile implements BlockFile {
   ) {
     this.fd = fd;
     this.cachedSize = fstatSync(fd).size;
+  }
+
+  get descriptor(): number | undefined {
+    return this.fd;
   }
 
   size(): number {

@@ -131,6 +131,10 @@ class DirectFile implements BlockFile {
     this.cachedSize = fstatSync(this.direct).size;
   }
 
+  get descriptor(): number | undefined {
+    return this.direct === undefined ? undefined : this.buffered;
+  }
+
   size(): number {
     return this.cachedSize;
   }

@@ -5,6 +5,7 @@ import { DEFAULT_BLOCK_SIZE, DiskType, FOOTER_SIZE, SECTOR } from "./constants";
 import { ConvertOptions, ConvertResult, convertImage } from "./convert";
 import { chooseSize, createVhd } from "./create";
 import { openImage } from "./image";
+import { guardExisting, lockImages, roleFor } from "./image-lock";
 import { allZero } from "./layout";
 import { RawImage } from "./raw-image";
 import { VhdDisk } from "./vhd-disk";
@@ -24,6 +25,16 @@ export async function convertImageAsync(input: string, output: string, o: Conver
   const cache = o.cache ?? "writeback";
   const pageCache = (cache === "writeback" || cache === "unsafe") && (o.srcCache ?? "writeback") !== "none" && o.srcCache !== "directsync";
   if ((o.host && o.host !== nodeFileHost) || o.to === "fixed" || !pageCache) return convertImage(input, output, o);
+  // an output in use is refused before anything truncates it (released once our own fd holds the locks)
+  const release = o.lock ? guardExisting(output, o.lock) : () => {};
+  try {
+    return await convertOverlapped(input, output, o, release);
+  } finally {
+    release();
+  }
+}
+
+async function convertOverlapped(input: string, output: string, o: ConvertOptions, release: () => void): Promise<ConvertResult> {
   const src = openImage(input, o.from ?? "auto", { readOnly: true, noParent: true, sizeMode: o.sizeCalc });
   let locate: (start: number) => number | undefined;
   let unit: number;
@@ -37,6 +48,7 @@ export async function convertImageAsync(input: string, output: string, o: Conver
     locate = (start) => d.blockDataOffset(Math.floor(start / unit));
   } else {
     src.close();
+    release(); // convertImage guards the output itself
     return convertImage(input, output, o);
   }
   const geometry = src instanceof VhdDisk ? src.footer.geometry : undefined;
@@ -63,8 +75,16 @@ export async function convertImageAsync(input: string, output: string, o: Conver
     layout.close();
   }
   const inFh = await open(input, "r");
-  const outFh = await open(output, o.to === "dynamic" ? "r+" : "w");
+  const outFh = await open(output, o.to === "dynamic" ? "r+" : "w+"); // readable too: a read lock needs it (F_RDLCK)
   try {
+    if (o.lock) {
+      release();
+      const why = lockImages([
+        { fd: inFh.fd, path: input, role: roleFor(false, o.lock) },
+        { fd: outFh.fd, path: output, role: "write" },
+      ]);
+      if (why) o.lock.onUnavailable?.(why);
+    }
     if (o.to === "raw") await outFh.truncate(size);
     const bat = Buffer.alloc(entries * 4, 0xff);
     const count = Math.ceil(size / unit);
@@ -126,7 +146,7 @@ export async function convertImageAsync(input: string, output: string, o: Conver
       await writeFully(outFh, footer!, pos);
       await outFh.truncate(pos + FOOTER_SIZE);
     }
-    if (cache !== "unsafe") await outFh.datasync();
+    if ((o.cache ?? "writeback") !== "unsafe") await outFh.datasync();
     return { size, bytesWritten: written, chunksSkipped: skipped };
   } finally {
     await inFh.close();

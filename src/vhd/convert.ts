@@ -9,6 +9,7 @@ import { allZero } from "./layout";
 import { rangeAllocated } from "./map";
 import { VhdDisk } from "./vhd-disk";
 import { SizeCalc } from "./footer";
+import { LockingOptions, lockingHost } from "./image-lock";
 
 export interface ConvertOptions {
   /** Output format: raw, a fixed VHD or a dynamic VHD. */
@@ -28,6 +29,8 @@ export interface ConvertOptions {
   cache?: CacheMode;
   /** qemu-img's -T for the input: none/directsync read it with O_DIRECT. */
   srcCache?: CacheMode;
+  /** Take qemu's image locks on the input (reader, or -U) and the output (writer): image-lock.ts. */
+  lock?: LockingOptions;
 }
 
 export interface ConvertResult {
@@ -42,7 +45,8 @@ export interface ConvertResult {
  * an all-zero unit to a sparse output (as qemu-img convert does).
  */
 export function convertImage(input: string, output: string, o: ConvertOptions): ConvertResult {
-  const host = o.host ?? cacheFileHost(o.cache ?? "writeback", o.srcCache ?? "writeback");
+  const plain = o.host ?? cacheFileHost(o.cache ?? "writeback", o.srcCache ?? "writeback");
+  const host = o.lock ? lockingHost(plain, o.lock) : plain;
   const src = openImage(input, o.from ?? "auto", { readOnly: true, host, sizeMode: o.sizeCalc });
   try {
     const size = src.size;
@@ -97,7 +101,8 @@ function streamDynamic(src: BlockDevice, output: string, o: ConvertOptions, host
   const choice = src instanceof VhdDisk ? { size: src.size, geometry: src.footer.geometry } : chooseSize(size, o.sizePolicy ?? "exact");
   const blockSize = o.blockSize ?? (src instanceof VhdDisk && src.blockSize ? src.blockSize : DEFAULT_BLOCK_SIZE);
   // the layout is not flushed on its own: the output is not a disk until the one flush at the end
-  const layoutHost = o.host ?? cacheFileHost(o.cache ?? "writeback", o.srcCache ?? "writeback", false);
+  const unlocked = o.host ?? cacheFileHost(o.cache ?? "writeback", o.srcCache ?? "writeback", false);
+  const layoutHost = o.lock ? lockingHost(unlocked, o.lock) : unlocked;
   const layout = createVhd(output, { ...keep, size: choice.size, geometry: choice.geometry, type: "dynamic", blockSize, host: layoutHost });
   const h = layout.header!;
   const bitmap = layout.bitmapSize;

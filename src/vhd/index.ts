@@ -38,3 +38,4 @@ export * from "./qemu-json";
 export * from "./microsoft-layout";
 export * from "./cache-mode";
 export * from "./measure";
+export * from "./image-lock";
