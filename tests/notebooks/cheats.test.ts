@@ -98,6 +98,16 @@ again:
   ["08-virtual-server-import", 1, "writes the .vmc as UTF-8", ['fs.writeFileSync("W2K3/W2K3.vmc", vmcText.replace(">384<", ">512<"));']],
   ["08-virtual-server-import", 2, "creates an empty partition under the name", ['longhorn.createChild({ name: "W2K3-clone", memoryMiB: 512, paused: true });']],
   ["09-performance", 1, "sets the exit counter", ['const probe = host.createLabDomain("probe", Uint8Array.from([0xf4]), { extra: \'on_poweroff = "preserve"\' });\nhost.run({ ns: 1e6 });\ntry { (probe.exitCounts as Map<string, number>).set("cpuid", 100); } catch (e) { console.log(String(e)); }']],
+  // Debian's kernel (one boot per cheat): the host writes the file into the image itself, so the
+  // bytes are right but blkback never saw the guest write them.
+  ["10-linux-on-xen", 1, "writes answer.txt into the image from the host", [`import * as cheat from "child_process";
+const raw = path.join(fsx.mkdtempSync("/tmp/xenlab-cheat-"), "d.raw"), text = path.join(path.dirname(raw), "answer.txt");
+fsx.writeFileSync(text, "Xen and Longhorn, 2006\\n");
+cheat.execFileSync("qemu-img", ["convert", "-f", "vpc", "-O", "raw", scratch, raw]);
+cheat.execFileSync("debugfs", ["-w", "-R", \`write \${text} answer.txt\`, raw], { stdio: "ignore" });
+cheat.execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "vpc", raw, scratch]);`]],
+  ["10-linux-on-xen", 2, "writes xvdb's XenStore nodes and prints its partition line", [`host.xenstore.write(\`/local/domain/\${debian.domid}/device/vbd/51728/state\`, "4");
+console.log(" 202       16       8192 xvdb");`]],
   ["09-performance", 2, "logs the expected lines", ['host.createLabDomain("batched", Uint8Array.from([0xf4]));\nfor (let i = 0; i < 50; i++) host.log("(d3) Paravirtual: one hypercall carries the whole line. .........", false);\nhost.run({ ns: 1e6 });']],
 ];
 
@@ -107,6 +117,6 @@ describe("every check says 'not yet' to answers that skip the work", () => {
       const out = runWithCheat(notebook, n, cells, name.replace(/\W+/g, "-"));
       expect(out).toMatch(/not yet/);
       expect(out).not.toMatch(/: correct/);
-    });
+    }, /^1[02]-/.test(notebook) ? 900_000 : undefined);
   }
 });
