@@ -48,7 +48,7 @@ export { HypercallTrace } from "./queries";
 export { readNotes } from "./elf-notes";
 export { runXl, attachConsole, parseMemKb, XlOutput, XL_COMMANDS } from "./xl/xl";
 export { xlList, xlVcpuList, xlInfo, xlUptime, xlSchedCredit, xlTop } from "./xl/format";
-export { saveDomain, restoreDomain } from "./save-restore";
+export { saveDomain, restoreDomain, readSaveFileHeader, SAVEFILE_MAGIC } from "./save-restore";
 export { attachDisk, attachConfiguredDisks, detachDisk, findDisk, listDisks, xlBlockList, runBlockXl, Vbd, BlkbackError, parseVdev, resolveDisk, ringSnapshot } from "./blkback";
 
 let current: XenHost | undefined;

@@ -108,6 +108,11 @@ cheat.execFileSync("debugfs", ["-w", "-R", \`write \${text} answer.txt\`, raw], 
 cheat.execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "vpc", raw, scratch]);`]],
   ["10-linux-on-xen", 2, "writes xvdb's XenStore nodes and prints its partition line", [`host.xenstore.write(\`/local/domain/\${debian.domid}/device/vbd/51728/state\`, "4");
 console.log(" 202       16       8192 xvdb");`]],
+  ["12-memory-and-mobility", 1, "prints what Linux would say", ['console.log("balloon_current_kB: 163452, balloon_target_kB: 163452");']],
+  // A second host with a new boot of the same kernel: the same name, a different boot_id.
+  ["12-memory-and-mobility", 2, "boots a new debian on a second host instead of moving it", [`setCurrentHost({ pcpus: 1, memoryMiB: 512 });
+vm = host.createDomain('name = "debian"\\ntype = "pvh"\\nkernel = "' + guest.bzImage + '"\\nramdisk = "' + guest.initrd + '"\\nmemory = 256\\nvcpus = 1\\nextra = "console=hvc0 loglevel=4 xenlab.shell"\\n');
+host.run({ until: () => /\\/ # (\\x1b\\[6n)?$/.test(vm.consoleLog), maxInstructions: 2_500_000_000 });`]],
   ["09-performance", 2, "logs the expected lines", ['host.createLabDomain("batched", Uint8Array.from([0xf4]));\nfor (let i = 0; i < 50; i++) host.log("(d3) Paravirtual: one hypercall carries the whole line. .........", false);\nhost.run({ ns: 1e6 });']],
 ];
 
