@@ -104,7 +104,7 @@ export class ShellLines extends Array<string> {
   get l(): string[] {
     return [...this];
   }
-  static get [Symbol.species](): ArrayConstructor {
+  static override get [Symbol.species](): ArrayConstructor {
     return Array;
   }
 }
