@@ -12,7 +12,8 @@ PACKAGES=(
   strace
   # CPU and Xen oracles: the assembler, the compiler for native runs, Xen's public headers
   nasm gcc libxen-dev
-  # The real guest (issue 14): QEMU TCG is the anchor booting the same Debian kernel via PVH; the
+  # The real guest (issue 14): QEMU TCG is the anchor booting the same Debian kernel via PVH (and
+  # runs tests/machine/programs/realmode.asm as its BIOS, the real-mode oracle); the
   # compressors make kernel payloads for the loader tests (the kernel and busybox come by apt-get download)
   qemu-system-x86 lz4 zstd bzip2 xz-utils
   # tmux: the terminal emulator whose cursor reports the console display's terminal is checked against

@@ -364,11 +364,13 @@ export function bitscan(c: Vcpu, kind: number, lo: number, hi: number, size: num
 /** Iterations a rep-prefixed instruction runs per execution before yielding (RIP stays put). */
 const REP_CHUNK = 1 << 20;
 
-function getAddr(c: Vcpu, r: number, a32: boolean): number {
-  return a32 ? c.R[r]! >>> 0 : c.H[r]! * TWO32 + (c.R[r]! >>> 0);
+/** A string register (CX/SI/DI at address size 2, 4 or 8). */
+function getAddr(c: Vcpu, r: number, asz: number): number {
+  return asz === 2 ? c.R[r]! & 0xffff : asz === 4 ? c.R[r]! >>> 0 : c.H[r]! * TWO32 + (c.R[r]! >>> 0);
 }
-function setAddr(c: Vcpu, r: number, v: number, a32: boolean): void {
-  if (a32) { c.R[r] = v | 0; c.H[r] = 0; }
+function setAddr(c: Vcpu, r: number, v: number, asz: number): void {
+  if (asz === 2) c.R[r] = (c.R[r]! & ~0xffff) | (v & 0xffff);
+  else if (asz === 4) { c.R[r] = v | 0; c.H[r] = 0; }
   else { c.R[r] = v | 0; c.H[r] = Math.floor(v / TWO32) | 0; }
 }
 function rd(c: Vcpu, ea: number, size: number): number {
@@ -386,26 +388,28 @@ function wr(c: Vcpu, ea: number, size: number, lo: number, hi: number): void {
 
 export const enum StrOp { Movs = 0, Stos = 1, Lods = 2, Cmps = 3, Scas = 4 }
 /** rep: 0 none, 1 rep/repe, 2 repne. Returns false if RIP must stay (chunk limit reached). */
-export function strop(c: Vcpu, op: number, size: number, rep: number, a32: boolean, segBase: number): boolean {
+export function strop(c: Vcpu, op: number, size: number, rep: number, asz: number, segBase: number, dstBase: number): boolean {
   const step = c.df ? -size : size;
-  let count = rep ? getAddr(c, 1, a32) : 1;
+  let count = rep ? getAddr(c, 1, asz) : 1;
   if (rep && count === 0) return true;
-  let si = getAddr(c, 6, a32), di = getAddr(c, 7, a32);
+  let si = getAddr(c, 6, asz), di = getAddr(c, 7, asz);
   let n = 0;
   let done = false;
-  const wrap = (x: number) => (a32 ? x >>> 0 : x);
-  const ea = (x: number) => (a32 ? x : c.cn(x));
+  const wrap = (x: number) => (asz === 2 ? x & 0xffff : asz === 4 ? x >>> 0 : x);
+  // Outside 64-bit mode the linear address is base + offset, wrapping at 4 GiB.
+  const m64 = c.mode64;
+  const ea = (x: number) => (m64 ? c.cn(x) : x >>> 0);
   try {
     for (;;) {
       switch (op) {
         case StrOp.Movs: {
           const lo = rd(c, ea(si + segBase), size);
-          wr(c, ea(di), size, lo, c.tH);
+          wr(c, ea(di + dstBase), size, lo, c.tH);
           si = wrap(si + step); di = wrap(di + step);
           break;
         }
         case StrOp.Stos:
-          wr(c, ea(di), size, c.R[0]!, c.H[0]!);
+          wr(c, ea(di + dstBase), size, c.R[0]!, c.H[0]!);
           di = wrap(di + step);
           break;
         case StrOp.Lods: {
@@ -420,11 +424,11 @@ export function strop(c: Vcpu, op: number, size: number, rep: number, a32: boole
           let al: number, ah = 0, bl: number, bh = 0;
           if (op === StrOp.Cmps) {
             al = rd(c, ea(si + segBase), size); ah = c.tH;
-            bl = rd(c, ea(di), size); bh = c.tH;
+            bl = rd(c, ea(di + dstBase), size); bh = c.tH;
             si = wrap(si + step);
           } else {
             al = size === 1 ? c.R[0]! & 0xff : size === 2 ? c.R[0]! & 0xffff : c.R[0]!; ah = c.H[0]!;
-            bl = rd(c, ea(di), size); bh = c.tH;
+            bl = rd(c, ea(di + dstBase), size); bh = c.tH;
           }
           di = wrap(di + step);
           // flags as cmp a, b (lazy Sub)
@@ -453,9 +457,9 @@ export function strop(c: Vcpu, op: number, size: number, rep: number, a32: boole
       if (n >= REP_CHUNK || c.stop !== 0) break;
     }
   } finally {
-    if (op !== StrOp.Stos && op !== StrOp.Scas) setAddr(c, 6, si, a32);
-    if (op !== StrOp.Lods) setAddr(c, 7, di, a32);
-    if (rep) setAddr(c, 1, count, a32);
+    if (op !== StrOp.Stos && op !== StrOp.Scas) setAddr(c, 6, si, asz);
+    if (op !== StrOp.Lods) setAddr(c, 7, di, asz);
+    if (rep) setAddr(c, 1, count, asz);
   }
   return done;
 }

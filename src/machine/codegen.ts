@@ -39,12 +39,17 @@ export interface Block extends CachedBlock {
 /** Compiles the block at `va` (mode taken from the vCPU). */
 export function compileBlock(c: Vcpu, va: number, key: number, single: boolean): Block {
   const m64 = c.mode64;
-  const bytes = c.fetchBytes(va, 4096 - (va & 4095) + 15);
-  const firstPage = va - (va & 4095);
+  const code16 = c.code16;
+  // `va` is the offset in CS (RIP); bytes are fetched, and pages tracked, at the linear address
+  // CS.base + offset (the same number in 64-bit mode).
+  const lin0 = c.linearIp(va);
+  const cb = lin0 - va;
+  const bytes = c.fetchBytes(lin0, 4096 - (lin0 & 4095) + 15);
+  const firstPage = lin0 - (lin0 & 4095);
   // One decode per block: the instructions are decoded once into `decoded`; emission reads them
   // twice (first to learn where the block really ends and what each compiles to, then to drop
   // the flag code of instructions whose flags are dead over exactly those instructions).
-  const decoder = new Decoder(m64 ? 64 : 32, bytes, DecoderOptions.None);
+  const decoder = new Decoder(m64 ? 64 : code16 ? 16 : 32, bytes, DecoderOptions.None);
   decoder.ip = BigInt.asUintN(64, BigInt(va));
   const decoded: iced.Instruction[] = [];
   const body: string[] = [];
@@ -56,15 +61,15 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   let ip = va;
   try {
     while (decoded.length < (single ? 1 : MAX_BLOCK)) {
-      if (decoded.length > 0 && (ip - (ip & 4095) !== firstPage || c.hasBreakpoint(ip))) break;
+      if (decoded.length > 0 && (ip + cb - ((ip + cb) & 4095) !== firstPage || c.hasBreakpoint(ip))) break;
       if (!decoder.canDecode) {
-        if (decoded.length === 0) c.fetchPhys(va + bytes.length); // raises the fetch fault for the next page
+        if (decoded.length === 0) c.fetchPhys(lin0 + bytes.length); // raises the fetch fault for the next page
         break;
       }
       const ins = decoder.decode();
       if (decoder.lastError === DecoderError.NoMoreBytes) {
         ins.free();
-        if (decoded.length === 0) c.fetchPhys(va + bytes.length);
+        if (decoded.length === 0) c.fetchPhys(lin0 + bytes.length);
         break;
       }
       decoded.push(ins);
@@ -78,7 +83,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
     ip = va;
     for (const ins of decoded) {
       const next = ip + ins.length;
-      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, end: false, writes: false, fop: knownFop, start: va, selfLoop: false, flagsDead: false };
+      const ctx: Ctx = { ins, i: n, rip: ip, next, m64, code16, end: false, writes: false, fop: knownFop, start: va, selfLoop: false, flagsDead: false };
       let code: string;
       if (ins.code === Code.INVALID) {
         code = `c.ud(${n},${ip},"invalid opcode");`;
@@ -130,9 +135,9 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function("X", "V", source)(X, V) as BlockFn;
   // The bytes decoded, per frame: a store outside them leaves the block valid.
-  const frames: number[] = [Math.floor(c.fetchPhys(va) / 4096)];
-  const lastByte = ip - 1;
-  const spans = [va & 4095, Math.min(4096, (va & 4095) + (ip - va))];
+  const frames: number[] = [Math.floor(c.fetchPhys(lin0) / 4096)];
+  const lastByte = ip - 1 + cb;
+  const spans = [lin0 & 4095, Math.min(4096, (lin0 & 4095) + (ip - va))];
   if (lastByte - (lastByte & 4095) !== firstPage) {
     frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
     spans.push(0, (lastByte & 4095) + 1);

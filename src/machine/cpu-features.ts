@@ -29,7 +29,7 @@ export const CPUID_EXT1_ECX = { LAHF_LM: bit(0) } as const;
 const or = (o: Record<string, number>) => Object.values(o).reduce((a, b) => (a | b) >>> 0, 0);
 
 /** Family 6 model 0x9a-like signature (stepping 0), as the Xen host has always reported. */
-const SIGNATURE = 0x000906a0;
+export const SIGNATURE = 0x000906a0;
 const VENDOR = "GenuineIntel";
 
 export interface CpuidTopology {

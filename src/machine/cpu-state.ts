@@ -15,7 +15,7 @@
  */
 import { CR0_PE } from "./registers";
 
-export type CpuMode = "long64" | "protected32";
+export type CpuMode = "long64" | "protected32" | "protected16" | "real16";
 
 export interface SegmentState {
   selector: number;
@@ -62,6 +62,16 @@ export class CpuState {
   cs: SegmentState = { selector: 0x08, long: false, db: true };
   ss = 0x10; ds = 0x10; es = 0x10; fs = 0; gs = 0;
   fsBase = 0; gsBase = 0; kernelGsBase = 0;
+  /**
+   * The hidden part of ES, CS, SS and DS (SDM Vol. 3A §3.4.3): the base and limit loaded with the
+   * selector, from a descriptor in protected mode or as selector·16 in real mode (which keeps the
+   * limit: that is unreal mode). Used outside 64-bit mode, where only FS/GS bases count.
+   */
+  esBase = 0; csBase = 0; ssBase = 0; dsBase = 0;
+  /** Limits (the last valid offset) by segment-register number: ES CS SS DS FS GS. */
+  readonly segLimit = new Float64Array(6).fill(0xffffffff);
+  /** SS.B: the stack pointer is ESP (true) or SP (false: real mode and 16-bit stacks). */
+  ssBig = true;
 
   // ---- syscall MSRs and privilege ----
   star = 0n; lstar = 0; cstar = 0; sfmask = 0; tscAux = 0;
@@ -102,6 +112,8 @@ export class CpuState {
   // ---- derived and time ----
   /** Derived: executing 64-bit code (EFER.LMA && CS.L). */
   mode64 = false;
+  /** Derived: 16-bit code (outside 64-bit mode with CS.D = 0: real mode, 16-bit protected mode). */
+  code16 = false;
   /** Derived: CR0.PG (guest page tables in use). */
   paging = false;
   /** Instructions retired: the vCPU's virtual time. */

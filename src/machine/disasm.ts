@@ -45,7 +45,7 @@ function fmt(): iced.Formatter {
 }
 
 /** Disassembles up to `count` instructions of `bytes` placed at `address`. */
-export function disassemble(bytes: Uint8Array, address: number | bigint, bits: 32 | 64 = 64, opts: { count?: number; symbols?: Symbolizer } = {}): DisasmLine[] {
+export function disassemble(bytes: Uint8Array, address: number | bigint, bits: 16 | 32 | 64 = 64, opts: { count?: number; symbols?: Symbolizer } = {}): DisasmLine[] {
   const dec = new iced.Decoder(bits, bytes, iced.DecoderOptions.None);
   dec.ip = BigInt.asUintN(64, BigInt(address));
   const ins = new iced.Instruction();

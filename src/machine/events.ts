@@ -7,6 +7,8 @@ import { Exit, ExitSignal, GuestFault, Vector, vectorName } from "./exits";
 import { IF, TF } from "./flags";
 import { EFER_LMA, EFER_SCE } from "./registers";
 import { Gva, gva } from "./types";
+import { deliverReal, iretReal, isReal } from "./realmode";
+import { descriptorBase, descriptorLimit, setSegCache } from "./segcache";
 
 const TWO32 = 4294967296;
 const CANON = 2 ** 47;
@@ -16,6 +18,7 @@ const CANON = 2 ** 47;
  * A fault while delivering becomes #DF, a fault delivering #DF a triple-fault exit.
  */
 export function deliver(c: Vcpu, vector: number, errorCode: number | undefined, software: boolean, returnRip: number, reason: string, nested = 0): Exit | undefined {
+  if (isReal(c)) return deliverReal(c, vector, returnRip, reason, nested);
   if (!(c.efer & EFER_LMA)) return c.deliver32(vector, errorCode, software, returnRip, reason, nested);
   const oldCpl = c.cpl;
   try {
@@ -99,7 +102,7 @@ export function deliver32(c: Vcpu, vector: number, errorCode: number | undefined
     if (software && ((hi >>> 13) & 3) < oldCpl) throw new GuestFault(Vector.GP, vector * 8 + 2, `int ${vector} from CPL ${oldCpl}`);
     const sel = lo >>> 16;
     const target = ((hi & 0xffff0000) | (lo & 0xffff)) >>> 0;
-    const [, chi] = c.descriptor(sel);
+    const [clo, chi] = c.descriptor(sel);
     const newCpl = (chi >>> 13) & 3;
     const eflags = c.getFlags();
     let esp = c.R[4]! >>> 0;
@@ -118,6 +121,7 @@ export function deliver32(c: Vcpu, vector: number, errorCode: number | undefined
     }
     c.R[4] = esp | 0;
     c.cs = { selector: (sel & ~3) | newCpl, long: false, db: (chi & (1 << 22)) !== 0 };
+    setSegCache(c, "cs", descriptorBase(clo, chi), descriptorLimit(clo, chi));
     c.updateMode();
     c.rip = target;
     let rest = c.eflagsRest & ~(TF | (1 << 16) | (1 << 14) | (1 << 8));
@@ -156,7 +160,9 @@ export function iret32(c: Vcpu): void {
 }
 
 /** iretq / iretd (SDM Vol. 2A IRET, 64-bit mode: always pops SS:RSP). */
-export function iret(c: Vcpu, size: 8 | 4): void {
+export function iret(c: Vcpu, size: 8 | 4 | 2): void {
+  if (isReal(c)) return iretReal(c, size === 8 ? 4 : size);
+  if (size === 2) throw new GuestFault(Vector.UD, undefined, "16-bit iret in protected mode is not modelled");
   if (!(c.efer & EFER_LMA)) return c.iret32();
   if (!c.mode64) throw new GuestFault(Vector.UD, undefined, "iret in compatibility mode is not modelled");
   const pop = (): number => {

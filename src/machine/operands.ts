@@ -114,11 +114,14 @@ export function gvaOf(b: bigint): number {
  * Effective address expression. 64-bit addressing with an index is done on halves so it is exact
  * for any register values (lea is also used for arithmetic on full 64-bit values).
  */
-export function eaExpr(ins: iced.Instruction, m64: boolean, forLea = false): { code: string; a32: boolean } {
+export function eaExpr(ins: iced.Instruction, m64: boolean, forLea = false, code16 = false): { code: string; a32: boolean } {
   const base = ins.memoryBase, index = ins.memoryIndex, scale = ins.memoryIndexScale;
   const disp = ins.memoryDisplacement;
   const seg = ins.memorySegment;
-  const segAdd = seg === Register.FS ? "+c.fsBase" : seg === Register.GS ? "+c.gsBase" : "";
+  // In 64-bit mode only FS and GS have a base; elsewhere every segment's cached base is added
+  // (segcache.ts), so real-mode segment:offset and based protected-mode segments both work.
+  const segAdd = seg === Register.FS ? "+c.fsBase" : seg === Register.GS ? "+c.gsBase"
+    : m64 ? "" : seg === Register.ES ? "+c.esBase" : seg === Register.CS ? "+c.csBase" : seg === Register.SS ? "+c.ssBase" : "+c.dsBase";
   const useSeg = !forLea && segAdd !== "";
   if (base === Register.RIP || base === Register.EIP) {
     const a = base === Register.RIP ? gvaOf(disp) : Number(disp & 0xffffffffn);
@@ -143,12 +146,29 @@ export function eaExpr(ins: iced.Instruction, m64: boolean, forLea = false): { c
     // RSP/RBP-based operands are SS-relative: a non-canonical one is #SS(0) (SDM Vol. 3A §6.15).
     return { code: `${seg === Register.SS ? "c.cnss" : "c.cn"}(${code}${segAdd})`, a32: false };
   }
+  // 16-bit addressing (16-bit code, or a 0x67 prefix in 32-bit code): the offset wraps at 64 KiB
+  // before the segment base is added (SDM Vol. 2A §2.1.5, Table 2-1).
+  if (regSize === 2 || (bi === undefined && xi === undefined && ins.memoryDisplSize === 2)) {
+    const parts: string[] = [];
+    if (bi) parts.push(`R[${bi.r}]`);
+    if (xi) parts.push(`R[${xi.r}]`);
+    parts.push(`${Number(disp & 0xffffn)}`);
+    const off = `((${parts.join("+")})&65535)`;
+    return { code: useSeg ? `((${off}${segAdd})>>>0)` : off, a32: true };
+  }
   // 32-bit addressing (32-bit mode, or a 0x67 prefix in 64-bit mode): wraps at 4 GiB.
   const d = Number(BigInt.asIntN(32, disp & 0xffffffffn));
   const parts: string[] = [];
   if (bi) parts.push(`R[${bi.r}]`);
   if (xi) parts.push(`R[${xi.r}]*${scale}`);
   parts.push(`(${d})`);
+  // In 16-bit code a 32-bit offset can pass the segment limit: real mode's 64 KiB (#GP, or #SS
+  // for SS) unless protected mode left a bigger one behind (unreal mode, SDM Vol. 3A §20.1.1).
+  if (code16 && useSeg) {
+    const si = seg === Register.ES ? 0 : seg === Register.CS ? 1 : seg === Register.SS ? 2 : seg === Register.FS ? 4 : seg === Register.GS ? 5 : 3;
+    const sz = Math.max(1, MemorySizeExt.size(ins.memorySize));
+    return { code: `c.segEa(${si},(${parts.join("+")})>>>0,${sz})`, a32: true };
+  }
   return { code: `((${parts.join("+")}${useSeg ? segAdd : ""})>>>0)`, a32: true };
 }
 
@@ -177,6 +197,8 @@ export function leaCode(ins: iced.Instruction, m64: boolean): string {
   const regSize = bi?.s ?? xi?.s ?? (m64 ? 8 : 4);
   const [dl, dh] = regSize === 8 ? lit64(gvaOf(disp)) : [Number(disp & 0xffffffffn) | 0, 0];
   const lo = [bi ? `(R[${bi.r}]>>>0)` : "", xi ? `(R[${xi.r}]>>>0)*${scale}` : "", `${dl >>> 0}`].filter(Boolean).join("+");
+  // 16-bit addressing: the address is 16 bits (lea eax,[bx+si] zero-extends it).
+  if (regSize === 2 || (bi === undefined && xi === undefined && ins.memoryDisplSize === 2)) return `aL=(${lo})&65535;aH=0;`;
   if (regSize !== 8) return `aL=(${lo})|0;aH=0;`;
   const hi = [bi ? `H[${bi.r}]` : "", xi ? `H[${xi.r}]*${scale}` : "", `${dh}`].filter(Boolean).join("+");
   return `t=${lo};aL=t|0;aH=(${hi}+Math.floor(t/${TWO32}))|0;`;

@@ -10,6 +10,8 @@ import {
 } from "./registers";
 import { Gva, gva } from "./types";
 import { lookup } from "./desc-tables";
+import { descriptorBase, descriptorLimit, setSegCache } from "./segcache";
+import { isReal, loadSegReal } from "./realmode";
 
 const TWO32 = 4294967296;
 const CANON = 2 ** 47;
@@ -116,11 +118,13 @@ export function descriptor(c: Vcpu, sel: number): [number, number] {
 
 /** Loads CS (far jmp/call/ret, iret, syscall): reads L and D from the GDT descriptor. */
 export function loadCs(c: Vcpu, sel: number, fromGdt = true): void {
+  if (fromGdt && isReal(c)) return loadSegReal(c, "cs", sel);
   if (fromGdt) {
     if ((sel & ~3) === 0) throw new GuestFault(Vector.GP, 0, "null CS selector");
-    const [, hi] = c.descriptor(sel);
+    const [lo, hi] = c.descriptor(sel);
     if (!(hi & (1 << 15))) throw new GuestFault(Vector.NP, sel & ~3, "code segment not present");
     c.cs = { selector: sel, long: (hi & (1 << 21)) !== 0, db: (hi & (1 << 22)) !== 0 };
+    setSegCache(c, "cs", descriptorBase(lo, hi), descriptorLimit(lo, hi));
   } else c.cs = { ...c.cs, selector: sel };
   const newCpl = sel & 3;
   if (newCpl !== c.cpl) {
@@ -131,12 +135,19 @@ export function loadCs(c: Vcpu, sel: number, fromGdt = true): void {
 }
 
 export function loadSeg(c: Vcpu, which: "ss" | "ds" | "es" | "fs" | "gs", sel: number): void {
-  if ((sel & ~3) !== 0) c.descriptor(sel); // #GP if outside the GDT
+  if (isReal(c)) return loadSegReal(c, which, sel);
+  let base = 0, limit = 0xffffffff;
+  if ((sel & ~3) !== 0) {
+    const [lo, hi] = c.descriptor(sel); // #GP if outside the GDT
+    base = descriptorBase(lo, hi); limit = descriptorLimit(lo, hi);
+    if (which === "ss") c.ssBig = (hi & (1 << 22)) !== 0;
+  }
   c[which] = sel & 0xffff;
+  if (which !== "fs" && which !== "gs") setSegCache(c, which, base, limit);
   // In long mode the FS/GS bases come from MSRs; a selector load in 32-bit mode would set them
   // from the descriptor: flat segments (base 0) are all we model.
-  if (!c.mode64 && which === "fs") c.fsBase = 0;
-  if (!c.mode64 && which === "gs") c.gsBase = 0;
+  if (!c.mode64 && which === "fs") setSegCache(c, "fs", base, limit);
+  if (!c.mode64 && which === "gs") setSegCache(c, "gs", base, limit);
 }
 
 export function lgdt(c: Vcpu, ea: number, idt: boolean): void {

@@ -43,13 +43,13 @@ function decodeFrom(c: Vcpu, start: number, length: number, sym: ReturnType<type
   const bytes: number[] = [];
   for (let k = 0; k < length; k++) {
     try {
-      const phys = c.fetchPhys(start + k);
+      const phys = c.fetchPhys(c.linearIp(start + k));
       bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
     } catch {
       break;
     }
   }
-  return disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : 32, { symbols: sym });
+  return disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : c.code16 ? 16 : 32, { symbols: sym });
 }
 
 /**
@@ -65,17 +65,17 @@ export function recentInstructions(c: Vcpu, count = 32): { address: bigint; text
     const bytes: number[] = [];
     for (let k = 0; k < n * 15 && k < 4096 + 15; k++) {
       try {
-        const phys = c.fetchPhys(start + k);
+        const phys = c.fetchPhys(c.linearIp(start + k));
         bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
       } catch {
         break;
       }
     }
     // A self-looping block retires its instructions `n / length` times in one trace entry.
-    const key = (() => { try { return c.fetchPhys(start) * 4 + (c.mode64 ? 2 : 0); } catch { return -1; } })();
+    const key = (() => { try { return c.fetchPhys(c.linearIp(start)) * 8 + (c.mode64 ? 4 : c.code16 ? 2 : 0); } catch { return -1; } })();
     const blk = c.machine.code.get(key) as Block | undefined;
     const period = blk && blk.va === start ? blk.n : n;
-    const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : 32, { count: period });
+    const lines = disassemble(Uint8Array.from(bytes), gvaToU64(start), c.mode64 ? 64 : c.code16 ? 16 : 32, { count: period });
     const seq: { address: bigint; text: string }[] = [];
     for (let k = 0; k < n && lines.length; k++) seq.push({ address: lines[k % lines.length]!.address, text: lines[k % lines.length]!.text });
     out.unshift(...seq.slice(-(count - out.length)));

@@ -41,6 +41,9 @@ import { DispatchCounters } from "./cpu-stats";
 import { X87 } from "./x87";
 import { FpuState, fpuState, loadFpuState } from "./fpu-state";
 import { EntropySource } from "./entropy";
+import { flatSegments } from "./segcache";
+import { farCall as farCallImpl, farRet as farRetImpl } from "./far";
+import { initState, startupIpi as startupIpiImpl } from "./realmode";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
 import { renderListing, listingText } from "../render/disasm";
@@ -68,6 +71,11 @@ export interface VcpuState {
   tr: { selector: number; base: bigint; limit?: number };
   /** Absent in states saved before LDTR was modelled: a null LDTR. */
   ldtr?: { selector: number; base: bigint; limit: number };
+  /**
+   * The hidden bases of ES, CS, SS, DS, the limits of ES..GS and SS.B (segcache.ts). Absent in
+   * states saved before segment caches were modelled: flat 4 GiB segments.
+   */
+  segCache?: { es: number; cs: number; ss: number; ds: number; limits: number[]; ssBig: boolean };
   star: bigint; lstar: bigint; cstar: bigint; sfmask: number; tscAux: number;
   cpl: number;
   icount: number;
@@ -76,7 +84,9 @@ export interface VcpuState {
 }
 
 export interface VcpuInit {
+  /** "real16": real-address mode at cs:rip (cs a selector, base cs·16; default 0). */
   mode: CpuMode;
+  cs?: number;
   rip: number | bigint;
   rsp?: number | bigint;
   cr3?: number | bigint;
@@ -151,7 +161,16 @@ export class Vcpu extends CpuState {
   reset(init: VcpuInit): void {
     this.R.fill(0); this.H.fill(0);
     this.setFlags(init.rflags ?? 0x2);
-    if (init.mode === "protected32") {
+    flatSegments(this);
+    if (init.mode === "real16" || init.mode === "protected16") {
+      if (init.mode === "protected16") throw new MachineError(`reset: mode "protected16" is reached by a far jump to a 16-bit code segment, not set directly`);
+      initState(this);
+      const sel = init.cs ?? 0;
+      this.cs = { selector: sel & 0xffff, long: false, db: false };
+      this.csBase = (sel & 0xffff) * 16;
+      this.R[2] = 0;
+      this.setFlags(init.rflags ?? 0x2);
+    } else if (init.mode === "protected32") {
       // The PVH entry state (xen/include/public/arch-x86/hvm/start_info.h): 32-bit flat
       // protected mode, paging off, CS/DS/ES/SS flat 4 GiB.
       this.cr0 = CR0_PE; this.cr4 = 0; this.efer = 0; this.cr3 = 0;
@@ -187,6 +206,7 @@ export class Vcpu extends CpuState {
       gdtr: { base: u(this.gdtrBase), limit: this.gdtrLimit }, idtr: { base: u(this.idtrBase), limit: this.idtrLimit },
       tr: { selector: this.trSelector, base: u(this.trBase), limit: this.trLimit },
       ldtr: { selector: this.ldtr, base: u(this.ldtrBase), limit: this.ldtrLimit },
+      segCache: { es: this.esBase, cs: this.csBase, ss: this.ssBase, ds: this.dsBase, limits: [...this.segLimit], ssBig: this.ssBig },
       star: this.star, lstar: u(this.lstar), cstar: u(this.cstar), sfmask: this.sfmask, tscAux: this.tscAux,
       cpl: this.cpl, icount: this.icount, fpu: fpuState(this),
     };
@@ -207,6 +227,12 @@ export class Vcpu extends CpuState {
     this.ldtr = st.ldtr?.selector ?? 0; this.ldtrBase = gva(st.ldtr?.base ?? 0n); this.ldtrLimit = st.ldtr?.limit ?? 0;
     this.star = st.star; this.lstar = gva(st.lstar); this.cstar = gva(st.cstar); this.sfmask = st.sfmask; this.tscAux = st.tscAux;
     this.cpl = st.cpl; this.icount = st.icount;
+    flatSegments(this);
+    if (st.segCache) {
+      const sc = st.segCache;
+      this.esBase = sc.es; this.csBase = sc.cs; this.ssBase = sc.ss; this.dsBase = sc.ds; this.ssBig = sc.ssBig;
+      sc.limits.forEach((l, i) => { if (i < 6) this.segLimit[i] = l; });
+    }
     this.updateMode();
     this.flushTlb();
   }
@@ -268,7 +294,24 @@ export class Vcpu extends CpuState {
   }
 
   get mode(): CpuMode {
-    return this.mode64 ? "long64" : "protected32";
+    if (this.mode64) return "long64";
+    if (!(this.cr0 & CR0_PE)) return "real16";
+    return this.code16 ? "protected16" : "protected32";
+  }
+
+  /** INIT (SDM Vol. 3A §9.1.1): real mode at F000:FFF0, as a processor is after RESET. */
+  init(): void {
+    initState(this);
+  }
+
+  /** A startup IPI after INIT: real mode at vector·256:0, linear vector·4096 (SDM Vol. 3A §8.4.4.1). */
+  startupIpi(vector: number): void {
+    startupIpiImpl(this, vector);
+  }
+
+  /** CS.base + EIP outside 64-bit mode (where the fetch happens); RIP in 64-bit mode. */
+  linearIp(ip = this.rip): number {
+    return this.mode64 ? ip : (ip + this.csBase) >>> 0;
   }
 
   /** Recomputes derived mode bits after CR0/EFER/CS changes. */
@@ -277,6 +320,7 @@ export class Vcpu extends CpuState {
     if (this.paging && (this.efer & EFER_LME) && (this.cr4 & CR4_PAE)) this.efer |= EFER_LMA;
     else this.efer &= ~EFER_LMA;
     this.mode64 = (this.efer & EFER_LMA) !== 0 && this.cs.long;
+    this.code16 = !this.mode64 && !this.cs.db;
     this.tlbGen++;
   }
 
@@ -454,7 +498,7 @@ export class Vcpu extends CpuState {
       try {
         // The block's key is checked on every entry, so a link survives TLB flushes and CR3
         // switches while the translation it was made under still holds (a TLB hit here).
-        const key = this.fetchPhys(start) * 4 + (this.mode64 ? 2 : 0);
+        const key = this.fetchPhys(this.linearIp(start)) * 8 + (this.mode64 ? 4 : this.code16 ? 2 : 0);
         // Chaining: the previous block remembers its last two successors.
         if (prev !== undefined) {
           if (prev.s1va === start) blk = prev.s1;
@@ -529,11 +573,11 @@ export class Vcpu extends CpuState {
     throw e;
   }
 
-  /** The block at `va` whose decode-cache key (machine address * 4 + mode bits) is `key`. */
+  /** The block at `va` (the offset in CS, fetched at CS.base + va) whose decode-cache key is `key`
+   *  (machine address of its first byte * 8 + code size 64/16/32 as 4/2/0 + single-stepping). */
   private lookupBlock(va: number, key: number, single: boolean): Block {
     const b = this.machine.code.get(key) as Block | undefined;
     if (b !== undefined && b.va === va && b.valid) return b;
-    if (!(this.cr0 & CR0_PE)) throw new ExitSignal({ kind: "unsupported", rip: va as Gva, reason: "real mode is not modelled" });
     const nb = compileBlock(this, va, key, single);
     this.dispatch.compiled++;
     this.machine.registerBlock(nb);
@@ -817,14 +861,23 @@ export class Vcpu extends CpuState {
     this.fbits = (f & ~mask) | (bits & mask);
   }
 
+  /** The stack pointer: RSP in 64-bit mode, else ESP or SP as SS.B says. */
   sp(): number {
-    return this.mode64 ? this.H[4]! * TWO32 + (this.R[4]! >>> 0) : this.R[4]! >>> 0;
+    return this.mode64 ? this.H[4]! * TWO32 + (this.R[4]! >>> 0) : this.ssBig ? this.R[4]! >>> 0 : this.R[4]! & 0xffff;
   }
   setSp(v: number): void {
     if (this.mode64) {
       this.R[4] = v | 0;
       this.H[4] = Math.floor(v / TWO32) | 0;
-    } else this.R[4] = v | 0;
+    } else if (this.ssBig) this.R[4] = v | 0;
+    else this.R[4] = (this.R[4]! & ~0xffff) | (v & 0xffff);
+  }
+  /** Outside 64-bit mode: a stack offset wrapped to the stack width, and its linear address. */
+  private stackOff(s: number): number {
+    return this.ssBig ? s >>> 0 : s & 0xffff;
+  }
+  private stackLin(off: number): number {
+    return (off + this.ssBase) >>> 0;
   }
   push64(lo: number, hi: number): void {
     const s = this.cnss(this.sp() - 8);
@@ -832,13 +885,19 @@ export class Vcpu extends CpuState {
     this.setSp(s);
   }
   push32(v: number): void {
-    const s = (this.sp() - 4) >>> 0;
-    this.w32(s, v);
+    const s = this.stackOff(this.sp() - 4);
+    this.w32(this.stackLin(s), v);
     this.setSp(s);
   }
   push16(v: number): void {
-    const s = this.mode64 ? this.cnss(this.sp() - 2) : (this.sp() - 2) >>> 0;
-    this.w16(s, v);
+    if (this.mode64) {
+      const s = this.cnss(this.sp() - 2);
+      this.w16(s, v);
+      this.setSp(s);
+      return;
+    }
+    const s = this.stackOff(this.sp() - 2);
+    this.w16(this.stackLin(s), v);
     this.setSp(s);
   }
   pop64(): number {
@@ -849,15 +908,34 @@ export class Vcpu extends CpuState {
   }
   pop32(): number {
     const s = this.sp();
-    const v = this.r32(s);
-    this.setSp((s + 4) >>> 0);
+    const v = this.r32(this.stackLin(s));
+    this.setSp(this.stackOff(s + 4));
     return v;
   }
   pop16(): number {
-    const s = this.mode64 ? this.cnss(this.sp()) : this.sp();
-    const v = this.r16(s);
-    this.setSp(this.mode64 ? s + 2 : (s + 2) >>> 0);
+    if (this.mode64) {
+      const s = this.cnss(this.sp());
+      const v = this.r16(s);
+      this.setSp(s + 2);
+      return v;
+    }
+    const s = this.sp();
+    const v = this.r16(this.stackLin(s));
+    this.setSp(this.stackOff(s + 2));
     return v;
+  }
+
+  /**
+   * A 32-bit offset in 16-bit code: checked against the segment's cached limit (#GP(0), #SS(0)
+   * for SS; SDM Vol. 3A §5.3), then based. Unreal mode is a limit above 64 KiB left in the cache.
+   */
+  segEa(seg: number, off: number, size: number): number {
+    const limit = this.segLimit[seg]!;
+    if (off + size - 1 > limit) {
+      throw new GuestFault(seg === 2 ? Vector.SS : Vector.GP, 0, `offset 0x${off.toString(16)} beyond the ${["ES", "CS", "SS", "DS", "FS", "GS"][seg]} limit 0x${limit.toString(16)}`);
+    }
+    const base = seg === 0 ? this.esBase : seg === 1 ? this.csBase : seg === 2 ? this.ssBase : seg === 3 ? this.dsBase : seg === 4 ? this.fsBase : this.gsBase;
+    return (off + base) >>> 0;
   }
 
   /** Raises #UD for an instruction we do not implement (and says so in the trace). */
@@ -958,6 +1036,16 @@ export class Vcpu extends CpuState {
     return segCheckImpl(this, op, sel);
   }
 
+  /** Far call to sel:off with 16- or 32-bit operands (far.ts). */
+  farCall(sel: number, off: number, size: 2 | 4, ret: number): void {
+    farCallImpl(this, sel, off, size, ret);
+  }
+
+  /** Far return with 16- or 32-bit operands, releasing `imm` bytes (far.ts). */
+  farRet(size: 2 | 4, imm: number): void {
+    farRetImpl(this, size, imm);
+  }
+
   /** Software interrupt `int n` (and int3/into): delivered with the next RIP pushed. */
   softInt(vector: number, next: number): void {
     softIntImpl(this, vector, next);
@@ -986,7 +1074,7 @@ export class Vcpu extends CpuState {
   }
 
   /** iretq / iretd (SDM Vol. 2A IRET, 64-bit mode: always pops SS:RSP). */
-  iret(size: 8 | 4): void {
+  iret(size: 8 | 4 | 2): void {
     iretImpl(this, size);
   }
 

@@ -13,6 +13,8 @@ export interface Ctx {
   rip: number;
   next: number;
   m64: boolean;
+  /** 16-bit code (real mode or a 16-bit code segment): 16-bit default operand and address size. */
+  code16: boolean;
   /** True if the instruction ends the block (its code returns). */
   end: boolean;
   /** True if the instruction writes memory (a stop check follows). */

@@ -12,6 +12,7 @@ import { branch } from "./branch";
 import { descriptor } from "./descriptor";
 import { Ctx, Family, Form } from "./form";
 import { mmx } from "./mmx";
+import { modes16 } from "./modes16";
 import { move } from "./move";
 import { sse } from "./sse";
 import { sseFp } from "./sse-fp";
@@ -30,7 +31,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random, mmx];
+export const FAMILIES: readonly Family[] = [modes16, alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random, mmx];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);
@@ -80,7 +81,7 @@ function formOf(x: Ctx): Form {
   const o1 = nops > 1 ? operand(ins, 1) : ({ k: "x" } as Opd);
   const hasMem = (nops > 0 && ins.opKind(0) === OpKind.Memory) || (nops > 1 && ins.opKind(1) === OpKind.Memory) || (nops > 2 && ins.opKind(2) === OpKind.Memory);
   let pre = "";
-  if (hasMem && mn !== "Lea" && mn !== "Nop" && !mn.startsWith("Prefetch")) pre = `ea=${eaExpr(ins, x.m64).code};`;
+  if (hasMem && mn !== "Lea" && mn !== "Nop" && !mn.startsWith("Prefetch")) pre = `ea=${eaExpr(ins, x.m64, false, x.code16).code};`;
   if (o0.k === "m") x.writes = true;
   const next = x.next;
   const [nL, nH] = lit64(next);

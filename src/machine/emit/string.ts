@@ -16,15 +16,21 @@ export const string: Family = {
         const op = ["Movs", "Stos", "Lods", "Cmps", "Scas"].indexOf(mn.slice(0, 4));
         const size = { b: 1, w: 2, d: 4, q: 8 }[mn.slice(4)]!;
         const rep = ins.hasRepePrefix ? 1 : ins.hasRepnePrefix ? (op >= 3 ? 2 : 1) : 0;
-        let a32 = !x.m64;
+        // Address size: SI/DI/CX, ESI/EDI/ECX or RSI/RDI/RCX, from the operand kinds iced decoded.
+        let asz = x.m64 ? 8 : x.code16 ? 2 : 4;
         for (let k = 0; k < nops; k++) {
           const kk = ins.opKind(k);
-          if (kk === OpKind.MemorySegESI || kk === OpKind.MemorySegEDI || kk === OpKind.MemoryESEDI) a32 = true;
+          if (kk === OpKind.MemorySegESI || kk === OpKind.MemorySegEDI || kk === OpKind.MemoryESEDI) asz = 4;
+          if (kk === OpKind.MemorySegSI || kk === OpKind.MemorySegDI || kk === OpKind.MemoryESDI) asz = 2;
         }
+        // The source is DS:(E)SI unless overridden; the destination is always ES:(E)DI. Outside
+        // 64-bit mode both bases count (segcache.ts).
         const sp = ins.segmentPrefix;
-        const segBase = sp === Register.FS ? "c.fsBase" : sp === Register.GS ? "c.gsBase" : "0";
+        const srcBase = sp === Register.FS ? "c.fsBase" : sp === Register.GS ? "c.gsBase" : x.m64 ? "0"
+          : sp === Register.ES ? "c.esBase" : sp === Register.CS ? "c.csBase" : sp === Register.SS ? "c.ssBase" : "c.dsBase";
+        const dstBase = x.m64 ? "0" : "c.esBase";
         x.writes = op === 0 || op === 1;
-        return `if(!X.strop(c,${op},${size},${rep},${a32},${segBase})){c.rip=${x.rip};return ${x.i};}`;
+        return `if(!X.strop(c,${op},${size},${rep},${asz},${srcBase},${dstBase})){c.rip=${x.rip};return ${x.i};}`;
       }
     }
     return undefined;
