@@ -228,6 +228,14 @@ export class Vcpu extends CpuState {
     this.star = st.star; this.lstar = gva(st.lstar); this.cstar = gva(st.cstar); this.sfmask = st.sfmask; this.tscAux = st.tscAux;
     this.cpl = st.cpl; this.icount = st.icount;
     flatSegments(this);
+    if (!st.segCache && !(this.cr0 & CR0_PE)) {
+      // A real-mode state without caches (e.g. Xen's hvm_vcpu_reset_state for a startup IPI):
+      // base = selector·16 and 64 KiB limits, as real mode defines them.
+      this.esBase = this.es * 16; this.csBase = this.cs.selector * 16; this.ssBase = this.ss * 16; this.dsBase = this.ds * 16;
+      this.fsBase = this.fs * 16; this.gsBase = this.gs * 16;
+      this.segLimit.fill(0xffff);
+      this.ssBig = false;
+    }
     if (st.segCache) {
       const sc = st.segCache;
       this.esBase = sc.es; this.csBase = sc.cs; this.ssBase = sc.ss; this.dsBase = sc.ds; this.ssBig = sc.ssBig;

@@ -150,3 +150,15 @@ idtr: dw 3
     expect(r.end).toMatch(/^triple-fault: .*beyond the IVT limit/);
   });
 });
+
+describe("real-mode state handed over as data", () => {
+  it("setState of a real-mode state without segment caches takes base = selector·16 (Xen's hvm_vcpu_reset_state)", () => {
+    const r = runFirmware(firmware("start: hlt"), 1000, (v) => {
+      const st = v.getState();
+      delete st.segCache;
+      v.setState({ ...st, cr0: 0x10, cs: { selector: 0x9a00, long: false, db: false }, rip: 0n, ds: 0x9a00 });
+      v.writeVirt(0x9a000, nasm("mov al, [msg]\nout 0xe9, al\nout 0xf4, al\nmsg: db 0x77", 16, 0));
+    });
+    expect([...r.out]).toEqual([0x77]);
+  });
+});
