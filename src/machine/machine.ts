@@ -35,7 +35,7 @@ export class Machine {
   epoch = 0;
   /** Bumped when a frame becomes code: vCPUs drop their write-TLB entries (writes must see it). */
   codeEpoch = 0;
-  /** Decoded blocks by key (machine address * 4 + mode bits). */
+  /** Decoded blocks by key (machine address * 8 + code size * 2 + single-step; vcpu.ts lookupBlock). */
   readonly code = new Map<number, CachedBlock>();
   /** Blocks decoded from each machine frame. */
   private readonly frameBlocks = new Map<number, CachedBlock[]>();
