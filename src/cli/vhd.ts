@@ -33,6 +33,8 @@ import {
 } from "../vhd";
 
 import { measureVerb } from "./vhd-measure";
+import { compareVerb } from "./vhd-compare";
+import { amendVerb, snapshotVerb } from "./vhd-snapshot";
 import { progressReporter } from "./vhd-progress";
 import { lockOptions, Args, Verb, out, err, json, VALUE_FLAGS, hostFor, vpcOptions, CACHE_HELP, outputJson, sizeCalc, SIZE_CALC_HELP } from "./vhd-args";
 
@@ -84,18 +86,9 @@ const VERBS: Record<string, Verb> = {
       return 0;
     },
   },
-  snapshot: {
-    usage: "snapshot PARENT CHILD",
-    help: "create CHILD, a differencing disk over PARENT (vhd-util snapshot)",
-    run(a) {
-      a.onlyFlags([]);
-      const [parent, child] = a.operands(2);
-      const d = createDifferencing(child!, parent!);
-      out(`Formatting '${child}', fmt=vpc differencing size=${d.size} parent=${parent}`);
-      d.close();
-      return 0;
-    },
-  },
+  snapshot: snapshotVerb,
+  amend: amendVerb,
+  compare: compareVerb,
   info: {
     usage: "info [--json | --output=human|json] [--backing-chain] [--size-calc current|chs|qemu] FILE",
     help: `footer, header, geometry, locators and the parent chain; --output=json prints qemu-img info's JSON (an array of every image of the chain with --backing-chain), --json our full report; ${SIZE_CALC_HELP} (--output=json follows qemu unless it is given, as force_size_calc)`,
@@ -427,8 +420,8 @@ export async function vhdCommand(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    // qemu-img users pass -f vpc to every verb; convert and measure read raw too and parse -f themselves.
-    const rest = verb === "convert" || verb === "measure" ? given : withoutFormat(given);
+    // qemu-img users pass -f vpc to every verb; convert, measure and compare read raw too and parse -f themselves.
+    const rest = verb === "convert" || verb === "measure" || verb === "compare" ? given : withoutFormat(given);
     if (rest.includes("--help") || rest.includes("-h")) {
       out(`usage: xenlab vhd ${v.usage}\n  ${v.help}`);
       return 0;

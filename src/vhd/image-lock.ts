@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { BlockFile, FileHost } from "./block-file";
 import { VhdUsageError } from "./errors";
+import { runFdHelper } from "./fd-helper";
 
 /**
  * Image locking as qemu does it (block/file-posix.c raw_apply_lock_bytes/raw_check_lock_bytes),
@@ -76,8 +76,6 @@ export interface LockRequest {
   role: LockRole;
 }
 
-let unavailable: string | undefined;
-
 /**
  * Takes qemu's locks for each request (one child for all of them). Throws VhdLockError on the first
  * conflict (the caller closes its descriptors, which releases what was taken). Returns a reason
@@ -85,7 +83,6 @@ let unavailable: string | undefined;
  */
 export function lockImages(requests: LockRequest[]): string | undefined {
   if (requests.length === 0) return undefined;
-  if (unavailable) return unavailable;
   const specs = requests.map((r, i) => {
     const p = permsOf(r.role);
     return {
@@ -94,11 +91,8 @@ export function lockImages(requests: LockRequest[]): string | undefined {
       test: [...p.held.map((b) => SHARED_BASE + b), ...p.unshared.map((b) => PERM_BASE + b)],
     };
   });
-  const r = spawnSync("python3", ["-I", "-S", "-c", HELPER, JSON.stringify(specs)], { stdio: ["ignore", "pipe", "pipe", ...requests.map((q) => q.fd)], encoding: "utf8" });
-  if (r.error || r.status !== 0) {
-    unavailable = `image locking needs python3 for fcntl(F_OFD_SETLK) (${r.error?.message ?? r.stderr.trim()})`;
-    return unavailable;
-  }
+  const r = runFdHelper("image locking (fcntl F_OFD_SETLK)", HELPER, requests.map((q) => q.fd), JSON.stringify(specs));
+  if (!r.ok) return r.reason;
   const results = JSON.parse(r.stdout) as Array<{ fd: number; conflict?: number; error?: string }>;
   results.forEach((res, i) => {
     const q = requests[i]!;

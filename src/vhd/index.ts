@@ -39,3 +39,6 @@ export * from "./microsoft-layout";
 export * from "./cache-mode";
 export * from "./measure";
 export * from "./image-lock";
+export * from "./block-status";
+export * from "./compare";
+export * from "./file-extents";

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { VhdDisk, createVhd } from "../../src/vhd";
-import { buildVhdLib, pattern, pyvhdiRead, qemuRaw, qemuVirtualSize, run, tempDir, vhdiinfoMediaSize } from "./helpers";
+import { buildVhdLib, pattern, pyvhdiRead, qemuRaw, qemuVirtualSize, run, runStatus, tempDir, vhdiinfoMediaSize } from "./helpers";
 
 const t = tempDir("cli");
 afterAll(t.cleanup);
@@ -248,11 +248,14 @@ describe("exit codes and flags as qemu-img users expect", () => {
     }
   });
 
-  it("convert -p shows progress on stderr and converts exactly (-p is a flag here, not create's -p PARENT)", () => {
+  it("convert -p shows progress on stdout as qemu-img does, and converts exactly (-p is a flag here, not create's -p PARENT)", () => {
     writeFileSync(f("p.raw"), pattern(21, 4 * MiB));
+    const progress = /^ {4}\(0\.00\/100%\)\r( {4}\(\d+\.\d\d\/100%\)\r)* {4}\(100\.00\/100%\)\r\n/;
+    const q = runStatus("qemu-img", ["convert", "-p", "-f", "raw", "-O", "vpc", f("p.raw"), f("p-qemu.vhd")]);
+    expect(q.stdout).toMatch(progress);
     const r = xenlab(["convert", "-p", "-O", "dynamic", "p.raw", "p.vhd"]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/\(100\.00\/100%\)/);
+    expect(r.stdout).toMatch(progress);
     expect(qemuRaw(f("p.vhd"), t.dir).equals(readFileSync(f("p.raw")))).toBe(true);
     // create keeps -p PARENT
     expect(xenlab(["create", "-p", "p.vhd", "p-child.vhd"]).status).toBe(0);
