@@ -28,6 +28,7 @@ export type { PartitionId, ConnectionId } from "./ids";
 export { Synic } from "./synic";
 export type { HvMessage } from "./synic";
 export { HypervError } from "./errors";
+export { longhornConsole } from "./console";
 export { decodeInput, encodeInput, encodeResult, decodeResult } from "./hypercall-abi";
 export { CALLS, REPS_PER_ENTRY } from "./hypercalls";
 export * from "./tlfs";

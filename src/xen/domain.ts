@@ -47,6 +47,8 @@ export class Domain {
   readonly createdAt: number;
   /** Console output captured by the host's xenconsoled (ring and console_io for dom0's log). */
   consoleLog = "";
+  /** Characters ever appended to consoleLog (it keeps only its tail): where a reader left off. */
+  consoleWritten = 0;
   /** Lines written with HYPERVISOR_console_io (they go to Xen's console: `xl dmesg`). */
   consoleIoBuffer = "";
   consoleRing: ConsoleRing | undefined;

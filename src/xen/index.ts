@@ -9,6 +9,7 @@
  *   d.consoleLog, host.dmesg, host.traceRecords()   // console ring, Xen console, hypercall trace
  *   host.createLabDomain("lab", machineCode)        // long-mode snippet (builder.ts LAB layout)
  *   host.consoleInput(d, "text\n")                  // type into the PV console's input ring
+ *   consoleSession(xenConsole(host, "g")).run("ls")  // type a line, run to the prompt, its output
  *   host.requestShutdown(d, "reboot")               // what `xl reboot` does (control/shutdown)
  *
  * Views (each has toMimeBundle): host (domain list), d (one domain), d.vcpus[i], host.timeline(),
@@ -23,6 +24,8 @@ import { XenHost, HostOptions } from "./host";
 
 export * from "./abi";
 export { XenHost } from "./host";
+export { ConsoleSession, ConsoleSessionError, consoleSession, xenConsole } from "./console-session";
+export type { ConsoleEndpoint, ConsoleStopReason, SessionOptions, Marker } from "./console-session";
 export type { HostOptions, RunOptions, RunResult, TraceRecord, CreateOptions } from "./host";
 export { Domain } from "./domain";
 export type { DomainKind } from "./domain";

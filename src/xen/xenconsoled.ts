@@ -40,6 +40,7 @@ export class Xenconsoled {
   /** Output of `d`'s console: appended to its log and given to every listener. */
   emit(d: Domain, text: string): void {
     d.consoleLog += text;
+    d.consoleWritten += text.length;
     if (d.consoleLog.length > CONSOLE_LOG_MAX) d.consoleLog = d.consoleLog.slice(-CONSOLE_LOG_KEEP);
     for (const l of this.listeners) l(d, text);
   }

@@ -14,7 +14,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { HypervHost } from "../../src/hyperv";
+import { longhornConsole } from "../../src/hyperv/console";
 import { HVCALL } from "../../src/hyperv/tlfs";
+import { consoleSession } from "../../src/xen/console-session";
 import { INIT_FIRST_LINE, linuxGuest } from "../support/linux-guest";
 
 describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
@@ -60,21 +62,15 @@ describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
     expect(lines).toContain(`xenlab-initramfs: uname ${g.version} cpus 1`);
     expect(lines.filter((l) => /unchecked MSR access error|WARNING:|BUG:|invalid opcode|Unable to read cpu state/.test(l))).toEqual([]);
 
-    // The shell, typed into the console ring by the root's xenconsoled.
-    const type = (cmd: string): string => {
-      const mark = out().length;
-      a.consoleInput(`${cmd}\n`);
-      const r2 = hv.run({ until: () => out().slice(mark).includes("\n/ # "), maxInstructions: 500_000_000 });
-      const said = out().slice(mark).replace(/\r/g, "").replace(/\x1b\[6n/g, "");
-      expect(r2.stoppedBy, `after ${cmd}: ${said}`).toBe("until");
-      return said.slice(said.indexOf("\n") + 1, said.lastIndexOf("\n/ # "));
-    };
-    expect(type("uname -a")).toMatch(new RegExp(`^Linux \\(none\\) ${esc} #1 SMP PREEMPT_DYNAMIC Debian \\S+ \\(\\d{4}-\\d\\d-\\d\\d\\) x86_64 GNU/Linux$`));
-    expect(type("cat /sys/hypervisor/type")).toBe("xen");
-    expect(type("cat /sys/hypervisor/version/*")).toBe(".0-xenlab\n4\n17");
-    const flags = type("grep -m1 ^flags /proc/cpuinfo").split(/\s+/);
+    // The shell, typed into the console ring by the root's xenconsoled (the same console session
+    // the Xen host's test uses, on the adapter's ring).
+    const sh = consoleSession(longhornConsole(hv, p), { maxInstructions: 500_000_000 });
+    expect(sh.run("uname -a")).toMatch(new RegExp(`^Linux \\(none\\) ${esc} #1 SMP PREEMPT_DYNAMIC Debian \\S+ \\(\\d{4}-\\d\\d-\\d\\d\\) x86_64 GNU/Linux$`));
+    expect(sh.run("cat /sys/hypervisor/type")).toBe("xen");
+    expect(sh.run("cat /sys/hypervisor/version/*")).toBe(".0-xenlab\n4\n17");
+    const flags = sh.run("grep -m1 ^flags /proc/cpuinfo").split(/\s+/);
     for (const f of ["fpu", "sse2", "x2apic", "tsc_deadline_timer", "hypervisor"]) expect(flags).toContain(f);
-    expect(type("dmesg | grep -c 'Run /init as init process'")).toBe("1");
+    expect(sh.run("dmesg | grep -c 'Run /init as init process'")).toBe("1");
 
     // What the Xen calls became: timers are stimer 3 writes, sends HvSignalEvent from the child,
     // and the kernel's XenStore traffic (xenbus) went over the root-served ring.
@@ -85,8 +81,8 @@ describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
     expect(a.xenstoreRequests).toBeGreaterThan(0);
     // poweroff -f: Linux halts with interrupts off (PVH has no power-off method). Xen turns
     // "every vCPU down" into a poweroff; Hyper-V 1.0 leaves the VP halted, which is what we check.
-    a.consoleInput("poweroff -f\n");
-    hv.run({ until: () => out().includes("reboot: System halted"), maxInstructions: 500_000_000 });
+    sh.type("poweroff -f\n");
+    sh.waitFor("reboot: System halted");
     expect(out()).toContain("reboot: System halted");
   }, 1_800_000);
 });

@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { consoleSession, xenConsole } from "../../src/xen/console-session";
 import { XenHost } from "../../src/xen/host";
 import { runXl } from "../../src/xen/xl/xl";
 import { INIT_FIRST_LINE, linuxGuest } from "../support/linux-guest";
@@ -81,44 +82,38 @@ describe("Debian's kernel on the Xen host", () => {
     expect(lines.indexOf(INIT_FIRST_LINE)).toBeGreaterThan(lines.indexOf("Run /init as init process"));
     expect(lines.filter((l) => /unchecked MSR access error|WARNING:|BUG:|invalid opcode/.test(l))).toEqual([]);
 
-    // The shell, typed into the console ring as `xl console` does: each answer is what busybox
-    // printed between the echoed command and the next prompt.
-    const type = (cmd: string): string => {
-      const mark = out.length;
-      host.consoleInput(d, `${cmd}\n`);
-      const r2 = host.run({ until: () => out.slice(mark).includes("\n/ # ") || d.isShutdown, maxInstructions: 500_000_000 });
-      const said = out.slice(mark).replace(/\r/g, "").replace(/\x1b\[6n/g, "");
-      expect(r2.stoppedBy, `after ${cmd}: ${said}`).toBe("until");
-      return said.slice(said.indexOf("\n") + 1, said.lastIndexOf("\n/ # "));
-    };
-    expect(type("uname -a")).toMatch(new RegExp(`^Linux \\(none\\) ${esc} #1 SMP PREEMPT_DYNAMIC Debian \\S+ \\(\\d{4}-\\d\\d-\\d\\d\\) x86_64 GNU/Linux$`));
+    // The shell, typed into the console ring as `xl console` does (the library's console session):
+    // each answer is what busybox printed between its echo of the command and the next prompt.
+    // The session finds the domain by name, so it follows it through xl save + xl restore.
+    const sh = consoleSession(xenConsole(host, "debian"), { maxInstructions: 500_000_000 });
+    expect(sh.run("uname -a")).toMatch(new RegExp(`^Linux \\(none\\) ${esc} #1 SMP PREEMPT_DYNAMIC Debian \\S+ \\(\\d{4}-\\d\\d-\\d\\d\\) x86_64 GNU/Linux$`));
     // /sys/hypervisor: the hypervisor type, XENVER_version and XENVER_extraversion.
     // (Commands stay shorter than the 80-column line busybox wraps at.)
-    expect(type("cat /sys/hypervisor/type")).toBe("xen");
-    expect(type("cat /sys/hypervisor/version/*")).toBe(".0-xenlab\n4\n17"); // extra, major, minor
+    expect(sh.run("cat /sys/hypervisor/type")).toBe("xen");
+    expect(sh.run("cat /sys/hypervisor/version/*")).toBe(".0-xenlab\n4\n17"); // extra, major, minor
     // /proc/cpuinfo shows the CPUID this host presents: Xen's x2APIC, TSC-deadline and hypervisor bits.
-    const flags = type("grep -m1 ^flags /proc/cpuinfo").split(/\s+/);
+    const flags = sh.run("grep -m1 ^flags /proc/cpuinfo").split(/\s+/);
     for (const f of ["fpu", "sse2", "x2apic", "tsc_deadline_timer", "hypervisor"]) expect(flags).toContain(f);
-    expect(type("grep -c ^processor /proc/cpuinfo")).toBe("2");
-    expect(type("nproc")).toBe("2");
+    expect(sh.run("grep -c ^processor /proc/cpuinfo")).toBe("2");
+    expect(sh.run("nproc")).toBe("2");
     // Xen's APIC IDs: 2 × vcpu_id.
-    expect(type("grep ^apicid /proc/cpuinfo").split("\n").map((l) => l.replace(/\s+/g, " "))).toEqual(["apicid : 0", "apicid : 2"]);
-    expect(type("dmesg | grep -c 'Run /init as init process'")).toBe("1");
+    expect(sh.run("grep ^apicid /proc/cpuinfo").split("\n").map((l) => l.replace(/\s+/g, " "))).toEqual(["apicid : 0", "apicid : 2"]);
+    expect(sh.run("dmesg | grep -c 'Run /init as init process'")).toBe("1");
     // The disk: xen-blkfront (a module of the same package, in the initramfs) connects to blkback
     // serving the dynamic VHD; ext4 mounts read-write, a file is read, one written, synced, unmounted.
     // (loglevel=8: the kernel's messages appear in the shell's output too.)
-    expect(type("insmod $(find /lib -name xen-blkfront.ko)")).toMatch(/blkfront: xvda: flush diskcache: enabled/);
+    expect(sh.run("insmod $(find /lib -name xen-blkfront.ko)")).toMatch(/blkfront: xvda: flush diskcache: enabled/);
     expect(host.xenstore.read(`/local/domain/${d.domid}/device/vbd/51712/state`)).toBe("4"); // XenbusStateConnected
     expect(host.xenstore.read(`/local/domain/0/backend/qdisk/${d.domid}/51712/state`)).toBe("4");
     // The disk's size as qemu-img reads the VHD (vpc rounds 32 MiB up to its CHS geometry), in KiB.
     const kib = (JSON.parse(execFileSync("qemu-img", ["info", "--output=json", disk.vhd], { encoding: "utf8" })) as { "virtual-size": number })["virtual-size"] / 1024;
-    expect(type("cat /proc/partitions")).toMatch(new RegExp(`^\\s*202\\s+0\\s+${kib}\\s+xvda$`, "m"));
-    type("mkdir /mnt; mount /dev/xvda /mnt");
-    expect(type("cat /mnt/hello.txt").split("\n")).toContain("hello from the VHD");
-    type("echo written by linux > /mnt/new.txt; sync");
-    type("umount /mnt");
-    expect(type("dmesg | grep -c 'EXT4-fs (xvda): mounted filesystem'").split("\n")).toContain("1");
-    expect(type("dmesg | grep -c 'EXT4-fs (xvda): unmounting'").split("\n")).toContain("1");
+    expect(sh.run("cat /proc/partitions")).toMatch(new RegExp(`^\\s*202\\s+0\\s+${kib}\\s+xvda$`, "m"));
+    sh.run("mkdir /mnt; mount /dev/xvda /mnt");
+    expect(sh.run("cat /mnt/hello.txt").split("\n")).toContain("hello from the VHD");
+    sh.run("echo written by linux > /mnt/new.txt; sync");
+    sh.run("umount /mnt");
+    expect(sh.run("dmesg | grep -c 'EXT4-fs (xvda): mounted filesystem'").split("\n")).toContain("1");
+    expect(sh.run("dmesg | grep -c 'EXT4-fs (xvda): unmounting'").split("\n")).toContain("1");
     // xl save / xl restore of the running kernel (a checkpoint: the guest is not asked to suspend,
     // so it never learns it moved): the restored domain's shell answers; its timers work (sleep
     // returns), so its VCPUOP singleshot timers, event channels and x2APIC state came back; both
@@ -129,13 +124,13 @@ describe("Debian's kernel on the Xen host", () => {
     expect(restored.exitCode, restored.stderr).toBe(0);
     d = restored.domain!;
     expect(d.restoredFrom).toBe("debian");
-    expect(type("sleep 1; echo slept")).toBe("slept");
-    expect(type("grep -c ^processor /proc/cpuinfo; nproc")).toBe("2\n2");
-    expect(type("dmesg | grep -c -e WARNING -e 'unchecked MSR' -e BUG")).toBe("0");
+    expect(sh.run("sleep 1; echo slept")).toBe("slept");
+    expect(sh.run("grep -c ^processor /proc/cpuinfo; nproc")).toBe("2\n2");
+    expect(sh.run("dmesg | grep -c -e WARNING -e 'unchecked MSR' -e BUG")).toBe("0");
     // poweroff -f: PVH has no power-off method, so Linux halts (cli; hlt) and Xen, with every
     // vCPU down, shuts the domain down as poweroff (hvm_hlt).
-    host.consoleInput(d, "poweroff -f\n");
-    host.run({ until: () => d.isShutdown, maxInstructions: 500_000_000 });
+    sh.type("poweroff -f\n");
+    sh.waitFor(() => d.isShutdown);
     expect(out).toContain("reboot: System halted");
     expect(d.shutdownReason).toBe("poweroff");
     // Afterwards the disk is a clean ext4 with the guest's file in it, read by e2fsprogs through

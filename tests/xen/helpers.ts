@@ -19,18 +19,28 @@ export function labCode(src: string): Uint8Array {
  * A lab guest that echoes its PV console: it drains in[in_cons..in_prod) to console_io one byte
  * at a time, and blocks (SCHEDOP_block) when there is nothing to read.
  */
+/**
+ * nasm: the next byte of the PV console's in[] into ecx, with rbx at the console page (public/io/
+ * console.h: in[1024], out[2048], in_cons at 3072, in_prod at 3076); jumps to `empty` when
+ * in_cons == in_prod.
+ */
+export function consoleGetc(empty: string): string {
+  return `
+      mov eax, [rbx + 3072]          ; in_cons
+      cmp eax, [rbx + 3076]          ; in_prod
+      je ${empty}
+      and eax, 1023
+      movzx ecx, byte [rbx + rax]
+      inc dword [rbx + 3072]`;
+}
+
 export function echoGuest(): Uint8Array {
   return labCode(`
       mov r15, rsi
       mov rbx, ${CONSOLE_PFN * 4096}   ; the console page (above 2 GiB: no 32-bit displacement)
     again:
-      mov eax, [rbx + 3072]          ; in_cons
-      cmp eax, [rbx + 3076]          ; in_prod
-      je sleep
-      and eax, 1023
-      movzx ecx, byte [rbx + rax]
+${consoleGetc("sleep")}
       mov [rel chr], cl
-      inc dword [rbx + 3072]
       xor edi, edi
       mov esi, 1
       lea rdx, [rel chr]
