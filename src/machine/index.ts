@@ -48,7 +48,7 @@ export * from "./types";
 export * from "./errors";
 export { MachineMemory, FrameUse, DOMID_INVALID } from "./memory";
 export type { FrameInfo, FrameRun } from "./memory";
-export { P2m } from "./p2m";
+export { P2m, MachineFrames } from "./p2m";
 export type { P2mEntry } from "./p2m";
 export { Machine, GuestPhysical } from "./machine";
 export { Vcpu, vectorName } from "./vcpu";

@@ -67,3 +67,36 @@ export class P2m {
     this.onChange?.();
   }
 }
+
+/**
+ * No second stage: guest-physical is machine-physical. A PV vCPU runs on page tables that hold
+ * machine frame numbers (the hypervisor validated every entry: xen/arch/x86/mm.c), so its walk
+ * and its leaves name machine frames directly, as the hardware MMU does for a PV guest.
+ */
+export class MachineFrames extends P2m {
+  constructor(private readonly frameCount: number) {
+    super();
+  }
+  override set(): void {
+    throw new Error("machine frames are not remapped: a PV guest changes its page tables instead");
+  }
+  override setRange(): void {
+    this.set();
+  }
+  override remove(): boolean {
+    this.set();
+    return false;
+  }
+  override raw(g: number): number {
+    return g >= 0 && g < this.frameCount ? g * 2 + 1 : -1;
+  }
+  override lookup(g: Gfn): P2mEntry | undefined {
+    return g >= 0 && g < this.frameCount ? { gfn: g, mfn: mfn(g), writable: true } : undefined;
+  }
+  override get size(): number {
+    return this.frameCount;
+  }
+  override entries(): P2mEntry[] {
+    throw new Error("the machine-frame identity has one entry per machine frame: ask the frame table instead");
+  }
+}

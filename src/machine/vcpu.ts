@@ -145,9 +145,13 @@ export class Vcpu extends CpuState {
   /** Symbols for views and breakpoints (name → address), e.g. from an ELF file. */
   symbols = new Map<string, number>();
 
-  constructor(readonly machine: Machine, readonly domain: DomId, readonly id = 0, init?: VcpuInit) {
+  /**
+   * `translation` is the second stage the vCPU's accesses go through: the domain's P2M (HVM, PVH:
+   * EPT/NPT), or a MachineFrames identity for a PV guest whose page tables hold machine frames.
+   */
+  constructor(readonly machine: Machine, readonly domain: DomId, readonly id = 0, init?: VcpuInit, translation?: P2m) {
     super();
-    this.p2m = machine.p2m(domain);
+    this.p2m = translation ?? machine.p2m(domain);
     if (init) this.reset(init);
     else this.updateMode();
   }

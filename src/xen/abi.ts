@@ -3,6 +3,7 @@
  * (/usr/include/xen/...). Each group names its header; tests/xen/layout.test.ts compiles the
  * headers with gcc and checks the numbers and struct offsets used by the model.
  */
+import { FLAT_KERNEL_CS64, FLAT_KERNEL_DS64, FLAT_KERNEL_SS64, MAX_GUEST_CMDLINE, MMUEXT, MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_NO_TRANSLATE, MMU_PT_UPDATE_PRESERVE_AD, SIF_INITDOMAIN, SIF_PRIVILEGED, UVMF_ALL, UVMF_FLUSHTYPE_MASK, UVMF_INVLPG, UVMF_LOCAL, UVMF_NONE, UVMF_TLB_FLUSH } from "./pv/abi";
 import type { Virq } from "./types";
 import { grantRef } from "./types";
 
@@ -237,6 +238,9 @@ export const LAYOUT = {
   vcpu_register_vcpu_info: { size: 16, header: "xen/vcpu.h", f: { mfn: 0, offset: 8, rsvd: 12 } },
   xen_hvm_evtchn_upcall_vector: { size: 8, header: "xen/hvm/hvm_op.h", f: { vcpu: 0, vector: 4 } },
   xen_feature_info: { size: 8, header: "xen/version.h", f: { submap_idx: 0, submap: 4 } },
+  mmu_update: { size: 16, header: "xen/xen.h", f: { ptr: 0, val: 8 } },
+  mmuext_op: { size: 24, header: "xen/xen.h", f: { cmd: 0, arg1: 8, arg2: 16 } },
+  start_info: { size: 1168, header: "xen/xen.h", f: { magic: 0, nr_pages: 32, shared_info: 40, flags: 48, store_mfn: 56, store_evtchn: 64, "console.domU.mfn": 72, "console.domU.evtchn": 80, pt_base: 88, nr_pt_frames: 96, mfn_list: 104, mod_start: 112, mod_len: 120, cmd_line: 128, first_p2m_pfn: 1152, nr_p2m_frames: 1160 } },
 } as const;
 export type LayoutName = keyof typeof LAYOUT;
 /** Offset of a field, e.g. off("gnttab_map_grant_ref", "status"). */
@@ -276,4 +280,8 @@ export const CHECKED_CONSTANTS: Record<string, number> = {
   XEN_CPUID_SIGNATURE_EDX, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION,
   XEN_SCHEDULER_CREDIT, XEN_DOMINF_shutdownshift, XEN_DOMCTL_SCHEDOP_putinfo, XEN_DOMCTL_SCHEDOP_getinfo, NR_VIRQS, VCPU_SSHOTTMR_future,
   GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, GNTTAB_NR_RESERVED_ENTRIES,
+  ...Object.fromEntries(Object.entries(MMUEXT).map(([k, v]) => [`MMUEXT_${k}`, v])),
+  MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, MMU_PT_UPDATE_PRESERVE_AD, MMU_PT_UPDATE_NO_TRANSLATE,
+  UVMF_NONE, UVMF_TLB_FLUSH, UVMF_INVLPG, UVMF_FLUSHTYPE_MASK, UVMF_LOCAL, UVMF_ALL, SIF_PRIVILEGED, SIF_INITDOMAIN,
+  FLAT_KERNEL_CS64, FLAT_KERNEL_SS64, FLAT_KERNEL_DS64, MAX_GUEST_CMDLINE,
 };

@@ -9,7 +9,7 @@
  * (tools/libs/guest/xg_dom_x86.c: X86_HVM_END_SPECIAL_REGION 0xff000, 8 pages below it).
  */
 import { APIC_DEFAULT_PHYS_BASE } from "../platform/lapic";
-import { ElfFile, Gfn, GuestPhysical, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
+import { ElfFile, GuestPhysical, PT_LOAD, Vcpu, buildPageTables, gfn, PAGE_SIZE } from "../machine";
 import { E820_ACPI, E820_RAM, E820_RESERVED, LAYOUT, XEN_ELFNOTE, XEN_HVM_START_MAGIC_VALUE } from "./abi";
 import { hypercallPage } from "./cpuid";
 import type { Domain } from "./domain";
@@ -18,13 +18,8 @@ import { DomainBuildError } from "./errors";
 import { buildAcpiTables } from "./loader/acpi";
 import { isBzImage, vmlinuxOfBzImage } from "./loader/bzimage";
 
-/** xg_dom_x86.c special pages: end of region and count; console and xenstore indices. */
-export const X86_HVM_END_SPECIAL_REGION = 0xff000;
-export const X86_HVM_NR_SPECIAL_PAGES = 8;
-const SPECIALPAGE_XENSTORE = 4, SPECIALPAGE_CONSOLE = 7;
-export const specialPfn = (x: number): Gfn => gfn(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES + x);
-export const XENSTORE_PFN = specialPfn(SPECIALPAGE_XENSTORE);
-export const CONSOLE_PFN = specialPfn(SPECIALPAGE_CONSOLE);
+import { X86_HVM_NR_SPECIAL_PAGES, specialPfn } from "./special-pages";
+export { CONSOLE_PFN, X86_HVM_END_SPECIAL_REGION, X86_HVM_NR_SPECIAL_PAGES, XENSTORE_PFN, specialPfn } from "./special-pages";
 
 /** The lab domain's fixed layout (guest-physical = guest-virtual). */
 export const LAB = {

@@ -31,6 +31,8 @@ export class DomainControl {
     // Its own mappings go first (displaced pages return to its P2M); frames others still map stay.
     const stillMapped = d.gnttab.teardown();
     const p2m = this.host.machine.p2m(d.domid);
+    // Its page tables and M2P entries go with its frames (domain_relinquish_resources).
+    this.host.pageTypes.release(p2m.entries().map((e) => e.mfn));
     for (const e of p2m.entries()) {
       const info = this.host.machine.memory.info(e.mfn);
       if (info.owner === d.domid && e.mfn !== d.sharedInfoMfn && info.use !== FrameUse.Free && !stillMapped.has(e.mfn)) this.host.machine.memory.free(e.mfn);

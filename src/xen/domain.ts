@@ -3,7 +3,8 @@
  * memory accounting, shared_info, event channels, grant table, HVM params, lifecycle state, and
  * the per-domain hypercall counters.
  */
-import { DomId, FrameUse, GuestPhysical, Machine, Mfn, gfn } from "../machine";
+import { DomId, FrameUse, Gfn, GuestPhysical, Machine, Mfn, gfn } from "../machine";
+import { CONSOLE_PFN, XENSTORE_PFN } from "./special-pages";
 import { HVM_NR_PARAMS, SHUTDOWN_NAMES, ShutdownReason } from "./abi";
 import { ConsoleRing } from "./console-ring";
 import { EventChannelTable } from "./event-channels";
@@ -16,7 +17,7 @@ import { XenStoreRing } from "./xenstore/ring";
 import { display, MimeBundle } from "../mime";
 import type { XenHost } from "./host";
 
-export type DomainKind = "dom0" | "pvh" | "lab";
+export type DomainKind = "dom0" | "pv" | "pvh" | "lab";
 
 export class Domain {
   readonly vcpus: XenVcpu[] = [];
@@ -56,6 +57,11 @@ export class Domain {
   /** Port numbers in this domain for the store and console (the HVM params mirror them). */
   storePort: Port = port(0);
   consolePort: Port = port(0);
+  /** The guest frames of the store and console rings: the HVM special pages, or where the PV builder put them. */
+  storeGfn: Gfn = XENSTORE_PFN;
+  consoleGfn: Gfn = CONSOLE_PFN;
+  /** PV: the pseudo-physical frame of start_info (the builder's; the toolstack adds the ports). */
+  startInfoPfn: number | undefined;
   /** Kernel symbols, for views and breakpoints. */
   symbols = new Map<string, number>();
   /** Bytes of the kernel image, kept for reboot. */

@@ -136,6 +136,13 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
         return;
       }
       case "triple-fault":
+        if (d.kind === "pv") {
+          // A PV guest has no IDT: its exceptions bounce to the handlers it gave set_trap_table
+          // (pv/traps.c pv_inject_event). This host keeps no PV trap table, so every guest fault is
+          // unhandled and the domain is crashed, as Xen does for a null trap bounce.
+          host.crashDomain(d, `Unhandled fault in a PV guest (no trap table): ${x.reason} at rip ${hex(x.rip)}`);
+          return;
+        }
         // hvm_triple_fault: HVM_PARAM_TRIPLE_FAULT_REASON defaults to SHUTDOWN_reboot.
         host.log(`d${d.domid}v${v.id} Triple fault - invoking HVM shutdown action 1 (${x.reason} at ${hex(x.rip)})`);
         d.crashReason = `triple fault: ${x.reason} at rip ${hex(x.rip)}`;

@@ -16,7 +16,8 @@ export class GuestFaultAccess extends Error {
 export class GuestMem {
   private readonly phys: GuestPhysical;
   constructor(readonly vcpu: Vcpu) {
-    this.phys = vcpu.machine.guest(vcpu.domain);
+    // Through the vCPU's own second stage: the domain's P2M, or machine frames for a PV guest.
+    this.phys = new GuestPhysical(vcpu.machine, vcpu.p2m);
   }
 
   /** Guest-physical address of a guest-virtual one (identity when paging is off). */

@@ -7,6 +7,7 @@
  * When every vCPU is blocked, time jumps to the next timer. Long runs check for a Jupyter
  * interrupt between quanta and stop at a consistent point (after a whole instruction).
  */
+import { PageTypes } from "./pv/page-types";
 import { DOM0, DomId, Machine, domId, gva } from "../machine";
 import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock, runRealMode, runs16BitCode } from "../platform";
 import { initSipiOne } from "./init-sipi";
@@ -95,6 +96,8 @@ export class XenHost {
   readonly pcpus: Pcpu[];
   readonly sched: CreditScheduler;
   readonly domains = new Map<DomId, Domain>();
+  /** The PV MMU's frame table: page types, type counts, pins and the M2P (pv/page-types.ts). */
+  readonly pageTypes: PageTypes;
   readonly cpuMHz: number;
   readonly quantumNs: number;
   readonly hostname: string;
@@ -158,6 +161,9 @@ export class XenHost {
     this.hostname = opts.hostname ?? "xenlab";
     this.bootEpoch = opts.bootEpoch ?? Date.UTC(2006, 6, 17) / 1000;
     this.machine = new Machine(opts.memoryMiB ?? 4096);
+    this.pageTypes = new PageTypes(this.machine);
+    // A frame changing type may still sit in a TLB under its old use: every vCPU drops its translations.
+    this.pageTypes.onTypeChange = () => this.machine.epoch++;
     this.pcpus = Array.from({ length: pcpus }, (_, i) => new Pcpu(i));
     this.sched = new CreditScheduler(this.pcpus, (v) => ({ weight: v.domain.config.cpuWeight, cap: v.domain.config.cap }));
     this.clock = new VirtualClock(this.cpuMHz);

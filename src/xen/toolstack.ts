@@ -7,10 +7,12 @@
  */
 import { vcpuId } from "../platform";
 import { readFileSync } from "node:fs";
-import { domId, gfn, PAGE_SIZE, Vcpu } from "../machine";
+import { Gfn, domId, gfn, MachineFrames, PAGE_SIZE, Vcpu } from "../machine";
+import { buildPv } from "./pv/builder";
 import { DOMID_FIRST_RESERVED, GNTTAB_RESERVED_CONSOLE, GNTTAB_RESERVED_XENSTORE, GTF_permit_access, HVM_PARAM } from "./abi";
 import { attachConfiguredDisks } from "./blkback/blkback";
-import { buildLab, buildPvh, CONSOLE_PFN, LAB, XENSTORE_PFN } from "./builder";
+import { buildLab, buildPvh, LAB } from "./builder";
+import { LAYOUT } from "./abi";
 import { Domain, DomainKind } from "./domain";
 import { XenError } from "./errors";
 import type { CreateOptions, XenHost } from "./host";
@@ -68,7 +70,7 @@ export class Toolstack {
   create(cfg: string | DomainConfig, opts: CreateOptions = {}): Domain {
     const config = typeof cfg === "string" ? parseXlConfig(cfg, { nrCpus: this.host.pcpus.length }) : cfg;
     for (const d of this.host.domains.values()) if (d.name === config.name) throw new XenError("EEXIST", `domain with name "${config.name}" already exists`);
-    if (config.type === "pv" || config.type === "hvm") throw new XenError("EOPNOTSUPP", `type "${config.type}" is not supported by this host: use type = "pvh" (an ELF kernel with XEN_ELFNOTE_PHYS32_ENTRY) or "lab"`);
+    if (config.type === "hvm") throw new XenError("EOPNOTSUPP", `type "hvm" is not supported by this host (no device model): use type = "pvh" (an ELF kernel with XEN_ELFNOTE_PHYS32_ENTRY), "pv" or "lab"`);
     viridianGroups(config.viridian); // an unknown enlightenment fails the create, naming it
     const freeMiB = (this.host.machine.memory.frameCount - this.host.machine.memory.allocatedFrames) / 256;
     if (config.memory + 1 > freeMiB) throw new XenError("ENOMEM", `not enough free memory for ${config.name}: ${config.memory} MiB wanted, ${Math.floor(freeMiB)} MiB free`);
@@ -81,7 +83,9 @@ export class Toolstack {
     // One TSC floor per domain: its vCPUs' TSCs read as one synchronised clock, as on hardware.
     const tscFloor = { last: 0 };
     for (let i = 0; i < config.maxvcpus; i++) {
-      const v = new XenVcpu(d, vcpuId(i), new Vcpu(this.host.machine, d.domid, i));
+      // A PV vCPU has no second stage: its page tables name machine frames (pv/page-types.ts checks them).
+      const translation = config.type === "pv" ? new MachineFrames(this.host.machine.memory.frameCount) : undefined;
+      const v = new XenVcpu(d, vcpuId(i), new Vcpu(this.host.machine, d.domid, i, undefined, translation));
       v.cpu!.tscFloor = tscFloor;
       v.affinity = config.cpus;
       v.pcpu = config.cpus ? config.cpus[i % config.cpus.length]! : (id + i) % this.host.pcpus.length;
@@ -92,7 +96,10 @@ export class Toolstack {
     }
     this.host.domains.set(d.domid, d);
     try {
-      if (config.type === "pvh") {
+      if (config.type === "pv") {
+        const image = opts.kernel ?? readFileSync(config.kernel!);
+        buildPv(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline);
+      } else if (config.type === "pvh") {
         const image = opts.kernel ?? readFileSync(config.kernel!);
         const ramdisk = opts.ramdisk ?? (config.ramdisk !== undefined ? readFileSync(config.ramdisk) : undefined);
         buildPvh(d, image instanceof Uint8Array ? image : new Uint8Array(image), config.cmdline, ramdisk && new Uint8Array(ramdisk));
@@ -143,24 +150,39 @@ export class Toolstack {
   /** Store and console: pages at the special pfns, unbound ports toward dom0, reserved grants. */
   private setupDevices(d: Domain): void {
     const g = d.guest;
-    g.fill(XENSTORE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
-    g.fill(CONSOLE_PFN * PAGE_SIZE, PAGE_SIZE, 0);
+    g.fill(d.storeGfn * PAGE_SIZE, PAGE_SIZE, 0);
+    g.fill(d.consoleGfn * PAGE_SIZE, PAGE_SIZE, 0);
     const store = d.evtchn.alloc("unbound", { remoteDom: this.host.dom0.domid, label: "xenstore" })!;
     const cons = d.evtchn.alloc("unbound", { remoteDom: this.host.dom0.domid, label: "console" })!;
     d.storePort = store.port;
     d.consolePort = cons.port;
-    d.hvmParams[HVM_PARAM.STORE_PFN] = BigInt(XENSTORE_PFN);
-    d.hvmParams[HVM_PARAM.STORE_EVTCHN] = BigInt(store.port);
-    d.hvmParams[HVM_PARAM.CONSOLE_PFN] = BigInt(CONSOLE_PFN);
-    d.hvmParams[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(cons.port);
+    if (d.startInfoPfn !== undefined) {
+      // A PV guest learns its ports from start_info (start_info_x86_64: store_evtchn, console.domU.evtchn).
+      const si = d.startInfoPfn * PAGE_SIZE, S = LAYOUT.start_info.f;
+      g.setU32(si + S.store_evtchn, store.port);
+      g.setU32(si + S["console.domU.evtchn"], cons.port);
+    } else {
+      d.hvmParams[HVM_PARAM.STORE_PFN] = BigInt(d.storeGfn);
+      d.hvmParams[HVM_PARAM.STORE_EVTCHN] = BigInt(store.port);
+      d.hvmParams[HVM_PARAM.CONSOLE_PFN] = BigInt(d.consoleGfn);
+      d.hvmParams[HVM_PARAM.CONSOLE_EVTCHN] = BigInt(cons.port);
+    }
     // Grant table v1 with the reserved entries for the console and xenstore backends
-    // (xg_dom_core.c xc_dom_gnttab_seed).
+    // (xg_dom_core.c xc_dom_gnttab_seed: the frames are guest frames, machine frames for a PV guest).
     d.gnttab.grow(1);
-    d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, this.host.dom0.domid, CONSOLE_PFN, GTF_permit_access);
-    d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, this.host.dom0.domid, XENSTORE_PFN, GTF_permit_access);
+    d.gnttab.setEntry(GNTTAB_RESERVED_CONSOLE, this.host.dom0.domid, this.ringRef(d, d.consoleGfn), GTF_permit_access);
+    d.gnttab.setEntry(GNTTAB_RESERVED_XENSTORE, this.host.dom0.domid, this.ringRef(d, d.storeGfn), GTF_permit_access);
     // dom0's ends: xenstored (after XS_INTRODUCE) and xenconsoled, served by the host.
     this.host.xenstored.introduce(d, store.port);
     this.host.xenconsoled.attach(d, cons.port);
+  }
+
+  /**
+   * A ring page as the guest names it: its gfn, or for a PV guest (no translation) the machine
+   * frame, as libxl writes store/ring-ref and xc_dom_gnttab_seed fills the reserved grants.
+   */
+  private ringRef(d: Domain, g: Gfn): Gfn {
+    return d.kind === "pv" ? gfn(d.guest.mfnOf(g)!) : g;
   }
 
   /** The XenStore tree libxl writes for a new domain (libxl_create.c, libxl_dom.c, libxl_console.c). */
@@ -182,7 +204,7 @@ export class Toolstack {
     xs.write(`${p}/memory/videoram`, "-1");
     for (let i = 0; i < c.maxvcpus; i++) xs.write(`${p}/cpu/${i}/availability`, i < c.vcpus ? "online" : "offline");
     xs.write(`${p}/store/port`, String(d.storePort));
-    xs.write(`${p}/store/ring-ref`, String(XENSTORE_PFN));
+    xs.write(`${p}/store/ring-ref`, String(this.ringRef(d, d.storeGfn)));
     const cp = `${p}/console`;
     xs.write(`${cp}/backend`, `/local/domain/0/backend/console/${id}/0`);
     xs.write(`${cp}/backend-id`, "0");
@@ -191,7 +213,7 @@ export class Toolstack {
     xs.write(`${cp}/output`, "pty");
     xs.write(`${cp}/tty`, `/dev/pts/${id}`);
     xs.write(`${cp}/port`, String(d.consolePort));
-    xs.write(`${cp}/ring-ref`, String(CONSOLE_PFN));
+    xs.write(`${cp}/ring-ref`, String(this.ringRef(d, d.consoleGfn)));
     xs.write(`/libxl/${id}/type`, c.type);
     xs.write(`/libxl/${id}/dm-version`, "qemu_xen");
   }

@@ -4,7 +4,7 @@
  * credit scheduler's bookkeeping (struct csched_unit in xen/common/sched/credit.c).
  */
 import type { Vector } from "../abi/x86";
-import { Vcpu } from "../machine";
+import { Mfn, Vcpu } from "../machine";
 import type { PlatformVcpu, SchedUnit, VcpuId } from "../platform";
 import { LAYOUT, RUNSTATE, Runstate, XEN_RUNSTATE_UPDATE } from "./abi";
 import type { Domain } from "./domain";
@@ -47,6 +47,8 @@ export class XenVcpu implements SchedUnit {
    * rewritten at every runstate change as Xen's update_runstate_area does.
    */
   runstateGva: bigint | undefined;
+  /** PV: the L4 the vCPU runs on (arch.guest_table); it holds one type reference of that frame. */
+  guestTable: Mfn | undefined;
 
   constructor(readonly domain: Domain, readonly id: VcpuId, readonly cpu: Vcpu | undefined) {}
 

@@ -3,7 +3,6 @@
  * into its console log and live listeners, and types input into in[] (then notifies the guest).
  */
 import type { Machine } from "../machine";
-import { CONSOLE_PFN } from "./builder";
 import { ConsoleRing } from "./console-ring";
 import type { Domain } from "./domain";
 import { XenError } from "./errors";
@@ -26,9 +25,9 @@ export class Xenconsoled {
 
   constructor(private readonly host: XenconsoledHost) {}
 
-  /** Serves `d`'s console ring (its page at CONSOLE_PFN) through dom0's end of its console port. */
+  /** Serves `d`'s console ring (its page at d.consoleGfn) through dom0's end of its console port. */
   attach(d: Domain, consolePort: Port): void {
-    d.consoleRing = new ConsoleRing(() => this.host.machine.memory.view(this.host.machine.p2m(d.domid).lookup(CONSOLE_PFN)!.mfn));
+    d.consoleRing = new ConsoleRing(() => this.host.machine.memory.view(this.host.machine.p2m(d.domid).lookup(d.consoleGfn)!.mfn));
     this.host.bindService(d, consolePort, "console", () => this.service(d));
   }
 

@@ -5,7 +5,6 @@
  * guest is notified once its ring holds output (xenstored's domain_can_write / xenevtchn_notify).
  */
 import type { Machine } from "../machine";
-import { XENSTORE_PFN } from "./builder";
 import type { Domain } from "./domain";
 import type { Port } from "./types";
 import { XenStore } from "./xenstore/store";
@@ -27,11 +26,11 @@ export class Xenstored {
   constructor(private readonly host: XenstoredHost) {}
 
   /**
-   * XS_INTRODUCE: serve `d`'s store ring (its page at XENSTORE_PFN) through dom0's end of the
+   * XS_INTRODUCE: serve `d`'s store ring (its page at d.storeGfn) through dom0's end of the
    * domain's unbound store port.
    */
   introduce(d: Domain, storePort: Port): void {
-    d.storeRing = new XenStoreRing(() => this.host.machine.memory.view(this.host.machine.p2m(d.domid).lookup(XENSTORE_PFN)!.mfn));
+    d.storeRing = new XenStoreRing(() => this.host.machine.memory.view(this.host.machine.p2m(d.domid).lookup(d.storeGfn)!.mfn));
     this.host.bindService(d, storePort, "xenstore", () => this.service(d));
   }
 

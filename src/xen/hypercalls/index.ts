@@ -14,6 +14,7 @@ import { eventChannelOp } from "./event-channel-op";
 import { grantTableOp } from "./grant-table-op";
 import { hvmOp } from "./hvm-op";
 import { memoryOp } from "./memory-op";
+import { mmuextOp, mmuUpdate, updateVaMapping } from "./mmu";
 import { schedOp } from "./sched-op";
 import { setTimerOp } from "./set-timer-op";
 import { vcpuOp } from "./vcpu-op";
@@ -43,6 +44,9 @@ export const TABLE: Record<number, Handler> = {
   [HYPERVISOR.xen_version]: xenVersion,
   [HYPERVISOR.console_io]: consoleIo,
   [HYPERVISOR.memory_op]: memoryOp,
+  [HYPERVISOR.mmu_update]: mmuUpdate,
+  [HYPERVISOR.mmuext_op]: mmuextOp,
+  [HYPERVISOR.update_va_mapping]: updateVaMapping,
   [HYPERVISOR.sched_op]: schedOp,
   [HYPERVISOR.event_channel_op]: eventChannelOp,
   [HYPERVISOR.grant_table_op]: grantTableOp,
