@@ -29,3 +29,12 @@ export function st(c: Vcpu, ea: number, s: number, from: number, lanes: number, 
   if (((ea & 4095) + lanes * 4) > 4096) c.w8(ea + lanes * 4 - 1, c.vb[s * 16 + (from + lanes) * 4 - 1]!);
   for (let i = 0; i < lanes; i++) c.w32(ea + 4 * i, c.vd[s * 4 + from + i]!);
 }
+
+/**
+ * maskmovdqu: the bytes of XMMd whose selector byte in XMMs has its top bit set are stored at ea
+ * (DS:rDI), one by one; the others are not touched (SDM Vol. 2B MASKMOVDQU).
+ */
+export function maskmovdqu(c: Vcpu, ea: number, d: number, s: number): void {
+  const b = c.vb;
+  for (let i = 0; i < 16; i++) if (b[s * 16 + i]! & 0x80) c.w8(ea + i, b[d * 16 + i]!);
+}

@@ -11,3 +11,6 @@ export * from "./vec-pcmpstr";
 export * from "./vec-mmx";
 export * from "./vec-clmul";
 export * from "./vec-aes";
+export * from "./vec-dp";
+export * from "./vec-approx";
+export * from "./vec-cvtmmx";

@@ -23,7 +23,7 @@ export interface SseInput {
 const X = (n: number) => `xmm${n}`;
 /** Destination/source XMM pairs: distinct, same register, high registers. */
 const XP: [number, number][] = [[1, 2], [3, 3], [9, 14], [0, 15]];
-const A16 = "[r15+16]", MIS = "[r15+24]";
+export const A16 = "[r15+16]", MIS = "[r15+24]";
 
 export function buildSseForms(): SseForm[] {
   const f: SseForm[] = [];
@@ -331,4 +331,30 @@ export function randomMmxInput(r: Rng): SseInput {
     dv.setUint16(2, dv.getUint16(2, true) & ~(0x8080 | (~fcw & 0x3f)), true);
   }
   return inp;
+}
+
+/**
+ * dpps/dppd in every imm8 mask combination (products selected by imm8[7:4], results by
+ * imm8[3:0]), maskmovdqu, and the MMX<->SSE conversions (cvtpi2ps/cvtpi2pd from MM registers
+ * and m64, cvt(t)ps2pi and cvt(t)pd2pi into MM registers; the FXSAVE image checks the x87 → MMX
+ * transition of the MM forms and its absence for cvtpi2ps/cvtpi2pd from memory).
+ */
+export function buildSseExtraForms(): SseForm[] {
+  const f: SseForm[] = [];
+  const add = (asm: string) => f.push({ asm });
+  for (let imm = 0; imm < 256; imm++) add(`dpps xmm1, xmm2, ${imm}`);
+  for (const imm of [0xff, 0xf1, 0x71, 0x3f, 0x5a]) { add(`dpps xmm3, xmm3, ${imm}`); add(`dpps xmm9, xmm14, ${imm}`); }
+  add(`dpps xmm4, ${A16}, 0xff`); add(`dpps xmm5, ${MIS}, 0xff`);
+  for (let imm = 0; imm < 64; imm++) if ((imm & 0x0c) === 0) add(`dppd xmm1, xmm2, ${imm}`);
+  for (const imm of [0x33, 0xff, 0x31, 0xcc]) { add(`dppd xmm3, xmm3, ${imm}`); add(`dppd xmm9, xmm14, ${imm}`); add(`dppd xmm1, xmm2, ${imm}`); }
+  add(`dppd xmm4, ${A16}, 0x33`); add(`dppd xmm5, ${MIS}, 0x31`);
+  // rdi holds an address that differs between the two sides: cleared after the store.
+  add("lea rdi, [r15+8] | maskmovdqu xmm1, xmm2 | xor edi, edi"); add("lea rdi, [r15+9] | maskmovdqu xmm5, xmm5 | xor edi, edi");
+  add("lea rdi, [r15+3] | maskmovdqu xmm12, xmm0 | xor edi, edi");
+  for (const op of ["cvtpi2ps", "cvtpi2pd"]) {
+    add(`${op} xmm1, mm2`); add(`${op} xmm9, mm0`); add(`${op} xmm3, mm3`); add(`${op} xmm4, [r15+4]`); add(`${op} xmm15, [r15+3]`);
+  }
+  for (const op of ["cvtps2pi", "cvttps2pi"]) { add(`${op} mm1, xmm2`); add(`${op} mm7, xmm12`); add(`${op} mm3, [r15+4]`); }
+  for (const op of ["cvtpd2pi", "cvttpd2pi"]) { add(`${op} mm1, xmm2`); add(`${op} mm6, xmm15`); add(`${op} mm2, ${A16}`); add(`${op} mm2, ${MIS}`); }
+  return f;
 }

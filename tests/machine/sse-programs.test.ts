@@ -37,12 +37,22 @@ describe("gcc programs using SSE2", () => {
       expect(runElfGuest(b.emu).out).toBe(want);
     });
   }
+  for (const opt of [["-O0", "-msse4.1"], ["-O2", "-msse4.1"], ["-O3", "-march=x86-64-v2"]]) {
+    it(`dot.c (dpps/dppd dot products in every rounding mode, maskmovdqu) at ${opt.join(" ")}: emulated output equals native output`, () => {
+      const b = buildWorkloads(opt, true, "dot");
+      const want = execFileSync(b.native).toString();
+      expect(want).toMatch(/^mismatches against C 0{16}\n/m); // natively, dpps/dppd sum in the SDM's order
+      expect(execFileSync("objdump", ["-d", b.emu]).toString()).toMatch(/dpps[\s\S]*dppd[\s\S]*maskmovdqu|dpps[\s\S]*maskmovdqu[\s\S]*dppd/);
+      expect(runElfGuest(b.emu).out).toBe(want);
+    });
+  }
   for (const opt of [["-O0"], ["-O2"], ["-Os"]]) {
     it(`mmx.c (MMX intrinsics in MM registers, emms, then x87) at ${opt.join(" ")}: emulated output equals native output`, () => {
       const b = buildWorkloads([...opt, "-msse", "-mno-sse2"], true, "mmx");
       const want = execFileSync(b.native).toString();
       expect(want).toMatch(/^mismatches against plain loops 0{16}\n/m);
-      expect(execFileSync("objdump", ["-d", b.emu]).toString()).toMatch(/psadbw +%mm[\s\S]*emms/); // real MMX code
+      const code = execFileSync("objdump", ["-d", b.emu]).toString();
+      for (const ins of [/psadbw +%mm/, /emms/, /cvtpi2ps /, /cvtps2pi .*,%mm/, /cvttps2pi .*,%mm/]) expect(code).toMatch(ins); // real MMX code
       expect(runElfGuest(b.emu).out).toBe(want);
     });
   }

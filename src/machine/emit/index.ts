@@ -16,6 +16,7 @@ import { modes16 } from "./modes16";
 import { move } from "./move";
 import { sse } from "./sse";
 import { sseFp } from "./sse-fp";
+import { sseFpExtra } from "./sse-fp-extra";
 import { sseState } from "./sse-state";
 import { sse4 } from "./sse4";
 import { sse42String } from "./sse42-string";
@@ -31,7 +32,7 @@ export { ALU, aluCode, inlineShift } from "./alu";
 const { Mnemonic, OpKind } = iced;
 
 /** Every family, in the order the dispatcher asks them when two claim one mnemonic. */
-export const FAMILIES: readonly Family[] = [modes16, alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random, mmx];
+export const FAMILIES: readonly Family[] = [modes16, alu, move, stack, bits, branch, string, system, descriptor, x87, sse, sseFp, sse4, sse42String, sseState, random, mmx, sseFpExtra];
 
 /** iced Mnemonic value → the families that implement it. */
 const TABLE = buildTable(FAMILIES);

@@ -10,14 +10,14 @@ import * as iced from "iced-x86";
 import { VEC_MM_D, VEC_MM_S, VEC_SRC } from "../cpu-state";
 import { REGS, rd, wr } from "../operands";
 import { Family } from "./form";
-import { xmmOf } from "./sse";
+import { rdiTarget, xmmOf } from "./sse";
 
 const { OpKind, Register } = iced;
 const D = VEC_MM_D, S = VEC_MM_S;
 const CHECK = "V.mmxCheck(c);";
 
 /** MM register number of operand n, or -1. */
-function mmOf(ins: iced.Instruction, n: number): number {
+export function mmOf(ins: iced.Instruction, n: number): number {
   if (n >= ins.opCount || ins.opKind(n) !== OpKind.Register) return -1;
   const r = ins.opRegister(n);
   return r >= Register.MM0 && r <= Register.MM7 ? r - Register.MM0 : -1;
@@ -117,10 +117,8 @@ export const mmx: Family = {
       case "Maskmovq": {
         const a = mmOf(ins, 1), b = mmOf(ins, 2);
         if (a < 0 || b < 0) return undefined;
-        // The store goes to DS:rDI (iced's operand 0: RDI, or EDI with a 0x67 prefix or outside long mode).
         x.writes = true;
-        const ea = ins.opKind(0) === OpKind.MemorySegRDI ? "c.cn(H[7]*4294967296+(R[7]>>>0))" : "(R[7]>>>0)";
-        return CHECK + `V.maskmovq(c,${ea},${a},${b});`;
+        return CHECK + `V.maskmovq(c,${rdiTarget(ins, x.m64)},${a},${b});`;
       }
       case "Pmovmskb": {
         const g = gpr(ins, 0);

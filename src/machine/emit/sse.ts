@@ -19,6 +19,19 @@ export const SSE_CHECK =
   `if((c.cr0&${CR0_EM | CR0_TS})!==0||(c.cr4&${CR4_OSFXSR})===0)` +
   `c.fault((c.cr0&${CR0_EM})!==0||(c.cr4&${CR4_OSFXSR})===0?6:7,undefined,"SSE instruction with CR0.EM/TS set or CR4.OSFXSR clear");`;
 
+/**
+ * The address maskmovq/maskmovdqu store to: DS:rDI, or another segment with an override (iced's
+ * operand 0: RDI, EDI or DI by the address size). In 64-bit mode only FS and GS have a base.
+ */
+export function rdiTarget(ins: iced.Instruction, m64: boolean): string {
+  const seg = ins.memorySegment;
+  const segAdd = seg === Register.FS ? "+c.fsBase" : seg === Register.GS ? "+c.gsBase"
+    : m64 ? "" : seg === Register.ES ? "+c.esBase" : seg === Register.CS ? "+c.csBase" : seg === Register.SS ? "+c.ssBase" : "+c.dsBase";
+  const k = ins.opKind(0);
+  if (k === OpKind.MemorySegRDI) return `c.cn(H[7]*4294967296+(R[7]>>>0)${segAdd})`;
+  return `(((R[7]${k === OpKind.MemorySegDI ? "&65535" : ">>>0"})${segAdd})>>>0)`;
+}
+
 /** XMM register number of operand n, or -1. */
 export function xmmOf(ins: iced.Instruction, n: number): number {
   if (n >= ins.opCount || ins.opKind(n) !== OpKind.Register) return -1;
@@ -60,7 +73,7 @@ const MOVE128: Record<string, boolean> = {
 };
 const OTHER = [
   "Movd", "Movq", "Movss", "Movsd", "Movhps", "Movlps", "Movhpd", "Movlpd", "Movhlps", "Movlhps", "Movnti",
-  "Pshufd", "Pshuflw", "Pshufhw", "Shufps", "Shufpd", "Pmovmskb", "Movmskps", "Movmskpd", "Pextrw", "Pinsrw",
+  "Pshufd", "Pshuflw", "Pshufhw", "Shufps", "Shufpd", "Pmovmskb", "Movmskps", "Movmskpd", "Pextrw", "Pinsrw", "Maskmovdqu",
 ];
 
 export const sse: Family = {
@@ -165,6 +178,12 @@ export const sse: Family = {
         const g = gpr(ins, 0);
         if (g === undefined) return undefined;
         return SSE_CHECK + `R[${g}]=${w};H[${g}]=0;`;
+      }
+      case "Maskmovdqu": {
+        const a = xmmOf(ins, 1), b = xmmOf(ins, 2);
+        if (a < 0 || b < 0) return undefined;
+        x.writes = true;
+        return SSE_CHECK + `V.maskmovdqu(c,${rdiTarget(ins, x.m64)},${a},${b});`;
       }
       case "Pinsrw": {
         if (d < 0) return undefined;

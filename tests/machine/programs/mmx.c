@@ -1,17 +1,12 @@
 /* MMX through gcc's mmintrin.h/xmmintrin.h intrinsics, built with -msse -mno-sse2 (with SSE2 gcc
  * carries these intrinsics out in XMM registers): saturating pixel blends, sums of absolute
  * differences, pmaddwd, pshufw, pmaxsw/pavgb, packs, unpacks, shifts, pmovmskb, each followed
- * by x87 long double arithmetic after _mm_empty (emms), as MMX code must. Checked against plain C loops; natively and on the emulator the output must match. */
+ * by x87 long double arithmetic after _mm_empty (emms), as MMX code must; then int32 pairs to
+ * floats and back (cvtpi2ps, cvtps2pi, cvttps2pi). Checked against plain C loops; natively and on the emulator the output must match. */
 #include <xmmintrin.h>
 
-#include "freestanding.h"
+#include "print.h"
 
-static char out[4096];
-static u64 outn;
-static void putc_(char c) { out[outn++] = c; }
-static void puts_(const char *s) { while (*s) putc_(*s++); }
-static void puthex(u64 v) { for (int i = 60; i >= 0; i -= 4) putc_("0123456789abcdef"[(v >> i) & 15]); }
-static void line(const char *name, u64 v) { puts_(name); putc_(' '); puthex(v); putc_('\n'); }
 static u64 bits(__m64 m) { return (u64)_mm_cvtm64_si64(m); }
 
 static u64 seed = 0x9e3779b97f4a7c15ul;
@@ -37,9 +32,23 @@ int main(void) {
     _mm_empty();
     acc = acc * 1.0009765625L + (long double)(sad & 255) / 7.0L;
   }
+  /* MMX <-> SSE conversions (cvtpi2ps, cvtps2pi, cvttps2pi): int32 pairs to floats and back. */
+  __m128 f = _mm_setzero_ps();
+  for (int k = 0; k < 100; k++) {
+    int lo = (int)(rnd() >> 35) - (1 << 28), hi = (int)(rnd() >> 40) - (1 << 23);
+    f = _mm_cvtpi32_ps(f, _mm_set_pi32(hi, lo));
+    float o[4];
+    _mm_storeu_ps(o, f);
+    bad += o[0] != (float)lo || o[1] != (float)hi;
+    f = _mm_mul_ps(f, _mm_set1_ps(0.3f));
+    u64 r = bits(_mm_cvtps_pi32(f)), t = bits(_mm_cvtt_ps2pi(f));
+    bad += (int)(u32)t != (int)(o[0] * 0.3f) || (int)(u32)(t >> 32) != (int)(o[1] * 0.3f);
+    h = h * 31 + r; h = h * 31 + t;
+    _mm_empty();
+  }
   line("mismatches against plain loops", bad);
   line("hash", h);
   line("x87 after emms", (u64)(acc * 1000.0L));
-  put(out, outn);
+  flush();
   return 0;
 }
