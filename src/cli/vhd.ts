@@ -28,6 +28,7 @@ import {
   qemuMap,
   qemuMapText,
   parseCacheMode,
+  progressPart,
   microsoftProfile,
   writeMicrosoftVhd,
 } from "../vhd";
@@ -121,33 +122,38 @@ const VERBS: Record<string, Verb> = {
     },
   },
   check: {
-    usage: "check [--repair | -r leaks|all] [-T SRC_CACHE] [--json | --output=human|json] FILE",
-    help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not open (as qemu-img check). --output=json prints qemu-img check's JSON (ImageCheck), --json our full report with every repair and the bytes it lost",
+    usage: "check [--repair | -r leaks|all] [-T SRC_CACHE] [--json | --output=human|json] [-p] FILE",
+    help: "check every field, checksum, the footer copy, BAT, bitmaps and parent identity; exit 0 clean, 2 corrupt, 3 leaks only, 1 could not open (as qemu-img check). --output=json prints qemu-img check's JSON (ImageCheck), --json our full report with every repair and the bytes it lost; -p shows progress as the blocks are read (qemu-img's format, on stdout; not with --output=json or --json)",
     valueFlags: [...VALUE_FLAGS, "-r", "--output"],
     run(a) {
-      a.onlyFlags(["--repair", "-r", "--json", "--output", "-T", "-U", "--force-share"]);
+      a.onlyFlags(["--repair", "-r", "--json", "--output", "-T", "-U", "--force-share", "-p"]);
       const host = hostFor(a, "-T"); // qemu-img check: -T, which its repairs write through too
       const qemuJson = outputJson(a);
       const mode = a.value("-r");
       if (mode !== undefined && mode !== "leaks" && mode !== "all") throw new VhdUsageError(`-r must be leaks or all, not ${mode}`);
       if ((mode !== undefined || a.has("--repair")) && a.has("-U", "--force-share")) throw new VhdUsageError("force-share=on can only be used with read-only images: -U does not go with a repair");
       const [file] = a.operands(1);
+      if (a.has("-p") && (qemuJson || a.has("--json"))) throw new VhdUsageError("-p would mix progress into the JSON on stdout: drop one");
+      const progress = a.has("-p") ? progressReporter() : undefined;
+      const onProgress = progress?.update;
       let report: CheckReport;
       let before: CheckReport | undefined;
       try {
         if (mode === "leaks") {
           // qemu-img check -r leaks repairs only leaks: refuse to touch an image that is corrupt.
-          before = checkVhd(file!, { host });
-          report = before.result === 3 ? checkVhd(file!, { repair: true, host }) : before;
+          before = checkVhd(file!, { host, onProgress: progressPart(onProgress, 0, 0.5) });
+          report = before.result === 3 ? checkVhd(file!, { repair: true, host, onProgress: progressPart(onProgress, 0.5, 1) }) : before;
         } else {
           const repair = a.has("--repair") || mode === "all";
           if (repair && qemuJson) before = checkVhd(file!, { host });
-          report = checkVhd(file!, { repair, host });
+          report = checkVhd(file!, { repair, host, onProgress });
         }
       } catch (e) {
+        progress?.done();
         err(`xenlab vhd check: could not check ${file}: ${(e as Error).message}`);
         return 1;
       }
+      progress?.done();
       if (qemuJson) json(qemuImageCheck(report, file!, before));
       else if (a.has("--json")) json(report);
       else {
@@ -213,21 +219,23 @@ const VERBS: Record<string, Verb> = {
   },
   measure: measureVerb,
   compact: {
-    usage: "compact [-t CACHE] [-T SRC_CACHE] FILE",
-    help: `rewrite a dynamic/differencing disk without leaked space and all-zero blocks; ${CACHE_HELP}`,
+    usage: "compact [-t CACHE] [-T SRC_CACHE] [-p] FILE",
+    help: `rewrite a dynamic/differencing disk without leaked space and all-zero blocks; -p progress; ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags(["-t", "-T"]);
+      a.onlyFlags(["-t", "-T", "-p"]);
       const [file] = a.operands(1);
-      const r = compactVhd(file!, hostFor(a));
+      const progress = a.has("-p") ? progressReporter() : undefined;
+      const r = compactVhd(file!, hostFor(a), progress?.update);
+      progress?.done();
       out(`${file}: ${r.bytesBefore} -> ${r.bytesAfter} bytes, ${r.blocksBefore} -> ${r.blocksAfter} blocks`);
       return 0;
     },
   },
   resize: {
-    usage: "resize [--shrink] [-t CACHE] FILE [+|-]SIZE",
-    help: `change the virtual size (qemu-img resize; shrinking needs --shrink); ${CACHE_HELP}`,
+    usage: "resize [--shrink] [-t CACHE] [-p] FILE [+|-]SIZE",
+    help: `change the virtual size (qemu-img resize; shrinking needs --shrink); -p progress (a BAT that must grow past its padding rewrites the file); ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags(["--shrink", "-t", "-T"]);
+      a.onlyFlags(["--shrink", "-t", "-T", "-p"]);
       const host = hostFor(a);
       const [file, sizeText] = a.operands(2);
       let size: number;
@@ -238,29 +246,35 @@ const VERBS: Record<string, Verb> = {
         const delta = parseSize(sizeText!.slice(1));
         size = sizeText!.startsWith("+") ? cur + delta : cur - delta;
       } else size = parseSize(sizeText!);
-      const r = resizeVhd(file!, size, { shrink: a.has("--shrink"), host });
+      const progress = a.has("-p") ? progressReporter() : undefined;
+      const r = resizeVhd(file!, size, { shrink: a.has("--shrink"), host, onProgress: progress?.update });
+      progress?.done();
       out(`Image resized: ${r.oldSize} -> ${r.newSize} bytes (${r.method})`);
       return 0;
     },
   },
   coalesce: {
-    usage: "coalesce [-t CACHE] [-T SRC_CACHE] CHILD",
-    help: `merge a differencing disk into its parent (vhd-util coalesce, qemu-img commit); ${CACHE_HELP}`,
+    usage: "coalesce [-t CACHE] [-T SRC_CACHE] [-p] CHILD",
+    help: `merge a differencing disk into its parent (vhd-util coalesce, qemu-img commit); -p progress; ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags(["-t", "-T"]);
+      a.onlyFlags(["-t", "-T", "-p"]);
       const [child] = a.operands(1);
-      const r = coalesceVhd(child!, { host: hostFor(a) });
+      const progress = a.has("-p") ? progressReporter() : undefined;
+      const r = coalesceVhd(child!, { host: hostFor(a), onProgress: progress?.update });
+      progress?.done();
       out(`coalesced ${r.bytesMerged} bytes of ${r.child} into ${r.parent}; ${r.child} is now redundant`);
       return 0;
     },
   },
   rebase: {
-    usage: "rebase [-t CACHE] [-T SRC_CACHE] CHILD NEW_PARENT",
-    help: `point a differencing disk at another parent, metadata only (vhd-util modify -p, qemu-img rebase -u); ${CACHE_HELP}`,
+    usage: "rebase [-t CACHE] [-T SRC_CACHE] [-p] CHILD NEW_PARENT",
+    help: `point a differencing disk at another parent, metadata only (vhd-util modify -p, qemu-img rebase -u); -p progress; ${CACHE_HELP}`,
     run(a) {
-      a.onlyFlags(["-t", "-T"]);
+      a.onlyFlags(["-t", "-T", "-p"]);
       const [child, parent] = a.operands(2);
-      rebaseVhd(child!, parent!, hostFor(a));
+      const progress = a.has("-p") ? progressReporter() : undefined;
+      rebaseVhd(child!, parent!, hostFor(a), progress?.update);
+      progress?.done();
       const d = VhdDisk.open(child!, { readOnly: true, host: hostFor(a) });
       out(`${child} now has parent ${d.parent?.path} (unique id ${d.parent?.uniqueId})`);
       d.close();

@@ -9,6 +9,7 @@ import { FOOTER_FIELD, decodeFooter, footerFindings, vhdTimeToDate } from "./foo
 import { Region, allZero, endOfMetadata, metadataRegions, roundUp } from "./layout";
 import { VhdDisk } from "./vhd-disk";
 import { rewriteVhd } from "./rewrite";
+import { Progress, progressPart } from "./progress";
 
 /**
  * `check`: every field and checksum, the footer copy, BAT entries out of range or overlapping,
@@ -46,6 +47,8 @@ export interface CheckOptions {
   host?: FileHost;
   /** Read allocated data to find written sectors whose bitmap bit is clear (vhd-util check -b). Default true. */
   bitmaps?: boolean;
+  /** Told as the blocks are read (each pass of a repair is a share of the whole). */
+  onProgress?: Progress;
 }
 
 interface Fix {
@@ -82,7 +85,8 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
   let a: Analysis;
   const file = host.open(path, !!options.repair);
   try {
-    a = analyze(path, file, host, options);
+    // the shares of the whole: first read, re-read after fixes, a compaction, its last re-read
+    a = analyze(path, file, host, options, progressPart(options.onProgress, 0, options.repair ? 0.4 : 1));
     if (options.repair && a.fixes.length) {
       lost = a.lost;
       for (const fix of a.fixes) {
@@ -90,7 +94,7 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
         file.sync(); // each repair step is durable before the next one depends on it
         repairs.push(fix.describe);
       }
-      a = analyze(path, file, host, options);
+      a = analyze(path, file, host, options, progressPart(options.onProgress, 0.4, 0.6));
     }
   } finally {
     file.close();
@@ -98,11 +102,11 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
   if (options.repair && !a.findings.some((f) => f.severity === "error") && a.findings.some((f) => f.severity === "leak" && f.field === "blocks")) {
     // Space between blocks (a crash between two BAT sector writes of one flush) can only be
     // reclaimed by moving blocks: rewrite the file (compact), atomically renamed over it.
-    const r = rewriteVhd(path, { host });
+    const r = rewriteVhd(path, { host, onProgress: progressPart(options.onProgress, 0.6, 0.9) });
     repairs.push(`rewrote the file without unreferenced space (compact): ${r.bytesBefore} -> ${r.bytesAfter} bytes`);
     const again = host.open(path, false);
     try {
-      a = analyze(path, again, host, options);
+      a = analyze(path, again, host, options, progressPart(options.onProgress, 0.9, 1));
     } finally {
       again.close();
     }
@@ -124,7 +128,7 @@ export function checkVhd(path: string, options: CheckOptions = {}): CheckReport 
   };
 }
 
-function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOptions): Analysis {
+function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOptions, onProgress?: Progress): Analysis {
   const out: Analysis = { findings: [], fixes: [], truncatedBlocks: [], lost: [], allocatedBlocks: 0, totalBlocks: 0, leakedBytes: 0, paddingBytes: 0 };
   const F = out.findings;
   const fileSize = file.size();
@@ -253,7 +257,8 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
   // Bitmaps.
   const spb = h.blockSize / SECTOR;
   const lastBlockSectors = Math.ceil(footer.currentSize / SECTOR) - (h.maxTableEntries - 1) * spb;
-  for (const { i, start } of kept) {
+  for (const [n, { i, start }] of kept.entries()) {
+    onProgress?.(n, kept.length);
     const bm = readAt(file, start, bmSize);
     const bmAt = start;
     if (footer.diskType !== DiskType.Dynamic || options.bitmaps === false) continue;
@@ -282,6 +287,8 @@ function analyze(path: string, file: BlockFile, host: FileHost, options: CheckOp
       });
     }
   }
+
+  onProgress?.(kept.length, kept.length);
 
   // Leaks: file space before the footer that neither metadata nor a block uses. A gap is a leak
   // only if it could be an interrupted allocation: room for a whole block (every writer, qemu's

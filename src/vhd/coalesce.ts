@@ -2,6 +2,7 @@ import { FileHost } from "./block-file";
 import { DiskType } from "./constants";
 import { VhdUsageError } from "./errors";
 import { forEachOwnRun } from "./own-data";
+import { Progress } from "./progress";
 import { VhdDisk } from "./vhd-disk";
 
 export interface CoalesceResult {
@@ -15,7 +16,7 @@ export interface CoalesceResult {
  * parent reads as the child did, and the child (now redundant) can be deleted or re-snapshotted.
  * The parent is flushed before returning.
  */
-export function coalesceVhd(childPath: string, o: { host?: FileHost } = {}): CoalesceResult {
+export function coalesceVhd(childPath: string, o: { host?: FileHost; onProgress?: Progress } = {}): CoalesceResult {
   const probe = VhdDisk.open(childPath, { readOnly: true, host: o.host });
   const parentPath = probe.parentFoundBy?.path;
   const isDiff = probe.type === DiskType.Differencing;
@@ -29,7 +30,7 @@ export function coalesceVhd(childPath: string, o: { host?: FileHost } = {}): Coa
     forEachOwnRun(child, (off, data) => {
       parent.write(off, data);
       merged += data.length;
-    });
+    }, o.onProgress);
     parent.flush();
   } finally {
     parent.close();

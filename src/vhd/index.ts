@@ -42,3 +42,4 @@ export * from "./image-lock";
 export * from "./block-status";
 export * from "./compare";
 export * from "./file-extents";
+export * from "./progress";

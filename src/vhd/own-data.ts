@@ -1,16 +1,18 @@
 import { forEachRun } from "./bitmap";
 import { BAT_UNUSED, DiskType, SECTOR } from "./constants";
+import { Progress } from "./progress";
 import { VhdDisk } from "./vhd-disk";
 
 /**
  * Calls `fn(virtualOffset, bytes)` for every run of sectors stored in this file itself (not its
  * parent): whole blocks of a dynamic disk, bitmap runs of a differencing disk. Runs are clipped
- * to the disk's size and read in pieces of at most one block.
+ * to the disk's size and read in pieces of at most one block. `onProgress` counts BAT entries.
  */
-export function forEachOwnRun(d: VhdDisk, fn: (virtualOffset: number, data: Buffer) => void): void {
+export function forEachOwnRun(d: VhdDisk, fn: (virtualOffset: number, data: Buffer) => void, onProgress?: Progress): void {
   const bs = d.blockSize;
   const spb = bs / SECTOR;
   for (let b = 0; b < d.bat.length; b++) {
+    onProgress?.(b, d.bat.length);
     if (d.bat[b] === BAT_UNUSED) continue;
     const base = b * bs;
     if (base >= d.size) break;
@@ -27,4 +29,5 @@ export function forEachOwnRun(d: VhdDisk, fn: (virtualOffset: number, data: Buff
     if (d.type === DiskType.Dynamic) emit(0, limitSectors);
     else forEachRun(d.sectorBitmap(b)!, 0, limitSectors, (s, e, set) => set && emit(s, e));
   }
+  onProgress?.(d.bat.length, d.bat.length);
 }

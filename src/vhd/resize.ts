@@ -7,6 +7,7 @@ import { isMaxChs } from "./geometry";
 import { batBytes } from "./layout";
 import { rewriteVhd } from "./rewrite";
 import { FileHost } from "./block-file";
+import { Progress } from "./progress";
 import { VhdDisk } from "./vhd-disk";
 
 export interface ResizeResult {
@@ -20,7 +21,7 @@ export interface ResizeResult {
  * 65535/16/255 geometry keeps exact sizes (qemu force_size), others are rounded up to a CHS
  * product. Shrinking needs `shrink` (qemu-img resize --shrink), since it discards data.
  */
-export function resizeVhd(path: string, requested: number, o: { shrink?: boolean; host?: FileHost } = {}): ResizeResult {
+export function resizeVhd(path: string, requested: number, o: { shrink?: boolean; host?: FileHost; onProgress?: Progress } = {}): ResizeResult {
   const disk = VhdDisk.open(path, { host: o.host, noParent: true });
   const oldSize = disk.footer.currentSize;
   const choice = chooseSize(requested, isMaxChs(disk.footer.geometry) ? "exact" : "chs");
@@ -52,7 +53,7 @@ export function resizeVhd(path: string, requested: number, o: { shrink?: boolean
   for (let i = entries; i < h.maxTableEntries; i++) if (disk.bat[i] !== BAT_UNUSED) beyond = true;
   if (entries > capacity || beyond) {
     disk.close();
-    rewriteVhd(path, { size: choice.size, geometry: choice.geometry, host: o.host });
+    rewriteVhd(path, { size: choice.size, geometry: choice.geometry, host: o.host, onProgress: o.onProgress });
     return { oldSize, newSize: choice.size, method: "rewritten" };
   }
   // In place: the BAT's sector padding has room. New entries first, then the header, then the

@@ -5,6 +5,7 @@ import { VhdUsageError } from "./errors";
 import { vhdTimeToDate } from "./footer";
 import { Chs } from "./geometry";
 import { forEachOwnRun } from "./own-data";
+import { Progress } from "./progress";
 import { VhdDisk } from "./vhd-disk";
 
 export interface RewriteResult {
@@ -21,7 +22,7 @@ export interface RewriteResult {
  * Used by compact (drops all-zero dynamic blocks and leaked space) and by resize when the BAT
  * must grow beyond its padding.
  */
-export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; host?: FileHost; newParent?: string } = {}): RewriteResult {
+export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; host?: FileHost; newParent?: string; onProgress?: Progress } = {}): RewriteResult {
   const host = o.host ?? nodeFileHost;
   // with a new parent the old one need not exist any more (it may have been coalesced and deleted)
   const src = VhdDisk.open(path, { readOnly: true, host, noParent: o.newParent !== undefined });
@@ -48,7 +49,7 @@ export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; hos
       forEachOwnRun(src, (off, data) => {
         if (off >= size) return;
         dest.write(off, data.subarray(0, Math.min(data.length, size - off)));
-      });
+      }, o.onProgress);
       dest.flush();
       const result: RewriteResult = {
         bytesBefore: src.file.size(),
@@ -72,8 +73,8 @@ export function rewriteVhd(path: string, o: { size?: number; geometry?: Chs; hos
 }
 
 /** Compacts a dynamic or differencing disk: unreferenced space and all-zero dynamic blocks go. */
-export function compactVhd(path: string, host?: FileHost): RewriteResult {
-  return rewriteVhd(path, { host });
+export function compactVhd(path: string, host?: FileHost, onProgress?: Progress): RewriteResult {
+  return rewriteVhd(path, { host, onProgress });
 }
 
 /**
@@ -82,10 +83,10 @@ export function compactVhd(path: string, host?: FileHost): RewriteResult {
  * as they are. The caller vouches that the new parent holds what the old one did, typically after
  * `coalesceVhd` merged the old parent into it (XenServer's garbage collector does exactly this).
  */
-export function rebaseVhd(child: string, newParent: string, host?: FileHost): RewriteResult {
+export function rebaseVhd(child: string, newParent: string, host?: FileHost, onProgress?: Progress): RewriteResult {
   const probe = VhdDisk.open(child, { readOnly: true, noParent: true, host });
   const type = probe.type;
   probe.close();
   if (type !== DiskType.Differencing) throw new VhdUsageError(`${child} is not a differencing disk`);
-  return rewriteVhd(child, { newParent, host });
+  return rewriteVhd(child, { newParent, host, onProgress });
 }
