@@ -41,10 +41,11 @@ export { parseVmc, readVmc, resolveVmcDisks, vmcToXlConfig, decodeVmc, VmcError 
 export type { VmcConfig, VmcDisk, VmcNic, ResolvedDisk, VmcImport } from "./vmc";
 export { parseXml, XmlError } from "./xml";
 export { currentHypervHost, setCurrentHypervHost } from "./current";
-export { XenAdapter, XEN_ADAPTER_CPUID_BASE, XEN_ADAPTER_HYPERCALL_MSR, XEN_CONSOLE_CONNECTION_ID } from "./xen-adapter";
+export { XenAdapter, XEN_ADAPTER_CPUID_BASE, XEN_ADAPTER_HYPERCALL_MSR, XEN_CONSOLE_CONNECTION_ID, rootXenStore } from "./xen-adapter";
 export type { Translation } from "./xen-adapter";
 export { decodeGuestOsId, describeGuestOsId, proprietaryGuestOsId, WINDOWS_SERVER_2008_GUEST_OS_ID, GUEST_OS_VENDOR, MICROSOFT_OS_ID, OPEN_SOURCE_OS_TYPE } from "./guest-os-id";
 export type { DecodedGuestOsId } from "./guest-os-id";
 export { enlightenments } from "./enlightenments";
 export type { Enlightenment } from "./enlightenments";
 export { WINDOWS_STYLE_GUEST_ASM, WINDOWS_GUEST, WINDOWS_RESULTS } from "./guests/windows-style";
+export { attachXenDisk, xenDisks, rootBackendHost, xenFrontend } from "./xen-blkback";

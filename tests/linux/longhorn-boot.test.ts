@@ -10,17 +10,25 @@
  * marking numbers (they are time readings), and the boot console's lines appear in the
  * partition's console too (the root's xen console connection and hvc0 both print there; on Xen
  * the first go to `xl dmesg`). One boot costs about 1.3e9 guest instructions, as on Xen.
+ *
+ * The disk: a blank dynamic VHD made by XenLab's library, served by the root's blkback (Xen's, over
+ * the adapter's grant table and event channels); the package's xen-blkfront.ko connects, busybox's
+ * mke2fs formats it, Linux writes a file; afterwards qemu-img, e2fsck and debugfs read the image.
  */
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { HypervHost } from "../../src/hyperv";
+import { HypervHost, attachXenDisk, rootXenStore } from "../../src/hyperv";
 import { longhornConsole } from "../../src/hyperv/console";
+import { createVhd } from "../../src/vhd/create";
 import { HVCALL } from "../../src/hyperv/tlfs";
 import { consoleSession } from "../../src/xen/console-session";
 import { INIT_FIRST_LINE, linuxGuest } from "../support/linux-guest";
 
 describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
-  it("boots to /init and busybox's shell: the kernel finds Xen HVM, the ACPI MADT, the callback vector, x2APIC, the Xen clocksource and vcpuop timer; /sys/hypervisor says xen 4.17; each Xen call became Hyper-V calls", () => {
+  it("boots to /init and busybox's shell: the kernel finds Xen HVM, the ACPI MADT, the callback vector, x2APIC, the Xen clocksource and vcpuop timer; /sys/hypervisor says xen 4.17; xen-blkfront formats and writes a VHD the root serves; each Xen call became Hyper-V calls", () => {
     const g = linuxGuest();
     const hv = new HypervHost({ lps: 1, memoryMiB: 512 });
     const p = hv.createChild({
@@ -28,10 +36,16 @@ describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
       cmdline: "earlyprintk=xen console=hvc0 loglevel=8 xenlab.shell",
     });
     const a = p.xenAdapter!;
+    const dir = mkdtempSync(join(tmpdir(), "xenlab-longhorn-disk-"));
+    const vhd = join(dir, "scratch.vhd");
+    createVhd(vhd, { type: "dynamic", size: 16 * 2 ** 20 }).close();
+    const vbd = attachXenDisk(hv, p, `format=vhd, vdev=xvda, access=rw, target=${vhd}`);
     const r = hv.run({ until: () => p.console.includes("/ # ") || p.vp(0).state === "suspended", maxInstructions: 2_500_000_000 });
     const out = () => p.console;
     expect(r.stoppedBy, `console so far:\n${out().slice(-3000)}\nhost log:\n${hv.log.slice(-5).join("\n")}`).toBe("until");
     console.log(`Debian ${g.version} on Longhorn through the Xen adapter: ${r.instructions} instructions to the shell prompt`);
+    // The translation table keeps the last calls only: the boot's, before the disk's traffic.
+    const xl = a.log;
     const lines = out().split(/\r?\n/).map((l) => l.replace(/^\[\s*\d+\.\d+\] /, ""));
 
     const esc = g.version.replace(/[.]/g, "\\.");
@@ -72,9 +86,24 @@ describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
     for (const f of ["fpu", "sse2", "x2apic", "tsc_deadline_timer", "hypervisor"]) expect(flags).toContain(f);
     expect(sh.run("dmesg | grep -c 'Run /init as init process'")).toBe("1");
 
+    // The disk: the package's xen-blkfront.ko connects to the root's blkback through XenStore
+    // (frontend and backend Connected), Linux sizes it as qemu-img does, formats it and writes.
+    const xs = rootXenStore(hv), fe = `/local/domain/${p.domid}/device/vbd/51712`;
+    expect(sh.run("insmod $(find /lib -name xen-blkfront.ko)")).toMatch(/blkfront: xvda: flush diskcache: enabled/);
+    expect(xs.read(`${fe}/state`)).toBe("4");
+    expect(xs.read(`${vbd.backendPath}/state`)).toBe("4");
+    const kib = (JSON.parse(execFileSync("qemu-img", ["info", "--output=json", vhd], { encoding: "utf8" })) as { "virtual-size": number })["virtual-size"] / 1024;
+    expect(sh.run("cat /proc/partitions")).toMatch(new RegExp(`^\\s*202\\s+0\\s+${kib}\\s+xvda$`, "m"));
+    sh.run("mke2fs -q -L longhorn /dev/xvda");
+    sh.run("mkdir -p /mnt; mount /dev/xvda /mnt");
+    sh.run("echo written on longhorn > /mnt/hello.txt; sync");
+    expect(sh.run("cat /mnt/hello.txt")).toBe("written on longhorn");
+    sh.run("umount /mnt");
+    expect(vbd.stats.writes).toBeGreaterThan(0);
+    expect(vbd.stats.errors).toBe(0);
+
     // What the Xen calls became: timers are stimer 3 writes, sends HvSignalEvent from the child,
     // and the kernel's XenStore traffic (xenbus) went over the root-served ring.
-    const xl = a.log;
     expect(xl.some((t) => t.xen === "vcpu_op(set_singleshot_timer)" && t.hyperv.some((h) => h.startsWith("HV_X64_MSR_STIMER3_COUNT")))).toBe(true);
     expect(xl.some((t) => t.xen === "vcpu_op(register_runstate_memory_area)" && t.result === 0)).toBe(true);
     expect(hv.trace.some((t) => t.partition === p.id && t.code === HVCALL.SIGNAL_EVENT && t.status === 0)).toBe(true);
@@ -84,5 +113,19 @@ describe("Debian's kernel on the Longhorn host through the Xen adapter", () => {
     sh.type("poweroff -f\n");
     sh.waitFor("reboot: System halted");
     expect(out()).toContain("reboot: System halted");
+
+    // The image, read by qemu-img and e2fsprogs: a clean filesystem labelled by busybox, the file
+    // Linux wrote, and its blocks on the image are what blkfront wrote through the ring.
+    const raw = join(dir, "back.raw");
+    execFileSync("qemu-img", ["convert", "-f", "vpc", "-O", "raw", vhd, raw]);
+    execFileSync("e2fsck", ["-fn", raw], { stdio: "pipe" }); // throws on a non-zero exit
+    const debugfs = (req: string) => execFileSync("debugfs", ["-R", req, raw], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    expect(debugfs("cat /hello.txt")).toBe("written on longhorn\n");
+    expect(debugfs("stats")).toMatch(/Filesystem volume name:\s+longhorn/);
+    const blockSize = Number(/Block size:\s+(\d+)/.exec(debugfs("stats"))![1]);
+    const image = readFileSync(raw);
+    const blocks = debugfs("blocks /hello.txt").trim().split(/\s+/).map(Number);
+    expect(blocks.length).toBe(1);
+    for (const b of blocks) expect(vbd.frontendWrote(b * blockSize, image.subarray(b * blockSize, (b + 1) * blockSize))).toBe(true);
   }, 1_800_000);
 });

@@ -18,14 +18,49 @@ import { BlkbackError } from "./errors";
 import { resolveDisk } from "./spec";
 import { Vbd } from "./vbd";
 import { XenbusState } from "./abi";
+import type { BackendHost, FrontendDomain } from "./backend-host";
 
-const registry = new WeakMap<XenHost, Map<string, Vbd>>();
+const xenHosts = new WeakMap<XenHost, BackendHost>();
+
+/** dom0 on the Xen host (one object per host, so the host's device registry is keyed by it). */
+export function xenBackendHost(host: XenHost): BackendHost {
+  let b = xenHosts.get(host);
+  if (b) return b;
+  b = {
+    xenstore: host.xenstore,
+    backendDomid: host.dom0.domid,
+    log: (line) => host.log(line),
+    memoryView: (m) => host.machine.memory.view(m),
+    invalidateFrame: (m) => host.machine.invalidateFrame(m),
+    bindService: (domid, remotePort, label, service) => {
+      const d = host.domains.get(domid);
+      if (!d) throw new RangeError(`no domain ${domid}`);
+      return host.bindService(d, remotePort, label, service);
+    },
+    unbindService: (p, domid) => {
+      const e = host.dom0.evtchn.get(p);
+      if (e && e.state === "interdomain" && e.remoteDom === domid) host.events.close(host.dom0, e.port);
+    },
+    notify: (p) => host.notifyFromDom0(p),
+    exists: (domid) => host.domains.has(domid),
+  };
+  xenHosts.set(host, b);
+  return b;
+}
+
+/** Every backend's devices: one registry per backend host (dom0 of a Xen host, a Longhorn root). */
+const registry = new WeakMap<BackendHost, Map<string, Vbd>>();
 const key = (domid: number, devid: number) => `${domid}/${devid}`;
 
-function vbdsOf(host: XenHost): Map<string, Vbd> {
-  let m = registry.get(host);
-  if (!m) { m = new Map(); registry.set(host, m); }
+function vbdsOf(b: BackendHost): Map<string, Vbd> {
+  let m = registry.get(b);
+  if (!m) { m = new Map(); registry.set(b, m); }
   return m;
+}
+
+/** The devices a backend host serves, by frontend domain then device number. */
+export function backendDisks(b: BackendHost, domid?: number): Vbd[] {
+  return [...vbdsOf(b).values()].filter((v) => domid === undefined || v.domid === domid).sort((a, b2) => a.domid - b2.domid || a.devid - b2.devid);
 }
 
 function domainOf(host: XenHost, dom: Domain | number | string): Domain {
@@ -41,8 +76,15 @@ export interface AttachOptions {
 
 /** libxl_device_disk_add: opens the image, writes the backend and frontend nodes, probes. */
 export function attachDisk(host: XenHost, dom: Domain | number | string, spec: string | DiskSpec, opts: AttachOptions = {}): Vbd {
-  const d = domainOf(host, dom);
-  if (d.domid === 0) throw new BlkbackError("domain", "disks are attached to guests, not to Domain-0");
+  return attachBackendDisk(xenBackendHost(host), domainOf(host, dom), spec, opts);
+}
+
+/**
+ * The same on any backend host: the Xen host's dom0 (attachDisk) or a Longhorn root serving a
+ * Xen-enabled child through the adapter (src/hyperv/xen-blkback.ts).
+ */
+export function attachBackendDisk(host: BackendHost, d: FrontendDomain, spec: string | DiskSpec, opts: AttachOptions = {}): Vbd {
+  if (d.domid === host.backendDomid) throw new BlkbackError("domain", "disks are attached to guests, not to Domain-0");
   if (d.dying) throw new BlkbackError("domain", `${d.name} is being destroyed`);
   const disk = resolveDisk(spec, opts.baseDir);
   const all = vbdsOf(host);
@@ -77,14 +119,13 @@ export function attachConfiguredDisks(host: XenHost, d: Domain, opts: AttachOpti
 export function findDisk(host: XenHost, dom: Domain | number | string, vdev: string | number): Vbd {
   const d = domainOf(host, dom);
   const devid = typeof vdev === "number" ? vdev : parseVdev(vdev).devid;
-  const v = vbdsOf(host).get(key(d.domid, devid));
+  const v = vbdsOf(xenBackendHost(host)).get(key(d.domid, devid));
   if (!v) throw new BlkbackError("vdev", `Device ${vdev} not connected to ${d.name}`);
   return v;
 }
 
 export function listDisks(host: XenHost, dom?: Domain | number | string): Vbd[] {
-  const want = dom === undefined ? undefined : domainOf(host, dom).domid;
-  return [...vbdsOf(host).values()].filter((v) => want === undefined || v.domid === want).sort((a, b) => a.domid - b.domid || a.devid - b.devid);
+  return backendDisks(xenBackendHost(host), dom === undefined ? undefined : domainOf(host, dom).domid);
 }
 
 /**

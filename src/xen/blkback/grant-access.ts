@@ -3,23 +3,22 @@
  * GTF_reading/GTF_writing updates are the grant table's own (../grant-table.ts mapForHost, the
  * same code GNTTABOP_map_grant_ref uses); this adds the DataView the backend reads and writes.
  */
-import { DomId } from "../../machine";
 import { GrantRefusal, GrantTable, HostGrantMapping, isRefusal } from "../grant-table";
 import type { GrantRef } from "../types";
-import type { Domain } from "../domain";
+import type { BackendHost, FrontendDomain } from "./backend-host";
 
 export interface ForeignMapping extends HostGrantMapping {
-  granter: Domain;
+  granter: FrontendDomain;
   view: DataView;
 }
 
 /** GNTST_* names for a failed mapping. */
 export type GrantFailure = GrantRefusal;
 
-export function mapGrant(granter: Domain, ref: GrantRef, backendDomid: DomId, writable: boolean): ForeignMapping | GrantFailure {
-  const m = granter.gnttab.mapForHost(ref, backendDomid, writable);
+export function mapGrant(backend: BackendHost, granter: FrontendDomain, ref: GrantRef, writable: boolean): ForeignMapping | GrantFailure {
+  const m = granter.gnttab.mapForHost(ref, backend.backendDomid, writable);
   if (isRefusal(m)) return m;
-  return { ...m, granter, view: granter.machine.memory.view(m.mfn) };
+  return { ...m, granter, view: backend.memoryView(m.mfn) };
 }
 
 export function unmapGrant(m: ForeignMapping): void {

@@ -10,9 +10,8 @@
  * notifies — so the ring view can show requests posted, in flight, and answered.
  */
 import type { BlockDevice } from "../../vhd/block-device";
-import type { Domain } from "../domain";
 import type { DomId } from "../../machine";
-import type { XenHost } from "../host";
+import type { BackendHost, FrontendDomain } from "./backend-host";
 import { grantRef, type Port } from "../types";
 import { XsError } from "../xenstore/store";
 import { display, MimeBundle } from "../../mime";
@@ -95,7 +94,7 @@ export class Vbd {
   private reactAgain = false;
   private readonly watchToken: string;
 
-  constructor(readonly host: XenHost, readonly domain: Domain, readonly disk: ResolvedDisk, readonly device: BlockDevice,
+  constructor(readonly host: BackendHost, readonly domain: FrontendDomain, readonly disk: ResolvedDisk, readonly device: BlockDevice,
     private readonly onRemoved: (v: Vbd) => void) {
     this.watchToken = `blkback/${domain.domid}/${disk.devid}`;
   }
@@ -220,21 +219,21 @@ export class Vbd {
     const proto = rd("protocol") ?? XEN_IO_PROTO_ABI_X86_64;
     if (proto !== XEN_IO_PROTO_ABI_X86_64) { this.fatal("ENOSYS", `unsupported protocol ${proto} (this backend serves ${XEN_IO_PROTO_ABI_X86_64})`); return false; }
     if (Number(ringRef) > 0xffff_ffff) { this.fatal("EINVAL", `ring-ref ${ringRef} is not a grant_ref_t (uint32)`); return false; }
-    const m = mapGrant(this.domain, grantRef(Number(ringRef)), this.host.dom0.domid, true);
+    const m = mapGrant(this.host, this.domain, grantRef(Number(ringRef)), true);
     if (isFailure(m)) { this.fatal("ENOMEM", `mapping ring-ref ${ringRef}: ${m.reason}`); return false; }
     const port = Number(evtchn);
     const e = this.domain.evtchn.valid(port) ? this.domain.evtchn.get(port) : undefined;
-    if (!e || e.state !== "unbound" || e.remoteDom !== 0) {
+    if (!e || e.state !== "unbound" || e.remoteDom !== this.host.backendDomid) {
       unmapGrant(m);
-      this.fatal("EINVAL", `binding event channel ${port}: it is ${e ? `${e.state}${e.state === "unbound" ? ` for d${e.remoteDom}` : ""}` : "closed"}, not unbound for d0`);
+      this.fatal("EINVAL", `binding event channel ${port}: it is ${e ? `${e.state}${e.state === "unbound" ? ` for d${e.remoteDom}` : ""}` : "closed"}, not unbound for d${this.host.backendDomid}`);
       return false;
     }
     this.ringMapping = m;
-    this.ring = new BlkifBackRing(() => m.view, () => this.host.machine.invalidateFrame(m.mfn));
+    this.ring = new BlkifBackRing(() => m.view, () => this.host.invalidateFrame(m.mfn));
     this.ringRef = Number(ringRef);
     this.protocol = proto;
     this.frontendPort = port;
-    this.port = this.host.bindService(this.domain, e.port, `vbd ${this.devid}`, () => this.kicked());
+    this.port = this.host.bindService(this.domid, e.port, `vbd ${this.devid}`, () => this.kicked());
     return true;
   }
 
@@ -257,17 +256,14 @@ export class Vbd {
 
   /** xen_blkif_disconnect: finish what is in flight, unbind, unmap the ring. */
   private disconnect(): void {
-    if (this.domain.dying || !this.host.domains.has(this.domid)) {
+    if (this.domain.dying || !this.host.exists(this.domid)) {
       // The guest is gone: in-flight requests are dropped, not answered. Their pages outlived it
       // only because we map them (grant-table.ts teardown); unmapping frees them.
       for (const f of this.inflight) for (const m of f.mappings) unmapGrant(m);
       this.inflight.length = 0;
     } else if (this.inflight.length) this.complete(Infinity, false);
-    if (this.port !== undefined) {
-      const e = this.host.dom0.evtchn.get(this.port);
-      // evtchn_close from dom0's side: the frontend's port goes back to unbound.
-      if (e && e.state === "interdomain" && e.remoteDom === this.domid) this.host.events.close(this.host.dom0, e.port);
-    }
+    // evtchn_close from dom0's side: the frontend's port goes back to unbound.
+    if (this.port !== undefined) this.host.unbindService(this.port, this.domid);
     if (this.ringMapping) unmapGrant(this.ringMapping);
     this.ringMapping = undefined;
     this.ring = undefined;
@@ -305,7 +301,7 @@ export class Vbd {
       try { xs.unwatch(`${this.frontendPath}/state`, this.watchToken, -1); } catch { /* already */ }
       // A domain being destroyed keeps its watches until destroyDomain drops them, but its store
       // ring is gone already: drop them now so removing our nodes does not write to a dead ring.
-      if (this.domain.dying || !this.host.domains.has(this.domid)) xs.removeWatchesOf(this.domid);
+      if (this.domain.dying || !this.host.exists(this.domid)) xs.removeWatchesOf(this.domid);
       const stops = new Set([`/local/domain/0/backend`, `/local/domain/${this.domid}/device`, `/libxl/${this.domid}`]);
       for (const p of [this.frontendPath, this.backendPath, `/libxl/${this.domid}/device/vbd/${this.devid}`]) {
         try { xs.rm(p); } catch (e) { if (!(e instanceof XsError)) throw e; }
@@ -406,7 +402,7 @@ export class Vbd {
     const writable = req.operation === BLKIF_OP.READ;
     s.mapBatches++;
     for (const g of req.segments) {
-      const m = mapGrant(this.domain, g.gref, this.host.dom0.domid, writable);
+      const m = mapGrant(this.host, this.domain, g.gref, writable);
       if (isFailure(m)) return bad(BLKIF_RSP_ERROR, m.reason);
       f.mappings.push(m);
       s.pagesMapped++;
@@ -443,7 +439,7 @@ export class Vbd {
       ring.putResponse({ id: req.id, operation: req.operation, status });
       if (ring.pushResponsesAndCheckNotify() && notify && this.port !== undefined) {
         this.stats.notifies++;
-        this.host.notifyFromDom0(this.port);
+        this.host.notify(this.port);
       }
     }
     return status;

@@ -238,7 +238,7 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
         const d = restoreDomain(host, image, { paused: flags.has("p") });
         return new XlOutput("Parsing config from <saved>\n", `Loading new save file ${pos[pos.length - 1]} (new xl fmt info 0x${h.mandatoryFlags.toString(16)}/0x${h.optionalFlags.toString(16)}/${h.optionalDataLen})\n Savefile contains xl domain config in JSON format\n`, 0, d);
       }
-      case "block-attach": case "block-list": case "block-detach": { const r = runBlockXl(host, argv); return new XlOutput(r.stdout, r.stderr, r.exitCode, r.vbd?.domain, r.vbd?.toMimeBundle()); }
+      case "block-attach": case "block-list": case "block-detach": { const r = runBlockXl(host, argv); return new XlOutput(r.stdout, r.stderr, r.exitCode, r.vbd ? host.domains.get(r.vbd.domid) : undefined, r.vbd?.toMimeBundle()); }
       default:
         return new XlOutput("", `command "${cmd}" not implemented\n`, 1);
     }
