@@ -46,6 +46,7 @@ export { SharedInfo } from "./shared-info";
 export { CreditScheduler, Pcpu } from "./sched-credit";
 export { buildPvh, buildLab, LAB, XENSTORE_PFN, CONSOLE_PFN } from "./builder";
 export { buildPv } from "./pv/builder";
+export { pvKernelImage, PV_IMAGE } from "./pv/kernel-image";
 export type { PvLayout } from "./pv/builder";
 export { PageTypes, pteFlags, pteMfn } from "./pv/page-types";
 export type { TypeInfo } from "./pv/page-types";

@@ -58,6 +58,14 @@ const PRINT = (msg: string, len: number) => `    mov r12, rdi
 msg: db "${msg}", 10
 reason: dd 0`;
 
+/** A PV guest "ex1" (notebook 11's pvGuest) that only shuts down: it asks Xen for no mapping. */
+const NOOP_PV_EX1 = `const ex1 = await pvGuest("ex1", \`
+    mov edi, 2
+    lea rsi, [rel reason]
+    call \${HC(29)}
+    hlt
+reason: dd 0\`);`;
+
 /** [notebook, exercise, cheat name, cells]. */
 const CHEATS: [string, number | undefined, string, string[]][] = [
   ["00-tour", undefined, "sets the register", ['vcpu.setReg("rax", 210n)']],
@@ -98,6 +106,33 @@ again:
   ["08-virtual-server-import", 1, "writes the .vmc as UTF-8", ['fs.writeFileSync("W2K3/W2K3.vmc", vmcText.replace(">384<", ">512<"));']],
   ["08-virtual-server-import", 2, "creates an empty partition under the name", ['longhorn.createChild({ name: "W2K3-clone", memoryMiB: 512, paused: true });']],
   ["09-performance", 1, "sets the exit counter", ['const probe = host.createLabDomain("probe", Uint8Array.from([0xf4]), { extra: \'on_poweroff = "preserve"\' });\nhost.run({ ns: 1e6 });\ntry { (probe.exitCounts as Map<string, number>).set("cpuid", 100); } catch (e) { console.log(String(e)); }']],
+  // The PV guest's page tables and the HVM guest's: the host writes the bytes (and the entry) itself.
+  ["11-pv-hvm-pvh", 1, "writes the text into pfn 0xe00's frame from the host", [`${NOOP_PV_EX1}
+const f = ex1.guest.mfnOf(gfn(0xe00))!;
+const v = host.machine.memory.view(f);
+new Uint8Array(v.buffer, v.byteOffset, 11).set(new TextEncoder().encode("PV was here"));`]],
+  ["11-pv-hvm-pvh", 1, "rewrites ex1's page-table entry from the host", [`${NOOP_PV_EX1}
+const f = ex1.guest.mfnOf(gfn(0xe00))!;
+const va = BigInt.asUintN(48, VIRT_BASE + 0x310000n);
+let t = Number(ex1.vcpus[0]!.cpu!.getReg("cr3")) / 4096;
+for (const sh of [39n, 30n, 21n]) t = Number((host.machine.memory.view(mfn(t)).getBigUint64(Number((va >> sh) & 511n) * 8, true) >> 12n) & 0xffffffffffn);
+host.machine.memory.view(mfn(t)).setBigUint64(Number((va >> 12n) & 511n) * 8, (BigInt(f) << 12n) | 0x67n, true);
+const v = host.machine.memory.view(f);
+new Uint8Array(v.buffer, v.byteOffset, 11).set(new TextEncoder().encode("PV was here"));`]],
+  ["11-pv-hvm-pvh", 2, "writes the text into guest-physical 0xe00000 from the host", [`const ex2 = host.createLabDomain("ex2", Uint8Array.from([0xf4]), { extra: 'on_poweroff = "preserve"' });
+host.run({ ns: 1e6 });
+ex2.guest.write(0xe00000, new TextEncoder().encode("HVM was here"));`]],
+  ["11-pv-hvm-pvh", 2, "maps it with a hypercall-free program but writes the text from the host", [`host.createLabDomain("ex2", Uint8Array.from([0xf4]), { paused: true, extra: 'on_poweroff = "preserve"' });`, `%%asm ex2
+    mov rax, cr3
+    and rax, -4096
+    mov rax, [rax]
+    and rax, -4096
+    mov rax, [rax]
+    and rax, -4096
+    mov rax, [rax + 8]
+    and rax, -4096
+    mov qword [rax + 0x110*8], 0xe00023
+    hlt`, `%xl unpause ex2\n%run 1ms`, `host.domain("ex2").guest.write(0xe00000, new TextEncoder().encode("HVM was here"));`]],
   // Debian's kernel (one boot per cheat): the host writes the file into the image itself, so the
   // bytes are right but blkback never saw the guest write them.
   ["10-linux-on-xen", 1, "writes answer.txt into the image from the host", [`import * as cheat from "child_process";

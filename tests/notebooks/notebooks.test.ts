@@ -30,6 +30,8 @@ const KEY_OUTPUTS: Record<string, string[]> = {
   // Linux's own lines, and the start info read out of guest memory at %ebx.
   "10-linux-on-xen.ipynb": ["magic: '0x336ec578'", "cmdline: 'earlyprintk=xen console=hvc0 loglevel=7 xenlab.shell'", "memory_op(7, ", "Booting kernel on Xen PVH", "xenlab-initramfs: /init is running", "random: crng init done", "before: frontend 1, backend 2", "after:  frontend 4, backend 4", "hello from Linux", "reboot: System halted", "[xenstore]"],
   // Ballooning and a checkpoint of the running kernel, in Linux's own words.
+  // A PV guest's update_va_mapping calls in Xen's trace, and the HVM guest's two-stage walk.
+  "11-pv-hvm-pvh.ipynb": ["(d1) xen-3.0-x86_64", "update_va_mapping(0xffffffff80300000, 0x4010023, 2) = -EBUSY", "holds: \"hello from a PV guest!\\n\"", "-> guest-physical 0xf00000 -> machine frame", "hvm: {\"sched_op\":1}", "l4_page_table 1"],
   "12-memory-and-mobility.ipynb": ["decrease_reservation calls gave back", "Saving to debian.chk new xl format", "written before the save", "slept after the restore"],
   "05-vhd.ipynb": ["BAT entry 50", "footer, moved to the new end of the file", "No errors were found on the image.", "parent's first sector is still all zeros: true"],
 };
