@@ -1,10 +1,12 @@
 /**
  * HvGetVpRegisters / HvSetVpRegisters register names (hvgdk_mini.h enum hv_register_name) mapped to
  * the machine's vCPU. Segment registers use hv_x64_segment_register: base u64, limit u32,
- * selector u16, attributes u16 (bit 13 = L, bit 14 = D/B).
+ * selector u16, attributes u16 (bit 13 = L, bit 14 = D/B). The x87/MMX/SSE registers are
+ * fp-registers.ts's.
  */
 import { HV_REG } from "./tlfs";
 import type { VirtualProcessor } from "./partition";
+import { getFpRegister, setFpRegister } from "./fp-registers";
 
 const GPRS: Record<number, string> = {
   [HV_REG.RAX]: "rax", [HV_REG.RCX]: "rcx", [HV_REG.RDX]: "rdx", [HV_REG.RBX]: "rbx", [HV_REG.RSP]: "rsp",
@@ -18,6 +20,8 @@ export function getRegister(vp: VirtualProcessor, name: number): { low: bigint; 
   const c = vp.cpu;
   const r = GPRS[name];
   if (r) return { low: c.getReg(r), high: 0n };
+  const fp = getFpRegister(c, name);
+  if (fp) return fp;
   switch (name) {
     case HV_REG.EXPLICIT_SUSPEND: return { low: vp.state === "suspended" ? 1n : 0n, high: 0n };
     case HV_REG.CR0: return { low: BigInt(c.cr0 >>> 0), high: 0n };
@@ -38,6 +42,8 @@ export function setRegister(vp: VirtualProcessor, name: number, low: bigint, hig
   const c = vp.cpu;
   const r = GPRS[name];
   if (r) { c.setReg(r, low); return true; }
+  const fp = setFpRegister(c, name, low, high);
+  if (fp !== "unknown") return fp === "ok";
   switch (name) {
     case HV_REG.EXPLICIT_SUSPEND:
       // bit 0 "suspended": the root resumes a VP it has set up by clearing it.

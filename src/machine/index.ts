@@ -54,6 +54,7 @@ export { Machine, GuestPhysical } from "./machine";
 export { Vcpu, vectorName } from "./vcpu";
 export type { CpuMode, VcpuInit, VcpuState, SegmentState } from "./vcpu";
 export type { FpuState } from "./fpu-state";
+export { abridgedTag, tagOf, MXCSR_MASK } from "./xsave";
 export type { Exit, ExitKind, Access } from "./exits";
 export { Vector } from "./exits";
 export { buildPageTables, segmentDescriptor, writeStandardGdt, writeIdtGate, GDT_KERNEL_CS, GDT_KERNEL_DS, GDT_CODE32, GDT_USER_CS, GDT_USER_DS } from "./boot";
