@@ -70,6 +70,8 @@ export interface HvRunOptions {
   ns?: number;
   until?: (h: HypervHost) => boolean;
   maxInstructions?: number;
+  /** Called between quanta (e.g. to update a live display). */
+  onSlice?: (h: HypervHost) => void;
 }
 
 export interface HvRunResult {
@@ -831,7 +833,7 @@ export class HypervHost {
    * retire, or every VP waits with no synthetic timer armed.
    */
   run(opts: HvRunOptions = {}): HvRunResult {
-    const r = this.loop.run({ ns: opts.ns, maxInstructions: opts.maxInstructions ?? (opts.ns === undefined ? Infinity : undefined), until: opts.until && (() => opts.until!(this)) });
+    const r = this.loop.run({ ns: opts.ns, maxInstructions: opts.maxInstructions ?? (opts.ns === undefined ? Infinity : undefined), until: opts.until && (() => opts.until!(this)), onSlice: opts.onSlice && (() => opts.onSlice!(this)) });
     return { ...r, stoppedBy: r.stoppedBy === "breakpoint" ? "until" : r.stoppedBy };
   }
 

@@ -6,8 +6,7 @@ import { Magic, MagicContext, UsageError, splitArgs } from "./magic";
 import { currentHost, runXl, XL_COMMANDS, XlOutput, attachConsole } from "../xen";
 import type { XenHost, RunResult } from "../xen";
 import { MimeBundle, escapeXml } from "../render/mime";
-import { ProgressView } from "../render/progress";
-import { KeyboardInterrupt } from "../interrupt";
+import { runShowingProgress } from "./run-progress";
 import { xlTop } from "../xen/xl/format";
 
 let displays = 0;
@@ -164,54 +163,7 @@ export const runMagic: Magic = {
       } else if (ns === undefined) ns = parseDuration(a);
       else throw new UsageError(`unexpected argument ${a}`);
     }
-    return new RunSummary(host, runWithProgress(host, ctx, { ns, until }));
+    return new RunSummary(host, runShowingProgress(host, { ns, until }, ctx.out));
   },
 };
 
-/** Instructions retired by every vCPU of the host so far. */
-function retired(host: XenHost): number {
-  let n = 0;
-  for (const d of host.domains.values()) for (const v of d.vcpus) n += v.cpu?.icount ?? 0;
-  return n;
-}
-
-/**
- * Runs the host; a run that lasts longer than a moment shows a live progress bar (virtual time,
- * instructions retired, speed), redrawn at most every 100 ms, which ends as done or interrupted.
- */
-function runWithProgress(host: XenHost, ctx: MagicContext, opts: { ns?: number; until?: (h: XenHost) => boolean }): RunResult {
-  const t0 = Date.now();
-  const start = host.now;
-  const icount0 = retired(host);
-  const id = `run-${t0}-${Math.random().toString(36).slice(2, 8)}`;
-  let shown = false;
-  let last = 0;
-  const view = (status: string) => {
-    const secs = Math.max((Date.now() - t0) / 1000, 1e-3);
-    const insns = retired(host) - icount0;
-    return new ProgressView({
-      label: "running the host",
-      done: (host.now - start) / 1e6,
-      total: opts.ns === undefined ? undefined : opts.ns / 1e6,
-      unit: "ms of virtual time",
-      figures: { instructions: insns.toLocaleString("en-US"), MIPS: (insns / secs / 1e6).toFixed(1) },
-      status,
-    }).toMimeBundle();
-  };
-  const onSlice = () => {
-    const now = Date.now();
-    if (now - t0 < 300 || now - last < 100) return;
-    last = now;
-    if (!shown) ctx.out.display(view("running"), { id });
-    else ctx.out.updateDisplay(id, view("running"));
-    shown = true;
-  };
-  try {
-    const result = host.run({ ...opts, onSlice });
-    if (shown) ctx.out.updateDisplay(id, view("done"));
-    return result;
-  } catch (err) {
-    if (shown) ctx.out.updateDisplay(id, view(err instanceof KeyboardInterrupt ? "interrupted" : "stopped by an error"));
-    throw err;
-  }
-}
