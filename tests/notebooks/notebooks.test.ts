@@ -13,7 +13,7 @@ import { PACKAGE_ROOT } from "../../src/package-root";
 import { jupyterSandbox } from "../support/jupyter";
 
 const NOTEBOOKS = join(PACKAGE_ROOT, "notebooks");
-/** Notebooks 10 and 12 boot Debian's kernel (about 1.3e9 guest instructions): minutes on a loaded machine. */
+/** Notebooks 10, 12 and 13 boot Debian's kernel (about 1.3e9 guest instructions): minutes on a loaded machine. */
 const NOTEBOOK_TIMEOUT = 900_000;
 
 /** Text each notebook must show when run (its key outputs). */
@@ -32,6 +32,8 @@ const KEY_OUTPUTS: Record<string, string[]> = {
   // Ballooning and a checkpoint of the running kernel, in Linux's own words.
   // A PV guest's update_va_mapping calls in Xen's trace, and the HVM guest's two-stage walk.
   "11-pv-hvm-pvh.ipynb": ["(d1) xen-3.0-x86_64", "update_va_mapping(0xffffffff80300000, 0x4010023, 2) = -EBUSY", "holds: \"hello from a PV guest!\\n\"", "-> guest-physical 0xf00000 -> machine frame", "hvm: {\"sched_op\":1}", "l4_page_table 1"],
+  // Linux's own lines on Longhorn, the adapter's translations, and the shell through the root-served ring.
+  "13-linux-on-longhorn.ipynb": ["guest OS id MICROSOFT WINDOWS_NT 6.0 SP1 build 6001", "Hypervisor detected: Xen HVM", "Booting kernel on Xen PVH", "xen:events: Xen HVM callback vector for event delivery is enabled", "event_channel_op(send)                       → HvSignalEvent", "vcpu_op(set_singleshot_timer)                → HV_X64_MSR_STIMER3_COUNT", "x86_64 GNU/Linux", "Xen adapter"],
   "12-memory-and-mobility.ipynb": ["decrease_reservation calls gave back", "Saving to debian.chk new xl format", "written before the save", "slept after the restore"],
   "05-vhd.ipynb": ["BAT entry 50", "footer, moved to the new end of the file", "No errors were found on the image.", "parent's first sector is still all zeros: true"],
 };
