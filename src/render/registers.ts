@@ -1,11 +1,13 @@
 /**
  * Register view of a vCPU: general-purpose registers, RIP, RFLAGS with every flag decoded,
- * control registers and mode, as text and as an HTML table.
+ * control registers and mode, the x87 stack or MMX registers (fp-registers.ts), XMM and MXCSR,
+ * as text and as HTML.
  */
 import { MimeBundle, escapeXml } from "./mime";
+import { FpSource, fpHtml, mmxLines } from "./fp-registers";
 
 /** The part of a vCPU this view reads (kept structural so render/ does not import machine/). */
-export interface RegisterSource {
+export interface RegisterSource extends FpSource {
   regs(): Record<string, bigint>;
   getFlags(): number;
   cr0: number; cr2: number; cr3: number; cr4: number; efer: number; cpl: number;
@@ -70,6 +72,7 @@ export function registerLines(c: RegisterSource): string[] {
   );
   lines.push(`mode ${c.mode} cpl ${c.cpl} retired ${c.icount}`);
   if (c.fpu) lines.push(...c.fpu.lines());
+  lines.push(...mmxLines(c));
   lines.push(...sseLines(c));
   return lines;
 }
@@ -87,6 +90,7 @@ export function renderVcpu(c: RegisterSource): MimeBundle {
     `<div style="font-family:monospace;font-size:12px"><div><b>vCPU ${c.id}</b> ${escapeXml(c.mode)} cpl ${c.cpl}</div>` +
     `<pre style="margin:2px 0">${escapeXml(lines.join("\n"))}</pre>` +
     `<table style="border-collapse:collapse"><tr>${flagCells}</tr></table>` +
+    fpHtml(c) +
     (dis.length ? `<pre style="margin:2px 0">${escapeXml(dis.join("\n"))}</pre>` : "") +
     (stack.length ? `<div style="margin-top:4px"><b>stack</b></div><pre style="margin:2px 0">${escapeXml(stack.join("\n"))}</pre>` : "") +
     `</div>`;
