@@ -9,6 +9,8 @@ export interface Verb {
   help: string;
   /** Options of this verb that take a value (`-p PARENT` for create; `-p` alone is convert's progress flag, as in qemu-img). */
   valueFlags?: string[];
+  /** The verb reads its arguments itself, getopt-style, as `positional` (vhd-util's query/scan/set). */
+  getopt?: boolean;
   run(args: Args): number | Promise<number>;
 }
 

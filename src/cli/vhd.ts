@@ -36,6 +36,7 @@ import {
 import { measureVerb } from "./vhd-measure";
 import { compareVerb } from "./vhd-compare";
 import { amendVerb, snapshotVerb } from "./vhd-snapshot";
+import { queryVerb, scanVerb, setVerb } from "./vhd-util";
 import { progressReporter } from "./vhd-progress";
 import { lockOptions, Args, Verb, out, err, json, VALUE_FLAGS, hostFor, vpcOptions, CACHE_HELP, outputJson, sizeCalc, SIZE_CALC_HELP } from "./vhd-args";
 
@@ -90,6 +91,9 @@ const VERBS: Record<string, Verb> = {
   snapshot: snapshotVerb,
   amend: amendVerb,
   compare: compareVerb,
+  query: queryVerb,
+  scan: scanVerb,
+  set: setVerb,
   info: {
     usage: "info [--json | --output=human|json] [--backing-chain] [--size-calc current|chs|qemu] FILE",
     help: `footer, header, geometry, locators and the parent chain; --output=json prints qemu-img info's JSON (an array of every image of the chain with --backing-chain), --json our full report; ${SIZE_CALC_HELP} (--output=json follows qemu unless it is given, as force_size_calc)`,
@@ -435,6 +439,8 @@ export async function vhdCommand(argv: string[]): Promise<number> {
   }
   try {
     // qemu-img users pass -f vpc to every verb; convert, measure and compare read raw too and parse -f themselves.
+    // vhd-util's verbs parse their own getopt letters (-f is a field there, not a format)
+    if (v.getopt) return await v.run(new Args(["--", ...given], []));
     const rest = verb === "convert" || verb === "measure" || verb === "compare" ? given : withoutFormat(given);
     if (rest.includes("--help") || rest.includes("-h")) {
       out(`usage: xenlab vhd ${v.usage}\n  ${v.help}`);

@@ -43,3 +43,4 @@ export * from "./block-status";
 export * from "./compare";
 export * from "./file-extents";
 export * from "./progress";
+export * from "./blktap";
