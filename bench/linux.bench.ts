@@ -9,12 +9,16 @@
  *  - linux.longhorn_boot_to_init_s (issue 16): the same bzImage and initrd as a Xen-enabled child
  *    of the Longhorn host, through the Xen hypercall adapter, to the same line on its PV console,
  *    beside the Xen host's boot of the same sample (QEMU's in the note).
+ *  - Every boot here is cold: each host gets a private, empty code cache (code-cache.ts), so a
+ *    sample's Longhorn boot or a later sample does not reuse the blocks of an earlier boot; what
+ *    the shared cache gives is measured by linux-cache.bench.ts.
  *  - linux.xen_boot_rss_mib: this process's peak resident memory after the boot with a 256 MiB
  *    guest, beside QEMU's peak (VmHWM) with the same 256 MiB guest.
  */
 import { resourceUsage } from "node:process";
 import { readFileSync } from "node:fs";
 import { XenHost } from "../src/xen/host";
+import { CodeCache } from "../src/machine/code-cache";
 import { HypervHost } from "../src/hyperv";
 import { INIT_FIRST_LINE, linuxGuest } from "../tests/support/linux-guest";
 import { qemuPvhBoot } from "../tests/support/qemu-pvh";
@@ -28,6 +32,7 @@ interface Sample { xenS: number; qemuS: number; instructions: number; rssMiB: nu
 function xenBoot(): { s: number; instructions: number } {
   const g = linuxGuest();
   const host = new XenHost({ pcpus: 1, memoryMiB: 512 });
+  host.machine.codeCache = new CodeCache();
   host.traceEnabled = false;
   let out = "";
   const t0 = nowMs();
@@ -44,6 +49,7 @@ function longhornBoot(): { s: number; instructions: number } {
   const g = linuxGuest();
   const t0 = nowMs();
   const hv = new HypervHost({ lps: 1, memoryMiB: 512 });
+  hv.machine.codeCache = new CodeCache();
   hv.traceEnabled = false;
   const p = hv.createChild({ name: "debian", memoryMiB: 256, pvh: new Uint8Array(readFileSync(g.bzImage)), ramdisk: new Uint8Array(readFileSync(g.initrd)), cmdline: "console=hvc0" });
   const r = hv.run({ until: () => p.console.includes(INIT_FIRST_LINE) || p.vp(0).state === "suspended", maxInstructions: 3e9 });

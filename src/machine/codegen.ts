@@ -14,6 +14,7 @@ import * as V from "./vec";
 import { Ctx, emit } from "./emit/index";
 import { MAX_BLOCK, flagLiveness, nextFop } from "./flag-analysis";
 import type { CachedBlock } from "./machine";
+import { Translation, contentHash } from "./code-cache";
 import type { Vcpu } from "./vcpu";
 
 const { Decoder, DecoderOptions, Code, DecoderError } = iced;
@@ -36,8 +37,49 @@ export interface Block extends CachedBlock {
   s1va: number; s1: Block | undefined; s2va: number; s2: Block | undefined;
 }
 
-/** Compiles the block at `va` (mode taken from the vCPU). */
+/**
+ * The block at `va` (mode taken from the vCPU): its translation comes from the machine's code
+ * cache when the same bytes were compiled at the same address before (by any machine in this
+ * process, or a loaded cache file), else it is decoded and emitted here. Only the frame facts
+ * (`frames`, `spans`, `key`) and the links are this machine's own.
+ */
 export function compileBlock(c: Vcpu, va: number, key: number, single: boolean): Block {
+  const machine = c.machine;
+  // Breakpoints end blocks early, so blocks compiled while any is set are neither reused nor kept.
+  const cache = machine.breakAddrs.size === 0 && !machine.keepSource ? machine.codeCache : undefined;
+  // The key's mode bits (code size, single-step) and the linear address (CS.base + va, which
+  // decides where the page ends) are what the translation depends on beside va and the bytes.
+  const mode = key % 8;
+  const lin0 = c.linearIp(va);
+  let t = cache?.find(c, va, lin0, mode);
+  let source = "";
+  if (t !== undefined) c.dispatch.reused++;
+  else {
+    const fresh = translate(c, va, mode, single);
+    t = fresh.t;
+    source = fresh.source;
+    if (cache !== undefined && fresh.cacheable) cache.add(t);
+  }
+  const ips = t.ips as number[];
+  const ip = ips[t.n]!;
+  const cb = lin0 - va;
+  const firstPage = lin0 - (lin0 & 4095);
+  // The bytes decoded, per frame: a store outside them leaves the block valid.
+  const frames: number[] = [Math.floor(c.fetchPhys(lin0) / 4096)];
+  const lastByte = ip - 1 + cb;
+  const spans = [lin0 & 4095, Math.min(4096, (lin0 & 4095) + (ip - va))];
+  if (lastByte - (lastByte & 4095) !== firstPage) {
+    frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
+    spans.push(0, (lastByte & 4095) + 1);
+  }
+  return { valid: true, single, frames, spans, key, va, fn: t.fn!, n: t.n, ips, source: machine.keepSource ? source : "", unimplemented: t.unimplemented as string[], s1va: NaN, s1: undefined, s2va: NaN, s2: undefined };
+}
+
+/**
+ * Decodes and emits the block at `va`. `cacheable` is false when the block ended for a reason
+ * other than its bytes and address (a breakpoint, or the next page not being readable now).
+ */
+function translate(c: Vcpu, va: number, mode: number, single: boolean): { t: Translation; source: string; cacheable: boolean } {
   const m64 = c.mode64;
   const code16 = c.code16;
   // `va` is the offset in CS (RIP); bytes are fetched, and pages tracked, at the linear address
@@ -59,17 +101,21 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
   let ended = false;
   let selfLoop = false;
   let ip = va;
+  let cacheable = true;
   try {
     while (decoded.length < (single ? 1 : MAX_BLOCK)) {
-      if (decoded.length > 0 && (ip + cb - ((ip + cb) & 4095) !== firstPage || c.hasBreakpoint(ip))) break;
+      if (decoded.length > 0 && ip + cb - ((ip + cb) & 4095) !== firstPage) break;
+      if (decoded.length > 0 && c.hasBreakpoint(ip)) { cacheable = false; break; }
       if (!decoder.canDecode) {
         if (decoded.length === 0) c.fetchPhys(lin0 + bytes.length); // raises the fetch fault for the next page
+        cacheable = false;
         break;
       }
       const ins = decoder.decode();
       if (decoder.lastError === DecoderError.NoMoreBytes) {
         ins.free();
         if (decoded.length === 0) c.fetchPhys(lin0 + bytes.length);
+        cacheable = false;
         break;
       }
       decoded.push(ins);
@@ -134,14 +180,7 @@ export function compileBlock(c: Vcpu, va: number, key: number, single: boolean):
     : `return function blk_${Math.abs(va).toString(16)}(c,R,H,lim){var aL=0,aH=0,bL=0,bH=0,rL=0,rH=0,dL=0,dH=0,t=0,ea=0,cy=0;\n${inner}\n};`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const fn = new Function("X", "V", source)(X, V) as BlockFn;
-  // The bytes decoded, per frame: a store outside them leaves the block valid.
-  const frames: number[] = [Math.floor(c.fetchPhys(lin0) / 4096)];
-  const lastByte = ip - 1 + cb;
-  const spans = [lin0 & 4095, Math.min(4096, (lin0 & 4095) + (ip - va))];
-  if (lastByte - (lastByte & 4095) !== firstPage) {
-    frames.push(Math.floor(c.fetchPhys(lastByte) / 4096));
-    spans.push(0, (lastByte & 4095) + 1);
-  }
-  return { valid: true, single, frames, spans, key, va, fn, n, ips, source: c.machine.keepSource ? source : "", unimplemented, s1va: NaN, s1: undefined, s2va: NaN, s2: undefined };
+  const decodedBytes = bytes.slice(0, ip - va);
+  const t: Translation = { va, lin: lin0, mode, bytes: decodedBytes, hash: contentHash(va, lin0, mode, decodedBytes), n, ips, unimplemented, fn, text: undefined };
+  return { t, source, cacheable };
 }
-

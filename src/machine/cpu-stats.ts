@@ -12,6 +12,8 @@ export class DispatchCounters {
   lookups = 0;
   /** Blocks compiled (decode cache misses). */
   compiled = 0;
+  /** Of those, whose code came from the code cache (the same bytes compiled before; code-cache.ts). */
+  reused = 0;
   /** Exits returned by `run`, by kind. */
   readonly exits = new Map<string, number>();
   /** Guest exceptions raised by instructions (delivered through the IDT), by vector name. */
@@ -34,6 +36,8 @@ export interface CpuStats {
   chained: number;
   lookups: number;
   compiled: number;
+  /** Of the compiled, taken from the process's code cache instead of decoded and emitted. */
+  reused: number;
   /** Blocks in the machine's decode cache now, and frames holding code. */
   cachedBlocks: number;
   codeFrames: number;
@@ -56,6 +60,7 @@ export function cpuStats(v: Vcpu): CpuStats {
     chained: Math.max(0, blocks - d.lookups),
     lookups: d.lookups,
     compiled: d.compiled,
+    reused: d.reused,
     cachedBlocks: v.machine.code.size,
     codeFrames,
     invalidations: v.machine.invalidations,

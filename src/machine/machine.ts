@@ -9,6 +9,7 @@ import { FrameUse, MachineMemory } from "./memory";
 import { P2m } from "./p2m";
 import { DomId, Gfn, Gpa, Mfn, PAGE_SIZE, gfn, mfn } from "./types";
 import { GuestPhysError, MachineError } from "./errors";
+import { CodeCache, sharedCodeCache } from "./code-cache";
 
 /** A compiled basic block (see codegen.ts); the machine only needs validity and its bytes. */
 export interface CachedBlock {
@@ -43,6 +44,11 @@ export class Machine {
   readonly codeFrames: Uint8Array;
   /** Per code frame, the 128-byte chunks its blocks were decoded from (see chunkBits). */
   private readonly codeChunks: Int32Array;
+  /**
+   * Translations by content (code-cache.ts): shared by every machine of the process unless set to
+   * a private cache, or to undefined to compile every block afresh.
+   */
+  codeCache: CodeCache | undefined = sharedCodeCache;
   /** Keep each compiled block's JavaScript source on the block (debugging the interpreter). */
   keepSource = false;
   /** Count of decode-cache invalidations (self-modifying code, loaders). */

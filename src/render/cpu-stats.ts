@@ -15,7 +15,7 @@ export class CpuStatsView {
     const kinds = (r: Record<string, number>) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
     return [
       `vCPU ${this.name}: ${s.instructions} instructions in ${s.blocks} blocks (${s.blocks ? (s.instructions / s.blocks).toFixed(1) : "0"} per block)`,
-      `  dispatch: ${s.chained} chained from the previous block${pct(s.chained, s.blocks)}, ${s.lookups} looked up${pct(s.lookups, s.blocks)}, ${s.compiled} compiled`,
+      `  dispatch: ${s.chained} chained from the previous block${pct(s.chained, s.blocks)}, ${s.lookups} looked up${pct(s.lookups, s.blocks)}, ${s.compiled} compiled (${s.reused} of them reused from the code cache)`,
       `  decode cache: ${s.cachedBlocks} blocks from ${s.codeFrames} code frames; ${s.invalidations} code-frame invalidations; ${s.tlbFlushes} TLB flushes`,
       `  exits: ${kinds(s.exits)}`,
       `  guest faults: ${kinds(s.faults)}`,
@@ -24,7 +24,7 @@ export class CpuStatsView {
 
   rows(): BarRow[] {
     const s = this.stats;
-    const rows: BarRow[] = [{ label: "blocks", parts: { chained: s.chained, "looked up": Math.max(0, s.lookups - s.compiled), compiled: s.compiled } }];
+    const rows: BarRow[] = [{ label: "blocks", parts: { chained: s.chained, "looked up": Math.max(0, s.lookups - s.compiled), compiled: s.compiled - s.reused, reused: s.reused } }];
     if (Object.keys(s.exits).length) rows.push({ label: "exits", parts: { ...s.exits } });
     if (Object.keys(s.faults).length) rows.push({ label: "guest faults", parts: { ...s.faults } });
     rows.push({ label: "invalidations", parts: { "code frames": s.invalidations, "TLB flushes": s.tlbFlushes } });
