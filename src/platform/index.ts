@@ -12,4 +12,3 @@ export * from "./devices";
 export * from "./ids";
 export * from "./lapic";
 export * from "./mmio";
-export * from "./real-mode";

@@ -43,11 +43,19 @@ function writeReg(cpu: Vcpu, reg: number, value: bigint): void {
 
 const signExtend = (v: bigint, from: number) => BigInt.asIntN(from * 8, v);
 
-/** The instruction at RIP, decoded in the vCPU's mode. */
+/** Code size of each mode: real mode and 16-bit protected-mode segments decode as 16-bit code. */
+const BITNESS = { long64: 64, protected32: 32, protected16: 16, real16: 16 } as const;
+
+/**
+ * The instruction at RIP, decoded at the vCPU's code size. Outside 64-bit mode RIP is an offset
+ * in CS: the bytes are fetched at CS.base + IP (a real-mode CS of F000 puts IP 0x1234 at
+ * 0xF1234), and the decoder's IP stays the offset, so nextIP is the next offset (wrapping at 64
+ * KiB in 16-bit code, as IP does).
+ */
 function decodeAt(cpu: Vcpu): iced.Instruction {
   const rip = cpu.getReg("rip");
-  const bytes = cpu.readVirt(rip, 15);
-  const dec = new iced.Decoder(cpu.mode === "long64" ? 64 : 32, bytes, iced.DecoderOptions.None);
+  const bytes = cpu.readVirt(cpu.mode === "long64" ? rip : cpu.linearIp(Number(rip)), 15);
+  const dec = new iced.Decoder(BITNESS[cpu.mode], bytes, iced.DecoderOptions.None);
   dec.ip = rip;
   const ins = dec.decode();
   dec.free();

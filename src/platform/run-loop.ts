@@ -23,11 +23,6 @@ export interface Personality<V extends SchedUnit> {
   scheduledIn?(v: V, t: number): void;
   /** Before each slice of a running vCPU (Xen injects a pending event upcall). */
   beforeSlice?(v: V, t: number): void;
-  /**
-   * Runs a slice itself when the vCPU executes code the interpreter does not (16-bit code: see
-   * real-mode.ts): the slice's exit, or undefined to run compiled code.
-   */
-  emulate?(v: V, budget: number): Exit | undefined;
   /** An exit of `v` at virtual time `t`. */
   handleExit(v: V, x: Exit, t: number): void;
   /** The exit to report when the emulator itself failed on a guest's code. */
@@ -178,7 +173,7 @@ export class RunLoop<V extends SchedUnit> {
       const before = cpu.icount;
       let exit: Exit;
       try {
-        exit = host.emulate?.(v, budget) ?? cpu.run(budget);
+        exit = cpu.run(budget);
       } catch (e) {
         if (e instanceof KeyboardInterrupt) throw e;
         // The emulator itself failed on this guest's code: the hypervisor stops that guest.

@@ -9,7 +9,7 @@
  */
 import { PageTypes } from "./pv/page-types";
 import { DOM0, DomId, Machine, domId, gva } from "../machine";
-import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock, runRealMode, runs16BitCode } from "../platform";
+import { DeviceBus, LocalApic, RunLoop, TraceRing, VcpuId, VirtualClock } from "../platform";
 import { initSipiOne } from "./init-sipi";
 import { HYPERCALL_NAMES, ShutdownReason, XEN_ERRNO } from "./abi";
 import type { Domain } from "./domain";
@@ -172,8 +172,6 @@ export class XenHost {
       units: () => this.allVcpus(),
       scheduledIn: (v, t) => this.publishTime(v, t),
       beforeSlice: (v) => this.delivery.deliverUpcall(v),
-      // 16-bit code (an AP between its startup IPI and protected mode) runs on the emulator.
-      emulate: (v, budget) => (v.cpu && runs16BitCode(v.cpu) ? runRealMode(v.cpu, budget) : undefined),
       handleExit: (v, x, t) => handleExit(this, v, x, t),
       emulationFailed: (v, e) => ({ kind: "unsupported", rip: gva(v.cpu!.rip), reason: `emulation failed: ${e.message}` }),
       betweenQuanta: () => this.toolstack.applyShutdownActions(),

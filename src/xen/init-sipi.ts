@@ -4,8 +4,8 @@
  * down and resets it and its local APIC; a startup IPI starts an uninitialised vCPU in real mode
  * at vector × 4096 (CS = vector << 8, IP = 0), which is how Linux brings its APs up on PVH
  * (native_cpu_up → wakeup_secondary_cpu_via_init). A second SIPI to a started vCPU is ignored,
- * as Xen ignores it. The real-mode code then runs on the platform's 16-bit emulator
- * (src/platform/real-mode.ts) until the trampoline's far jump into protected mode.
+ * as Xen ignores it. The vCPU itself then runs the real-mode code (src/machine/realmode.ts,
+ * emit/modes16.ts) and the trampoline's far jump into protected mode.
  */
 import type { Vcpu } from "../machine";
 import { APIC_BITS, LocalApic } from "../platform/lapic";
@@ -78,6 +78,10 @@ export function hvmVcpuResetState(v: SipiVcpu, cs: number, ip: number): boolean 
     cs: { selector: cs, long: false, db: false }, ss: 0, ds: 0, es: 0, fs: 0, gs: 0, fsBase: 0n, gsBase: 0n,
     gdtr: { base: 0n, limit: 0xffff }, idtr: { base: 0n, limit: 0xffff },
     tr: { selector: 0, base: 0n, limit: 0xffff }, ldtr: { selector: 0, base: 0n, limit: 0xffff }, cpl: 0,
+    // The hidden parts as hvm_vcpu_reset_state writes them (hvm_set_segment_register): CS base
+    // cs << 4, the data segments' base 0, every limit 0xffff, a 16-bit stack. Not the caches
+    // getState returned, which hold whatever mode the vCPU was in before (flat 4 GiB segments).
+    segCache: { es: 0, cs: cs << 4, ss: 0, ds: 0, limits: [0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff], ssBig: false },
   });
   cpu.setState(st);
   v.initialised = true;
