@@ -31,8 +31,9 @@ const KEY_OUTPUTS: Record<string, string[]> = {
   "10-linux-on-xen.ipynb": ["magic: '0x336ec578'", "cmdline: 'earlyprintk=xen console=hvc0 loglevel=7 xenlab.shell'", "memory_op(7, ", "Booting kernel on Xen PVH", "xenlab-initramfs: /init is running", "random: crng init done", "before: frontend 1, backend 2", "after:  frontend 4, backend 4", "hello from Linux", "reboot: System halted", "[xenstore]"],
   // A PV guest's update_va_mapping calls in Xen's trace, and the HVM guest's two-stage walk.
   "11-pv-hvm-pvh.ipynb": ["(d1) xen-3.0-x86_64", "update_va_mapping(0xffffffff80300000, 0x4010023, 2) = -EBUSY", "holds: \"hello from a PV guest!\\n\"", "-> guest-physical 0xf00000 -> machine frame", "hvm: {\"sched_op\":1}", "l4_page_table 1"],
-  // Linux's own lines on Longhorn, the adapter's translations, and the shell through the root-served ring.
-  "13-linux-on-longhorn.ipynb": ["guest OS id MICROSOFT WINDOWS_NT 6.0 SP1 build 6001", "Hypervisor detected: Xen HVM", "Booting kernel on Xen PVH", "xen:events: Xen HVM callback vector for event delivery is enabled", "event_channel_op(send)                       → HvSignalEvent", "vcpu_op(set_singleshot_timer)                → HV_X64_MSR_STIMER3_COUNT", "x86_64 GNU/Linux", "Xen adapter"],
+  // Linux's own lines on Longhorn, the adapter's translations, the shell through the root-served ring,
+  // and the file Linux wrote on the root-served VHD, read back by debugfs.
+  "13-linux-on-longhorn.ipynb": ["guest OS id MICROSOFT WINDOWS_NT 6.0 SP1 build 6001", "Hypervisor detected: Xen HVM", "Booting kernel on Xen PVH", "xen:events: Xen HVM callback vector for event delivery is enabled", "event_channel_op(send)                       → HvSignalEvent", "vcpu_op(set_singleshot_timer)                → HV_X64_MSR_STIMER3_COUNT", "x86_64 GNU/Linux", "Xen adapter", "blkfront: xvda: flush diskcache: enabled", "written on Longhorn"],
   // Ballooning and a checkpoint of the running kernel, in Linux's own words.
   "12-memory-and-mobility.ipynb": ["decrease_reservation calls gave back", "Saving to debian.chk new xl format", "written before the save", "slept after the restore"],
   "05-vhd.ipynb": ["BAT entry 50", "footer, moved to the new end of the file", "No errors were found on the image.", "parent's first sector is still all zeros: true"],
