@@ -24,7 +24,7 @@ const KEY_OUTPUTS: Record<string, string[]> = {
   "03-memory.ipynb": ["dom2 debian", "gfn 0x2-0x2 -> mfn", "PT   table 0x13000 [256]", "permit_access"],
   "04-event-channels-and-xenstore.ipynb": ["frontend offers port 3", "port   3 interdomain -> d0:3  [demo]", "dom0's backend was notified 3 times", "event_channel_op(4, 0x180004, 0)"],
   "06-pv-block.ipynb": ["backend/qdisk/1/51728/state = \"2\"", "README.TXT 42 bytes", "Virtual Server 2005 disks, served by Xen.", "device xvdb: data.vhd"],
-  "09-performance.ipynb": ["pv           508 instructions     51 VM exits", "emulated   15458 instructions   3051 VM exits {\"io\":3050,\"hypercall\":1}", "60x the exits", "emulated    3051 exits  io 3050, hypercall 1"],
+  "09-performance.ipynb": ["pv           508 instructions     51 VM exits", "emulated   15458 instructions   3051 VM exits {\"io\":3050,\"hypercall\":1}", "60x the exits", "emulated    3051 exits  io 3050, hypercall 1", "'traps the VMM saw (r13)': 1", "'IF after the popfq (bit 9 of r14)': 1", "'VM exits': { hypercall: 1 }"],
   "08-virtual-server-import.ipynb": ["Virtual Server VM \"W2K3\": 384 MiB, 1 drives, 0 NICs, undo disks off (utf-16le)", "disk = [ 'format=vhd,vdev=hda,access=rw,target=", "Hyper-V partition 2 \"W2K3\" created"],
   "07-longhorn.ipynb": ['vendor "Microsoft Hv", highest leaf 0x40000006, interface "Hv#1"', "guest OS id MICROSOFT WINDOWS_NT 6.0 SP1 build 6001", "VMBus version supported: 1", 'console: "Hello from Xen on Longhorn\\n"', "console_io(write, 27) = 0 -> HvPostMessage"],
   // Linux's own lines, and the start info read out of guest memory at %ebx.
