@@ -153,6 +153,14 @@ host.run({ until: () => /\\/ # (\\x1b\\[6n)?$/.test(vm.consoleLog), maxInstructi
   ["13-linux-on-longhorn", 1, "reads another sysfs file and prints the version lines itself", ['sh("cat /sys/hypervisor/type");\nconsole.log("4\\n17\\n.0-xenlab");\nanswer1 = "4.17.0-xenlab";']],
   // Linux's real uptime, but the reference counter assumed to be the same clock (no offset).
   ["13-linux-on-longhorn", 2, "asks Linux but assumes the reference counter reads the same", ['const u = Number(sh("cat /proc/uptime").split(" ")[0]);\nanswer2 = { uptime: u, reference: u };']],
+  ["01-domains-and-vcpus", 2, "pauses win2003 so that debian gets the whole pCPU", ["%xl pause win2003\n%run 1200ms"]],
+  ["03-memory", 1, "assumes guest-physical frame 0x100 is machine frame 0x100", ["answer1 = 0x100;"]],
+  ["03-memory", 2, "grants dom0 write access (no GTF_readonly)", ['host.domain("win2003").gnttab.setEntry(grantRef(8), domId(0), gfn(0x200), GTF_permit_access);']],
+  ["03-memory", 2, "grants the read-only access to another domain", ['host.domain("win2003").gnttab.setEntry(grantRef(8), domId(1), gfn(0x200), GTF_permit_access | GTF_readonly);']],
+  ["04-event-channels-and-xenstore", 1, "publishes ex1's console port instead of allocating one", ['const ex1 = host.createLabDomain("ex1", Uint8Array.from([0xf4]), { paused: true });\nconst dir = `/local/domain/${ex1.id}`;\nhost.xenstore.write(`${dir}/device/vif/0/event-channel`, host.xenstore.read(`${dir}/console/port`));\nhost.xenstore.write(`${dir}/device/vif/0/state`, "3");']],
+  ["04-event-channels-and-xenstore", 1, "publishes a port number it never allocated", ['const ex1 = host.createLabDomain("ex1", Uint8Array.from([0xf4]), { paused: true });\nhost.xenstore.write(`/local/domain/${ex1.id}/device/vif/0/event-channel`, "9");\nhost.xenstore.write(`/local/domain/${ex1.id}/device/vif/0/state`, "3");']],
+  ["06-pv-block", 1, "attaches a copy of data.vhd under the snapshot's name", ['fs.copyFileSync("data.vhd", "data-snap.vhd");', "%xl block-attach fileserver 'format=vhd, vdev=xvdc, access=ro, target=data-snap.vhd'"]],
+  ["06-pv-block", 1, "attaches the snapshot read-write", ["%vhd snapshot data.vhd data-snap.vhd\n%xl block-attach fileserver 'format=vhd, vdev=xvdc, access=rw, target=data-snap.vhd'"]],
   ["09-performance", 2, "logs the expected lines", ['host.createLabDomain("batched", Uint8Array.from([0xf4]));\nfor (let i = 0; i < 50; i++) host.log("(d3) Paravirtual: one hypercall carries the whole line. .........", false);\nhost.run({ ns: 1e6 });']],
 ];
 
