@@ -58,6 +58,9 @@ export const ROOT_PRIVILEGES =
   HV_PRIV.AccessMemoryPool | HV_PRIV.CreatePort | HV_PRIV.ConnectPort | HV_PRIV.AccessStats | HV_PRIV.Debugging |
   HV_PRIV.CpuManagement;
 
+/** CPUID 0x40000003 EDX feature bits (Linux's hyperv-tlfs.h): the TSC/APIC frequency MSRs answer. */
+export const HV_FEATURE = { FREQUENCY_MSRS_AVAILABLE: 1 << 8 } as const;
+
 /** CPUID 0x40000004 EAX recommendations (hvgdk_mini.h HV_X64_*_RECOMMENDED). */
 export const HV_RECOMMEND = {
   AS_SWITCH: 1 << 0,
@@ -81,6 +84,11 @@ export const HV_MSR = {
   REFERENCE_TSC: 0x40000021,
   TSC_FREQUENCY: 0x40000022,
   APIC_FREQUENCY: 0x40000023,
+  /** The APIC MSRs under ApicRegisterAccess (Linux's hyperv-tlfs.h HV_X64_MSR_EOI/ICR/TPR/VP_ASSIST_PAGE). */
+  EOI: 0x40000070,
+  ICR: 0x40000071,
+  TPR: 0x40000072,
+  VP_ASSIST_PAGE: 0x40000073,
   SCONTROL: 0x40000080,
   SVERSION: 0x40000081,
   SIEFP: 0x40000082,

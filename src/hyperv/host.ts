@@ -15,7 +15,7 @@ import type { DomId } from "../machine";
 import type { Exit } from "../machine";
 import { KeyboardInterrupt } from "../interrupt";
 import { DeviceBus, Pcpu, RunLoop, TraceRing, VirtualClock, vcpuId } from "../platform";
-import { LocalApic } from "../platform/lapic";
+import { APIC_BUS_CYCLE_NS, LocalApic } from "../platform/lapic";
 import { pvhMsrs } from "../xen/pvh-msrs";
 import { VpScheduler } from "./vp-scheduler";
 import { xenCpuid } from "../xen/cpuid";
@@ -28,13 +28,16 @@ import { VmbusServer } from "./vmbus";
 import { XenAdapter, TAGGED_HV_PAGE_PREFIX } from "./xen-adapter";
 import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
 import { loadPvh } from "./pvh";
+import { BOOT_CS, loadLinuxBzImage } from "./linux-boot";
+import { hypervFirmwareTables } from "./firmware-acpi";
+import { COM1_PORT, Uart16550 } from "../platform/uart16550";
 import { buildAcpiTables, lapicId } from "../xen/loader/acpi";
 import type { BlockDevice } from "../vhd/block-device";
 import { partitionId, type ConnectionId, type PartitionId } from "./ids";
 import { VhdDisk } from "../vhd/vhd-disk";
 import { readVmc, VmcImport } from "./vmc";
 import {
-  CHILD_PRIVILEGES, HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MAP_GPA, HV_MSR, HV_RECOMMEND, HV_REG, HV_STATUS, HV_SYNIC_VERSION_1,
+  CHILD_PRIVILEGES, HV_FEATURE, HV_PRIV, HV_CPUID, HV_INTERFACE_SIGNATURE, HV_MAP_GPA, HV_MSR, HV_RECOMMEND, HV_REG, HV_STATUS, HV_SYNIC_VERSION_1,
   HV_VENDOR, HVCALL, HVMSG, ROOT_PRIVILEGES, SINT_MASKED, STIMER, TSC_PAGE, hvStatusName,
 } from "./tlfs";
 
@@ -105,7 +108,12 @@ export interface ChildOptions {
   xenAdapter?: boolean;
   /** A PVH kernel (ELF with XEN_ELFNOTE_PHYS32_ENTRY, or a bzImage carrying one), booted as Xen boots it; implies xenAdapter. */
   pvh?: Uint8Array;
-  /** With pvh: an initrd, passed as hvm_start_info's first module. */
+  /**
+   * A bzImage booted natively, enlightened: Linux's x86 64-bit boot protocol (src/hyperv/linux-boot.ts)
+   * with Hyper-V's firmware ACPI tables (VMBus and COM1 in the DSDT) and COM1 as its console.
+   */
+  linux?: Uint8Array;
+  /** With pvh: an initrd, passed as hvm_start_info's first module; with linux: boot_params' ramdisk. */
   ramdisk?: Uint8Array;
   cmdline?: string;
 }
@@ -207,11 +215,13 @@ export class HypervHost {
   // =========================================================================================
 
   private pendingName: string | undefined;
+  private pendingPrivileges: bigint | undefined;
 
   newPartition(parent: Partition, flags: bigint, compatibilityVersion: number): Partition {
     const id = partitionId(this.nextPartitionId++);
-    const p = new Partition(this, id, this.pendingName ?? `partition-${id}`, "child", CHILD_PRIVILEGES, parent, { flags, compatibilityVersion });
+    const p = new Partition(this, id, this.pendingName ?? `partition-${id}`, "child", this.pendingPrivileges ?? CHILD_PRIVILEGES, parent, { flags, compatibilityVersion });
     this.pendingName = undefined;
+    this.pendingPrivileges = undefined;
     this.partitions.set(id, p);
     this.log.push(`partition ${id} "${p.name}" created by ${parent.id}`);
     return p;
@@ -449,6 +459,10 @@ export class HypervHost {
     const nvps = opts.vps ?? 1;
     const u64s = (...v: (bigint | number)[]) => { const b = new Uint8Array(v.length * 8); const d = new DataView(b.buffer); v.forEach((x, i) => d.setBigUint64(i * 8, BigInt(x), true)); return b; };
     this.pendingName = opts.name;
+    // A natively booted guest gets a guest partition's privileges: no AccessPartitionId (that is
+    // the root's; Linux 6.1's hv_get_partition_id reads its answer through the root-only per-CPU
+    // output page, a NULL pointer in a guest).
+    if (opts.linux) this.pendingPrivileges = CHILD_PRIVILEGES & ~HV_PRIV.AccessPartitionId;
     const cr = this.rootCall(HVCALL.CREATE_PARTITION, u64s(0, 0, 0), { outSize: 8 });
     this.mustSucceed("HvCreatePartition", cr);
     const id = Number(new DataView(cr.output.buffer).getBigUint64(0, true));
@@ -485,6 +499,21 @@ export class HypervHost {
     } else if (opts.code) {
       if (CHILD_LAYOUT.image + opts.code.length > memPages * PAGE_SIZE) throw new HypervError("INVALID_PARAMETER", `code (${opts.code.length} bytes at 0x${CHILD_LAYOUT.image.toString(16)}) does not fit in ${opts.memoryMiB ?? 16} MiB`);
       g.write(CHILD_LAYOUT.image, opts.code);
+    }
+    if (opts.linux) {
+      if (opts.pvh || opts.xenAdapter || opts.elf || opts.code) throw new HypervError("INVALID_PARAMETER", "linux boots a bzImage natively: it cannot be combined with pvh, xenAdapter, elf or code");
+      const acpi = hypervFirmwareTables(nvps);
+      for (const t of acpi.pages) for (let i = 0; i < Math.ceil(t.bytes.length / PAGE_SIZE); i++) this.rootMapNewPage(p, t.at / PAGE_SIZE + i);
+      const boot = loadLinuxBzImage(g, opts.linux, memPages, opts.cmdline ?? "", opts.ramdisk, acpi);
+      p.uart = new Uart16550(COM1_PORT, (s) => { p.console += s; });
+      // boot.rst's 64-bit entry state: long mode, the loader's identity map, __BOOT_CS, RSI = zero page.
+      this.setVpRegisters(id, 0, [
+        [HV_REG.CR4, 0x20n, 0n], [HV_REG.CR3, BigInt(boot.cr3), 0n], [HV_REG.EFER, 0x500n, 0n],
+        [HV_REG.CR0, 0x80000033n, 0n], [HV_REG.CS, 0n, 0xffffffffn | (BigInt(BOOT_CS) << 32n) | (BigInt(0xa09b) << 48n)],
+        [HV_REG.RIP, BigInt(boot.entry), 0n], [HV_REG.RSI, BigInt(boot.zeroPage), 0n], [HV_REG.RFLAGS, 2n, 0n],
+      ]);
+      if (!opts.paused) this.setVpRegisters(id, 0, [[HV_REG.EXPLICIT_SUSPEND, 0n, 0n]]);
+      return p;
     }
     if (opts.pvh) {
       // The firmware's ACPI tables (RSDP, XSDT, FADT, MADT with one LAPIC per VP, DSDT) at the
@@ -574,7 +603,9 @@ export class HypervHost {
       case HV_CPUID.VENDOR_AND_MAX_FUNCTIONS: return [HV_CPUID.HARDWARE_FEATURES, HV_VENDOR[0], HV_VENDOR[1], HV_VENDOR[2]];
       case HV_CPUID.INTERFACE: return [HV_INTERFACE_SIGNATURE, 0, 0, 0];
       case HV_CPUID.VERSION: return [HV_VERSION.build, (HV_VERSION.major << 16) | HV_VERSION.minor, HV_VERSION.servicePack, (HV_VERSION.branch << 24) | HV_VERSION.number];
-      case HV_CPUID.FEATURES: return [Number(p.privileges & 0xffffffffn), Number(p.privileges >> 32n), 0, 0];
+      // EDX: the frequency MSRs this host answers (Linux then takes tsc_khz and the LAPIC timer's
+      // rate from them instead of calibrating against a PIT the platform does not have).
+      case HV_CPUID.FEATURES: return [Number(p.privileges & 0xffffffffn), Number(p.privileges >> 32n), 0, p.has("FrequencyAccess") ? HV_FEATURE.FREQUENCY_MSRS_AVAILABLE : 0];
       case HV_CPUID.ENLIGHTMENT_INFO: return [HV_RECOMMEND.REMOTE_TLB_FLUSH | HV_RECOMMEND.LOCAL_TLB_FLUSH | HV_RECOMMEND.RELAXED_TIMING, 0xffffffff, 0, 0];
       case HV_CPUID.IMPLEMENT_LIMITS: return [this.maxVpsPerPartition, this.lps, 0, 0];
       case HV_CPUID.HARDWARE_FEATURES: return [0, 0, 0, 0];
@@ -600,7 +631,10 @@ export class HypervHost {
         return p.referenceTime(this.vpNow(vp));
       case HV_MSR.REFERENCE_TSC: return need("ReferenceTscAccess") ? p.referenceTscMsr : undefined;
       case HV_MSR.TSC_FREQUENCY: return need("FrequencyAccess") ? BigInt(this.cpuMHz) * 1_000_000n : undefined;
-      case HV_MSR.APIC_FREQUENCY: return need("FrequencyAccess") ? 200_000_000n : undefined;
+      // The platform LAPIC's bus clock (one count per APIC_BUS_CYCLE_NS before the divider).
+      case HV_MSR.APIC_FREQUENCY: return need("FrequencyAccess") ? BigInt(1e9 / APIC_BUS_CYCLE_NS) : undefined;
+      case HV_MSR.VP_ASSIST_PAGE: return need("ApicAccess") ? vp.vpAssistMsr : undefined;
+      case HV_MSR.TPR: case HV_MSR.ICR: return need("ApicAccess") ? this.apicMsr(vp, msr) : undefined;
       case HV_MSR.SCONTROL: return need("SynicAccess") ? s.scontrol : undefined;
       case HV_MSR.SVERSION: return need("SynicAccess") ? HV_SYNIC_VERSION_1 : undefined;
       case HV_MSR.SIEFP: return need("SynicAccess") ? s.siefp : undefined;
@@ -643,6 +677,13 @@ export class HypervHost {
         p.referenceTscMsr = value & ~0xffen;
         if (value & 1n) this.writeTscPage(p);
         return true;
+      case HV_MSR.VP_ASSIST_PAGE:
+        if (!need("ApicAccess")) return false;
+        vp.vpAssistMsr = value & ~0xffen;
+        if (value & 1n) this.zeroPage(p, Number(value & ~0xfffn));
+        return true;
+      case HV_MSR.EOI: case HV_MSR.ICR: case HV_MSR.TPR:
+        return need("ApicAccess") && this.apicMsr(vp, msr, value) !== undefined;
       case HV_MSR.SCONTROL: if (!need("SynicAccess")) return false; s.scontrol = value & 1n; s.refresh(); return true;
       case HV_MSR.SIEFP: if (!need("SynicAccess")) return false; s.siefp = value & ~0xffen; if (value & 1n) this.zeroPage(p, s.siefpGpa); return true;
       case HV_MSR.SIMP: if (!need("SynicAccess")) return false; s.simp = value & ~0xffen; if (value & 1n) { this.zeroPage(p, s.simpGpa); s.refresh(); } return true;
@@ -669,6 +710,16 @@ export class HypervHost {
       return true;
     }
     return false;
+  }
+
+  /**
+   * HV_X64_MSR_EOI/ICR/TPR are the local APIC's EOI, ICR and TPR registers (TLFS "Synthetic
+   * APIC MSRs"): the platform LAPIC's x2APIC MSRs 0x80b, 0x830, 0x808 answer them.
+   */
+  private apicMsr(vp: VirtualProcessor, msr: number, value?: bigint): bigint | undefined {
+    const x2 = msr === HV_MSR.EOI ? 0x80b : msr === HV_MSR.ICR ? 0x830 : 0x808;
+    if (value === undefined) { const v = this.lapic.rdmsr(vp.platform, x2); return v === "gp" ? undefined : v; }
+    return this.lapic.wrmsr(vp.platform, x2, value) === "gp" ? undefined : value;
   }
 
   private zeroPage(p: Partition, gpa: number): void {
@@ -792,6 +843,11 @@ export class HypervHost {
       case "rdmsr": { const v = this.rdmsr(vp, x.msr); if (v === undefined) return refuse(EXC_GP, 0, x.rip); cpu.completeRdmsr(v); return true; }
       case "wrmsr": return this.wrmsr(vp, x.msr, x.value) ? true : refuse(EXC_GP, 0, x.rip);
       case "io":
+        if (p.uart?.claims(x.port)) {
+          if (x.direction === "out") p.uart.write(x.port, x.value);
+          else cpu.completeIn(x.size, p.uart.read(x.port));
+          return true;
+        }
         // Port 0xE9: the debug console (as QEMU's and Bochs' debugcon).
         if (x.port === DEBUGCON_PORT && x.direction === "out") p.console += String.fromCharCode(x.value & 0xff);
         else if (x.direction === "in") cpu.completeIn(x.size, unclaimedPortRead(x.size));

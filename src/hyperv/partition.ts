@@ -4,6 +4,7 @@
  * (its id); a child's pages are the root's, mapped with HvMapGpaPages, as in Hyper-V where all
  * memory belongs to the root until deposited or mapped.
  */
+import type { Uart16550 } from "../platform/uart16550";
 import type { VcpuId } from "../platform";
 import { DomId, domId, GuestPhysical, Mfn, Vcpu } from "../machine";
 import { display, MimeBundle } from "../mime";
@@ -36,6 +37,8 @@ export class VirtualProcessor implements SchedUnit {
   /** Virtual ns when it last left an LP (round-robin order). */
   lastScheduledOut = -1;
   readonly synic: Synic;
+  /** HV_X64_MSR_VP_ASSIST_PAGE as the guest wrote it (bit 0 enable, page address in 63:12). */
+  vpAssistMsr = 0n;
   readonly stimers: SyntheticTimer[] = Array.from({ length: HV_SYNIC_STIMER_COUNT }, () => ({ config: 0n, count: 0n, fired: 0 }));
   /** Virtual ns this VP has run (HV_X64_MSR_VP_RUNTIME, in 100 ns units when read). */
   runtimeNs = 0;
@@ -92,8 +95,10 @@ export class Partition {
   xenAdapter: XenAdapter | undefined;
   /** SCHEDOP_shutdown reason, once a Xen-enabled guest shut down. */
   shutdownReason: number | undefined;
-  /** Debug console output (port 0xE9, as QEMU/Bochs debugcon). */
+  /** Debug console output (port 0xE9, as QEMU/Bochs debugcon), and COM1's when it has one. */
   console = "";
+  /** COM1, for a child booted natively by Linux's boot protocol (createChild({ linux })). */
+  uart: Uart16550 | undefined;
   /** Virtual ns at creation. */
   readonly createdNs: number;
   /**

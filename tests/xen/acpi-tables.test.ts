@@ -1,38 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildAcpiTables, FADT_HW_REDUCED_ACPI, LAPIC_BASE_ADDRESS } from "../../src/xen/loader/acpi";
-
-/** Each table cut out of the pages, as a file for ACPICA's disassembler. */
-function tableFiles(vcpus: number, online: number): Map<string, string> {
-  const t = buildAcpiTables(vcpus, online);
-  const flat = new Map<number, number>();
-  for (const p of t.pages) p.bytes.forEach((v, i) => flat.set(p.at + i, v));
-  const read = (at: number, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => flat.get(at + i) ?? 0));
-  const dir = mkdtempSync(join(tmpdir(), "xenlab-acpi-"));
-  const out = new Map<string, string>();
-  for (const [sig, at] of Object.entries(t.tables)) {
-    const len = read(at + 4, 4).readUInt32LE();
-    const f = join(dir, `${sig.toLowerCase()}.dat`);
-    writeFileSync(f, read(at, len));
-    out.set(sig, f);
-  }
-  const rsdp = join(dir, "rsdp.dat");
-  writeFileSync(rsdp, read(t.rsdp, 36));
-  out.set("RSDP", rsdp);
-  return out;
-}
-
-/** `iasl -d` (Debian acpica-tools): the disassembly, with its checksum verdict. */
-const iasl = (file: string) => {
-  execFileSync("iasl", ["-d", file], { cwd: join(file, ".."), stdio: "pipe" });
-  return readFileSync(file.replace(/\.dat$/, ".dsl"), "utf8");
-};
+import { iasl, tableFiles } from "../support/acpi-files";
 
 describe("the ACPI tables libxl builds for a PVH domU, read by ACPICA's iasl", () => {
-  const files = tableFiles(4, 2);
+  const files = tableFiles(buildAcpiTables(4, 2));
 
   it("RSDP revision 2 points at the XSDT, which lists the FADT and the MADT, every checksum valid", () => {
     // ACPI §5.2.5.3: "RSD PTR ", both checksums zero, revision 2, the XSDT's address at 24.

@@ -19,20 +19,21 @@ export const LAPIC_BASE_ADDRESS = 0xfee00000;
 export const lapicId = (vcpu: number): number => vcpu * 2;
 /** ACPI 5.0 FADT Flags bit 20: HW_REDUCED_ACPI. */
 export const FADT_HW_REDUCED_ACPI = 1 << 20;
-/** The OEM fields libacpi writes (build.c ACPI_OEM_ID / ACPI_OEM_TABLE_ID). */
-const OEM_ID = "Xen", OEM_TABLE_ID = "HVM", CREATOR_ID = "HVML";
+/** Who the firmware says made the tables: libacpi's build.c ACPI_OEM_ID / ACPI_OEM_TABLE_ID by default. */
+export interface AcpiOem { oemId: string; oemTableId: string; creatorId: string }
+export const XEN_OEM: AcpiOem = { oemId: "Xen", oemTableId: "HVM", creatorId: "HVML" };
 
 const FADT_SIZE = 268; // ACPI 5.0 FADT (revision 5), up to SLEEP_STATUS_REG
 const HEADER = 36;
 
-function header(b: Buffer, sig: string, length: number, revision: number): void {
+function header(b: Buffer, sig: string, length: number, revision: number, oem: AcpiOem): void {
   b.write(sig, 0, "latin1");
   b.writeUInt32LE(length, 4);
   b[8] = revision;
-  b.write(OEM_ID.padEnd(6, " "), 10, "latin1");
-  b.write(OEM_TABLE_ID.padEnd(8, " "), 16, "latin1");
+  b.write(oem.oemId.padEnd(6, " "), 10, "latin1");
+  b.write(oem.oemTableId.padEnd(8, " "), 16, "latin1");
   b.writeUInt32LE(0, 24); // OEM revision
-  b.write(CREATOR_ID, 28, "latin1");
+  b.write(oem.creatorId, 28, "latin1");
   b.writeUInt32LE(0, 32); // creator revision
 }
 
@@ -45,7 +46,7 @@ function checksum(b: Buffer, at: number, len = b.length): void {
 }
 
 /** AML PkgLength (ACPI §20.2.4): one byte below 64, else the low nibble plus 1-3 more bytes. */
-function pkgLength(bodyLen: number): number[] {
+export function pkgLength(bodyLen: number): number[] {
   for (let extra = 0; extra < 4; extra++) {
     const total = bodyLen + 1 + extra;
     if (extra === 0 && total < 64) return [total];
@@ -57,10 +58,10 @@ function pkgLength(bodyLen: number): number[] {
   }
   throw new Error(`AML package of ${bodyLen} bytes is too long`);
 }
-const nameSeg = (s: string) => [...Buffer.from(s.padEnd(4, "_"), "latin1")];
+export const nameSeg = (s: string): number[] => [...Buffer.from(s.padEnd(4, "_"), "latin1")];
 
-/** DSDT: Scope (\_SB) { Device (PRnn) { Name (_HID, "ACPI0007") Name (_UID, n) } ... }. */
-function dsdt(vcpus: number): Buffer {
+/** DSDT: Scope (\_SB) { Device (PRnn) { Name (_HID, "ACPI0007") Name (_UID, n) } ... <devices> }. */
+function dsdt(vcpus: number, oem: AcpiOem, extra: readonly number[]): Buffer {
   const devices: number[] = [];
   for (let i = 0; i < vcpus; i++) {
     const body = [
@@ -70,10 +71,10 @@ function dsdt(vcpus: number): Buffer {
     ];
     devices.push(0x5b, 0x82, ...pkgLength(body.length), ...body); // DeviceOp
   }
-  const scopeBody = [0x5c, ...nameSeg("_SB"), ...devices]; // RootChar "\" then _SB_
+  const scopeBody = [0x5c, ...nameSeg("_SB"), ...devices, ...extra]; // RootChar "\" then _SB_
   const aml = Buffer.from([0x10, ...pkgLength(scopeBody.length), ...scopeBody]); // ScopeOp
   const b = Buffer.alloc(HEADER + aml.length);
-  header(b, "DSDT", b.length, 2);
+  header(b, "DSDT", b.length, 2, oem);
   aml.copy(b, HEADER);
   checksum(b, 9);
   return b;
@@ -82,9 +83,9 @@ function dsdt(vcpus: number): Buffer {
 /** acpi2_0.h IAPC_BOOT_ARCH bits. */
 export const ACPI_FADT_NO_VGA = 1 << 2, ACPI_FADT_NO_CMOS_RTC = 1 << 5;
 
-function fadt(dsdtAt: number): Buffer {
+function fadt(dsdtAt: number, oem: AcpiOem): Buffer {
   const b = Buffer.alloc(FADT_SIZE);
-  header(b, "FACP", FADT_SIZE, 5);
+  header(b, "FACP", FADT_SIZE, 5, oem);
   b.writeUInt32LE(dsdtAt, 40); // DSDT (32-bit)
   b.writeUInt32LE(FADT_HW_REDUCED_ACPI, 112); // Flags: no PM timer, SCI, fixed registers
   // IAPC_BOOT_ARCH as libacpi's build.c sets it for libxl's PVH table_flags (no ACPI_HAS_VGA,
@@ -97,9 +98,9 @@ function fadt(dsdtAt: number): Buffer {
   return b;
 }
 
-function madt(vcpus: number, online: number): Buffer {
+function madt(vcpus: number, online: number, oem: AcpiOem): Buffer {
   const b = Buffer.alloc(44 + 8 * vcpus);
-  header(b, "APIC", b.length, 2);
+  header(b, "APIC", b.length, 2, oem);
   b.writeUInt32LE(LAPIC_BASE_ADDRESS, 36); // Local Interrupt Controller Address
   b.writeUInt32LE(0, 40); // Flags: no PCAT_COMPAT (there are no 8259s)
   for (let i = 0; i < vcpus; i++) {
@@ -123,8 +124,11 @@ export interface AcpiTables {
   tables: Record<string, number>;
 }
 
-/** The tables for `vcpus` vCPUs (max_vcpus), `online` of them up at boot. */
-export function buildAcpiTables(vcpus: number, online = vcpus, base = ACPI_INFO_PHYSICAL_ADDRESS): AcpiTables {
+/**
+ * The tables for `vcpus` vCPUs (max_vcpus), `online` of them up at boot; `oem` names the firmware,
+ * `devices` is AML for more Device objects in \_SB (a firmware's VMBus or serial port).
+ */
+export function buildAcpiTables(vcpus: number, online = vcpus, base = ACPI_INFO_PHYSICAL_ADDRESS, oem: AcpiOem = XEN_OEM, devices: readonly number[] = []): AcpiTables {
   const PAGE = 4096;
   const tablesAt = base + PAGE; // the first page is hvmloader's acpi_info (left zero: no PM or TPM info for PVH)
   const parts: [string, Buffer][] = [];
@@ -136,12 +140,12 @@ export function buildAcpiTables(vcpus: number, online = vcpus, base = ACPI_INFO_
     at = here + ((b.length + 15) & ~15); // libacpi aligns tables to 16
     return here;
   };
-  const dsdtAt = place("DSDT", () => dsdt(vcpus));
-  const fadtAt = place("FACP", () => fadt(dsdtAt));
-  const madtAt = place("APIC", () => madt(vcpus, online));
+  const dsdtAt = place("DSDT", () => dsdt(vcpus, oem, devices));
+  const fadtAt = place("FACP", () => fadt(dsdtAt, oem));
+  const madtAt = place("APIC", () => madt(vcpus, online, oem));
   const xsdtAt = place("XSDT", () => {
     const b = Buffer.alloc(HEADER + 16);
-    header(b, "XSDT", b.length, 1);
+    header(b, "XSDT", b.length, 1, oem);
     b.writeBigUInt64LE(BigInt(fadtAt), 36);
     b.writeBigUInt64LE(BigInt(madtAt), 44);
     checksum(b, 9);
@@ -153,7 +157,7 @@ export function buildAcpiTables(vcpus: number, online = vcpus, base = ACPI_INFO_
   const rsdpAt = tablesAt + tableBytes.length;
   const rsdp = Buffer.alloc(36);
   rsdp.write("RSD PTR ", 0, "latin1");
-  rsdp.write(OEM_ID.padEnd(6, " "), 9, "latin1");
+  rsdp.write(oem.oemId.padEnd(6, " "), 9, "latin1");
   rsdp[15] = 2; // revision 2: XSDT
   rsdp.writeUInt32LE(0, 16); // no RSDT (libacpi builds one too; Linux takes the XSDT when revision >= 2)
   rsdp.writeUInt32LE(36, 20);
