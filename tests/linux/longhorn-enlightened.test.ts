@@ -64,5 +64,5 @@ describe("Debian's kernel on the Longhorn host, enlightened, by Linux's x86 boot
     p.uart!.input("cat /sys/devices/system/clocksource/clocksource0/current_clocksource\r");
     const s = hv.run({ until: () => /hyperv_clocksource_tsc_page\r?\n[\s\S]*\/ # /.test(p.console.slice(before)), maxInstructions: 1_000_000_000 });
     expect(s.stoppedBy, p.console.slice(before)).toBe("until");
-  });
+  }, 1_800_000);
 });
