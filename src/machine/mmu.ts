@@ -107,7 +107,7 @@ export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
       if (acc === 1 && !rw && (user || (c.cr0 & CR0_WP))) throw new GuestFault(Vector.PF, pfec | PFEC_P, "write to read-only page", va);
       if (acc === 2 && nx) throw new GuestFault(Vector.PF, pfec | PFEC_P, "execute from no-execute page", va);
       if (acc === 1) nl |= PTE_D;
-      if (nl !== el) c.ptWrite(view, m, ea % PAGE_SIZE, nl);
+      if (nl !== el) ptUpdate(c, view, m, ea, nl, va);
       const dirty = (nl & PTE_D) !== 0;
       c.walkPerm = dirty && (rw || (!user && !(c.cr0 & CR0_WP))) ? WP_WRITABLE_NOW : 0;
       if (level < 3) c.largePagesCached = true;
@@ -121,10 +121,20 @@ export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
       }
       return base;
     }
-    if (nl !== el) c.ptWrite(view, m, ea % PAGE_SIZE, nl);
+    if (nl !== el) ptUpdate(c, view, m, ea, nl, va);
     table = base;
   }
   throw new MachineError("unreachable page walk state");
+}
+
+/**
+ * The walker's accessed/dirty update is a write to the table's frame: under EPT/NPT it needs the
+ * frame writable in the P2M, else it exits as a write fault (how Xen's log-dirty mode sees guest
+ * page tables change).
+ */
+function ptUpdate(c: Vcpu, view: DataView, m: number, ea: number, nl: number, va: number): void {
+  if ((c.p2m.raw(Math.floor(ea / PAGE_SIZE)) & 1) === 0) throw new ExitSignal({ kind: "gpa-fault", gpa: ea as Gpa, access: "write", rip: 0 as Gva, va: va as Gva });
+  c.ptWrite(view, m, ea % PAGE_SIZE, nl);
 }
 
 export function ptWrite(c: Vcpu, view: DataView, m: number, off: number, lo: number): void {

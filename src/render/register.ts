@@ -8,6 +8,8 @@ import { Domain } from "../xen/domain";
 import { XenHost } from "../xen/host";
 import { EventChannelListing, GrantTableListing, HypercallTrace, SchedTimeline, XenstoreSubtree } from "../xen/queries";
 import { Vbd } from "../xen/blkback/vbd";
+import { Migration } from "../xen/migrate";
+import { renderMigration } from "./xen-migration";
 import { HypervHost } from "../hyperv/host";
 import { Partition } from "../hyperv/partition";
 import { VmbusServer } from "../hyperv/vmbus";
@@ -37,6 +39,7 @@ registerDisplay(GrantTableListing, (q) => new GrantTableView(q.host, q.domid).to
 registerDisplay(XenstoreSubtree, (q) => new XenstoreTreeView(q.store, q.path).toMimeBundle());
 registerDisplay(HypercallTrace, (q) => new HypercallTraceView(q.records).toMimeBundle());
 registerDisplay(Vbd, renderBlkRing);
+registerDisplay(Migration, renderMigration);
 registerDisplay(HypervHost, renderHost);
 registerDisplay(Partition, renderPartition);
 registerDisplay(VmbusServer, renderVmbus);

@@ -3,6 +3,13 @@
  * memory accounting, shared_info, event channels, grant table, HVM params, lifecycle state, and
  * the per-domain hypercall counters.
  */
+import type { LogDirty } from "./log-dirty";
+
+/**
+ * KiB libxl adds to maxmem when it sets max_pages (libxl_internal.h LIBXL_MAXMEM_CONSTANT, used by
+ * libxl__build_pre and libxl_domain_setmaxmem): room for the special pages and a balloon's slack.
+ */
+export const LIBXL_MAXMEM_CONSTANT = 1024;
 import { DomId, FrameUse, Gfn, GuestPhysical, Machine, Mfn, gfn } from "../machine";
 import { CONSOLE_PFN, XENSTORE_PFN } from "./special-pages";
 import { HVM_NR_PARAMS, SHUTDOWN_NAMES, ShutdownReason } from "./abi";
@@ -70,6 +77,8 @@ export class Domain {
   privileged = false;
   /** Set when the domain is a restore of a saved image. */
   restoredFrom: string | undefined;
+  /** Log-dirty mode while a live migration copies the domain (log-dirty.ts). */
+  logDirty: LogDirty | undefined;
 
   constructor(readonly host: XenHost, readonly domid: DomId, public name: string, readonly kind: DomainKind,
     readonly config: DomainConfig, readonly uuid: string) {
@@ -81,7 +90,7 @@ export class Domain {
     this.sharedInfo.setWallclock(host.bootEpoch, 0);
     // All event channels start masked? No: Xen leaves mask bits clear; guests mask what they want.
     this.gnttab = new GrantTable(m, domid, config.maxGrantFrames);
-    this.maxPages = config.maxmem * 256;
+    this.maxPages = (config.maxmem * 1024 + LIBXL_MAXMEM_CONSTANT) / 4;
     this.targetPages = config.memory * 256;
     this.createdAt = host.now;
   }

@@ -91,7 +91,19 @@ export interface CreateOptions {
   uuid?: string;
 }
 
+/** Xen hosts of this process by hostname, held weakly (a host nobody keeps is gone). */
+const hostsByName = new Map<string, WeakRef<XenHost>>();
+
 export class XenHost {
+  /** The host of this process with that hostname (the receiving side of `xl migrate NAME HOST`). */
+  static named(name: string): XenHost | undefined {
+    return hostsByName.get(name)?.deref();
+  }
+  /** Another host of this process by hostname (`xl migrate`'s target). */
+  xenHostNamed(name: string): XenHost | undefined {
+    return XenHost.named(name);
+  }
+
   readonly machine: Machine;
   readonly pcpus: Pcpu[];
   readonly sched: CreditScheduler;
@@ -159,6 +171,7 @@ export class XenHost {
     this.cpuMHz = opts.cpuMHz ?? 1000;
     this.quantumNs = opts.quantumNs ?? 100_000;
     this.hostname = opts.hostname ?? "xenlab";
+    hostsByName.set(this.hostname, new WeakRef(this)); // `xl migrate NAME HOST` finds it by name
     this.bootEpoch = opts.bootEpoch ?? Date.UTC(2006, 6, 17) / 1000;
     this.machine = new Machine(opts.memoryMiB ?? 4096);
     this.pageTypes = new PageTypes(this.machine);

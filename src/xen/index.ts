@@ -28,6 +28,9 @@ export { ConsoleSession, ConsoleSessionError, consoleSession, xenConsole } from 
 export type { ConsoleEndpoint, ConsoleStopReason, SessionOptions, Marker } from "./console-session";
 export type { HostOptions, RunOptions, RunResult, TraceRecord, CreateOptions } from "./host";
 export { Domain } from "./domain";
+export { migrateDomain, Migration, SPP_MAX_ITERATIONS, SPP_TARGET_DIRTY_COUNT } from "./migrate";
+export type { MigrationRound, MigrateOptions } from "./migrate";
+export { LogDirty } from "./log-dirty";
 export type { DomainKind } from "./domain";
 export { XenVcpu, CSCHED_PRI } from "./xen-vcpu";
 export { parseXlConfig, parseXlSettings, parseDiskSpec, parseCpuList, XL_ACTIONS } from "./xl-config";

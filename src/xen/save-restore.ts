@@ -89,7 +89,11 @@ function parseState(s: string): VcpuState {
   return JSON.parse(s, (_k, v) => (typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as VcpuState;
 }
 
-export function saveDomain(host: XenHost, d: Domain): Uint8Array {
+/**
+ * `pageOf` gives a page's contents from elsewhere than the domain's memory (a live migration's
+ * copies sent in earlier rounds); undefined means read it now.
+ */
+export function saveDomain(host: XenHost, d: Domain, pageOf?: (g: number) => Uint8Array | undefined): Uint8Array {
   if (d.domid === 0) throw new XenError("EINVAL", "cannot save Domain-0");
   if (d.gnttab.mappingCount) throw new XenError("EBUSY", `${d.name} still maps ${d.gnttab.mappingCount} grant(s) of other domains`);
   const p2m = host.machine.p2m(d.domid).entries();
@@ -100,7 +104,7 @@ export function saveDomain(host: XenHost, d: Domain): Uint8Array {
     const kind = e.mfn === d.sharedInfoMfn ? "shared_info" : grantIdx.has(e.mfn) ? "grant" : "ram";
     const touched = host.machine.memory.isTouched(e.mfn);
     pages.push({ gfn: e.gfn, kind, idx: grantIdx.get(e.mfn), touched });
-    if (touched) blobs.push(new Uint8Array(host.machine.memory.view(e.mfn).buffer.slice(0)));
+    if (touched) blobs.push(pageOf?.(e.gfn) ?? new Uint8Array(host.machine.memory.view(e.mfn).buffer.slice(0)));
   }
   // Grant frames not mapped in the physmap and shared_info if unmapped still hold state.
   const extra: Uint8Array[] = [new Uint8Array(host.machine.memory.view(d.sharedInfoMfn).buffer.slice(0))];

@@ -12,13 +12,25 @@ const RP = LAYOUT.xen_remove_from_physmap.f;
 const E820_ENTRY_SIZE = 20;
 
 /** Frees the RAM page at a gfn (if it is the domain's own RAM) before something else is mapped there. */
-function dropRam(c: HcCtx, d: HcCtx["dom"], g: number): void {
+function dropRam(c: HcCtx, d: HcCtx["dom"], g: number): boolean {
   const p2m = c.host.machine.p2m(d.domid);
   const e = p2m.lookup(gfn(g));
-  if (!e) return;
+  if (!e) return false;
   const info = c.host.machine.memory.info(e.mfn);
-  if (info.owner === d.domid && info.use === FrameUse.Ram) c.host.machine.memory.free(e.mfn);
+  const own = info.owner === d.domid && info.use === FrameUse.Ram;
+  if (own) c.host.machine.memory.free(e.mfn);
   p2m.remove(gfn(g));
+  return own;
+}
+
+/** The domain's own RAM frames in its physmap. */
+function ramPages(c: HcCtx, d: HcCtx["dom"]): number {
+  let n = 0;
+  for (const e of c.host.machine.p2m(d.domid).entries()) {
+    const info = c.host.machine.memory.info(e.mfn);
+    if (info.owner === d.domid && info.use === FrameUse.Ram) n++;
+  }
+  return n;
 }
 
 function reservation(c: HcCtx, arg: number, cmd: number): number {
@@ -30,6 +42,10 @@ function reservation(c: HcCtx, arg: number, cmd: number): number {
   if (order > 9 || n < 0) return err("EINVAL");
   const per = 1 << order;
   const p2m = c.host.machine.p2m(d.domid);
+  // max_pages bounds the domain's own RAM: shared_info and grant frames are Xen's pages mapped
+  // into its physmap, not counted in tot_pages (common/memory.c populate_physmap via
+  // assign_pages' max_pages check). Counted once per call, kept current below.
+  let ram = cmd === XENMEM.decrease_reservation ? 0 : ramPages(c, d);
   let done = 0;
   for (; done < n; done++) {
     const g = num(c.mem.u64(list + done * 8));
@@ -42,10 +58,12 @@ function reservation(c: HcCtx, arg: number, cmd: number): number {
       continue;
     }
     // populate_physmap / increase_reservation: allocate and map at the given GFNs.
-    if (d.totPages + per > d.maxPages) return done;
+    if (ram + per > d.maxPages) return done;
     if (c.host.machine.memory.frameCount - c.host.machine.memory.allocatedFrames < per) return done;
-    for (let k = 0; k < per; k++) dropRam(c, d, g + k);
+    let freed = 0;
+    for (let k = 0; k < per; k++) if (dropRam(c, d, g + k)) freed++;
     c.host.machine.populate(d.domid, gfn(g), per);
+    ram += per - freed;
   }
   return done;
 }

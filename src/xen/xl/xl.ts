@@ -5,11 +5,12 @@
  */
 import { domId } from "../../machine";
 import { readFileSync, writeFileSync } from "node:fs";
-import type { Domain } from "../domain";
+import { LIBXL_MAXMEM_CONSTANT, type Domain } from "../domain";
 import { XenError, XlConfigError } from "../errors";
 import type { XenHost } from "../host";
 import { parseCpuList } from "../xl-config";
 import { saveDomain, restoreDomain, readSaveFileHeader } from "../save-restore";
+import { migrateDomain } from "../migrate";
 import { consoleTerminal } from "./console-terminal";
 import { runBlockXl } from "../blkback/blkback";
 import { xlInfo, xlList, xlSchedCredit, xlTop, xlUptime, xlVcpuList } from "./format";
@@ -57,6 +58,7 @@ export const XL_COMMANDS: Record<string, string> = {
   top: "Monitor a host and the domains in real time",
   save: "Save a domain state to restore later",
   restore: "Restore a domain from a saved state",
+  migrate: "Migrate a domain to another host",
   domid: "Convert a domain name to domain id",
   domname: "Convert a domain id to domain name",
   "block-attach": "Create a new virtual block device", "block-list": "List virtual block devices for a domain", "block-detach": "Destroy a domain's virtual block device",
@@ -193,9 +195,9 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
         const d = dom(pos[0]);
         const kb = parseMemKb(pos[1] ?? "");
         if (kb < 0) return new XlOutput("", `invalid memory size: ${pos[1]}\n`, 1);
-        if (cmd === "mem-max") d.maxPages = Math.floor(kb / 4);
+        if (cmd === "mem-max") d.maxPages = Math.floor((kb + LIBXL_MAXMEM_CONSTANT) / 4);
         else {
-          if (kb / 4 > d.maxPages) return new XlOutput("", `libxl_set_memory_target failed: target ${kb} kB is above maxmem\n`, 1);
+          if (kb + LIBXL_MAXMEM_CONSTANT > d.maxPages * 4) return new XlOutput("", `libxl_set_memory_target failed: target ${kb} kB is above maxmem\n`, 1);
           d.targetPages = Math.floor(kb / 4);
           host.xenstore.write(`/local/domain/${d.domid}/memory/target`, String(kb));
         }
@@ -237,6 +239,15 @@ export function runXl(host: XenHost, argv: string[], opts: XlOptions = {}): XlOu
         const h = readSaveFileHeader(image);
         const d = restoreDomain(host, image, { paused: flags.has("p") });
         return new XlOutput("Parsing config from <saved>\n", `Loading new save file ${pos[pos.length - 1]} (new xl fmt info 0x${h.mandatoryFlags.toString(16)}/0x${h.optionalFlags.toString(16)}/${h.optionalDataLen})\n Savefile contains xl domain config in JSON format\n`, 0, d);
+      }
+      case "migrate": {
+        if (pos.length < 2) return usage("migrate", "[options] <Domain> <host>");
+        const d = dom(pos[0]);
+        const peer = host.xenHostNamed(pos[1]!);
+        if (!peer) return new XlOutput("", `migrate: no Xen host named "${pos[1]}" in this kernel\n`, 1);
+        const m = migrateDomain(host, d, peer);
+        // xl_migrate.c's messages (stderr), the stream being xl's save image.
+        return new XlOutput("", `migration target: Ready to receive domain.\nSaving to migration stream new xl format (info 0x3/0x0)\nmigration target: Transfer complete, requesting permission to start domain.\nmigration sender: Target has acknowledged transfer.\nmigration target: Domain started successfully.\nmigration sender: Target reports successful startup.\nMigration successful.\n`, 0, m.domain, m.toMimeBundle());
       }
       case "block-attach": case "block-list": case "block-detach": { const r = runBlockXl(host, argv); return new XlOutput(r.stdout, r.stderr, r.exitCode, r.vbd ? host.domains.get(r.vbd.domid) : undefined, r.vbd?.toMimeBundle()); }
       default:

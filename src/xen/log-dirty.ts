@@ -1,0 +1,61 @@
+/**
+ * Log-dirty mode for a translated domain, as Xen's HAP does it (xen/arch/x86/mm/hap/hap.c
+ * hap_enable_log_dirty, p2m_change_entry_type_global to p2m_ram_logdirty): every RAM page of the
+ * domain becomes read-only in its P2M; the first write to one exits as a nested page fault, Xen
+ * marks the page in the dirty bitmap (paging_mark_dirty) and makes it writable again, and the
+ * guest's write is retried. `clean()` is XEN_DOMCTL_SHADOW_OP_CLEAN: the dirty set since the last
+ * call, with those pages write-protected again.
+ */
+import { FrameUse, gfn, type DomId, type Gfn, type Machine } from "../machine";
+
+export class LogDirty {
+  private dirty = new Set<Gfn>();
+  /** Pages made read-only for logging (and not written since). */
+  private readonly guarded = new Set<Gfn>();
+
+  constructor(private readonly machine: Machine, private readonly domid: DomId) {
+    for (const e of machine.p2m(domid).entries()) this.guard(e.gfn);
+  }
+
+  /** The domain's own writable RAM at `g` becomes read-only (grant and Xen pages stay as they are). */
+  private guard(g: Gfn): void {
+    const p2m = this.machine.p2m(this.domid);
+    const e = p2m.lookup(g);
+    if (!e || !e.writable) return;
+    const info = this.machine.memory.info(e.mfn);
+    if (info.owner !== this.domid || info.use !== FrameUse.Ram) return;
+    p2m.set(g, e.mfn, false);
+    this.guarded.add(g);
+  }
+
+  /** A write fault at guest frame `g`: true when it was log-dirty's (marked and made writable). */
+  fault(g: number): boolean {
+    const k = gfn(g);
+    if (!this.guarded.delete(k)) return false;
+    const e = this.machine.p2m(this.domid).lookup(k);
+    if (e) this.machine.p2m(this.domid).set(k, e.mfn, true);
+    this.dirty.add(k);
+    return true;
+  }
+
+  /** SHADOW_OP_PEEK: the pages written since the last clean. */
+  peek(): ReadonlySet<Gfn> { return this.dirty; }
+
+  /** SHADOW_OP_CLEAN: returns the dirty set and write-protects those pages again. */
+  clean(): Set<Gfn> {
+    const out = this.dirty;
+    this.dirty = new Set();
+    for (const g of out) this.guard(g);
+    return out;
+  }
+
+  /** Leaves log-dirty mode: every page still guarded is writable again. */
+  disable(): void {
+    const p2m = this.machine.p2m(this.domid);
+    for (const g of this.guarded) {
+      const e = p2m.lookup(g);
+      if (e) p2m.set(g, e.mfn, true);
+    }
+    this.guarded.clear();
+  }
+}
