@@ -45,6 +45,8 @@ export class VmbusServer {
   version: number | undefined;
   /** Every channel message seen (direction, name) for views and tests. */
   readonly log: { dir: "in" | "out"; type: string }[] = [];
+  /** The versions the child asked for in INITIATE_CONTACT, in order (vmbus_version_requested). */
+  readonly requested: number[] = [];
 
   constructor(readonly host: HypervHost, readonly child: Partition) {
     // The message connection is per child here: our host keeps one table, so we key it by partition.
@@ -92,6 +94,7 @@ export class VmbusServer {
     switch (msg) {
       case CHANNELMSG.INITIATE_CONTACT: {
         const want = u32(INITIATE_CONTACT.version);
+        this.requested.push(want);
         const ok = want === VMBUS_VERSION.WS2008 || want === VMBUS_VERSION.WIN7;
         if (ok) this.version = want;
         this.send(CHANNELMSG.VERSION_RESPONSE, VERSION_RESPONSE.size, (o) => {
