@@ -74,7 +74,6 @@ describe("Debian's kernel on the Longhorn host, enlightened, by Linux's x86 boot
     // Longhorn host offers 0.13 (WS2008) and 1.1 (WIN7): Linux's own refusal, the host's answers.
     // 5.x goes to message connection 4 (VMBUS_MESSAGE_CONNECTION_ID_4), which this host does not
     // have (HV_STATUS_INVALID_CONNECTION_ID, Linux moves on); 4.1 down to 2.4 reach the server.
-    // Its SynIC is on by then (hv_synic_init before vmbus_connect).
     const at = p.console.length;
     p.uart!.input(`insmod /lib/modules/${g.version}/drivers/hv/hv_vmbus.ko; echo rc=$?\r`);
     const v = hv.run({ until: () => /rc=\d+/.test(p.console.slice(at).replace(/echo rc=\$\?/, "")), maxInstructions: 1_500_000_000 });
@@ -83,8 +82,13 @@ describe("Debian's kernel on the Longhorn host, enlightened, by Linux's x86 boot
     expect(p.console.slice(at)).toMatch(/insmod: can't insert .*hv_vmbus\.ko': Numerical argument out of domain/);
     const bus = hv.vmbusOf(p)!;
     const ver = (major: number, minor: number) => (major << 16) | minor;
-    expect(bus.requested).toEqual([ver(4, 1), ver(4, 0), ver(3, 0), ver(2, 4)]);
+    // Each attempt walks the list newest first (Linux made two: both "Unable to connect" lines).
+    const walk = [ver(4, 1), ver(4, 0), ver(3, 0), ver(2, 4)];
+    expect(bus.requested.length % walk.length).toBe(0);
+    for (let i = 0; i < bus.requested.length; i += walk.length) expect(bus.requested.slice(i, i + walk.length)).toEqual(walk);
     expect(bus.version).toBeUndefined();
-    expect(enlightenments(p).some((e) => e.name === "SynIC VP0" && e.detail.startsWith("on, SIMP 0x"))).toBe(true);
+    // Each refusal came back as a SynIC message in Linux's SIMP (it waits for the VERSION_RESPONSE
+    // before trying the next version); Linux's error path then turns its SynIC off again.
+    expect(p.vp(0).synic.counters.delivered).toBeGreaterThanOrEqual(bus.requested.length);
   }, 1_800_000);
 });
