@@ -7,7 +7,7 @@ import { ExitSignal, GuestFault, Vector, vectorName } from "./exits";
 import {
   CR0_WP, EFER_LMA, EFER_NXE, PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS,
 } from "./registers";
-import { Gpa, Gva, PAGE_SIZE, gva } from "./types";
+import { Gpa, Gva, PAGE_SIZE, gva, mfn } from "./types";
 import { MachineError } from "./errors";
 
 /**
@@ -46,7 +46,7 @@ export function xlate(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
     throw new ExitSignal({ kind: "gpa-fault", gpa: (gpaPage + off) as Gpa, access, rip: 0 as Gva, va: va as Gva });
   }
   const m = Math.floor(e / 2);
-  const view = c.machine.memory.view(m as never);
+  const view = c.machine.memory.view(mfn(m));
   const i = (va >>> 12) & (TLB_SIZE - 1);
   if (acc === 2) {
     c.xTag[i] = page;
@@ -68,7 +68,7 @@ export function ptRead(c: Vcpu, a: number, va: number): [number, number, DataVie
   const e = c.p2m.raw(g);
   if (e < 0) throw new ExitSignal({ kind: "gpa-fault", gpa: a as Gpa, access: "read", rip: 0 as Gva, va: va as Gva });
   const m = Math.floor(e / 2);
-  const v = c.machine.memory.view(m as never);
+  const v = c.machine.memory.view(mfn(m));
   const off = a % PAGE_SIZE;
   return [v.getInt32(off, true), v.getInt32(off + 4, true), v, m];
 }

@@ -2,7 +2,7 @@
 import type { Vcpu } from "./vcpu";
 import type { Block } from "./codegen";
 import { PTE_PS } from "./registers";
-import { PAGE_SIZE, gva } from "./types";
+import { PAGE_SIZE, gva, mfn } from "./types";
 import type { MimeBundle } from "../render/mime";
 import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";
 import { disassemble, symbolizerFrom } from "./disasm";
@@ -44,7 +44,7 @@ function decodeFrom(c: Vcpu, start: number, length: number, sym: ReturnType<type
   for (let k = 0; k < length; k++) {
     try {
       const phys = c.fetchPhys(c.linearIp(start + k));
-      bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
+      bytes.push(c.machine.memory.view(mfn(Math.floor(phys / PAGE_SIZE))).getUint8(phys % PAGE_SIZE));
     } catch {
       break;
     }
@@ -66,7 +66,7 @@ export function recentInstructions(c: Vcpu, count = 32): { address: bigint; text
     for (let k = 0; k < n * 15 && k < 4096 + 15; k++) {
       try {
         const phys = c.fetchPhys(c.linearIp(start + k));
-        bytes.push(c.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never).getUint8(phys % PAGE_SIZE));
+        bytes.push(c.machine.memory.view(mfn(Math.floor(phys / PAGE_SIZE))).getUint8(phys % PAGE_SIZE));
       } catch {
         break;
       }
@@ -109,7 +109,7 @@ export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBun
       const ea = table + idx * 8;
       const e = c.p2m.raw(Math.floor(ea / PAGE_SIZE));
       if (e < 0) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
-      const view = c.machine.memory.view(Math.floor(e / 2) as never);
+      const view = c.machine.memory.view(mfn(Math.floor(e / 2)));
       const lo = view.getInt32(ea % PAGE_SIZE, true), hi = view.getInt32((ea % PAGE_SIZE) + 4, true);
       const leaf = level === 1 || (level <= 3 && (lo & PTE_PS) !== 0);
       levels.push({ level, tableGpa: table, index: idx, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, level), leaf: leaf && (lo & 1) === 1 });

@@ -34,7 +34,7 @@ import { P2m } from "./p2m";
 import {
   CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, GPR_NAMES, gprIndex,
 } from "./registers";
-import { DomId, Gpa, Gva, PAGE_SIZE, gva } from "./types";
+import { DomId, Gpa, Gva, PAGE_SIZE, gva, mfn } from "./types";
 import { MachineError } from "./errors";
 import { TraceRing } from "./trace";
 import { DispatchCounters } from "./cpu-stats";
@@ -619,7 +619,7 @@ export class Vcpu extends CpuState {
       }
       const off = phys % PAGE_SIZE;
       const n = Math.min(len - got, PAGE_SIZE - off);
-      const v = this.machine.memory.view(Math.floor(phys / PAGE_SIZE) as never);
+      const v = this.machine.memory.view(mfn(Math.floor(phys / PAGE_SIZE)));
       out.set(new Uint8Array(v.buffer, off, n), got);
       got += n;
     }
@@ -702,7 +702,7 @@ export class Vcpu extends CpuState {
     if (off + size > 4096) return this.readSlow(ea, size);
     const m = this.xlate(ea, 0);
     const i = (ea >>> 12) & TLB_MASK;
-    const v = this.rTag[i] === ea - off ? this.rView[i]! : this.machine.memory.view(Math.floor(m / PAGE_SIZE) as never);
+    const v = this.rTag[i] === ea - off ? this.rView[i]! : this.machine.memory.view(mfn(Math.floor(m / PAGE_SIZE)));
     return size === 1 ? v.getUint8(off) : size === 2 ? v.getUint16(off, true) : v.getUint32(off, true);
   }
 
@@ -711,7 +711,7 @@ export class Vcpu extends CpuState {
     for (let k = 0; k < size; k++) {
       const a = ea + k;
       const m = this.xlate(a, 0);
-      const b = this.machine.memory.view(Math.floor(m / PAGE_SIZE) as never).getUint8(m % PAGE_SIZE);
+      const b = this.machine.memory.view(mfn(Math.floor(m / PAGE_SIZE))).getUint8(m % PAGE_SIZE);
       v += b * 2 ** (8 * k);
     }
     return v;
@@ -734,7 +734,7 @@ export class Vcpu extends CpuState {
         this.trace.event(this.rip, `code in frame ${frame} written: its blocks dropped from the decode cache`);
       }
       const byte = k < 4 ? (lo >>> (8 * k)) & 255 : (hi >>> (8 * (k - 4))) & 255;
-      mem.view(frame as never).setUint8(m % PAGE_SIZE, byte);
+      mem.view(mfn(frame)).setUint8(m % PAGE_SIZE, byte);
     }
     if (this.watches.length !== 0) this.checkWatch(ea, size, lo, hi);
   }

@@ -3,6 +3,7 @@
  * from the root, must only ever produce HV_STATUS results (never an exception in the host), and
  * the host must stay usable afterwards.
  */
+import { gfn } from "../../src/machine/types";
 import { describe, expect, it } from "vitest";
 import { HypervHost, HV_STATUS, HVCALL, decodeResult, CALLS } from "../../src/hyperv";
 import { VMBUS_MESSAGE_CONNECTION_ID } from "../../src/hyperv/vmbus-abi";
@@ -25,7 +26,7 @@ describe("hypercall fuzz", () => {
       // Sometimes aim the partition id fields at real partitions so deeper paths run.
       if (k % 2) new DataView(bytes.buffer).setBigUint64(0, BigInt(rnd() % 2 ? child.id : h.root.id), true);
       // Deposits legitimately take pages away from the caller; write only where memory remains.
-      if (caller.memory.p2m.lookup((page / 4096) as never)) caller.memory.write(page, bytes);
+      if (caller.memory.p2m.lookup(gfn(page / 4096))) caller.memory.write(page, bytes);
       let rcx = BigInt(codes[rnd() % codes.length]!);
       if (rnd() % 4 === 0) rcx |= 1n << 16n;
       if (rnd() % 3 === 0) rcx |= BigInt(rnd() % 40) << 32n;
@@ -37,8 +38,8 @@ describe("hypercall fuzz", () => {
       seen.set(st, (seen.get(st) ?? 0) + 1);
     }
     // The toolstack's own pages were never deposited away.
-    expect(h.root.memory.p2m.lookup(1 as never)).toBeDefined();
-    expect(h.root.memory.p2m.lookup(2 as never)).toBeDefined();
+    expect(h.root.memory.p2m.lookup(gfn(1))).toBeDefined();
+    expect(h.root.memory.p2m.lookup(gfn(2))).toBeDefined();
     // The fuzz reached past input validation.
     expect(seen.get(HV_STATUS.SUCCESS) ?? 0).toBeGreaterThan(100);
     expect(seen.size).toBeGreaterThan(5);

@@ -4,6 +4,7 @@
  * page. Constants were transcribed from Linux's include/hyperv/hvgdk_mini.h (torvalds/linux at
  * 0bd921a4) into the table below, independently of src/hyperv/tlfs.ts.
  */
+import { gfn } from "../../src/machine/types";
 import { describe, expect, it } from "vitest";
 import {
   HypervHost, HV_STATUS, HVCALL, HV_MSR, HV_PRIV, CHILD_PRIVILEGES, ROOT_PRIVILEGES, HV_REG, encodeInput, decodeResult, decodeInput,
@@ -144,7 +145,7 @@ describe("root partition management", () => {
     const pages = Array.from({ length: 16 }, (_, i) => 0x200 + i);
     const dep = h.rootCall(HVCALL.DEPOSIT_MEMORY, u64s(id, ...pages), { reps: 16 });
     expect(dep).toMatchObject({ status: 0, repsCompleted: 16 });
-    expect(h.root.memory.p2m.lookup(0x200 as never)).toBeUndefined();
+    expect(h.root.memory.p2m.lookup(gfn(0x200))).toBeUndefined();
     expect(h.rootCall(HVCALL.INITIALIZE_PARTITION, u64s(id)).status).toBe(HV_STATUS.SUCCESS);
     expect(h.rootCall(HVCALL.INITIALIZE_PARTITION, u64s(id)).status).toBe(HV_STATUS.INVALID_PARTITION_STATE);
     const bal = h.rootCall(HVCALL.GET_MEMORY_BALANCE, u64s(id), { outSize: 16 });
@@ -166,7 +167,7 @@ describe("root partition management", () => {
     expect(wd).toMatchObject({ status: HV_STATUS.INSUFFICIENT_MEMORY, repsCompleted: 11 });
     const back = [...new BigUint64Array(wd.output.buffer.slice(0, 88))].map(Number).sort((a, b) => a - b);
     expect(back).toEqual(pages.slice(5));
-    expect(h.root.memory.p2m.lookup(0x20f as never)).toBeDefined();
+    expect(h.root.memory.p2m.lookup(gfn(0x20f))).toBeDefined();
     const next = (prev: number) => Number(new DataView(h.rootCall(HVCALL.GET_NEXT_CHILD_PARTITION, u64s(h.root.id, prev), { outSize: 8 }).output.buffer).getBigUint64(0, true));
     expect(next(0)).toBe(id);
     expect(next(id)).toBe(0);

@@ -4,6 +4,7 @@
  * console rings, XenStore contents and permissions, event channel state, grant table flags,
  * hypercall counters, and the toolstack's reaction to shutdown and reboot.
  */
+import { gfn } from "../../src/machine/types";
 import { port } from "../../src/xen/types";
 import { beforeAll, describe, expect, it } from "vitest";
 import { XenHost } from "../../src/xen/host";
@@ -48,7 +49,7 @@ describe("PVH boot of the C guest", () => {
   it("prints through the PV console ring after mapping shared_info", () => {
     expect(ping.consoleLog).toContain("console ring up: port 2, shared_info rc 0\n");
     expect(ping.sharedInfoGfn).toBeDefined();
-    expect(host.machine.p2m(ping.domid).lookup(ping.sharedInfoGfn! as never)?.mfn).toBe(ping.sharedInfoMfn);
+    expect(host.machine.p2m(ping.domid).lookup(gfn(ping.sharedInfoGfn!))?.mfn).toBe(ping.sharedInfoMfn);
   });
 
   it("reads and writes XenStore over its ring, and is refused dom0's keys", () => {
