@@ -35,7 +35,10 @@ for p in "${PACKAGES[@]}"; do
 done
 # JupyterLab (the views are checked in its renderers too, tests/render/jupyterlab.test.ts) is not
 # packaged by Debian 12, so its PyPI release goes into a venv of its own. Without network it is
-# left out with a warning and that one test is skipped, saying why.
+# left out with a warning and that one test is skipped, saying why. Few retries and a short timeout:
+# where PyPI is unreachable but pip.conf names local indexes, each index page that only PyPI would
+# serve otherwise costs pip's default 5 retries x PIP_DEFAULT_TIMEOUT, and the install ran into
+# the 900 s limit (2026-12-04); with these it installs from the local indexes in ~14 s.
 JUPYTERLAB_VENV=/opt/xenlab-jupyterlab
 JUPYTERLAB_VERSION=4.6.4
 install_jupyterlab() {
@@ -43,7 +46,7 @@ install_jupyterlab() {
   [ "$(id -u)" -eq 0 ] || { echo "JupyterLab test skipped: run as root to install it into $JUPYTERLAB_VENV" >&2; return 0; }
   echo "installing JupyterLab $JUPYTERLAB_VERSION into $JUPYTERLAB_VENV" >&2
   /usr/bin/python3 -m venv "$JUPYTERLAB_VENV" &&
-    timeout 900 "$JUPYTERLAB_VENV/bin/pip" install -q --disable-pip-version-check "jupyterlab==$JUPYTERLAB_VERSION" ||
+    timeout 900 "$JUPYTERLAB_VENV/bin/pip" install -q --disable-pip-version-check --retries 1 --timeout 15 "jupyterlab==$JUPYTERLAB_VERSION" ||
     { echo "warning: could not install JupyterLab from PyPI; tests/render/jupyterlab.test.ts will be skipped" >&2; rm -rf "$JUPYTERLAB_VENV"; }
 }
 if [ "${#missing[@]}" -eq 0 ]; then install_jupyterlab; exit 0; fi
