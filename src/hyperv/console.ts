@@ -1,7 +1,9 @@
 /**
- * The PV console of a Xen-enabled Longhorn child as a console-session endpoint: the same ring
- * (Xen's struct xencons_interface at the console pfn) Xen domains have, served by the root's
- * xenconsoled through the hypercall adapter; output accumulates in the partition's console.
+ * A Longhorn child's console as a console-session endpoint. For a Xen-enabled child, the PV console:
+ * the same ring (Xen's struct xencons_interface at the console pfn) Xen domains have, served by the
+ * root's xenconsoled through the hypercall adapter. For a natively booted Linux child, its COM1
+ * (the 16550A whose input side keeps what does not fit in the FIFO). Output accumulates in the
+ * partition's console either way.
  *
  *   const sh = consoleSession(longhornConsole(hv, p));
  *   sh.run("uname -a")
@@ -18,8 +20,9 @@ export function longhornConsole(hv: HypervHost, p: Partition): ConsoleEndpoint {
   return {
     label: `partition ${p.id} "${p.name}"`,
     input: (text) => {
-      if (!p.xenAdapter) throw new HypervError("INVALID_PARAMETER", `partition ${p.id} is not Xen-enabled: it has no PV console ring`);
-      return p.xenAdapter.consoleInput(text);
+      if (p.xenAdapter) return p.xenAdapter.consoleInput(text);
+      if (p.uart) { p.uart.input(text); return text.length; }
+      throw new HypervError("INVALID_PARAMETER", `partition ${p.id} has no console to type into: neither Xen-enabled (PV console ring) nor booted with linux (COM1)`);
     },
     take: () => {
       const text = p.console.slice(mark);

@@ -25,6 +25,7 @@ import { decodeInput, encodeInput, encodeResult } from "./hypercall-abi";
 import { CALL_BY_CODE, CALL_NAMES, CallContext, REPS_PER_ENTRY, INIT_POOL_PAGES, VP_POOL_PAGES } from "./hypercalls";
 import { Partition, VirtualProcessor } from "./partition";
 import { VmbusServer } from "./vmbus";
+import { LONGHORN_VMBUS_VERSIONS, VMBUS_VERSION, type VmbusVersion, vmbusVersionName } from "./vmbus-abi";
 import { XenAdapter, TAGGED_HV_PAGE_PREFIX } from "./xen-adapter";
 import { specialPfn, X86_HVM_NR_SPECIAL_PAGES } from "../xen/builder";
 import { loadPvh } from "./pvh";
@@ -52,6 +53,12 @@ export interface HypervHostOptions {
   maxVpsPerPartition?: number;
   /** The root's wall clock at virtual time 0 (Unix seconds); by default the Xen host's, 2006-07-17. */
   bootEpoch?: number;
+  /**
+   * The VMBus protocol versions the root's vmbus server accepts in INITIATE_CONTACT (VMBUS_VERSION.*).
+   * By default the 2008 host's, 0.13 and 1.1 (LONGHORN_VMBUS_VERSIONS); add VMBUS_VERSION.WIN8 (2.4),
+   * the oldest Linux 5.17 and later ask for, to connect Debian 12's hv_vmbus.
+   */
+  vmbusVersions?: readonly number[];
 }
 
 export interface HvTraceRecord {
@@ -128,6 +135,17 @@ export const CHILD_LAYOUT = { pageTables: 0x10000, stackTop: 0x80000, image: 0x1
 /** Hyper-V 1.0 (Windows Server 2008) build 6001 SP1: CPUID 0x40000002 (TLFS 2.4.3). */
 export const HV_VERSION = { build: 6001, major: 6, minor: 0, servicePack: 1, branch: 0, number: 0 } as const;
 
+/** The versions the server implements: a host can offer any of them, nothing else. */
+function checkVmbusVersions(vs: readonly number[]): VmbusVersion[] {
+  const known = Object.entries(VMBUS_VERSION) as [string, VmbusVersion][];
+  if (vs.length === 0) throw new HypervError("INVALID_PARAMETER", "vmbusVersions is empty: the host would refuse every INITIATE_CONTACT");
+  return vs.map((v) => {
+    const k = known.find(([, x]) => x === v);
+    if (!k) throw new HypervError("INVALID_PARAMETER", `vmbusVersions: ${Number.isInteger(v) && v >= 0 ? `VMBus ${vmbusVersionName(v)}` : String(v)} is not a version this host implements (${known.map(([n, x]) => `${n} ${vmbusVersionName(x)}`).join(", ")})`);
+    return k[1];
+  });
+}
+
 export class HypervHost {
   readonly machine: Machine;
   readonly partitions = new Map<PartitionId, Partition>();
@@ -138,6 +156,8 @@ export class HypervHost {
   readonly maxVpsPerPartition: number;
   /** The root's wall clock (Unix seconds) at virtual time 0. */
   readonly bootEpoch: number;
+  /** The VMBus versions this host's vmbus server accepts (HypervHostOptions.vmbusVersions). */
+  readonly vmbusVersions: readonly VmbusVersion[];
   /** Virtual time (the platform's clock); partitions' reference counters count from it. */
   readonly clock: VirtualClock;
   get now(): number { return this.clock.now; }
@@ -171,6 +191,7 @@ export class HypervHost {
     this.quantum = opts.quantum ?? 20_000;
     this.maxVpsPerPartition = opts.maxVpsPerPartition ?? 64;
     this.bootEpoch = opts.bootEpoch ?? Date.UTC(2006, 6, 17) / 1000;
+    this.vmbusVersions = checkVmbusVersions(opts.vmbusVersions ?? LONGHORN_VMBUS_VERSIONS);
     this.clock = new VirtualClock(this.cpuMHz);
     this.pcpus = Array.from({ length: this.lps }, (_, i) => new Pcpu<VirtualProcessor>(i));
     // A VP runs one quantum of instructions, then the next runnable VP gets the LP.

@@ -11,8 +11,23 @@ export const CHANNELMSG = {
 } as const;
 export const CHANNELMSG_NAMES: Record<number, string> = Object.fromEntries(Object.entries(CHANNELMSG).map(([k, v]) => [v, k]));
 
-/** VERSION_WS2008 (0 << 16 | 13) and VERSION_WIN7 (1 << 16 | 1) (hyperv.h). */
-export const VMBUS_VERSION = { WS2008: (0 << 16) | 13, WIN7: (1 << 16) | 1 } as const;
+/**
+ * VMBus protocol versions (include/linux/hyperv.h VERSION_*; major << 16 | minor). Windows Server
+ * 2008 (Longhorn) speaks 0.13; 2008 R2 (Windows 7) added 1.1; Windows Server 2012 (Windows 8)
+ * added 2.4. Linux listed WS2008 and WIN7 until 5.16; from 5.17 drivers/hv/connection.c's
+ * vmbus_versions[] ends at VERSION_WIN8 ("VERSION_WIN7 and VERSION_WS2008 are no longer supported
+ * in Linux guests and are not listed"), so Debian 12's 6.1 cannot talk to a 2008 host.
+ */
+export const VMBUS_VERSION = { WS2008: (0 << 16) | 13, WIN7: (1 << 16) | 1, WIN8: (2 << 16) | 4 } as const;
+export type VmbusVersion = (typeof VMBUS_VERSION)[keyof typeof VMBUS_VERSION];
+/** What the Longhorn host offers by default: the 2008 host's versions (0.13) and 2008 R2's (1.1). */
+export const LONGHORN_VMBUS_VERSIONS: readonly VmbusVersion[] = [VMBUS_VERSION.WS2008, VMBUS_VERSION.WIN7];
+export function vmbusVersionName(v: number): string { return `${v >>> 16}.${v & 0xffff}`; }
+/**
+ * Connection id a WS2008 guest signals every channel on (hyperv_vmbus.h VMBUS_EVENT_CONNECTION_ID);
+ * from WIN7 on it signals the offer's connection_id (channel_mgmt.c vmbus_setup_channel_state).
+ */
+export const VMBUS_EVENT_CONNECTION_ID = connectionId(2);
 /** Connection id of the VMBus message port before protocol 5.0 (hyperv_vmbus.h VMBUS_MESSAGE_CONNECTION_ID). */
 export const VMBUS_MESSAGE_CONNECTION_ID = connectionId(1);
 /** SINT the guest's VMBus driver listens on (hyperv_vmbus.h VMBUS_MESSAGE_SINT). */
@@ -25,7 +40,7 @@ export const VERSION_RESPONSE = { supported: 8, connectionState: 9, msgConnId: 1
 /** vmbus_channel_offer_channel: header, vmbus_channel_offer (176 bytes) @8, child_relid @184 ... */
 export const OFFER = {
   ifType: 8, ifInstance: 24, chnFlags: 56, mmioMegabytes: 58, userDefined: 60, subChannelIndex: 180,
-  childRelid: 184, monitorId: 188, flags: 189, connectionId: 192, size: 196,
+  childRelid: 184, monitorId: 188, flags: 189, isDedicatedInterrupt: 190, connectionId: 192, size: 196,
 } as const;
 export const GPADL_HEADER = { childRelid: 8, gpadl: 12, rangeBufLen: 16, rangeCount: 18, range: 20 } as const;
 /** struct gpa_range: byte_count u32, byte_offset u32, pfn_array u64[] */

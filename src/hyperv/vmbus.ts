@@ -17,7 +17,7 @@ import { HV_STATUS } from "./tlfs";
 import {
   CHANNELMSG, CHANNELMSG_NAMES, GPA_RANGE, GPADL_CREATED, GPADL_HEADER, HV_SCSI_GUID, INITIATE_CONTACT, OFFER, OPEN_CHANNEL,
   OPEN_RESULT, VERSION_RESPONSE, VM_PKT, VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED, VMBUS_MESSAGE_CONNECTION_ID,
-  VMBUS_MESSAGE_SINT, VMBUS_MESSAGE_TYPE, VMBUS_VERSION, guidBytes,
+  VMBUS_MESSAGE_SINT, VMBUS_MESSAGE_TYPE, guidBytes,
 } from "./vmbus-abi";
 
 export interface Gpadl { handle: number; relid: number; pfns: number[]; expected: number; complete: boolean }
@@ -47,6 +47,8 @@ export class VmbusServer {
   readonly log: { dir: "in" | "out"; type: string }[] = [];
   /** The versions the child asked for in INITIATE_CONTACT, in order (vmbus_version_requested). */
   readonly requested: number[] = [];
+  /** The accepted INITIATE_CONTACT's fields (guest-physical addresses of its pages). */
+  contact: { version: number; targetVcpu: number; interruptPage: number; monitorPage1: number; monitorPage2: number } | undefined;
 
   constructor(readonly host: HypervHost, readonly child: Partition) {
     // The message connection is per child here: our host keeps one table, so we key it by partition.
@@ -95,8 +97,20 @@ export class VmbusServer {
       case CHANNELMSG.INITIATE_CONTACT: {
         const want = u32(INITIATE_CONTACT.version);
         this.requested.push(want);
-        const ok = want === VMBUS_VERSION.WS2008 || want === VMBUS_VERSION.WIN7;
-        if (ok) this.version = want;
+        // Accepted only if the host offers exactly that version (vmbus.sys answers per request;
+        // the guest walks its list newest first, connection.c vmbus_connect).
+        const ok = (this.host.vmbusVersions as readonly number[]).includes(want);
+        if (ok) {
+          this.version = want;
+          const u64 = (o: number) => (o + 8 <= payload.length ? Number(d.getBigUint64(o, true)) : 0);
+          // Below 5.0 the union holds the interrupt page (hyperv.h vmbus_channel_initiate_contact):
+          // its second half is the guest's send_int_page, where vmbus_send_interrupt sets the bit
+          // of a channel without a dedicated interrupt before HvSignalEvent.
+          this.contact = {
+            version: want, targetVcpu: u32(INITIATE_CONTACT.targetVcpu), interruptPage: u64(INITIATE_CONTACT.interruptPage),
+            monitorPage1: u64(INITIATE_CONTACT.monitor1), monitorPage2: u64(INITIATE_CONTACT.monitor2),
+          };
+        }
         this.send(CHANNELMSG.VERSION_RESPONSE, VERSION_RESPONSE.size, (o) => {
           o.setUint8(VERSION_RESPONSE.supported, ok ? 1 : 0);
           o.setUint32(VERSION_RESPONSE.msgConnId, VMBUS_MESSAGE_CONNECTION_ID, true);
@@ -110,6 +124,11 @@ export class VmbusServer {
             new Uint8Array(o.buffer).set(guidBytes(ch.ifType), OFFER.ifType);
             new Uint8Array(o.buffer).set(guidBytes(ch.instance), OFFER.ifInstance);
             o.setUint32(OFFER.childRelid, ch.relid, true);
+            // No monitor id allocated (flags bit 0 clear): the guest's vmbus_setevent then signals
+            // with HvSignalEvent on connection_id instead of the monitor page's trigger bits, and
+            // without a dedicated interrupt it also sets relid's bit in its send_int_page.
+            o.setUint8(OFFER.flags, 0);
+            o.setUint16(OFFER.isDedicatedInterrupt, 0, true);
             o.setUint32(OFFER.connectionId, ch.connectionId, true);
           });
         }
@@ -169,6 +188,7 @@ export class VmbusServer {
       }
       case CHANNELMSG.UNLOAD:
         this.version = undefined;
+        this.contact = undefined;
         return HV_STATUS.SUCCESS;
       default:
         return HV_STATUS.SUCCESS; // unknown channel messages are dropped, as vmbus.sys does

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ElfFile } from "../../src/machine";
 import { VhdDisk } from "../../src/vhd";
-import { HypervHost, HV_STATUS, HVCALL, CHILD_PRIVILEGES, decodeResult } from "../../src/hyperv";
+import { HypervHost, HV_STATUS, HVCALL, CHILD_PRIVILEGES, VMBUS_VERSION, decodeResult } from "../../src/hyperv";
 import { buildHvGuest } from "./guest-build";
 
 let raw: Buffer, vhdPath: string, elf: Uint8Array, syms: Map<string, bigint>;
@@ -27,8 +27,8 @@ beforeAll(() => {
   syms = new ElfFile(elf).symbolMap();
 });
 
-function boot(path = vhdPath) {
-  const h = new HypervHost({ lps: 2 });
+function boot(path = vhdPath, vmbusVersions?: number[]) {
+  const h = new HypervHost({ lps: 2, vmbusVersions });
   const p = h.createChild({ name: "sles10", memoryMiB: 8, elf });
   const disk = VhdDisk.open(path);
   h.attachDisk(p, disk, "disk.vhd");
@@ -37,6 +37,18 @@ function boot(path = vhdPath) {
 }
 
 describe("Hyper-V child guest over VMBus", () => {
+  it("is refused by a host that offers only VMBus 2.4 (WIN8); a version the host does not implement is named", () => {
+    const { h, p, r } = boot(vhdPath, [VMBUS_VERSION.WIN8]);
+    expect(r.stoppedBy).toBe("until");
+    expect(p.console).toContain("vmbus: no version");
+    expect(h.vmbus(p).requested).toEqual([VMBUS_VERSION.WS2008]);
+    expect(h.vmbus(p).version).toBeUndefined();
+    expect(() => new HypervHost({ vmbusVersions: [(3 << 16) | 0] })).toThrow(/vmbusVersions: VMBus 3\.0 is not a version this host implements \(WS2008 0\.13, WIN7 1\.1, WIN8 2\.4\)/);
+    expect(() => new HypervHost({ vmbusVersions: [] })).toThrow(/vmbusVersions is empty/);
+    // By default the 2008 host's versions (0.13 and 1.1).
+    expect(new HypervHost().vmbusVersions).toEqual([VMBUS_VERSION.WS2008, VMBUS_VERSION.WIN7]);
+  });
+
   it("discovers Hyper-V, posts and receives messages, reads VHD sectors through storvsp", () => {
     const { h, p, r } = boot();
     expect(r.stoppedBy).toBe("until");
