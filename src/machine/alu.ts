@@ -10,6 +10,8 @@ import { GuestFault, Vector } from "./exits";
 import { AF, CF, OF, PARITY, SF, ZF } from "./flags";
 import type { Vcpu } from "./vcpu";
 import { N, W, neg128, smul64, udiv128, umul64 } from "./wide";
+/** For generated code (emit/mul64.ts computes flags inline). */
+export { PARITY } from "./flags";
 
 const TWO32 = 4294967296;
 let gH = 0;
@@ -207,12 +209,6 @@ function umul32(a: number, b: number): number {
   const t = low + (mid % 65536) * 65536;
   gH = (ah * bh + Math.floor(mid / 65536) + Math.floor(t / TWO32)) | 0;
   return Math.imul(a, b);
-}
-
-/** High 32 bits of the unsigned 32x32 product (for inlined 64-bit multiplies). */
-export function umulhi(a: number, b: number): number {
-  umul32(a, b);
-  return gH;
 }
 
 

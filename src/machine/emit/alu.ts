@@ -1,6 +1,7 @@
 /** Integer arithmetic: add/sub/logic, inc/dec/neg/not, shifts and rotates, multiply and divide, sign extension, cmpxchg/xadd, BMI1/BMI2. */
 import { Opd, lgOf, maskOf, operand, rd, wr } from "../operands";
 import { Family } from "./form";
+import { mul128, mulFlags64, mulLow64 } from "./mul64";
 
 export const ALU: Record<string, [number, string]> = {
   Add: [1, "add"], Or: [5, "or"], Adc: [3, "adc"], Sbb: [4, "sbb"], And: [5, "and"], Sub: [2, "sub"],
@@ -73,6 +74,12 @@ export function inlineShift(mn: string, n: number, s: number): string {
   throw new Error(`inlineShift ${mn}`);
 }
 
+/** One-operand 64-bit mul/imul: RDX:RAX = RAX * src, inline (mul64.ts). */
+function mulRdxRax(src: Opd, signed: boolean, flagsDead: boolean): string {
+  return rd(src, 8, "b") + "aL=R[0];aH=H[0];" + mul128(signed, !flagsDead) +
+    "R[0]=rL;H[0]=rH;R[2]=dL;H[2]=dH;" + (flagsDead ? "" : mulFlags64());
+}
+
 export const alu: Family = {
   name: "alu",
   mnemonics: ["Add", "Or", "Adc", "Sbb", "And", "Sub", "Xor", "Cmp", "Test", "Inc", "Dec", "Neg", "Not", "Rol", "Ror", "Rcl", "Rcr", "Shl", "Sal", "Shr", "Sar", "Shld", "Shrd", "Mul", "Div", "Idiv", "Imul", "Cbw", "Cwde", "Cdqe", "Cwd", "Cdq", "Cqo", "Cmpxchg", "Cmpxchg8b", "Cmpxchg16b", "Xadd", "Rorx", "Shlx", "Shrx", "Sarx", "Andn", "Bzhi", "Blsr", "Blsi", "Blsmsk", "Mulx"],
@@ -124,13 +131,16 @@ export const alu: Family = {
         return pre + rd(o0, s0, "a") + rd(o1, s0, "b") + `rL=X.shiftDouble(c,${mn === "Shld"},aL,aH,bL,bH,${cnt},${s0});rH=c.tH;` + wr(o0, s0, "r");
       }
       case "Mul": case "Div": case "Idiv":
+        if (mn === "Mul" && s0 === 8) return pre + mulRdxRax(o0, false, x.flagsDead);
         return pre + rd(o0, s0, "b") + (mn === "Mul" ? `X.mul1(c,false,bL,bH,${s0});` : `X.div1(c,${mn === "Idiv"},bL,bH,${s0});`);
       case "Imul": {
+        if (nops === 1 && s0 === 8) return pre + mulRdxRax(o0, true, x.flagsDead);
         if (nops === 1) return pre + rd(o0, s0, "b") + `X.mul1(c,true,bL,bH,${s0});`;
         const src = nops === 3 ? o1 : o0;
         const mul = nops === 3 ? operand(ins, 2) : o1;
         if (x.flagsDead && s0 === 4) return pre + rd(src, s0, "a") + rd(mul, s0, "b") + "rL=Math.imul(aL,bL);" + wr(o0, s0, "r");
-        if (x.flagsDead && s0 === 8) return pre + rd(src, s0, "a") + rd(mul, s0, "b") + "rL=Math.imul(aL,bL);rH=(X.umulhi(aL,bL)+Math.imul(aL,bH)+Math.imul(aH,bL))|0;" + wr(o0, s0, "r");
+        if (x.flagsDead && s0 === 8) return pre + rd(src, s0, "a") + rd(mul, s0, "b") + mulLow64() + wr(o0, s0, "r");
+        if (s0 === 8) return pre + rd(src, s0, "a") + rd(mul, s0, "b") + mul128(true, true) + wr(o0, s0, "r") + mulFlags64();
         return pre + rd(src, s0, "a") + rd(mul, s0, "b") + `rL=X.imul2(c,aL,aH,bL,bH,${s0});rH=c.tH;` + wr(o0, s0, "r");
       }
       case "Cbw": return "R[0]=(R[0]&-65536)|(((R[0]<<24)>>24)&65535);";
