@@ -186,7 +186,9 @@ export class GuestPhysical {
   private frame(a: number, write: boolean): { view: DataView; off: number; m: number } {
     if (!(a >= 0) || !Number.isInteger(a)) throw new GuestPhysError(a, "not a guest-physical address");
     const g = Math.floor(a / PAGE_SIZE);
-    const e = this.p2m.raw(g);
+    // The host writes past a read-only entry (a backend's or Xen's own copy), but a logged page
+    // is marked dirty first (P2m.writeFault).
+    const e = write ? this.p2m.rawForWrite(g) : this.p2m.raw(g);
     if (e < 0) throw new GuestPhysError(a, "no P2M entry");
     const m = Math.floor(e / 2);
     if (write) this.machine.invalidateFrame(m);

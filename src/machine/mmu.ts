@@ -40,7 +40,7 @@ export function xlate(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
     writable = true;
   }
   const g = gpaPage / PAGE_SIZE;
-  const e = c.p2m.raw(g);
+  const e = acc === 1 ? c.p2m.rawForWrite(g) : c.p2m.raw(g);
   const access = acc === 0 ? "read" : acc === 1 ? "write" : "exec";
   if (e < 0 || (acc === 1 && (e & 1) === 0)) {
     throw new ExitSignal({ kind: "gpa-fault", gpa: (gpaPage + off) as Gpa, access, rip: 0 as Gva, va: va as Gva });
@@ -133,7 +133,7 @@ export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
  * page tables change).
  */
 function ptUpdate(c: Vcpu, view: DataView, m: number, ea: number, nl: number, va: number): void {
-  if ((c.p2m.raw(Math.floor(ea / PAGE_SIZE)) & 1) === 0) throw new ExitSignal({ kind: "gpa-fault", gpa: ea as Gpa, access: "write", rip: 0 as Gva, va: va as Gva });
+  if ((c.p2m.rawForWrite(Math.floor(ea / PAGE_SIZE)) & 1) === 0) throw new ExitSignal({ kind: "gpa-fault", gpa: ea as Gpa, access: "write", rip: 0 as Gva, va: va as Gva });
   c.ptWrite(view, m, ea % PAGE_SIZE, nl);
 }
 

@@ -19,6 +19,14 @@ export class P2m {
   epoch = 0;
   /** Called after every change (the machine bumps its TLB epoch). */
   onChange: (() => void) | undefined;
+  /**
+   * Log-dirty mode's hook (Xen's paging_mark_dirty, xen/arch/x86/mm/paging.c): offered a write to
+   * a read-only entry, it logs the page and makes the entry writable, and says whether it did. The
+   * vCPU's own stores, the page walker's A/D updates and the host's copies into guest memory
+   * (copy_to_guest) all come here, so every write to a logged page is seen, and a page that is
+   * read-only for another reason (a read-only grant mapping) stays a fault.
+   */
+  writeFault: ((g: Gfn) => boolean) | undefined;
 
   /** Maps (or remaps) a guest frame. */
   set(g: Gfn, m: Mfn, writable = true): void {
@@ -36,6 +44,13 @@ export class P2m {
     const had = this.map.delete(g);
     if (had) this.changed();
     return had;
+  }
+
+  /** The raw entry for a write: a read-only entry `writeFault` took is writable now. */
+  rawForWrite(g: number): number {
+    const e = this.raw(g);
+    if (e >= 0 && (e & 1) === 0 && this.writeFault?.(gfn(g))) return this.raw(g);
+    return e;
   }
 
   /** The raw entry (mfn*2 + writable) or -1: the fast path for the MMU. */

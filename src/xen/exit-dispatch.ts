@@ -124,8 +124,6 @@ export function handleExit(host: XenHost, v: XenVcpu, x: Exit, t: number): void 
         return;
       }
       case "gpa-fault": {
-        // Log-dirty mode: the first write to a page is logged and retried (paging_mark_dirty).
-        if (x.access === "write" && d.logDirty?.fault(Math.floor(x.gpa / PAGE_SIZE))) return;
         // A write to a read-only grant mapping gets #GP(0), as in Xen's
         // hvm_hap_nested_page_fault ("trying to write to read-only grant mapping").
         const e = host.machine.p2m(d.domid).lookup(gfn(Math.floor(x.gpa / PAGE_SIZE)));
