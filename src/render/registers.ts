@@ -5,9 +5,10 @@
  */
 import { MimeBundle, escapeXml } from "./mime";
 import { FpSource, fpHtml, mmxLines } from "./fp-registers";
+import { XmmSource, mxcsrFields, sseInUse, xmmHtml } from "./xmm-registers";
 
 /** The part of a vCPU this view reads (kept structural so render/ does not import machine/). */
-export interface RegisterSource extends FpSource {
+export interface RegisterSource extends FpSource, XmmSource {
   regs(): Record<string, bigint>;
   getFlags(): number;
   cr0: number; cr2: number; cr3: number; cr4: number; efer: number; cpl: number;
@@ -18,26 +19,19 @@ export interface RegisterSource extends FpSource {
   stackAround?(count: number): string[];
   /** The x87 FPU: its control/status/tag words and stack as text lines, empty while unused. */
   readonly fpu?: { lines(): string[] };
-  /** SSE state: XMM0..15 as four 32-bit lanes each, and MXCSR. */
-  readonly xmm?: Int32Array;
-  mxcsr?: number;
 }
 
-/** MXCSR fields (SDM Vol. 1 §10.2.3): flags, masks, rounding control, DAZ/FTZ. */
+/** MXCSR as one text line (fields from xmm-registers.ts). */
 function mxcsrText(m: number): string {
-  const names = ["IE", "DE", "ZE", "OE", "UE", "PE"];
-  const flags = names.filter((_, i) => (m >> i) & 1);
-  const unmasked = names.filter((_, i) => !((m >> (7 + i)) & 1)).map((n) => n[0] + "M");
-  const rc = ["nearest", "down", "up", "zero"][(m >> 13) & 3];
-  return `mxcsr ${m.toString(16).padStart(8, "0")} [flags ${flags.join(" ") || "-"}; unmasked ${unmasked.join(" ") || "-"}; rc ${rc}${m & 0x40 ? " DAZ" : ""}${m & 0x8000 ? " FTZ" : ""}]`;
+  const f = mxcsrFields(m);
+  return `mxcsr ${m.toString(16).padStart(8, "0")} [flags ${f.flags.join(" ") || "-"}; unmasked ${f.unmasked.join(" ") || "-"}; rc ${f.rc}${f.daz ? " DAZ" : ""}${f.ftz ? " FTZ" : ""}]`;
 }
 
 /** XMM registers and MXCSR, once SSE state differs from its reset value (all zero, 0x1f80). */
 export function sseLines(c: RegisterSource): string[] {
-  if (c.xmm === undefined || c.mxcsr === undefined) return [];
-  const x = c.xmm;
-  if (c.mxcsr === 0x1f80 && x.every((v) => v === 0)) return [];
-  const lines = [mxcsrText(c.mxcsr)];
+  if (!sseInUse(c)) return [];
+  const x = c.xmm!;
+  const lines = [mxcsrText(c.mxcsr!)];
   const hex = (i: number) => [3, 2, 1, 0].map((k) => (x[i * 4 + k]! >>> 0).toString(16).padStart(8, "0")).join("_");
   for (let i = 0; i < 16; i += 2) lines.push(`xmm${i}`.padStart(5) + ` ${hex(i)}  ` + `xmm${i + 1}`.padStart(5) + ` ${hex(i + 1)}`);
   return lines;
@@ -91,6 +85,7 @@ export function renderVcpu(c: RegisterSource): MimeBundle {
     `<pre style="margin:2px 0">${escapeXml(lines.join("\n"))}</pre>` +
     `<table style="border-collapse:collapse"><tr>${flagCells}</tr></table>` +
     fpHtml(c) +
+    xmmHtml(c) +
     (dis.length ? `<pre style="margin:2px 0">${escapeXml(dis.join("\n"))}</pre>` : "") +
     (stack.length ? `<div style="margin-top:4px"><b>stack</b></div><pre style="margin:2px 0">${escapeXml(stack.join("\n"))}</pre>` : "") +
     `</div>`;
