@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { completePath } from "../../src/magics/complete-path";
 import { cwdMagics } from "../../src/magics/cwd";
+import { recordingContext } from "../support/magic-context";
 
 const start = process.cwd();
 const dir = mkdtempSync(join(tmpdir(), "xenlab-cwd-"));
@@ -15,7 +16,7 @@ writeFileSync(join(dir, ".hidden"), "");
 afterAll(() => process.chdir(start));
 
 const cd = cwdMagics.find((m) => m.name === "cd")!;
-const ctx = {} as never;
+const ctx = recordingContext().c;
 
 describe("%cd", () => {
   it("changes the working folder and returns it", () => {

@@ -4,18 +4,9 @@ import { xlMagic } from "../../src/magics/xl";
 import { setCurrentHost, listDisks } from "../../src/xen";
 import { MimeBundle } from "../../src/render/mime";
 import { buildBlkfrontGuest, fnv64, makeImages, tmpDir } from "./blkback-helpers";
+import { recordingContext } from "../support/magic-context";
 
-function ctx() {
-  const streams: string[] = [];
-  const c = {
-    out: {
-      stream: (_n: string, t: string) => streams.push(t),
-      display: () => {}, updateDisplay: () => {}, clearOutput: () => {}, result: () => {}, error: () => {},
-    },
-    scope: {}, libraryNames: new Set<string>(), runCell: async () => undefined,
-  };
-  return { c: c as never, streams };
-}
+const ctx = recordingContext;
 const bundle = (v: unknown) => (v as { toMimeBundle(): MimeBundle }).toMimeBundle();
 
 describe("%xl block-*", () => {

@@ -6,22 +6,9 @@ import { UsageError } from "../../src/magics/magic";
 import { currentHost, setCurrentHost } from "../../src/xen";
 import { MimeBundle } from "../../src/render/mime";
 import { buildPvhGuest } from "./guest-build";
+import { recordingContext } from "../support/magic-context";
 
-function ctx() {
-  const shown: { id?: string; bundle: MimeBundle }[] = [];
-  const updates: { id: string; bundle: MimeBundle }[] = [];
-  const streams: string[] = [];
-  const c = {
-    out: {
-      stream: (_n: string, t: string) => streams.push(t),
-      display: (bundle: MimeBundle, o?: { id?: string }) => shown.push({ id: o?.id, bundle }),
-      updateDisplay: (id: string, bundle: MimeBundle) => updates.push({ id, bundle }),
-      clearOutput: () => {}, result: () => {}, error: () => {},
-    },
-    scope: {}, libraryNames: new Set<string>(), runCell: async () => undefined,
-  };
-  return { c: c as never, shown, updates, streams };
-}
+const ctx = recordingContext;
 const text = (v: unknown) => (v as { toMimeBundle(): MimeBundle }).toMimeBundle()["text/plain"];
 
 describe("magics over the current host", () => {
