@@ -148,6 +148,12 @@ console.log(" 202       16       8192 xvdb");`]],
   ["12-memory-and-mobility", 2, "boots a new debian on a second host instead of moving it", [`setCurrentHost({ pcpus: 1, memoryMiB: 512 });
 vm = host.createDomain('name = "debian"\\ntype = "pvh"\\nkernel = "' + guest.bzImage + '"\\nramdisk = "' + guest.initrd + '"\\nmemory = 256\\nvcpus = 1\\nextra = "console=hvc0 loglevel=4 xenlab.shell"\\n');
 host.run({ until: () => /\\/ # (\\x1b\\[6n)?$/.test(vm.consoleLog), maxInstructions: 2_500_000_000 });`]],
+  // Exercise 3: the current host and vm say "home", but debian never moved back; or a new boot there.
+  ["12-memory-and-mobility", 3, "points the current host at home without migrating", ['setCurrentHost(home);\nvm = hostC.domain("debian");']],
+  ["12-memory-and-mobility", 3, "boots a new debian at home instead of moving it", [`%xl destroy debian
+setCurrentHost(home);
+vm = host.createDomain('name = "debian"\\ntype = "pvh"\\nkernel = "' + guest.bzImage + '"\\nramdisk = "' + guest.initrd + '"\\nmemory = 256\\nvcpus = 1\\nextra = "console=hvc0 loglevel=4 xenlab.shell"\\n');
+host.run({ until: () => /\\/ # (\\x1b\\[6n)?$/.test(vm.consoleLog), maxInstructions: 2_500_000_000 });`]],
   ["13-linux-on-longhorn", 1, "writes the version it knows without asking Linux", ['answer1 = "4.17.0-xenlab";']],
   // /sys/hypervisor/type is printed without a hypercall; the answer is typed in.
   ["13-linux-on-longhorn", 1, "reads another sysfs file and prints the version lines itself", ['sh("cat /sys/hypervisor/type");\nconsole.log("4\\n17\\n.0-xenlab");\nanswer1 = "4.17.0-xenlab";']],

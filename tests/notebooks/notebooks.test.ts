@@ -35,7 +35,8 @@ const KEY_OUTPUTS: Record<string, string[]> = {
   // and the file Linux wrote on the root-served VHD, read back by debugfs.
   "13-linux-on-longhorn.ipynb": ["guest OS id MICROSOFT WINDOWS_NT 6.0 SP1 build 6001", "Hypervisor detected: Xen HVM", "Booting kernel on Xen PVH", "xen:events: Xen HVM callback vector for event delivery is enabled", "event_channel_op(send)                       → HvSignalEvent", "vcpu_op(set_singleshot_timer)                → HV_X64_MSR_STIMER3_COUNT", "x86_64 GNU/Linux", "Xen adapter", "blkfront: xvda: flush diskcache: enabled", "written on Longhorn"],
   // Ballooning and a checkpoint of the running kernel, in Linux's own words.
-  "12-memory-and-mobility.ipynb": ["decrease_reservation calls gave back", "Saving to debian.chk new xl format", "written before the save", "slept after the restore"],
+  // ... and the live migration: xl's messages, the rounds, the same boot on the target.
+  "12-memory-and-mobility.ipynb": ["decrease_reservation calls gave back", "Saving to debian.chk new xl format", "written before the save", "slept after the restore", "Migration successful.", "(stop-and-copy)", "sameBoot: true"],
   "05-vhd.ipynb": ["BAT entry 50", "footer, moved to the new end of the file", "No errors were found on the image.", "parent's first sector is still all zeros: true"],
 };
 
