@@ -133,10 +133,14 @@ export async function runNotebook(nb: Notebook, options: { allowErrors?: boolean
       if (cell.cell_type !== "code") continue;
       const source = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
       const sink = new CellOutputs(displays, options.echo ?? false);
+      const started = new Date().toISOString();
       const outcome = await runner.run(source, sink, ++count);
       cellsRun++;
       cell.outputs = sink.outputs;
       cell.execution_count = count;
+      // nbclient's record_timing (its default): when the cell started and when its reply came, so
+      // the slow cells of a notebook can be found the same way for either runner.
+      cell.metadata.execution = { "iopub.execute_input": started, "shell.execute_reply": new Date().toISOString() };
       // nbclient's convention: a cell tagged raises-exception is meant to fail (a lesson showing an error).
       const expected = Array.isArray(cell.metadata.tags) && cell.metadata.tags.includes("raises-exception");
       if (outcome.status === "error" && !expected && failedCell === undefined) {

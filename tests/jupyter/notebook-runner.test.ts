@@ -44,6 +44,20 @@ describe("xenlab run", () => {
     expect(nb.metadata.kernelspec.name).toBe("xenlab");
   });
 
+  it("records each cell's start and reply times as nbclient does (metadata.execution)", () => {
+    const input = notebook([code("const t0 = Date.now(); while (Date.now() - t0 < 300) {}", "slow"), code("1", "fast")]);
+    const out = join(dir, "timed.ipynb");
+    const before = Date.now();
+    const r = run([input, "-o", out]);
+    expect(r.status, r.stderr).toBe(0);
+    const [slow, fast] = JSON.parse(readFileSync(out, "utf8")).cells.map(
+      (c: { metadata: { execution: Record<string, string> } }) => c.metadata.execution);
+    const ms = (e: Record<string, string>) => Date.parse(e["shell.execute_reply"]) - Date.parse(e["iopub.execute_input"]);
+    expect(ms(slow)).toBeGreaterThanOrEqual(300);
+    expect(Date.parse(slow["iopub.execute_input"])).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(fast["iopub.execute_input"])).toBeGreaterThanOrEqual(Date.parse(slow["shell.execute_reply"]));
+  });
+
   it("stops at the first error, records it in the notebook, and exits non-zero", () => {
     const input = notebook([code("throw new Error('guest crashed')", "e1"), code("'not reached'", "e2")]);
     const out = join(dir, "err.ipynb");
