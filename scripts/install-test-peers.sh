@@ -12,6 +12,8 @@ PACKAGES=(
   strace
   # CPU and Xen oracles: the assembler, the compiler for native runs, Xen's public headers
   nasm gcc libxen-dev
+  # gcc -m32 (32-bit freestanding programs run under 32-bit and PAE paging, tests/machine/programs-32.test.ts)
+  gcc-multilib
   # The real guest (issue 14): QEMU TCG is the anchor booting the same Debian kernel via PVH (and
   # runs tests/machine/programs/realmode.asm as its BIOS, the real-mode oracle); the
   # compressors make kernel payloads for the loader tests (the kernel and busybox come by apt-get download)

@@ -55,6 +55,12 @@ export class CpuState {
   readonly dr = [0, 0, 0, 0, 0, 0, 0x0ffff0ff0, 0x400];
   gdtrBase = 0; gdtrLimit = 0xffff; idtrBase = 0; idtrLimit = 0xffff;
   trSelector = 0; trBase = 0; trLimit = 0x67;
+  /**
+   * PAE paging's PDPTE registers (SDM Vol. 3A §4.4.1): the four entries at CR3 as the last MOV to
+   * CR0/CR3/CR4 that enabled or kept PAE paging loaded them, low and high words.
+   */
+  readonly pdpteLo = new Int32Array(4);
+  readonly pdpteHi = new Int32Array(4);
   /** LDTR: selector and the base/limit cached from its descriptor (lldt). */
   ldtr = 0; ldtrBase = 0; ldtrLimit = 0;
 

@@ -131,6 +131,7 @@ export function deliver32(c: Vcpu, vector: number, errorCode: number | undefined
   } catch (e) {
     if (c.cpl !== oldCpl) { c.cpl = oldCpl; c.flushTlb(); }
     if (e instanceof GuestFault) {
+      if (e.vector === Vector.PF && e.cr2 !== undefined) c.cr2 = e.cr2;
       if (nested >= 1 || vector === Vector.DF) return { kind: "triple-fault", rip: returnRip as Gva, vector, reason: `${reason}; then ${e.reason} while delivering` };
       c.trace.event(returnRip, `#${vectorName(e.vector)} while delivering vector ${vector}: ${e.reason} -> #DF`);
       return c.deliver32(Vector.DF, 0, false, returnRip, `double fault: ${e.reason}`, nested + 1);

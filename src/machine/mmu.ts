@@ -1,12 +1,14 @@
 /**
- * The soft-MMU's slow path: the 4-level page walk with permission checks, accessed/dirty updates
- * and reserved-bit checks (Intel SDM Vol. 3A §4.5-4.7), then the P2M, filling the vCPU's TLB.
+ * The soft-MMU's slow path: the page walk of the paging mode in use (4-level here, 32-bit and PAE
+ * paging in mmu-legacy.ts) with permission checks, accessed/dirty updates and reserved-bit checks
+ * (Intel SDM Vol. 3A §4.3-4.7), then the P2M, filling the vCPU's TLB.
  */
 import type { Vcpu } from "./vcpu";
 import { ExitSignal, GuestFault, Vector, vectorName } from "./exits";
 import {
-  CR0_WP, EFER_LMA, EFER_NXE, PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS,
+  CR0_WP, CR4_PAE, EFER_LMA, EFER_NXE, PFEC_I, PFEC_P, PFEC_RSVD, PFEC_U, PFEC_W, PTE_A, PTE_D, PTE_PS,
 } from "./registers";
+import { walk32, walkPae } from "./mmu-legacy";
 import { Gpa, Gva, PAGE_SIZE, gva, mfn } from "./types";
 import { MachineError } from "./errors";
 
@@ -32,7 +34,6 @@ export function xlate(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
   let gpaPage: number;
   let writable: boolean;
   if (c.paging) {
-    if (!(c.efer & EFER_LMA)) throw new ExitSignal({ kind: "unsupported", rip: 0 as Gva, reason: "paging without long mode (legacy 32-bit/PAE paging) is not modelled" });
     gpaPage = c.walk(va, acc);
     writable = (c.walkPerm & WP_WRITABLE_NOW) !== 0;
   } else {
@@ -73,19 +74,66 @@ export function ptRead(c: Vcpu, a: number, va: number): [number, number, DataVie
   return [v.getInt32(off, true), v.getInt32(off + 4, true), v, m];
 }
 
-/** 4-level walk (SDM Vol. 3A §4.5). Returns the guest-physical 4 KiB page base. */
+/** Reads a 32-bit page-table entry (32-bit paging, SDM Vol. 3A §4.3) as [entry, view, mfn]. */
+export function ptRead32(c: Vcpu, a: number, va: number): [number, DataView, number] {
+  const g = Math.floor(a / PAGE_SIZE);
+  const e = c.p2m.raw(g);
+  if (e < 0) throw new ExitSignal({ kind: "gpa-fault", gpa: a as Gpa, access: "read", rip: 0 as Gva, va: va as Gva });
+  const m = Math.floor(e / 2);
+  const v = c.machine.memory.view(mfn(m));
+  return [v.getInt32(a % PAGE_SIZE, true), v, m];
+}
+
+/**
+ * The walk of the paging mode CR0.PG, CR4.PAE and EFER.LMA select (SDM Vol. 3A §4.1.1, Table 4-1):
+ * 4-level with LMA, PAE paging with CR4.PAE, else 32-bit paging.
+ */
 export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
+  if (c.efer & EFER_LMA) return walk4(c, va, acc);
+  return c.cr4 & CR4_PAE ? walkPae(c, va, acc) : walk32(c, va, acc);
+}
+
+/** The page-fault error code's access bits (SDM Vol. 3A §4.7): U/S, W/R, and I/D where it is defined. */
+export function accessPfec(c: Vcpu, acc: 0 | 1 | 2, idDefined: boolean): number {
+  return (c.cpl === 3 ? PFEC_U : 0) | (acc === 1 ? PFEC_W : 0) | (acc === 2 && idDefined ? PFEC_I : 0);
+}
+
+/**
+ * The rules every paging mode applies once the walk reaches the entry mapping the page (SDM Vol.
+ * 3A §4.6: U/S and R/W of all levels combined, CR0.WP for supervisor writes, XD with EFER.NXE;
+ * §4.8: A, and D on a write, set only for an access that is allowed). `us`/`rw`/`nx` are the
+ * combined rights of the walk; `el` is the leaf's low word at `ea` (A and D live there in every
+ * format). Sets `c.walkPerm`.
+ */
+export function leafAccess(c: Vcpu, view: DataView, m: number, ea: number, el: number, us: number, rw: number, nx: number, acc: 0 | 1 | 2, pfec: number, va: number): void {
+  const user = c.cpl === 3;
+  if (user && !us) throw new GuestFault(Vector.PF, pfec | PFEC_P, "user access to supervisor page", va);
+  if (acc === 1 && !rw && (user || (c.cr0 & CR0_WP))) throw new GuestFault(Vector.PF, pfec | PFEC_P, "write to read-only page", va);
+  if (acc === 2 && nx) throw new GuestFault(Vector.PF, pfec | PFEC_P, "execute from no-execute page", va);
+  let nl = el | PTE_A;
+  if (acc === 1) nl |= PTE_D;
+  if (nl !== el) ptUpdate(c, view, m, ea, nl, va);
+  const dirty = (nl & PTE_D) !== 0;
+  c.walkPerm = dirty && (rw || (!user && !(c.cr0 & CR0_WP))) ? WP_WRITABLE_NOW : 0;
+}
+
+/** A non-leaf entry used by the walk gets its accessed bit (SDM Vol. 3A §4.8). */
+export function setAccessed(c: Vcpu, view: DataView, m: number, ea: number, el: number, va: number): void {
+  if ((el & PTE_A) === 0) ptUpdate(c, view, m, ea, el | PTE_A, va);
+}
+
+/** 4-level walk (SDM Vol. 3A §4.5). Returns the guest-physical 4 KiB page base. */
+export function walk4(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
   if (!(va >= -CANON && va < CANON)) throw new GuestFault(Vector.GP, 0, "non-canonical address");
   const u48 = va < 0 ? va + 2 ** 48 : va;
   const hi16 = Math.floor(u48 / TWO32);
   const lo = u48 >>> 0;
   const idx = [(hi16 >>> 7) & 511, ((hi16 & 127) << 2) | (lo >>> 30), (lo >>> 21) & 511, (lo >>> 12) & 511];
-  const user = c.cpl === 3;
   const nxe = (c.efer & EFER_NXE) !== 0;
   let table = c.cr3 - (c.cr3 % PAGE_SIZE);
   table = table % 2 ** 52;
   let us = 1, rw = 1, nx = 0;
-  const pfec = (user ? PFEC_U : 0) | (acc === 1 ? PFEC_W : 0) | (acc === 2 && nxe ? PFEC_I : 0);
+  const pfec = accessPfec(c, acc, nxe);
   for (let level = 0; level < 4; level++) {
     const ea = table + idx[level]! * 8;
     const [el, eh, view, m] = c.ptRead(ea, va);
@@ -99,17 +147,9 @@ export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
     if ((!nxe && eh < 0) || (level === 0 && (el & PTE_PS)) || (leaf && level === 1 && (el & 0x3fffe000)) || (leaf && level === 2 && (el & 0x1fe000))) {
       throw new GuestFault(Vector.PF, pfec | PFEC_P | PFEC_RSVD, `reserved bit set in a level ${4 - level} entry`, va);
     }
-    let nl = el;
-    if ((el & PTE_A) === 0) nl |= PTE_A;
     let base = (eh & 0xfffff) * TWO32 + ((el & ~0xfff) >>> 0);
     if (leaf) {
-      if (user && !us) throw new GuestFault(Vector.PF, pfec | PFEC_P, "user access to supervisor page", va);
-      if (acc === 1 && !rw && (user || (c.cr0 & CR0_WP))) throw new GuestFault(Vector.PF, pfec | PFEC_P, "write to read-only page", va);
-      if (acc === 2 && nx) throw new GuestFault(Vector.PF, pfec | PFEC_P, "execute from no-execute page", va);
-      if (acc === 1) nl |= PTE_D;
-      if (nl !== el) ptUpdate(c, view, m, ea, nl, va);
-      const dirty = (nl & PTE_D) !== 0;
-      c.walkPerm = dirty && (rw || (!user && !(c.cr0 & CR0_WP))) ? WP_WRITABLE_NOW : 0;
+      leafAccess(c, view, m, ea, el, us, rw, nx, acc, pfec, va);
       if (level < 3) c.largePagesCached = true;
       if (level === 1) {
         // 1 GiB page: bits 29:13 of the entry are reserved/PAT; frame is bits 51:30.
@@ -121,7 +161,7 @@ export function walk(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
       }
       return base;
     }
-    if (nl !== el) ptUpdate(c, view, m, ea, nl, va);
+    setAccessed(c, view, m, ea, el, va);
     table = base;
   }
   throw new MachineError("unreachable page walk state");

@@ -5,16 +5,20 @@
 import type { Vcpu } from "./vcpu";
 import { GuestFault, Vector } from "./exits";
 import {
-  CR0_PE, CR0_PG, CR4_IMPLEMENTED, CR4_PAE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
+  CR0_PE, CR0_PG, CR4_IMPLEMENTED, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
   MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX,
 } from "./registers";
 import { Gva, gva } from "./types";
 import { lookup } from "./desc-tables";
 import { descriptorBase, descriptorLimit, setSegCache } from "./segcache";
 import { isReal, loadSegReal } from "./realmode";
+import { commitPdptes, paePaging, readPdptes } from "./mmu-legacy";
 
 const TWO32 = 4294967296;
 const CANON = 2 ** 47;
+/** CR0.PG, CD (30) and NW (29); CR4.PAE, PGE, PSE: the bits whose change reloads the PDPTEs (SDM Vol. 3A §4.4.1). */
+const CR0_PDPTE_BITS = (CR0_PG | (1 << 30) | (1 << 29)) | 0;
+const CR4_PDPTE_BITS = CR4_PAE | CR4_PGE | CR4_PSE;
 
 /** mov to CRn. Returns nothing; the block ends after every CR write. */
 export function writeCr(c: Vcpu, n: number, lo: number, hi: number): void {
@@ -24,16 +28,26 @@ export function writeCr(c: Vcpu, n: number, lo: number, hi: number): void {
     case 0: {
       if ((lo & CR0_PG) && !(lo & CR0_PE)) throw new GuestFault(Vector.GP, 0, "CR0.PG without PE");
       if ((lo & CR0_PG) && (c.efer & EFER_LME) && !(c.cr4 & CR4_PAE)) throw new GuestFault(Vector.GP, 0, "long mode needs CR4.PAE");
+      // Leaving long mode goes through compatibility mode (SDM Vol. 3A §9.8.5.4; MOV to CR0, 64-bit mode exceptions).
+      if (c.mode64 && !(lo & CR0_PG)) throw new GuestFault(Vector.GP, 0, "clearing CR0.PG in 64-bit mode");
+      // PDPTEs load when PAE paging follows a change of PG, CD or NW (SDM Vol. 3A §4.4.1).
+      const pd = paePaging(lo, c.cr4, c.efer) && ((lo ^ c.cr0) & CR0_PDPTE_BITS) !== 0 ? readPdptes(c, c.cr3) : undefined;
       c.cr0 = lo | 0;
+      if (pd) commitPdptes(c, pd);
       c.updateMode();
       c.flushTlb();
       return;
     }
     case 2: c.cr2 = hi * TWO32 + (lo >>> 0); return;
-    case 3: c.cr3 = v % 2 ** 52; c.flushTlb(); return;
+    case 3: {
+      if (paePaging(c.cr0, c.cr4, c.efer)) commitPdptes(c, readPdptes(c, lo >>> 0));
+      c.cr3 = v % 2 ** 52; c.flushTlb(); return;
+    }
     case 4: {
       if (hi !== 0 || (lo & ~CR4_IMPLEMENTED)) throw new GuestFault(Vector.GP, 0, `mov to CR4 sets bits 0x${(hi * TWO32 + ((lo & ~CR4_IMPLEMENTED) >>> 0)).toString(16)} that are reserved or not implemented`);
       if ((c.efer & EFER_LMA) && !(lo & CR4_PAE)) throw new GuestFault(Vector.GP, 0, "clearing CR4.PAE in long mode");
+      // ...and when PAE paging follows a change of PAE, PGE or PSE (SDM Vol. 3A §4.4.1).
+      if (paePaging(c.cr0, lo, c.efer) && ((lo ^ c.cr4) & CR4_PDPTE_BITS) !== 0) commitPdptes(c, readPdptes(c, c.cr3));
       c.cr4 = lo | 0; c.updateMode(); c.flushTlb(); return;
     }
     case 8: c.cr8 = lo & 15; return;

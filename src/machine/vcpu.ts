@@ -44,6 +44,7 @@ import { EntropySource } from "./entropy";
 import { flatSegments } from "./segcache";
 import { farCall as farCallImpl, farRet as farRetImpl } from "./far";
 import { initState, startupIpi as startupIpiImpl } from "./realmode";
+import { commitPdptes, paePaging, readPdptes } from "./mmu-legacy";
 import type { MimeBundle } from "../render/mime";
 import { renderVcpu } from "../render/registers";
 import { renderListing, listingText } from "../render/disasm";
@@ -246,7 +247,23 @@ export class Vcpu extends CpuState {
       sc.limits.forEach((l, i) => { if (i < 6) this.segLimit[i] = l; });
     }
     this.updateMode();
+    this.loadPdptesForHost();
     this.flushTlb();
+  }
+
+  /**
+   * A state set from outside (setState, setReg("cr3")) under PAE paging loads the PDPTEs from CR3
+   * as VM entry does (SDM Vol. 3C §27.3.1.6, "checks on PDPTEs"): reserved bits refuse the state.
+   */
+  private loadPdptesForHost(): void {
+    if (!paePaging(this.cr0, this.cr4, this.efer)) return;
+    try {
+      commitPdptes(this, readPdptes(this, this.cr3));
+    } catch (e) {
+      if (e instanceof GuestFault) throw new MachineError(`PAE paging state refused: ${e.reason}`);
+      if (e instanceof ExitSignal) throw new MachineError(`PAE paging state refused: the PDPT at CR3 0x${this.cr3.toString(16)} is not in guest memory`);
+      throw e;
+    }
   }
 
   getReg(name: string): bigint {
@@ -279,7 +296,7 @@ export class Vcpu extends CpuState {
     switch (n) {
       case "rip": this.rip = gva(v); return;
       case "rflags": case "eflags": this.setFlags(Number(v & 0xffffffffn)); return;
-      case "cr3": this.cr3 = Number(v); this.flushTlb(); return;
+      case "cr3": this.cr3 = Number(v); this.loadPdptesForHost(); this.flushTlb(); return;
       case "fs_base": this.fsBase = gva(v); return;
       case "gs_base": this.gsBase = gva(v); return;
     }
@@ -794,7 +811,7 @@ export class Vcpu extends CpuState {
     return ptReadImpl(this, a, va);
   }
 
-  /** 4-level walk (SDM Vol. 3A §4.5). Returns the guest-physical 4 KiB page base. */
+  /** The walk of the paging mode in use (mmu.ts walk). Returns the guest-physical 4 KiB page base. */
   walk(va: number, acc: 0 | 1 | 2): number {
     return walkImpl(this, va, acc);
   }
