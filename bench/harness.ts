@@ -99,6 +99,21 @@ export function formatTable(rows: FigureRow[]): string {
   return textTable(header, body, rows.flatMap((r) => (r.note ? [`  ${r.name}: ${r.note}`] : [])));
 }
 
+/**
+ * The README's Benchmarks table (`npm run bench -- --markdown`): one row per figure with the value
+ * and the anchor as `median [min–max]` and the median per-run ratio, so the table is pasted from a
+ * run rather than typed.
+ */
+export function formatMarkdown(rows: FigureRow[]): string {
+  const cell = (s: string) => s.replace(/\|/g, "\\|");
+  const lines = ["| figure | XenLab, median [min–max] | anchor (same run), median [min–max] | ratio |", "| --- | --- | --- | --- |"];
+  for (const r of rows) {
+    const ratio = Number.isFinite(r.ratio) ? fmt(r.ratio) : "n/a";
+    lines.push(`| \`${r.name}\` | ${cell(withSpread(r.value, r.spread.value, r.unit))} | ${cell(r.anchor)}: ${cell(withSpread(r.anchor_value, r.spread.anchor))} | ${ratio} |`);
+  }
+  return lines.join("\n");
+}
+
 /** A plain-text table with padded columns, then `after` lines. */
 export function textTable(header: string[], body: string[][], after: string[] = []): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

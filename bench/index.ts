@@ -1,14 +1,15 @@
 /**
- * `npm run bench [-- [--runs N] NAME...]`: runs every figure from `bench/*.bench.ts` (or those
+ * `npm run bench [-- [--runs N] [--markdown] NAME...]`: runs every figure from `bench/*.bench.ts` (or those
  * named) N times (default 3), prints a table of medians and spreads with the load average, and as
  * the last line one JSON object mapping each figure's name to
- * `{value, unit, anchor, anchor_value, ratio, spread, runs}`.
+ * `{value, unit, anchor, anchor_value, ratio, spread, runs}`. `--markdown` also prints the README's
+ * Benchmarks table before that line.
  */
 import "../src/render/register"; // views drawn by the render figures
 import { readdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { Figure, FigureResult, FigureRow, formatTable, rowFrom } from "./harness";
+import { Figure, FigureResult, FigureRow, formatMarkdown, formatTable, rowFrom } from "./harness";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, got ${args[r + 1]}`);
     args.splice(r, 2);
   }
+  const m = args.indexOf("--markdown");
+  const markdown = m >= 0;
+  if (markdown) args.splice(m, 1);
   const wanted = args;
   const figures: Figure[] = [];
   for (const file of readdirSync(__dirname).sort()) {
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
   console.log(`load average (1/5/15 min) at start: ${loadBefore}; at end: ${load()}; ${runs} run(s) per figure`);
   console.log(formatTable(rows));
   for (const row of rows) if (row.detail) console.log(`\n${row.detail}`);
+  if (markdown) console.log(`\n${formatMarkdown(rows)}\n`);
   const json: Record<string, Pick<FigureRow, "value" | "unit" | "anchor" | "anchor_value" | "ratio" | "spread" | "runs">> = {};
   for (const { name, value, unit, anchor, anchor_value, ratio, spread, runs: n } of rows) {
     json[name] = { value, unit, anchor, anchor_value, ratio, spread, runs: n };
