@@ -31,7 +31,7 @@ import { IopubSink, NullSink } from "./iopub-sink";
 import { Channel, JsonObject, JsonValue, makeChild, Message } from "./messages";
 import { captureStdio, kernelLog } from "./stdio-capture";
 import { codePointToUtf16, utf16ToCodePoint } from "./code-points";
-import { releaseAfterBig } from "./memory-release";
+import { IdleRelease } from "./memory-release";
 
 type Handler = (m: Message) => Promise<void> | void;
 
@@ -47,6 +47,8 @@ export class Kernel {
   private readonly history = new History(defaultHistoryPath());
   private readonly comms: CommManager;
   private executionCount = 0;
+  /** Collects once idle after a request that grew the process (memory given back). */
+  private readonly memory = new IdleRelease();
   /** The request being handled (the parent of anything published now). */
   private current: Message | undefined;
   /** The last execute_request: output from timers a finished cell started is parented to it. */
@@ -89,6 +91,7 @@ export class Kernel {
     const { createCellRunner } = require("./cell-environment") as typeof import("./cell-environment");
     const flags = this.shared.flags;
     this.runner = createCellRunner({ interrupted: () => Atomics.load(flags, INTERRUPT) !== 0, history: this.history });
+    this.memory.settle();
     this.worker.on("error", (err) => {
       kernelLog(`IO thread failed: ${err.stack ?? err.message}`);
       process.exit(1);
@@ -126,6 +129,8 @@ export class Kernel {
 
   private async handle(m: Message): Promise<void> {
     Atomics.store(this.shared.flags, INTERRUPT, 0);
+    this.memory.busy();
+    const wasWarm = this.runner.executor.warm;
     this.current = m;
     const handler = this.handlers[m.header.msg_type];
     try {
@@ -155,6 +160,8 @@ export class Kernel {
       this.publish(m, "status", { execution_state: "idle" });
       this.current = undefined;
       this.post({ type: "done", msgId: m.header.msg_id });
+      const bytes = m.header.msg_type === "execute_request" ? (str(m.content.code)?.length ?? 0) : 0;
+      this.memory.idle(bytes, !wasWarm && this.runner.executor.warm);
     }
   }
 
@@ -192,7 +199,6 @@ export class Kernel {
     if (storeHistory) this.history.record(count, code);
     if (outcome.status === "error") {
       this.reply(m, "execute_reply", { status: "error", execution_count: count, ...outcome.error! }, { status: "error" });
-      releaseAfterBig(code.length);
       return;
     }
     const userExpressions = await this.userExpressions(m.content.user_expressions);
@@ -201,7 +207,6 @@ export class Kernel {
         ? [...sink.pages.map((data) => ({ source: "page", data: data as JsonObject, start: 0 })), ...sink.nextInputs.map((n) => ({ source: "set_next_input", text: n.text, replace: n.replace }))]
         : [];
     this.reply(m, "execute_reply", { status: "ok", execution_count: count, user_expressions: userExpressions, payload }, { status: "ok" });
-    releaseAfterBig(code.length);
   }
 
   private async userExpressions(raw: JsonValue | undefined): Promise<JsonObject> {

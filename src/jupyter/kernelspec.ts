@@ -61,7 +61,7 @@ function pythonSysPrefix(): string {
 }
 
 /**
- * --expose-gc: memory is given back after a big request (memory-release.ts).
+ * --expose-gc: memory is given back once idle after a big request or cell (memory-release.ts).
  * --max-semi-space-size=2 (MiB): V8 grows its young generation to 2 x 16 MiB once a cell
  * allocates (the first TypeScript cell does), and keeps it resident while the kernel idles; 2 x 2
  * MiB holds a cell's short-lived garbage as well (kernel.ts_cell did not move) for 28 MiB less.
