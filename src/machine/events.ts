@@ -144,7 +144,7 @@ export function deliver32(c: Vcpu, vector: number, errorCode: number | undefined
   }
 }
 
-/** iretd in protected mode: EIP, CS, EFLAGS [, ESP, SS when returning to an outer level]. */
+/** iretd in protected mode and in compatibility mode: EIP, CS, EFLAGS [, ESP, SS when returning to an outer level]. */
 export function iret32(c: Vcpu): void {
   const eip = c.pop32() >>> 0, cs = c.pop32() & 0xffff, fl = c.pop32() >>> 0;
   const newCpl = cs & 3;
@@ -164,8 +164,9 @@ export function iret32(c: Vcpu): void {
 export function iret(c: Vcpu, size: 8 | 4 | 2): void {
   if (isReal(c)) return iretReal(c, size === 8 ? 4 : size);
   if (size === 2) throw new GuestFault(Vector.UD, undefined, "16-bit iret in protected mode is not modelled");
-  if (!(c.efer & EFER_LMA)) return c.iret32();
-  if (!c.mode64) throw new GuestFault(Vector.UD, undefined, "iret in compatibility mode is not modelled");
+  // IA-32e mode from compatibility mode pops EIP, CS, EFLAGS and only to an outer level ESP, SS,
+  // as protected mode does (SDM Vol. 2A IRET, IA-32e-MODE: SS:RSP always only in 64-bit mode).
+  if (!(c.efer & EFER_LMA) || !c.mode64) return c.iret32();
   const pop = (): number => {
     if (size === 8) {
       const lo = c.pop64();

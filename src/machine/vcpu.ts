@@ -914,6 +914,13 @@ export class Vcpu extends CpuState {
     this.setSp(s);
   }
   push32(v: number): void {
+    if (this.mode64) {
+      // A 4-byte push in 64-bit mode (far call, iretd frames): RSP as a whole, not wrapped to 32 bits.
+      const s = this.cnss(this.sp() - 4);
+      this.w32(s, v);
+      this.setSp(s);
+      return;
+    }
     const s = this.stackOff(this.sp() - 4);
     this.w32(this.stackLin(s), v);
     this.setSp(s);
@@ -936,6 +943,12 @@ export class Vcpu extends CpuState {
     return lo;
   }
   pop32(): number {
+    if (this.mode64) {
+      const s = this.cnss(this.sp());
+      const v = this.r32(s);
+      this.setSp(s + 4);
+      return v;
+    }
     const s = this.sp();
     const v = this.r32(this.stackLin(s));
     this.setSp(this.stackOff(s + 4));
@@ -1066,7 +1079,7 @@ export class Vcpu extends CpuState {
   }
 
   /** Far call to sel:off with 16- or 32-bit operands (far.ts). */
-  farCall(sel: number, off: number, size: 2 | 4, ret: number): void {
+  farCall(sel: number, off: number, size: 2 | 4 | 8, ret: number): void {
     farCallImpl(this, sel, off, size, ret);
   }
 

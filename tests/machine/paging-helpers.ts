@@ -1,7 +1,7 @@
 /**
- * The record stream tests/machine/programs/paging.asm (and the small programs pmFirmware builds)
- * write to the debug port, decoded into lines: 'M id' (a probe starts), 'F vector ec cr2 eip' (a
- * fault the handler saw), 'V value'.
+ * The record stream tests/machine/programs/paging.asm and compat.asm (and the small programs
+ * pmFirmware builds) write to the debug port, decoded into lines: 'M id' (a probe starts),
+ * 'F vector ec cr2 eip' (a fault the handler saw), 'V value' (32 bits), 'Q value' (64 bits).
  */
 import { nasm } from "./helpers";
 
@@ -19,6 +19,7 @@ export function decodeRecords(b: Uint8Array): string[] {
     if (t === "M") out.push(`M ${b[i++]!.toString(16).padStart(2, "0")}`);
     else if (t === "F") { const v = b[i++]!; out.push(`F ${v} ec=${u32()} cr2=${u32()} eip=${u32()}`); }
     else if (t === "V") out.push(`V ${u32()}`);
+    else if (t === "Q") { const lo = u32(); out.push(`Q ${u32()}${lo}`); }
     else throw new Error(`unknown record tag 0x${t.charCodeAt(0).toString(16)} at byte ${i - 1}`);
   }
   return out;

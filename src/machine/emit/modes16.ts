@@ -35,6 +35,10 @@ export const modes16: Family = {
           const off = size === 2 ? ins.farBranch16 : ins.farBranch32;
           return `c.farCall(${ins.farBranchSelector},${off},${size},${size === 2 ? ret16 : next});return ${x.i + 1};`;
         }
+        if (codeName === "Call_m1664") {
+          x.end = true;
+          return pre + `aL=c.r64(ea);aH=c.tH;bL=c.r16(ea+8);c.farCall(bL,aH*4294967296+(aL>>>0),8,${next});return ${x.i + 1};`;
+        }
         if (codeName === "Call_m1616" || codeName === "Call_m1632") {
           x.end = true;
           const size = codeName === "Call_m1616" ? 2 : 4;
