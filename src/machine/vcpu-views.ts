@@ -1,7 +1,7 @@
 /** Inspection of a vCPU for views: disassembly at RIP, recent instructions, page-table walks. */
 import type { Vcpu } from "./vcpu";
 import type { Block } from "./codegen";
-import { PTE_PS } from "./registers";
+import { CR4_PAE, CR4_PSE, EFER_LMA, PTE_PS } from "./registers";
 import { PAGE_SIZE, gva, mfn } from "./types";
 import type { MimeBundle } from "../render/mime";
 import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";
@@ -100,17 +100,18 @@ export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBun
     return f;
   };
   if (!c.paging) {
+    res.paging = "off";
     res.gpa = a >>> 0;
-  } else {
+  } else if (c.efer & EFER_LMA) {
+    res.paging = "4-level";
     const u48 = a < 0 ? a + 2 ** 48 : a;
     let table = c.cr3 - (c.cr3 % PAGE_SIZE);
     for (let level = 4; level >= 1; level--) {
       const idx = Math.floor(u48 / 2 ** (12 + 9 * (level - 1))) % 512;
       const ea = table + idx * 8;
-      const e = c.p2m.raw(Math.floor(ea / PAGE_SIZE));
-      if (e < 0) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
-      const view = c.machine.memory.view(mfn(Math.floor(e / 2)));
-      const lo = view.getInt32(ea % PAGE_SIZE, true), hi = view.getInt32((ea % PAGE_SIZE) + 4, true);
+      const e = readEntry(c, ea, 8);
+      if (!e) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
+      const [lo, hi] = e;
       const leaf = level === 1 || (level <= 3 && (lo & PTE_PS) !== 0);
       levels.push({ level, tableGpa: table, index: idx, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, level), leaf: leaf && (lo & 1) === 1 });
       if (!(lo & 1)) { res.fault = `not present at ${["", "PT", "PD", "PDPT", "PML4"][level]}`; break; }
@@ -120,6 +121,41 @@ export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBun
         res.gpa = base - (base % size) + (u48 % size);
         break;
       }
+      table = base;
+    }
+  } else {
+    // 32-bit and PAE paging (SDM Vol. 3A §4.3, §4.4), as mmu-legacy.ts walks them.
+    const u32 = a >>> 0;
+    const pae = (c.cr4 & CR4_PAE) !== 0;
+    res.paging = pae ? "PAE" : "32-bit";
+    let table: number;
+    let level: number;
+    if (pae) {
+      // The PDPTE comes from the register MOV to CR3 loaded, not from memory (§4.4.1).
+      const i = u32 >>> 30, lo = c.pdpteLo[i]!, hi = c.pdpteHi[i]!;
+      levels.push({ level: 3, tableGpa: (c.cr3 >>> 0) & ~0x1f, index: i, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, 1).concat("(register)"), leaf: false });
+      if (!(lo & 1)) res.fault = `not present at PDPTE ${i}`;
+      table = (hi & 0x7f) * TWO32 + ((lo & ~0xfff) >>> 0);
+      level = 2;
+    } else {
+      table = (c.cr3 >>> 0) & ~0xfff;
+      level = 2;
+    }
+    for (; !res.fault && level >= 1; level--) {
+      const idx = pae ? (u32 >>> (level === 2 ? 21 : 12)) & 511 : (u32 >>> (level === 2 ? 22 : 12)) & 1023;
+      const ea = table + idx * (pae ? 8 : 4);
+      const e = readEntry(c, ea, pae ? 8 : 4);
+      if (!e) { res.fault = `table at gpa 0x${ea.toString(16)} has no P2M entry`; break; }
+      const [lo, hi] = e;
+      const large = level === 2 && (lo & PTE_PS) !== 0 && (pae || (c.cr4 & CR4_PSE) !== 0);
+      levels.push({ level, tableGpa: table, index: idx, entry: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), flags: show(lo, hi, large ? 2 : 1), leaf: (level === 1 || large) && (lo & 1) === 1 });
+      if (!(lo & 1)) { res.fault = `not present at ${level === 2 ? "PD" : "PT"}`; break; }
+      const base = pae ? (hi & 0x7f) * TWO32 + ((lo & ~0xfff) >>> 0) : (lo & ~0xfff) >>> 0;
+      if (large) {
+        res.gpa = pae ? base - (base % 2 ** 21) + (u32 % 2 ** 21) : ((lo >>> 13) & 0xff) * TWO32 + ((lo & 0xffc00000) >>> 0) + (u32 % 2 ** 22);
+        break;
+      }
+      if (level === 1) res.gpa = base + (u32 & 4095);
       table = base;
     }
   }
@@ -132,4 +168,13 @@ export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBun
 
 function gvaToU64(a: number): bigint {
   return BigInt.asUintN(64, BigInt(a));
+}
+
+/** A page-table entry of 4 or 8 bytes at a guest-physical address as [lo, hi], or undefined without a P2M entry. */
+function readEntry(c: Vcpu, ea: number, size: 4 | 8): [number, number] | undefined {
+  const e = c.p2m.raw(Math.floor(ea / PAGE_SIZE));
+  if (e < 0) return undefined;
+  const view = c.machine.memory.view(mfn(Math.floor(e / 2)));
+  const off = ea % PAGE_SIZE;
+  return [view.getInt32(off, true), size === 8 ? view.getInt32(off + 4, true) : 0];
 }

@@ -16,6 +16,8 @@ export interface WalkLevel {
 
 export interface WalkResult {
   va: bigint;
+  /** The paging mode the walk followed (SDM Vol. 3A Table 4-1); absent in results made before it was recorded. */
+  paging?: "off" | "32-bit" | "PAE" | "4-level";
   levels: WalkLevel[];
   gpa?: number;
   mfn?: number;
@@ -23,9 +25,10 @@ export interface WalkResult {
 }
 
 const NAMES: Record<number, string> = { 4: "PML4", 3: "PDPT", 2: "PD", 1: "PT" };
+const modeName = (w: WalkResult): string => (w.paging === "off" ? "paging off" : `${w.paging} paging`);
 
 export function walkText(w: WalkResult): string[] {
-  const out = [`walk of 0x${w.va.toString(16)}`];
+  const out = [`walk of 0x${w.va.toString(16)}${w.paging ? ` (${modeName(w)})` : ""}`];
   for (const l of w.levels) {
     out.push(`  ${NAMES[l.level]!.padEnd(4)} table 0x${l.tableGpa.toString(16)} [${String(l.index).padStart(3)}] = 0x${l.entry.toString(16).padStart(16, "0")} ${l.flags.join(" ")}${l.leaf ? " (leaf)" : ""}`);
   }
@@ -40,7 +43,7 @@ export function renderWalk(w: WalkResult): MimeBundle {
   const height = 30 + n * rowH;
   const parts: string[] = [
     `${svgOpen({ width: width, height: height, fontFamily: "monospace", fontSize: 12 })}`,
-    `<text x="8" y="18" font-weight="bold">${escapeXml(`walk of 0x${w.va.toString(16)}`)}</text>`,
+    `<text x="8" y="18" font-weight="bold">${escapeXml(`walk of 0x${w.va.toString(16)}${w.paging ? ` (${modeName(w)})` : ""}`)}</text>`,
   ];
   let y = 30;
   for (const l of w.levels) {

@@ -223,3 +223,56 @@ describe("leaving long mode (SDM Vol. 3A §9.8.5.4)", () => {
     expect(lm.v.paging).toBe(true);
   });
 });
+
+describe("the page-walk view outside long mode", () => {
+  it("PAE paging: the PDPTE register, then PD and PT; a 2 MiB leaf at the PD; the same answers as the walk itself", () => {
+    const { v } = runFirmware(image); // ends in PAE paging with paging.asm's tables
+    const w = v.pageWalk(0x602123);
+    expect(w.paging).toBe("PAE");
+    expect(w.levels.map((l) => l.level)).toEqual([3, 2, 1]);
+    expect(w.levels[0]!.flags).toContain("(register)");
+    expect(w.levels[2]!.flags).toContain("NX");
+    expect(w.gpa).toBe(0x203123);
+    const big = v.pageWalk(0x401234);
+    expect(big.levels.at(-1)!.leaf && big.levels.at(-1)!.flags.includes("PS")).toBe(true);
+    expect(big.gpa).toBe(0x401234);
+    expect(v.pageWalk(0x40000000).fault).toMatch(/not present at PDPTE 1/);
+    for (const a of [0x9000, 0xf0123, 0x201008, 0x401234, 0x602ffc, 0xa00010]) expect(v.pageWalk(a).gpa, a.toString(16)).toBe((v.translate(a) as { gpa: number }).gpa);
+    expect(String(w.toMimeBundle()["text/plain"])).toMatch(/^walk of 0x602123 \(PAE paging\)\n {2}PDPT .* \(register\)\n {2}PD .*\n {2}PT .* NX \(leaf\)/);
+  });
+
+  it("32-bit paging: PD and PT, a 4 MiB leaf at the PD with CR4.PSE", () => {
+    const { v } = runFirmware(pmFirmware(`
+  mov edi, 0x10000
+  mov ecx, 0x2000 / 4
+  xor eax, eax
+  rep stosd
+  mov edi, 0x11000
+  mov eax, 3
+  mov ecx, 1024
+.id:
+  stosd
+  add eax, 0x1000
+  loop .id
+  mov dword [0x10000], 0x11003
+  mov dword [0x10004], 0x800083            ; 0x400000: 4 MiB page at 0x800000
+  mov eax, cr4
+  or eax, 1 << 4
+  mov cr4, eax
+  mov eax, 0x10000
+  mov cr3, eax
+  mov eax, cr0
+  or eax, 1 << 31
+  mov cr0, eax
+`));
+    const small = v.pageWalk(0x5123);
+    expect(small.paging).toBe("32-bit");
+    expect(small.levels.map((l) => [l.level, l.tableGpa, l.index])).toEqual([[2, 0x10000, 0], [1, 0x11000, 5]]);
+    expect(small.gpa).toBe(0x5123);
+    const big = v.pageWalk(0x512345);
+    expect(big.levels.map((l) => l.level)).toEqual([2]);
+    expect(big.gpa).toBe(0x912345);
+    expect(big.gpa).toBe((v.translate(0x512345) as { gpa: number }).gpa);
+    expect(v.pageWalk(0x800000).fault).toMatch(/not present at PD/);
+  });
+});
