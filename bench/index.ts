@@ -40,13 +40,23 @@ async function main(): Promise<void> {
   const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
   const loadBefore = load();
   const rows: FigureRow[] = [];
+  // A figure that throws is reported by name at the end and makes the exit status 1, but the
+  // others still run and print: one broken figure must not throw away half an hour of the rest.
+  const failed: { name: string; error: string }[] = [];
   for (const figure of selected) {
     const results: FigureResult[] = [];
-    for (let k = 0; k < runs; k++) {
-      process.stderr.write(`bench: ${figure.name} (run ${k + 1}/${runs}) ...\n`);
-      const res = await figure.run();
-      results.push(res);
-      if (res.samples) break; // it sampled itself
+    try {
+      for (let k = 0; k < runs; k++) {
+        process.stderr.write(`bench: ${figure.name} (run ${k + 1}/${runs}) ...\n`);
+        const res = await figure.run();
+        results.push(res);
+        if (res.samples) break; // it sampled itself
+      }
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`bench: ${figure.name} failed: ${err instanceof Error ? err.stack ?? error : error}\n`);
+      failed.push({ name: figure.name, error: error.split("\n")[0]! });
+      continue;
     }
     const last = results[results.length - 1]!;
     const values = last.samples ?? results.map((x) => x.value);
@@ -61,7 +71,9 @@ async function main(): Promise<void> {
   for (const { name, value, unit, anchor, anchor_value, ratio, spread, runs: n } of rows) {
     json[name] = { value, unit, anchor, anchor_value, ratio, spread, runs: n };
   }
+  for (const f of failed) console.log(`FAILED ${f.name}: ${f.error}`);
   console.log(JSON.stringify(json));
+  if (failed.length) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -61,7 +61,10 @@ function longhornBoot(how: "adapter" | "native"): { s: number; instructions: num
   const kernel = new Uint8Array(readFileSync(g.bzImage)), ramdisk = new Uint8Array(readFileSync(g.initrd));
   const p = how === "adapter"
     ? hv.createChild({ name: "debian", memoryMiB: 256, pvh: kernel, ramdisk, cmdline: "console=hvc0" })
-    : hv.createChild({ name: "debian-hv", memoryMiB: 256, linux: kernel, ramdisk, cmdline: "console=ttyS0" });
+    // xenlab.shell: /init waits at a shell instead of powering off. On COM1 (irq 0, so Linux's 8250
+    // driver drains the tty by a timer, 16 bytes per FIFO fill) an init that powers off at once
+    // halts the machine before its first line is out ("xenlab-initramfs" and then "System halted").
+    : hv.createChild({ name: "debian-hv", memoryMiB: 256, linux: kernel, ramdisk, cmdline: "console=ttyS0 xenlab.shell" });
   const r = hv.run({ until: () => p.console.includes(INIT_FIRST_LINE) || p.vp(0).state === "suspended", maxInstructions: 4e9 });
   const s = (nowMs() - t0) / 1000;
   if (!p.console.includes(INIT_FIRST_LINE)) throw new Error(`the kernel did not reach /init on Longhorn (${how}, ${r.stoppedBy}); console:\n${p.console.slice(-2000)}`);
