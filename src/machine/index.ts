@@ -20,6 +20,9 @@
  * vCPUs (vcpu.ts, exits.ts)
  *   const v = new Vcpu(m, dom, 0, { mode: "long64", rip, rsp, cr3, regs: { rdi: 1n } });
  *   //   or { mode: "protected32", rip, regs: { rbx: startInfo } }   (the PVH entry state)
+ *   // Paging follows CR0.PG, CR4.PAE/PSE and EFER.LME/NXE as the guest (or setState) sets them:
+ *   // 4-level in long mode (mmu.ts), PAE and 32-bit paging outside it (mmu-legacy.ts; PDPTEs load
+ *   // at MOV to CR3/CR0/CR4); a 32-bit CS under EFER.LMA is compatibility mode. ElfFile reads ELF32 too.
  *   v.getState() / v.setState(st)           // whole architectural state as plain data (save/restore)
  *   v.getReg("rax") / v.setReg("rax", v) / v.regs() / v.getFlags() / v.setFlags(f); fields cr0..cr4, efer,
  *   gdtrBase/idtrBase/..., fsBase/gsBase, cpl, mode, paging, icount (instructions retired = virtual time;
