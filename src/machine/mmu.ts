@@ -21,6 +21,8 @@ export const TLB_SIZE = 4096;
 export const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
 const CANON = 2 ** 47;
+/** Bits 51:39 of an entry as its high word: above MAXPHYADDR (39, CPUID.80000008H:EAX[7:0]). */
+const HI_RESERVED_4LEVEL = 0x000fff80;
 /** Walk result: the page may be written without another walk (writable and already dirty). */
 export const WP_WRITABLE_NOW = 1;
 
@@ -142,9 +144,9 @@ export function walk4(c: Vcpu, va: number, acc: 0 | 1 | 2): number {
     rw &= (el >>> 1) & 1;
     if (nxe && eh < 0) nx = 1;
     const leaf = level === 3 || (level >= 1 && (el & PTE_PS) !== 0);
-    // Reserved bits (SDM Vol. 3A §4.5, Tables 4-14..4-20): XD without EFER.NXE, PS in a PML4E,
-    // and the low frame bits of a 1 GiB / 2 MiB page (it must be aligned).
-    if ((!nxe && eh < 0) || (level === 0 && (el & PTE_PS)) || (leaf && level === 1 && (el & 0x3fffe000)) || (leaf && level === 2 && (el & 0x1fe000))) {
+    // Reserved bits (SDM Vol. 3A §4.5, Tables 4-14..4-20): bits 51:MAXPHYADDR, XD without
+    // EFER.NXE, PS in a PML4E, and the low frame bits of a 1 GiB / 2 MiB page (it must be aligned).
+    if ((eh & HI_RESERVED_4LEVEL) || (!nxe && eh < 0) || (level === 0 && (el & PTE_PS)) || (leaf && level === 1 && (el & 0x3fffe000)) || (leaf && level === 2 && (el & 0x1fe000))) {
       throw new GuestFault(Vector.PF, pfec | PFEC_P | PFEC_RSVD, `reserved bit set in a level ${4 - level} entry`, va);
     }
     let base = (eh & 0xfffff) * TWO32 + ((el & ~0xfff) >>> 0);

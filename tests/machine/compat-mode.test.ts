@@ -26,6 +26,7 @@ const SDM_EXPECTED: [number, (string | RegExp)[], string][] = [
   [0x04, [q(0x8ff0 - 40), ROM_Q, q(CODE32), q(0x16), q(0x8ffc), q(DATA), v(0x8ffc)],
     "an interrupt in compatibility mode: 64-bit gate and frame (RIP, CS, RFLAGS, RSP, SS), RSP aligned down to 16 first (§6.14.2); iretq restores ESP"],
   [0x05, [/^F 14 ec=00000000 cr2=00200010 eip=000f[0-9a-f]{4}$/, v(0x9000)], "#PF in compatibility mode through the 64-bit IDT, CR2 the 32-bit address"],
+  [0x0b, [/^F 14 ec=0000000b cr2=00600010 eip=000f[0-9a-f]{4}$/], "a 4-level PDE with bit 40 (above MAXPHYADDR) set: P|W|RSVD"],
   [0x06, [v(0x9000), q(0x9000), q(0x9000)], "iretd in compatibility mode to the same level pops EIP, CS, EFLAGS only, to 32-bit and to 64-bit code"],
   [0x07, [], "iretq to CPL 3, 32-bit code"],
   [0x08, [/^F 14 ec=00000004 cr2=00200010 eip=000f[0-9a-f]{4}$/, v(0x7000)], "#PF at CPL 3 in compatibility mode: U/S=1; the stack switch and back"],
@@ -54,7 +55,11 @@ describe("compatibility mode", () => {
     expect(lines.filter((l) => l.startsWith("M ")).map((l) => parseInt(l.slice(2), 16))).toEqual(SDM_EXPECTED.map(([id]) => id));
   });
 
-  it.runIf(qemuAvailable())("QEMU's TCG writes the same records", () => {
-    expect(lines).toEqual(decodeRecords(runOnQemu(image)));
+  it.runIf(qemuAvailable())("QEMU's TCG writes the same records (but for P in the reserved-bit error code, which QEMU 7.2 omits)", () => {
+    const qemu = decodeRecords(runOnQemu(image));
+    // SDM Vol. 3A §4.7: "bit 3 of the error code can be set only if bit 0 is also set".
+    const fixed = qemu.map((l) => l.replace(/^F 14 ec=(\w+)/, (m, ec: string) => (parseInt(ec, 16) & 8 ? `F 14 ec=${(parseInt(ec, 16) | 1).toString(16).padStart(8, "0")}` : m)));
+    expect(qemu.filter((l, k) => l !== fixed[k])).toHaveLength(1); // probe 0x0b
+    expect(lines).toEqual(fixed);
   });
 });

@@ -101,6 +101,8 @@ pm32:
   mov dword [PML4 + 0x1000], (PML4 + 0x2000) | 7
   mov dword [PML4 + 0x2000 + 0*8], 0x000087
   mov dword [PML4 + 0x2000 + 2*8], 0x400087
+  mov dword [PML4 + 0x2000 + 3*8], 0x600087     ; 0x600000: bit 40 (above MAXPHYADDR) set
+  mov dword [PML4 + 0x2000 + 3*8 + 4], 0x100
   mov eax, cr4
   or eax, 1 << 5
   mov cr4, eax
@@ -263,6 +265,11 @@ c2:
   mov eax, [0x200010]
 .after_pf:
   VAL32 esp
+  ; ---- 11: a reserved bit in a 4-level entry ----
+  MARK32 0x0b
+  mov dword [RECOVER_AT], LIN(.after_rsvd)
+  mov dword [0x600010], 1
+.after_rsvd:
   ; ---- 6: iretd in compatibility mode, same level: EIP, CS, EFLAGS only ----
   MARK32 0x06
   pushfd
