@@ -81,6 +81,8 @@ export class CpuState {
 
   // ---- syscall MSRs and privilege ----
   star = 0n; lstar = 0; cstar = 0; sfmask = 0; tscAux = 0;
+  /** IA32_SYSENTER_CS (bits 15:0), IA32_SYSENTER_ESP and _EIP (canonical addresses). */
+  sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
   cpl = 0;
 
   // ---- SSE state (XSAVE component 1) ----

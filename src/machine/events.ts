@@ -219,6 +219,49 @@ export function sysret(c: Vcpu): void {
   c.rip = rcx;
 }
 
+/**
+ * sysenter (SDM Vol. 2B SYSENTER): CS = IA32_SYSENTER_CS & ~3 and SS = CS + 8, both flat with
+ * fixed caches (not read from the GDT); CPL 0; VM, IF, RF cleared; ESP/EIP from the MSRs, as
+ * 64-bit RSP/RIP and a 64-bit CS in IA-32e mode (also from compatibility mode).
+ */
+export function sysenter(c: Vcpu): void {
+  if (!(c.cr0 & 1) || (c.sysenterCs & 0xfffc) === 0) throw new GuestFault(Vector.GP, 0, "sysenter with IA32_SYSENTER_CS[15:2] = 0 or in real mode");
+  const ia32e = (c.efer & EFER_LMA) !== 0;
+  const sel = c.sysenterCs & 0xfffc;
+  c.eflagsRest &= ~(IF | (1 << 16) | (1 << 17));
+  c.cs = { selector: sel, long: ia32e, db: !ia32e };
+  setSegCache(c, "cs", 0, 0xffffffff);
+  c.ss = sel + 8;
+  setSegCache(c, "ss", 0, 0xffffffff);
+  c.ssBig = true;
+  if (c.cpl !== 0) { c.cpl = 0; c.flushTlb(); }
+  c.updateMode();
+  c.setSpRaw(ia32e ? c.sysenterEsp : c.sysenterEsp >>> 0);
+  c.rip = ia32e ? c.sysenterEip : c.sysenterEip >>> 0;
+}
+
+/**
+ * sysexit (SDM Vol. 2B SYSEXIT): CPL 3 with CS = IA32_SYSENTER_CS + 16 (+ 32 for the REX.W form,
+ * a 64-bit CS) | 3, SS = CS + 8, flat fixed caches; EIP = EDX, ESP = ECX (RIP/RSP = RDX/RCX,
+ * which must be canonical, for sysexitq).
+ */
+export function sysexit(c: Vcpu, q: boolean): void {
+  if (!(c.cr0 & 1) || (c.sysenterCs & 0xfffc) === 0 || c.cpl !== 0) throw new GuestFault(Vector.GP, 0, "sysexit with IA32_SYSENTER_CS[15:2] = 0 or at CPL > 0");
+  const rcx = c.H[1]! * TWO32 + (c.R[1]! >>> 0), rdx = c.H[2]! * TWO32 + (c.R[2]! >>> 0);
+  if (q && !(rcx >= -CANON && rcx < CANON && rdx >= -CANON && rdx < CANON)) throw new GuestFault(Vector.GP, 0, "sysexitq to a non-canonical RCX or RDX");
+  const sel = ((c.sysenterCs + (q ? 32 : 16)) & 0xffff) | 3;
+  c.cs = { selector: sel, long: q, db: !q };
+  setSegCache(c, "cs", 0, 0xffffffff);
+  c.ss = (sel + 8) & 0xffff;
+  setSegCache(c, "ss", 0, 0xffffffff);
+  c.ssBig = true;
+  c.cpl = 3;
+  c.flushTlb();
+  c.updateMode();
+  c.setSpRaw(q ? rcx : c.R[1]! >>> 0);
+  c.rip = q ? rdx : c.R[2]! >>> 0;
+}
+
 /** Software interrupt `int n` (and int3/into): delivered with the next RIP pushed. */
 export function softInt(c: Vcpu, vector: number, next: number): void {
   const x = c.deliver(vector, undefined, true, next, `int ${vector}`);

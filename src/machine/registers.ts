@@ -33,6 +33,8 @@ export const EFER_SCE = 1 << 0, EFER_LME = 1 << 8, EFER_LMA = 1 << 10, EFER_NXE 
 
 /** Architectural MSRs the vCPU implements itself (SDM Vol. 4); all others are exits. */
 export const MSR_TSC = 0x10;
+/** SYSENTER/SYSEXIT's target segment, stack and entry point (SDM Vol. 4 Table 2-2: IA32_SYSENTER_CS/ESP/EIP). */
+export const MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176;
 export const MSR_EFER = 0xc0000080;
 export const MSR_STAR = 0xc0000081;
 export const MSR_LSTAR = 0xc0000082;

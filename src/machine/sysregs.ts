@@ -6,7 +6,7 @@ import type { Vcpu } from "./vcpu";
 import { GuestFault, Vector } from "./exits";
 import {
   CR0_PE, CR0_PG, CR4_IMPLEMENTED, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_LME, MSR_CSTAR, MSR_EFER, MSR_FS_BASE, MSR_GS_BASE,
-  MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_TSC, MSR_TSC_AUX,
+  MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC, MSR_TSC_AUX,
 } from "./registers";
 import { Gva, gva } from "./types";
 import { lookup } from "./desc-tables";
@@ -83,6 +83,9 @@ export function rdmsr(c: Vcpu, ix: number, rip: number, next: number): boolean {
     case MSR_KERNEL_GS_BASE: v = BigInt.asUintN(64, BigInt(c.kernelGsBase)); break;
     case MSR_TSC: v = BigInt(c.readTsc(ix)); break;
     case MSR_TSC_AUX: v = BigInt(c.tscAux >>> 0); break;
+    case MSR_SYSENTER_CS: v = BigInt(c.sysenterCs); break;
+    case MSR_SYSENTER_ESP: v = BigInt.asUintN(64, BigInt(c.sysenterEsp)); break;
+    case MSR_SYSENTER_EIP: v = BigInt.asUintN(64, BigInt(c.sysenterEip)); break;
   }
   if (v !== undefined) {
     c.completeRdmsr(v);
@@ -118,6 +121,10 @@ export function wrmsr(c: Vcpu, rip: number, next: number): boolean {
     case MSR_GS_BASE: c.gsBase = asVa(); return false;
     case MSR_KERNEL_GS_BASE: c.kernelGsBase = asVa(); return false;
     case MSR_TSC_AUX: c.tscAux = c.R[0]! >>> 0; return false;
+    // The CS MSR keeps its 32 bits (only 15:0 are used); ESP/EIP are addresses, #GP if non-canonical.
+    case MSR_SYSENTER_CS: c.sysenterCs = c.R[0]! >>> 0; return false;
+    case MSR_SYSENTER_ESP: c.sysenterEsp = asVa(); return false;
+    case MSR_SYSENTER_EIP: c.sysenterEip = asVa(); return false;
   }
   c.exitAfter({ kind: "wrmsr", msr, value, rip: rip as Gva, nextRip: next as Gva });
   return true;

@@ -12,7 +12,7 @@ import {
 } from "./mmu";
 import {
   deliver as deliverImpl, deliver32 as deliver32Impl, iret as iretImpl, iret32 as iret32Impl,
-  softInt as softIntImpl, syscall as syscallImpl, sysret as sysretImpl,
+  softInt as softIntImpl, syscall as syscallImpl, sysenter as sysenterImpl, sysexit as sysexitImpl, sysret as sysretImpl,
 } from "./events";
 import { SegCheck, lldt as lldtImpl, ltr as ltrImpl, segCheck as segCheckImpl } from "./desc-tables";
 import {
@@ -78,6 +78,8 @@ export interface VcpuState {
    */
   segCache?: { es: number; cs: number; ss: number; ds: number; limits: number[]; ssBig: boolean };
   star: bigint; lstar: bigint; cstar: bigint; sfmask: number; tscAux: number;
+  /** IA32_SYSENTER_CS/ESP/EIP (hvm_hw_cpu's sysenter_cs/esp/eip). Absent in states saved before they were modelled: 0. */
+  sysenter?: { cs: number; esp: bigint; eip: bigint };
   cpl: number;
   icount: number;
   /** x87/MMX, SSE and XCR0 (fpu-state.ts). Absent in states saved before it was modelled: reset FPU state. */
@@ -213,6 +215,7 @@ export class Vcpu extends CpuState {
       ldtr: { selector: this.ldtr, base: u(this.ldtrBase), limit: this.ldtrLimit },
       segCache: { es: this.esBase, cs: this.csBase, ss: this.ssBase, ds: this.dsBase, limits: [...this.segLimit], ssBig: this.ssBig },
       star: this.star, lstar: u(this.lstar), cstar: u(this.cstar), sfmask: this.sfmask, tscAux: this.tscAux,
+      sysenter: { cs: this.sysenterCs, esp: u(this.sysenterEsp), eip: u(this.sysenterEip) },
       cpl: this.cpl, icount: this.icount, fpu: fpuState(this),
     };
   }
@@ -231,6 +234,7 @@ export class Vcpu extends CpuState {
     this.trSelector = st.tr.selector; this.trBase = gva(st.tr.base); this.trLimit = st.tr.limit ?? 0x67;
     this.ldtr = st.ldtr?.selector ?? 0; this.ldtrBase = gva(st.ldtr?.base ?? 0n); this.ldtrLimit = st.ldtr?.limit ?? 0;
     this.star = st.star; this.lstar = gva(st.lstar); this.cstar = gva(st.cstar); this.sfmask = st.sfmask; this.tscAux = st.tscAux;
+    this.sysenterCs = st.sysenter?.cs ?? 0; this.sysenterEsp = gva(st.sysenter?.esp ?? 0n); this.sysenterEip = gva(st.sysenter?.eip ?? 0n);
     this.cpl = st.cpl; this.icount = st.icount;
     flatSegments(this);
     if (!st.segCache && !(this.cr0 & CR0_PE)) {
@@ -1133,6 +1137,16 @@ export class Vcpu extends CpuState {
   /** sysretq: back to CPL 3 at RCX with RFLAGS from R11. */
   sysret(): void {
     sysretImpl(this);
+  }
+
+  /** sysenter (SDM Vol. 2B): CPL 0 at IA32_SYSENTER_CS:EIP with IA32_SYSENTER_ESP. */
+  sysenter(): void {
+    sysenterImpl(this);
+  }
+
+  /** sysexit / sysexitq: CPL 3 at EDX (RDX) with the stack ECX (RCX). */
+  sysexit(q: boolean): void {
+    sysexitImpl(this, q);
   }
 
   swapgs(): void {

@@ -2,7 +2,7 @@
  * Compatibility mode under long mode (SDM Vol. 3A §5.8.8 and §6.14; Vol. 2A CALL, RET, IRET):
  * tests/machine/programs/compat.asm far-calls, far-returns and far-jumps between 64-bit and
  * 32-bit code segments, takes an interrupt and page faults in compatibility mode at CPL 0 and 3,
- * and executes iretd there. Its records must equal QEMU TCG's for the same image, and each
+ * executes iretd there, and goes through SYSENTER/SYSEXIT (both forms). Its records must equal QEMU TCG's for the same image, and each
  * probe's frame and stack are written out below from the SDM's rules.
  */
 import { readFileSync } from "node:fs";
@@ -31,6 +31,10 @@ const SDM_EXPECTED: [number, (string | RegExp)[], string][] = [
   [0x07, [], "iretq to CPL 3, 32-bit code"],
   [0x08, [/^F 14 ec=00000004 cr2=00200010 eip=000f[0-9a-f]{4}$/, v(0x7000)], "#PF at CPL 3 in compatibility mode: U/S=1; the stack switch and back"],
   [0x09, [q(0x8800 - 40), ROM_Q, q(UCODE32), q(0x3046), q(0x7000), q(UDATA)], "int from CPL 3 compatibility code: RSP from TSS.RSP0, the user SS:RSP and IOPL 3 in the frame"],
+  [0x10, [/^F 13 ec=00000000 cr2=00200010 eip=000f[0-9a-f]{4}$/, ROM_V], "sysenter with IA32_SYSENTER_CS = 0 is #GP(0); IA32_SYSENTER_EIP reads back"],
+  [0x11, [v(CODE64 | 3), v(0x20 | 3), v(0x6800)], "sysexit (32-bit): CS = IA32_SYSENTER_CS + 16 | 3, SS = CS + 8, ESP = ECX, in compatibility mode"],
+  [0x12, [v(CODE32), v(DATA), q(0x8400)], "sysenter from compatibility mode: CS = IA32_SYSENTER_CS (a 64-bit cache in IA-32e mode), SS = CS + 8, RSP = IA32_SYSENTER_ESP"],
+  [0x13, [v(UDATA), v(0x30 | 3), q(0x6000)], "sysexitq: CS = IA32_SYSENTER_CS + 32 | 3 in 64-bit mode, SS = CS + 8, RSP = RCX"],
   [0x0f, [], "(end)"],
 ];
 
@@ -56,7 +60,8 @@ describe("compatibility mode", () => {
   });
 
   it.runIf(qemuAvailable())("QEMU's TCG writes the same records (but for P in the reserved-bit error code, which QEMU 7.2 omits)", () => {
-    const qemu = decodeRecords(runOnQemu(image));
+    // The vCPU is an Intel model: SYSENTER/SYSEXIT work in IA-32e mode (AMD's #UD them there).
+    const qemu = decodeRecords(runOnQemu(image, "qemu64,vendor=GenuineIntel"));
     // SDM Vol. 3A §4.7: "bit 3 of the error code can be set only if bit 0 is also set".
     const fixed = qemu.map((l) => l.replace(/^F 14 ec=(\w+)/, (m, ec: string) => (parseInt(ec, 16) & 8 ? `F 14 ec=${(parseInt(ec, 16) | 1).toString(16).padStart(8, "0")}` : m)));
     expect(qemu.filter((l, k) => l !== fixed[k])).toHaveLength(1); // probe 0x0b

@@ -50,14 +50,18 @@ export function qemuAvailable(): boolean {
   return existsSync("/usr/bin/qemu-system-x86_64");
 }
 
-/** The same image as QEMU's BIOS (TCG: an exact software x86), with isa-debugcon on 0xe9 and isa-debug-exit on 0xf4. */
-export function runOnQemu(image: Uint8Array): Uint8Array {
+/**
+ * The same image as QEMU's BIOS (TCG: an exact software x86), with isa-debugcon on 0xe9 and
+ * isa-debug-exit on 0xf4. `cpu`: a -cpu model, e.g. "qemu64,vendor=GenuineIntel" where the
+ * vendor's behaviour matters (QEMU gives AMD's #UD for SYSENTER in long mode to its default AMD model).
+ */
+export function runOnQemu(image: Uint8Array, cpu?: string): Uint8Array {
   const tag = Math.random().toString(36).slice(2);
   const bios = join(TMP, `fw-${tag}.bin`), out = join(TMP, `fw-${tag}.out`);
   writeFileSync(bios, image);
   try {
     execFileSync("qemu-system-x86_64", [
-      "-accel", "tcg", "-bios", bios, "-display", "none", "-nodefaults", "-m", "64", "-no-reboot",
+      "-accel", "tcg", ...(cpu ? ["-cpu", cpu] : []), "-bios", bios, "-display", "none", "-nodefaults", "-m", "64", "-no-reboot",
       "-debugcon", `file:${out}`, "-device", `isa-debug-exit,iobase=0x${EXIT_PORT.toString(16)},iosize=4`,
     ], { timeout: 60_000, stdio: "pipe" });
   } catch (e) {

@@ -1,9 +1,9 @@
-/** System instructions: cli/sti, nops and fences, ud, cpuid, hlt, hypercalls, in/out, MSRs, rdtsc, gdt/idt (ltr, lldt, invlpg... are in descriptor.ts), int/iret, syscall/sysret, swapgs. */
+/** System instructions: cli/sti, nops and fences, ud, cpuid, hlt, hypercalls, in/out, MSRs, rdtsc, gdt/idt (ltr, lldt, invlpg... are in descriptor.ts), int/iret, syscall/sysret, sysenter/sysexit, swapgs. */
 import { Family } from "./form";
 
 export const system: Family = {
   name: "system",
-  mnemonics: ["Cli", "Sti", "Nop", "Endbr64", "Endbr32", "Pause", "Lfence", "Mfence", "Sfence", "Prefetchnta", "Prefetcht0", "Prefetcht1", "Prefetcht2", "Prefetchw", "Ud2", "Ud0", "Ud1", "Cpuid", "Hlt", "Vmcall", "Vmmcall", "In", "Out", "Rdmsr", "Wrmsr", "Rdtsc", "Rdtscp", "Lgdt", "Lidt", "Sgdt", "Sidt", "Wbinvd", "Invd", "Clts", "Int", "Int3", "Int1", "Iretq", "Iretd", "Syscall", "Sysretq", "Sysret", "Swapgs"],
+  mnemonics: ["Cli", "Sti", "Nop", "Endbr64", "Endbr32", "Pause", "Lfence", "Mfence", "Sfence", "Prefetchnta", "Prefetcht0", "Prefetcht1", "Prefetcht2", "Prefetchw", "Ud2", "Ud0", "Ud1", "Cpuid", "Hlt", "Vmcall", "Vmmcall", "In", "Out", "Rdmsr", "Wrmsr", "Rdtsc", "Rdtscp", "Lgdt", "Lidt", "Sgdt", "Sidt", "Wbinvd", "Invd", "Clts", "Int", "Int3", "Int1", "Iretq", "Iretd", "Syscall", "Sysretq", "Sysret", "Sysenter", "Sysexit", "Sysexitq", "Swapgs"],
   emit(x, f) {
     const { mn, o0, o1, pre, sizeOf, next, done } = f;
     switch (mn) {
@@ -47,6 +47,8 @@ export const system: Family = {
       case "Iretd": x.end = true; return `c.iret(4);return ${x.i + 1};`;
       case "Syscall": x.end = true; return `c.syscall(${next});return ${x.i + 1};`;
       case "Sysretq": case "Sysret": if (mn === "Sysret" && x.m64) return undefined; x.end = true; return `c.sysret();return ${x.i + 1};`;
+      case "Sysenter": x.end = true; return `c.sysenter();return ${x.i + 1};`;
+      case "Sysexit": case "Sysexitq": x.end = true; return `c.sysexit(${mn === "Sysexitq"});return ${x.i + 1};`;
       case "Swapgs": return "c.swapgs();";
     }
     return undefined;

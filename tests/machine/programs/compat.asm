@@ -91,6 +91,9 @@ pm32:
   mov ebx, 0x41
   mov edx, 0xee00
   call set_gate64
+  mov eax, LIN(h42)
+  mov ebx, 0x42
+  call set_gate64
   mov dword [TSS_AT + 4], 0x8800 ; RSP0
   ; identity map: 2 MiB pages, user-accessible; 2-4 MiB not present
   mov edi, PML4
@@ -184,6 +187,8 @@ h41:
   Q64 [rsp+16]
   Q64 [rsp+24]
   Q64 [rsp+32]
+  jmp sysenter_tests
+h42:
   mov rsp, 0x9000
   jmp final
 h13:
@@ -239,7 +244,63 @@ out32_64:
   pop rcx
   ret
 
+; ---- SYSENTER/SYSEXIT in IA-32e mode (SDM Vol. 2B): fixed flat caches, selectors from IA32_SYSENTER_CS ----
+sysenter_tests:
+  MARK 0x10
+  mov dword [RECOVER_AT], LIN(.after_gp)
+  sysenter                       ; IA32_SYSENTER_CS = 0: #GP(0)
+.after_gp:
+  mov ecx, 0x174
+  mov eax, CODE32
+  xor edx, edx
+  wrmsr
+  mov ecx, 0x175
+  mov eax, 0x8400
+  wrmsr
+  mov ecx, 0x176
+  mov eax, LIN(se_entry)
+  wrmsr
+  mov ecx, 0x176
+  rdmsr
+  call out_val64
+  mov edx, LIN(se_user32)
+  mov ecx, 0x6800
+  sysexit                        ; 32-bit form: compatibility mode, CPL 3, CS 0x08+16 | 3
+se_entry:
+  MARK 0x12
+  mov ax, cs
+  movzx eax, ax
+  call out_val64
+  mov ax, ss
+  movzx eax, ax
+  call out_val64
+  Q64 rsp
+  mov rdx, LIN(se_user64)
+  mov rcx, 0x6000
+  o64 sysexit                    ; REX.W: 64-bit code, CPL 3, CS 0x08+32 | 3
+se_user64:
+  MARK 0x13
+  mov ax, cs
+  movzx eax, ax
+  call out_val64
+  mov ax, ss
+  movzx eax, ax
+  call out_val64
+  Q64 rsp
+  int 0x42
+
 bits 32
+se_user32:
+  MARK32 0x11
+  mov ax, cs
+  movzx eax, ax
+  call out_val32
+  mov ax, ss
+  movzx eax, ax
+  call out_val32
+  VAL32 esp
+  sysenter                       ; from compatibility mode to 64-bit code
+
 ; ---- compatibility-mode code (CS = 0x08: a 32-bit segment while EFER.LMA = 1) ----
 c1:
   VAL32 esp                      ; 0x9000 - 8: CS and EIP as 4 bytes each
