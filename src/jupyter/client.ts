@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
 import { PACKAGE_ROOT } from "../package-root";
-import { KERNEL_NODE_FLAGS } from "./kernelspec";
+import { KERNEL_ENV, KERNEL_NODE_FLAGS } from "./kernelspec";
 
 export const KERNEL_MAIN = join(PACKAGE_ROOT, "dist", "src", "cli", "main.js");
 /** Our kernel's argv, as kernel.json has it. */
@@ -81,7 +81,9 @@ export class KernelClient {
     writeFileSync(file, JSON.stringify(connection));
     const client = new KernelClient(key, connection, file);
     const argv = (opts.argv ?? XENLAB_ARGV).map((a) => a.replace("{connection_file}", file));
-    await client.launch(argv, { XENLAB_HISTORY: opts.historyFile ?? join(dir, "history.jsonl"), ...opts.env });
+    // Our kernel gets the environment its kernel.json gives it; another kernel's argv gets none of it.
+    const kernelEnv = opts.argv ? {} : KERNEL_ENV;
+    await client.launch(argv, { XENLAB_HISTORY: opts.historyFile ?? join(dir, "history.jsonl"), ...kernelEnv, ...opts.env });
     return client;
   }
 

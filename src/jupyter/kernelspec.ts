@@ -68,6 +68,17 @@ function pythonSysPrefix(): string {
  */
 export const KERNEL_NODE_FLAGS = ["--expose-gc", "--max-semi-space-size=2"];
 
+/**
+ * The kernel's environment (kernel.json's env; the test client sets the same). glibc's malloc
+ * keeps freed memory in its heaps and raises its mmap threshold as the process frees big blocks
+ * (mallopt(3): M_MMAP_THRESHOLD is dynamic unless a threshold is set), so V8's parser, compiler and
+ * zeromq leave freed memory resident. Setting M_TRIM_THRESHOLD (here at its 128 KiB default) fixes
+ * both thresholds: big blocks are mmap'd and unmapped when freed, heap tops are trimmed. Measured
+ * after 30 TypeScript cells: 199.2 -> 184.8 MiB resident; per declaring cell 91.6 -> 20.0 KiB.
+ * Processes the kernel starts (%%bash, !cmd) inherit it; it changes no program's results.
+ */
+export const KERNEL_ENV: Record<string, string> = { MALLOC_TRIM_THRESHOLD_: "131072" };
+
 export function kernelJson(displayName: string): Record<string, unknown> {
   return {
     argv: [process.execPath, ...KERNEL_NODE_FLAGS, join(PACKAGE_ROOT, "dist", "src", "cli", "main.js"), "kernel", "-f", "{connection_file}"],
@@ -75,7 +86,7 @@ export function kernelJson(displayName: string): Record<string, unknown> {
     language: "typescript",
     interrupt_mode: "message",
     kernel_protocol_version: PROTOCOL_VERSION,
-    env: {},
+    env: { ...KERNEL_ENV },
     metadata: { debugger: false },
   };
 }
