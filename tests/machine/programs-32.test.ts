@@ -14,12 +14,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ElfFile, Machine, PT_LOAD, Vcpu, domId, gfn } from "../../src/machine";
+import { ElfFile, PT_LOAD } from "../../src/machine";
 import { TMP } from "./helpers";
+import { runIa32 } from "../support/ia32-guest";
 
 const SRC = join(__dirname, "programs", "ia32.c");
 const LOAD_AT = 0x400000;
-const STACK_TOP = 0xff0000;
 
 function build(opt: string[], tag: string): { native: string; emu: string } {
   const flags = ["-m32", ...opt, "-ffreestanding", "-nostdlib", "-static", "-no-pie", "-fno-pic", "-fno-stack-protector",
@@ -44,72 +44,6 @@ function runI386(path: string): { out: string; by: string } {
   }
   if (!existsSync("/usr/bin/qemu-i386")) throw new Error(`this host does not run i386 programs (${why}) and qemu-i386 (Debian qemu-user) is missing`);
   return { out: execFileSync("/usr/bin/qemu-i386", [path]).toString(), by: `qemu-i386 (natively: ${why})` };
-}
-
-type Paging = "32-bit" | "PAE";
-
-/**
- * 16 MiB of RAM, identity-mapped. 32-bit paging: 4 KiB pages below 8 MiB (the program), 4 MiB
- * pages above (the stack). PAE: 4 KiB pages below 6 MiB, 2 MiB pages above; XD on the pages of
- * non-executable PT_LOAD segments and the 2 MiB pages.
- */
-function pagedGuest(elf: ElfFile, paging: Paging): Vcpu {
-  const m = new Machine(32);
-  const dom = domId(1);
-  m.populate(dom, gfn(0), 4096);
-  const g = m.guest(dom);
-  elf.loadInto(g);
-  const noExec = new Set<number>();
-  for (const ph of elf.programHeaders) {
-    if (ph.type !== PT_LOAD || ph.flags & 1) continue; // PF_X
-    for (let p = Number(ph.vaddr) & ~0xfff; p < Number(ph.vaddr) + ph.memsz; p += 0x1000) noExec.add(p);
-  }
-  const P = 1, RW = 2, PS = 0x80;
-  const v = new Vcpu(m, dom, 0, { mode: "protected32", rip: elf.entry, rsp: STACK_TOP });
-  const st = v.getState();
-  if (paging === "32-bit") {
-    const pd = 0x10000;
-    for (let t = 0; t < 2; t++) {
-      const pt = 0x11000 + t * 0x1000;
-      g.setU32(pd + t * 4, pt | P | RW);
-      for (let i = 0; i < 1024; i++) g.setU32(pt + i * 4, ((t << 22) + (i << 12)) | P | RW);
-    }
-    for (let t = 2; t < 4; t++) g.setU32(pd + t * 4, (t << 22) | PS | P | RW);
-    st.cr3 = BigInt(pd);
-    st.cr4 = (1 << 4) | (1 << 9) | (1 << 10); // PSE, OSFXSR, OSXMMEXCPT
-  } else {
-    const pdpt = 0x10000, pd = 0x11000;
-    g.setU64(pdpt, BigInt(pd | P));
-    for (let t = 0; t < 3; t++) {
-      const pt = 0x12000 + t * 0x1000;
-      g.setU64(pd + t * 8, BigInt(pt | P | RW));
-      for (let i = 0; i < 512; i++) {
-        const a = (t << 21) + (i << 12);
-        g.setU64(pt + i * 8, BigInt(a | P | RW) | (noExec.has(a) ? 1n << 63n : 0n));
-      }
-    }
-    for (let t = 3; t < 8; t++) g.setU64(pd + t * 8, BigInt((t << 21) | PS | P | RW) | (1n << 63n));
-    st.cr3 = BigInt(pdpt);
-    st.cr4 = (1 << 5) | (1 << 9) | (1 << 10); // PAE, OSFXSR, OSXMMEXCPT
-    st.efer = 1 << 11; // NXE
-  }
-  st.cr0 = (0x80000000 | (1 << 16) | (1 << 5) | (1 << 4) | (1 << 1) | 1) >>> 0; // PG, WP, NE, ET, MP, PE
-  v.setState(st);
-  return v;
-}
-
-function runOnVcpu(path: string, paging: Paging): { out: string; v: Vcpu } {
-  const elf = new ElfFile(new Uint8Array(readFileSync(path)));
-  expect(elf.elfClass).toBe(32);
-  const v = pagedGuest(elf, paging);
-  expect(v.mode).toBe("protected32");
-  let out = "";
-  for (;;) {
-    const x = v.run(50_000_000);
-    if (x.kind === "io" && x.direction === "out" && x.port === 0xe9) { out += String.fromCharCode(x.value & 0xff); continue; }
-    if (x.kind === "hlt") return { out, v };
-    throw new Error(`unexpected exit ${JSON.stringify(x, (_k, val) => (typeof val === "bigint" ? val.toString() : val))}; trace: ${v.trace.recentEvents().map((e) => e.text).join("; ")}`);
-  }
 }
 
 const BUILDS: { name: string; opt: string[]; fp: "x87" | "sse2" }[] = [
@@ -137,7 +71,7 @@ describe("gcc -m32 programs in 32-bit protected mode with paging", () => {
         const want = runI386(native);
         expect(want.out).toMatch(/^sieve 00000000000008d6\n/); // 2262 primes below 20000
         expect(want.out).toMatch(/\nharmonic200 [0-9a-f]{20} /);
-        const got = runOnVcpu(emu, paging);
+        const got = runIa32(emu, paging);
         expect(got.out, `oracle: ${want.by}`).toBe(want.out);
         expect(got.v.paging).toBe(true);
         expect(got.v.cr4 & (paging === "PAE" ? 0x20 : 0x10)).not.toBe(0);
