@@ -1,12 +1,12 @@
 /**
  * Paging outside long mode (Intel SDM Vol. 3A §4.3 32-bit paging, §4.4 PAE paging): the two
  * walks, and the four PDPTE registers PAE paging loads from CR3 (§4.4.1). The leaf rules (rights,
- * A/D, CR0.WP, XD) are the ones 4-level paging applies (mmu.ts leafAccess).
+ * A/D, CR0.WP, XD) are the ones 4-level paging applies (pt-entry.ts leafAccess).
  */
 import type { Vcpu } from "./vcpu";
 import { GuestFault, Vector } from "./exits";
 import { CR0_PG, CR4_PAE, CR4_PSE, EFER_LME, EFER_NXE, PFEC_P, PFEC_RSVD, PTE_PS } from "./registers";
-import { accessPfec, leafAccess, ptRead, ptRead32, setAccessed } from "./mmu";
+import { accessPfec, leafAccess, ptRead, ptRead32, setAccessed } from "./pt-entry";
 
 const TWO32 = 4294967296;
 /**
