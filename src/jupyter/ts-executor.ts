@@ -10,6 +10,7 @@ import { runInThisContext } from "node:vm";
 import { KeyboardInterrupt } from "../interrupt";
 import { RESULT_NAME, TICK_NAME, isScopeSpecifier } from "./cell-names";
 import { isCompleteCode } from "./ts-complete-code";
+import { runtimeComplete } from "./runtime-complete";
 import type { CellDiagnostic, TsConverter } from "./ts-converter";
 
 /** A module whose named exports are in scope in every cell. */
@@ -147,7 +148,9 @@ export class TsExecutor {
     this.rejectInterrupt?.(new KeyboardInterrupt());
   }
 
+  /** Before the checker is loaded (no TypeScript cell yet), from the values in scope: at once. */
   async complete(code: string, position: number): Promise<{ start: number; end: number; candidates: string[] }> {
+    if (!this.converter) return runtimeComplete(this.scope, code, position);
     return (await this.conv()).complete(code, position);
   }
 

@@ -47,3 +47,42 @@ it("answers is_complete and history at once after start, long before the first T
   // What the laziness saves is real: the checker is most of the kernel's memory once loaded.
   expect(rssMiB(k.proc.pid!)).toBeGreaterThan(idle + 40);
 });
+
+it("completes at once before the first TypeScript cell, from the values in scope, offering what the checker offers later", async () => {
+  const fresh = await KernelClient.start({ historyFile: join(mkdtempSync(join(tmpdir(), "xenlab-warm-")), "history.jsonl") });
+  try {
+    await fresh.waitReady();
+    const started = rssMiB(fresh.proc.pid!);
+    const asks = [
+      { code: "XenH", cursor: 4 },
+      { code: "Math.ma", cursor: 7 },
+      { code: "process.memoryUs", cursor: 16 },
+      // Last: reaching `host` creates the Xen host (~24 MiB), as any use of it would.
+      { code: "const n = 1;\nhost.dom", cursor: 21 },
+    ];
+    const matches = async (a: { code: string; cursor: number }) => (await fresh.request("shell", "complete_request", { code: a.code, cursor_pos: a.cursor })).reply.content;
+    const before = [];
+    let slowest = 0;
+    let beforeHost = 0;
+    for (const a of asks) {
+      beforeHost = rssMiB(fresh.proc.pid!);
+      const t = await timed(() => matches(a));
+      slowest = Math.max(slowest, t.ms);
+      before.push(t.value);
+    }
+    // TypeScript (~100 MiB) was not loaded for them.
+    expect(beforeHost).toBeLessThan(started + 20);
+    const first = await timed(() => fresh.execute("1 + 1"));
+    expect(first.value.reply.content.status).toBe("ok");
+    expect(slowest).toBeLessThan(first.ms / 4);
+    for (const [i, a] of asks.entries()) {
+      const typed = /[\w$]*$/.exec(a.code.slice(0, a.cursor))![0];
+      const checker = (await matches(a)).matches.filter((m: string) => m.startsWith(typed));
+      expect(checker.length, a.code).toBeGreaterThan(0);
+      expect(before[i]!.matches, a.code).toEqual(expect.arrayContaining(checker));
+      expect(before[i]!.cursor_start, a.code).toBe(a.cursor - typed.length);
+    }
+  } finally {
+    await fresh.shutdown();
+  }
+});
