@@ -45,7 +45,7 @@ export async function inspect(runner: CellRunner, code: string, cursor: number):
     if (m) return { "text/plain": m.help };
   }
   // Quick info wants a position inside the identifier; at its end, step back one.
-  const text = (await runner.executor.inspect(code, cursor)) ?? (cursor > 0 ? await runner.executor.inspect(code, cursor - 1) : undefined);
+  const text = (await runner.executor.inspectNow(code, cursor)) ?? (cursor > 0 ? await runner.executor.inspectNow(code, cursor - 1) : undefined);
   return text ? { "text/plain": text } : undefined;
 }
 

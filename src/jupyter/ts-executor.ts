@@ -10,7 +10,7 @@ import { runInThisContext } from "node:vm";
 import { KeyboardInterrupt } from "../interrupt";
 import { RESULT_NAME, TICK_NAME, isScopeSpecifier } from "./cell-names";
 import { isCompleteCode } from "./ts-complete-code";
-import { runtimeComplete } from "./runtime-complete";
+import { runtimeComplete, runtimeInspect } from "./runtime-introspection";
 import type { CellDiagnostic, TsConverter } from "./ts-converter";
 
 /** A module whose named exports are in scope in every cell. */
@@ -164,6 +164,15 @@ export class TsExecutor {
       .map((t) => `@${t.name} ${(t.text ?? []).map((p) => p.text).join("")}`.trim())
       .join("\n");
     return [signature, docs, tags].filter((s) => s.length > 0).join("\n\n") || undefined;
+  }
+
+  /**
+   * For inspect_request, which must be answered at once: quick info once the checker is loaded,
+   * before that what the value at the cursor is now.
+   */
+  async inspectNow(code: string, position: number): Promise<string | undefined> {
+    if (!this.converter) return runtimeInspect(this.scope, code, position);
+    return this.inspect(code, position);
   }
 
   isComplete(code: string): { complete: boolean; indent: string } {

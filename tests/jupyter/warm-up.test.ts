@@ -48,7 +48,7 @@ it("answers is_complete and history at once after start, long before the first T
   expect(rssMiB(k.proc.pid!)).toBeGreaterThan(idle + 40);
 });
 
-it("completes at once before the first TypeScript cell, from the values in scope, offering what the checker offers later", async () => {
+it("completes and inspects at once before the first TypeScript cell, from the values in scope, offering what the checker offers later", async () => {
   const fresh = await KernelClient.start({ historyFile: join(mkdtempSync(join(tmpdir(), "xenlab-warm-")), "history.jsonl") });
   try {
     await fresh.waitReady();
@@ -70,6 +70,14 @@ it("completes at once before the first TypeScript cell, from the values in scope
       slowest = Math.max(slowest, t.ms);
       before.push(t.value);
     }
+    const inspected = async (code: string) => (await fresh.request("shell", "inspect_request", { code, cursor_pos: code.length, detail_level: 0 })).reply.content;
+    const max = await timed(() => inspected("Math.max"));
+    const xenHost = await timed(() => inspected("XenHost"));
+    slowest = Math.max(slowest, max.ms, xenHost.ms);
+    expect(max.value).toMatchObject({ status: "ok", found: true });
+    expect(max.value.data["text/plain"]).toMatch(/^Math\.max: function\nfunction max\(\)  \(native, 2 parameters\)/);
+    expect(xenHost.value.data["text/plain"]).toMatch(/^XenHost: class\nclass XenHost\b/);
+    expect((await inspected("noSuchName")).found).toBe(false);
     // TypeScript (~100 MiB) was not loaded for them.
     expect(beforeHost).toBeLessThan(started + 20);
     const first = await timed(() => fresh.execute("1 + 1"));
@@ -82,6 +90,8 @@ it("completes at once before the first TypeScript cell, from the values in scope
       expect(before[i]!.matches, a.code).toEqual(expect.arrayContaining(checker));
       expect(before[i]!.cursor_start, a.code).toBe(a.cursor - typed.length);
     }
+    // With the checker loaded, inspection is its quick info.
+    expect((await inspected("Math.max")).data["text/plain"]).toContain("(method) Math.max(...values: number[]): number");
   } finally {
     await fresh.shutdown();
   }
