@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { CaseInput, Form, Rng, randomInput } from "./diff-forms";
-import { assembleSlots, slotGuest } from "./helpers";
+import { assembleSlots, loadCaseGprs, slotGuest } from "./helpers";
 
 const SLOT = 32;
 const CODE_AT = 0x400000;
@@ -77,13 +77,7 @@ export function runDifferential(runner: string, forms: Form[], opt: DiffOptions)
   let compared = 0;
   for (let k = 0; k < cases.length; k++) {
     const { form, input } = cases[k]!;
-    for (let i = 0; i < 16; i++) {
-      v.R[i] = Number(input.regs[i]! & 0xffffffffn) | 0;
-      v.H[i] = Number(input.regs[i]! >> 32n) | 0;
-    }
-    v.setReg("rsp", 0x7ff000);
-    v.setReg("r15", MEM_AT);
-    v.setFlags(input.flags);
+    loadCaseGprs(v, input, MEM_AT);
     g.write(MEM_AT, input.mem);
     v.rip = CODE_AT + form * SLOT;
     // Run to the hlt after the snippet so the snippet compiles as one block (with flag liveness).

@@ -27,6 +27,21 @@ export function assembleSlots(snippets: string[][], slot = 32): Uint8Array {
 }
 
 /**
+ * A differential case's integer state into the vCPU, as the native runner loads it before the
+ * snippet: the 16 GPRs (as 32-bit halves), RSP at the runner's stack, R15 at the memory operand
+ * area, RFLAGS.
+ */
+export function loadCaseGprs(v: Vcpu, input: { regs: readonly bigint[]; flags: number }, memAt: number): void {
+  for (let i = 0; i < 16; i++) {
+    v.R[i] = Number(input.regs[i]! & 0xffffffffn) | 0;
+    v.H[i] = Number(input.regs[i]! >> 32n) | 0;
+  }
+  v.setReg("rsp", 0x7ff000);
+  v.setReg("r15", memAt);
+  v.setFlags(input.flags);
+}
+
+/**
  * The emulator side of a differential test: an 8 MiB identity-mapped long-mode guest with every
  * slot's snippet at codeAt + 32·i followed by hlt (so a snippet compiles as one block).
  */

@@ -20,7 +20,7 @@ import { CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_OSXSAVE, MXCSR_MASK, Vcpu, writeIdtGate
 import { Rng } from "./diff-forms";
 import { FX_AT, MEM_AT_STATE, MEM_BYTES, STATE, SseForm, SseInput, buildSseForms, buildMmxForms, buildSseExtraForms, buildSseStringForms, randomMmxInput, randomSseInput, randomTextInput } from "./sse-forms";
 import { ApproxStats, approxLane, buildApproxForms, compareApprox } from "./sse-approx";
-import { assembleSlots, buildNativeRunner, slotGuest } from "./helpers";
+import { assembleSlots, buildNativeRunner, loadCaseGprs, slotGuest } from "./helpers";
 import { HostFxsave, asHostWouldStore, storedImageOffsets } from "./host-fxsave";
 
 const CASES_TARGET = Number(process.env.XENLAB_SSE_CASES ?? 100_000);
@@ -219,13 +219,7 @@ function differential(forms: SseForm[], target: number, input: (r: Rng) => SseIn
   const emuFx = new Uint8Array(512);
   for (let k = 0; k < cases.length; k++) {
     const { form, input } = cases[k]!;
-    for (let i = 0; i < 16; i++) {
-      v.R[i] = Number(input.regs[i]! & 0xffffffffn) | 0;
-      v.H[i] = Number(input.regs[i]! >> 32n) | 0;
-    }
-    v.setReg("rsp", 0x7ff000);
-    v.setReg("r15", MEM_AT);
-    v.setFlags(input.flags);
+    loadCaseGprs(v, input, MEM_AT);
     loadFx(v, input.fx);
     g.write(MEM_AT, input.mem);
     v.rip = CODE_AT + form * SLOT;
