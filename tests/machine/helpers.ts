@@ -8,11 +8,14 @@ import { Machine, Vcpu, buildPageTables, domId, gfn } from "../../src/machine";
 
 export const TMP = mkdtempSync(join(tmpdir(), "xenlab-machine-"));
 
-/** Assembles NASM source to flat binary with the real nasm. */
-export function nasm(src: string, bits: 16 | 32 | 64 = 64, org = 0): Uint8Array {
+/**
+ * Assembles NASM source to flat binary with the real nasm. `includeDirs`: where `%include` looks
+ * (the source itself is written to a scratch folder).
+ */
+export function nasm(src: string, bits: 16 | 32 | 64 = 64, org = 0, includeDirs: string[] = []): Uint8Array {
   const f = join(TMP, `a${Math.random().toString(36).slice(2)}.asm`);
   writeFileSync(f, `bits ${bits}\norg ${org}\n${src}\n`);
-  execFileSync("nasm", ["-f", "bin", "-o", `${f}.bin`, f]);
+  execFileSync("nasm", ["-f", "bin", ...includeDirs.map((d) => `-I${d}/`), "-o", `${f}.bin`, f]);
   return new Uint8Array(readFileSync(`${f}.bin`));
 }
 

@@ -3,7 +3,11 @@
  * pmFirmware builds) write to the debug port, decoded into lines: 'M id' (a probe starts),
  * 'F vector ec cr2 eip' (a fault the handler saw), 'V value' (32 bits), 'Q value' (64 bits).
  */
+import { join } from "node:path";
 import { nasm } from "./helpers";
+
+/** Where the firmware sources and their shared pieces (pm32-records.mac, pm32-faults.asm) live. */
+const PROGRAMS = join(__dirname, "programs");
 
 export function decodeRecords(b: Uint8Array): string[] {
   const out: string[] = [];
@@ -36,36 +40,20 @@ export function probe(lines: string[], id: number): string[] {
 
 /** A 64 KiB BIOS image whose reset vector jumps to `start` (16-bit code at F000:0). */
 export function firmwareImage(src: string): Uint8Array {
-  return nasm(`${src.replace(/^bits 16\norg 0\n/m, "")}\ntimes 0xFFF0 - ($ - $$) db 0\njmp 0xF000:start\ntimes 0x10000 - ($ - $$) db 0`, 16, 0);
+  return nasm(`${src.replace(/^bits 16\norg 0\n/m, "")}\ntimes 0xFFF0 - ($ - $$) db 0\njmp 0xF000:start\ntimes 0x10000 - ($ - $$) db 0`, 16, 0, [PROGRAMS]);
 }
 
 /**
  * A firmware image that enters flat 32-bit protected mode (paging off, DS/ES/SS flat, stack at
  * 0x9000), installs #GP and #PF handlers writing 'F' records and resuming at [0x600], and runs
- * `body` (32-bit code; PROBE/VAL/MARK macros as in paging.asm; `out 0xf4` is appended).
+ * `body` (32-bit code; the PROBE/VAL/MARK macros and fault handlers are paging.asm's own,
+ * programs/pm32-records.mac and pm32-faults.asm; `out 0xf4` is appended).
  */
 export function pmFirmware(body: string): Uint8Array {
   return firmwareImage(`
 %define LIN(x) (0xF0000 + (x))
 %define RECOVER_AT 0x600
-%macro MARK 1                    ; (keeps EAX)
-  push eax
-  mov al, 'M'
-  out 0xe9, al
-  mov al, %1
-  out 0xe9, al
-  pop eax
-%endmacro
-%macro PROBE 2+
-  MARK %1
-  mov dword [RECOVER_AT], LIN(%%after)
-  %2
-%%after:
-%endmacro
-%macro VAL 1
-  mov eax, %1
-  call out_val
-%endmacro
+%include "pm32-records.mac"
 bits 16
 start:
   cli
@@ -105,44 +93,7 @@ ${body}
   mov al, 0
   out 0xf4, al
   hlt
-gp_handler:
-  push eax
-  mov al, 13
-  jmp fault_common
-pf_handler:
-  push eax
-  mov al, 14
-fault_common:
-  push eax
-  mov al, 'F'
-  out 0xe9, al
-  pop eax
-  out 0xe9, al
-  mov eax, [esp+4]
-  call out32
-  mov eax, cr2
-  call out32
-  mov eax, [esp+8]
-  call out32
-  mov eax, [RECOVER_AT]
-  mov [esp+8], eax
-  pop eax
-  add esp, 4
-  iretd
-out_val:
-  push eax
-  mov al, 'V'
-  out 0xe9, al
-  pop eax
-out32:
-  push ecx
-  mov ecx, 4
-.l:
-  out 0xe9, al
-  ror eax, 8
-  loop .l
-  pop ecx
-  ret
+%include "pm32-faults.asm"
 align 8
 gdt:
   dq 0

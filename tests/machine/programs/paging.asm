@@ -24,25 +24,7 @@ org 0
 %define PAE_PT1 0x17000
 %define PML4 0x20000               ; long mode: PML4, PDPT, PD (2 MiB identity 0-8 MiB)
 
-%macro MARK 1                    ; (keeps EAX)
-  push eax
-  mov al, 'M'
-  out 0xe9, al
-  mov al, %1
-  out 0xe9, al
-  pop eax
-%endmacro
-; PROBE id, instruction: a fault in the instruction resumes after it.
-%macro PROBE 2+
-  MARK %1
-  mov dword [RECOVER_AT], LIN(%%after)
-  %2
-%%after:
-%endmacro
-%macro VAL 1
-  mov eax, %1
-  call out_val
-%endmacro
+%include "pm32-records.mac"
 
 start:
   cli
@@ -321,45 +303,7 @@ set_gate:
   or ecx, edx
   mov [IDT_AT + ebx*8 + 4], ecx
   ret
-gp_handler:
-  push eax
-  mov al, 13
-  jmp fault_common
-pf_handler:
-  push eax
-  mov al, 14
-fault_common:
-  ; [esp] EAX, [esp+4] error code, [esp+8] EIP, CS, EFLAGS (, ESP, SS from ring 3)
-  push eax
-  mov al, 'F'
-  out 0xe9, al
-  pop eax
-  out 0xe9, al
-  mov eax, [esp+4]
-  call out32
-  mov eax, cr2
-  call out32
-  mov eax, [esp+8]
-  call out32
-  mov eax, [RECOVER_AT]
-  mov [esp+8], eax
-  pop eax
-  add esp, 4
-  iretd
-out_val:
-  push eax
-  mov al, 'V'
-  out 0xe9, al
-  pop eax
-out32:
-  push ecx
-  mov ecx, 4
-.l:
-  out 0xe9, al
-  ror eax, 8
-  loop .l
-  pop ecx
-  ret
+%include "pm32-faults.asm"
 bits 64
 out_val64:
   push rax
