@@ -20,7 +20,9 @@ org 0
 %define UCODE32 0x23
 %define UDATA 0x2b
 
-%macro MARK 1                    ; (keeps EAX)
+%include "pm32-records.mac"      ; MARK, VAL: 32-bit code (here: compatibility mode)
+%include "pm32-enter.mac"
+%macro MARK64 1                  ; 64-bit code: 'M' id (keeps RAX)
   push rax
   mov al, 'M'
   out 0xe9, al
@@ -28,41 +30,13 @@ org 0
   out 0xe9, al
   pop rax
 %endmacro
-%macro MARK32 1
-  push eax
-  mov al, 'M'
-  out 0xe9, al
-  mov al, %1
-  out 0xe9, al
-  pop eax
-%endmacro
-%macro VAL32 1                   ; 32-bit code: 'V' value
-  mov eax, %1
-  call out_val32
-%endmacro
 %macro Q64 1                     ; 64-bit code: 'Q' value
   mov rax, %1
   call out_q64
 %endmacro
 
 start:
-  cli
-  cld
-  xor ax, ax
-  mov ss, ax
-  mov sp, 0x7000
-  mov es, ax
-  push cs
-  pop ds
-  mov si, gdt
-  mov di, GDT_AT
-  mov cx, gdt_end - gdt
-  rep movsb
-  o32 lgdt [cs:gdtr]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword CODE32:LIN(pm32)
+  PM32_ENTER CODE32, pm32
 
 bits 32
 pm32:
@@ -127,20 +101,20 @@ lm64:
   ltr ax
   mov rsp, 0x9000
   ; ---- 1: far call from 64-bit code into a 32-bit code segment, far return ----
-  MARK 0x01
+  MARK64 0x01
   call far dword [LIN(ptr_c1)]   ; FF /3, m16:32
   Q64 rsp                        ; 0x9000 again
   ; ---- 10: REX.W far call (m16:64) to 64-bit code, retfq ----
-  MARK 0x0a
+  MARK64 0x0a
   call far qword [LIN(ptr_l10)]
   Q64 rsp
   ; ---- 2: far jump into compatibility mode (m16:32) ----
-  MARK 0x02
+  MARK64 0x02
   jmp far dword [LIN(ptr_c2)]
 back64:
   Q64 rsp
   ; ---- 7: ring 3 in compatibility mode ----
-  MARK 0x07
+  MARK64 0x07
   push qword UDATA
   push qword 0x7000
   push qword 0x3002              ; IOPL 3: `out` works at CPL 3
@@ -148,7 +122,7 @@ back64:
   push qword LIN(u32)
   iretq
 final:
-  MARK 0x0f
+  MARK64 0x0f
   mov al, 0
   out 0xf4, al
   hlt
@@ -246,7 +220,7 @@ out32_64:
 
 ; ---- SYSENTER/SYSEXIT in IA-32e mode (SDM Vol. 2B): fixed flat caches, selectors from IA32_SYSENTER_CS ----
 sysenter_tests:
-  MARK 0x10
+  MARK64 0x10
   mov dword [RECOVER_AT], LIN(.after_gp)
   sysenter                       ; IA32_SYSENTER_CS = 0: #GP(0)
 .after_gp:
@@ -267,7 +241,7 @@ sysenter_tests:
   mov ecx, 0x6800
   sysexit                        ; 32-bit form: compatibility mode, CPL 3, CS 0x08+16 | 3
 se_entry:
-  MARK 0x12
+  MARK64 0x12
   mov ax, cs
   movzx eax, ax
   call out_val64
@@ -279,7 +253,7 @@ se_entry:
   mov rcx, 0x6000
   o64 sysexit                    ; REX.W: 64-bit code, CPL 3, CS 0x08+32 | 3
 se_user64:
-  MARK 0x13
+  MARK64 0x13
   mov ax, cs
   movzx eax, ax
   call out_val64
@@ -291,81 +265,69 @@ se_user64:
 
 bits 32
 se_user32:
-  MARK32 0x11
+  MARK 0x11
   mov ax, cs
   movzx eax, ax
-  call out_val32
+  call out_val
   mov ax, ss
   movzx eax, ax
-  call out_val32
-  VAL32 esp
+  call out_val
+  VAL esp
   sysenter                       ; from compatibility mode to 64-bit code
 
 ; ---- compatibility-mode code (CS = 0x08: a 32-bit segment while EFER.LMA = 1) ----
 c1:
-  VAL32 esp                      ; 0x9000 - 8: CS and EIP as 4 bytes each
-  VAL32 [esp]
+  VAL esp                      ; 0x9000 - 8: CS and EIP as 4 bytes each
+  VAL [esp]
   movzx eax, word [esp+4]
-  call out_val32
+  call out_val
   retf                           ; 32-bit far return to the 64-bit caller
 c2:
   ; ---- 3: compatibility mode -> 64-bit code by a direct far call, back by retf ----
-  MARK32 0x03
+  MARK 0x03
   call CODE64:LIN(l2)            ; 9A ptr16:32
-  VAL32 esp
+  VAL esp
   ; ---- 4: int from compatibility mode: a 64-bit frame, RSP aligned to 16 first ----
-  MARK32 0x04
+  MARK 0x04
   mov ebp, esp
   sub esp, 4                     ; ESP = ...c: not 16-byte aligned
   int 0x40
-  VAL32 esp
+  VAL esp
   mov esp, ebp
   ; ---- 5: #PF in compatibility mode ----
-  MARK32 0x05
+  MARK 0x05
   mov dword [RECOVER_AT], LIN(.after_pf)
   mov eax, [0x200010]
 .after_pf:
-  VAL32 esp
+  VAL esp
   ; ---- 11: a reserved bit in a 4-level entry ----
-  MARK32 0x0b
+  MARK 0x0b
   mov dword [RECOVER_AT], LIN(.after_rsvd)
   mov dword [0x600010], 1
 .after_rsvd:
   ; ---- 6: iretd in compatibility mode, same level: EIP, CS, EFLAGS only ----
-  MARK32 0x06
+  MARK 0x06
   pushfd
   push dword CODE32
   push dword LIN(.after_iret)
   iretd
 .after_iret:
-  VAL32 esp                      ; the three dwords are gone, nothing more
+  VAL esp                      ; the three dwords are gone, nothing more
   pushfd
   push dword CODE64
   push dword LIN(l6)
   iretd                          ; ...and into 64-bit code
 u32:
   ; CPL 3, compatibility mode
-  MARK32 0x08
+  MARK 0x08
   mov dword [RECOVER_AT], LIN(.after_upf)
   mov eax, [0x200010]            ; #PF: U/S = 1
 .after_upf:
-  VAL32 esp
-  MARK32 0x09
+  VAL esp
+  MARK 0x09
   sub ebx, ebx                   ; every arithmetic flag defined in the frame's EFLAGS
   int 0x41
-out_val32:
-  push eax
-  mov al, 'V'
-  out 0xe9, al
-  pop eax
-  push ecx
-  mov ecx, 4
-.l:
-  out 0xe9, al
-  ror eax, 8
-  loop .l
-  pop ecx
-  ret
+%include "pm32-out.asm"
 ; 64-bit IDT gate EBX -> 64-bit handler EAX (below 4 GiB), type/DPL EDX
 set_gate64:
   push ebx

@@ -25,25 +25,10 @@ org 0
 %define PML4 0x20000               ; long mode: PML4, PDPT, PD (2 MiB identity 0-8 MiB)
 
 %include "pm32-records.mac"
+%include "pm32-enter.mac"
 
 start:
-  cli
-  cld
-  xor ax, ax
-  mov ss, ax
-  mov sp, 0x7000
-  mov es, ax
-  push cs
-  pop ds
-  mov si, gdt
-  mov di, GDT_AT
-  mov cx, gdt_end - gdt
-  rep movsb
-  o32 lgdt [cs:gdtr]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:LIN(pm32)
+  PM32_ENTER 0x08, pm32
 
 bits 32
 pm32:

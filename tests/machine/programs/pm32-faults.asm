@@ -1,6 +1,6 @@
 ; The #GP and #PF handlers of the protected-mode test firmware (32-bit code): each writes 'F'
 ; vector, error code, CR2 and the faulting EIP to port 0xe9 and resumes at [RECOVER_AT]; out_val
-; and out32 write 'V' records and raw 32-bit values. Included where the code is to sit.
+; and out32 (pm32-out.asm) write 'V' records and raw 32-bit values. Included where the code is to sit.
 gp_handler:
   push eax
   mov al, 13
@@ -26,17 +26,4 @@ fault_common:
   pop eax
   add esp, 4
   iretd
-out_val:
-  push eax
-  mov al, 'V'
-  out 0xe9, al
-  pop eax
-out32:
-  push ecx
-  mov ecx, 4
-.l:
-  out 0xe9, al
-  ror eax, 8
-  loop .l
-  pop ecx
-  ret
+%include "pm32-out.asm"
