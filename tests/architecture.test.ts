@@ -10,12 +10,6 @@ import { cycles, importGraph } from "./support/import-cycles";
 const ROOT = resolve(__dirname, "..");
 const graph = importGraph(ROOT);
 
-/**
- * Edges still closing a cycle between areas, each with its owner: Vcpu draws itself from inside
- * src/machine (issue 13 rebuilds vcpu.ts), and the magics write through the kernel's OutputSink
- * while the kernel dispatches to the magics (one interface to split out). May only shrink.
- */
-const KNOWN_AREA_EDGES = /^(src\/machine\/(vcpu|vcpu-views)\.ts -> src\/render\/[a-z-]+\.ts|src\/magics\/magic\.ts -> src\/jupyter\/outputs\.ts)$/;
 
 describe("architecture", () => {
   it("finds the graph it checks (a cycle planted in a copy is found)", () => {
@@ -31,7 +25,7 @@ describe("architecture", () => {
     for (const [f, deps] of graph) {
       const a = area(f);
       const out = areas.get(a) ?? [];
-      for (const d of deps) if (area(d) !== a && !out.includes(area(d)) && !KNOWN_AREA_EDGES.test(`${f} -> ${d}`)) out.push(area(d));
+      for (const d of deps) if (area(d) !== a && !out.includes(area(d))) out.push(area(d));
       areas.set(a, out);
     }
     expect(cycles(areas).map((c) => c.join(" <-> "))).toEqual([]);
@@ -56,9 +50,7 @@ describe("architecture", () => {
 
   it("no model file imports src/render (views register with the MIME layer instead)", () => {
     const models = ["src/xen/", "src/hyperv/", "src/machine/", "src/vhd/", "src/fs/", "src/platform/"];
-    // Vcpu's own views are still drawn from inside src/machine (issue 13 owns vcpu.ts): known, may only shrink.
-    const knownMachine = /^src\/machine\/(vcpu|vcpu-views)\.ts -> src\/render\/(mime|registers|disasm|pagewalk)\.ts$/;
     const bad = [...graph].filter(([f]) => models.some((m) => f.startsWith(m))).flatMap(([f, deps]) => deps.filter((d) => d.startsWith("src/render/")).map((d) => `${f} -> ${d}`));
-    expect(bad.filter((b) => !knownMachine.test(b))).toEqual([]);
+    expect(bad).toEqual([]);
   });
 });

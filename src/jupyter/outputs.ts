@@ -6,32 +6,7 @@ import { inspect } from "node:util";
 import { isDisplayable, JUPYTER_DISPLAY, MimeBundle } from "../mime";
 import "../render/register"; // the views every model object is drawn with
 
-export type StreamName = "stdout" | "stderr";
-
-export interface DisplayOptions {
-  /** A display id: later `update` calls replace every output carrying it. */
-  id?: string;
-  metadata?: Record<string, unknown>;
-}
-
-export interface OutputSink {
-  stream(name: StreamName, text: string): void;
-  display(bundle: MimeBundle, options?: DisplayOptions): void;
-  updateDisplay(id: string, bundle: MimeBundle, metadata?: Record<string, unknown>): void;
-  clearOutput(wait: boolean): void;
-  result(executionCount: number, bundle: MimeBundle): void;
-  error(error: CellError): void;
-  /** A payload for the execute_reply (e.g. the pager, for `%magic?`). */
-  page?(bundle: MimeBundle): void;
-  /** The set_next_input payload: text for the frontend to put in the cell (`replace`) or below it. */
-  nextInput?(text: string, replace: boolean): void;
-}
-
-export interface CellError {
-  ename: string;
-  evalue: string;
-  traceback: string[];
-}
+export type { CellError, DisplayOptions, OutputSink, StreamName } from "../output-sink";
 
 /** The MIME bundle for any value: its own display hook if it has one, else util.inspect. */
 export function mimeBundleOf(value: unknown): MimeBundle {

@@ -3,8 +3,7 @@ import type { Vcpu } from "./vcpu";
 import type { Block } from "./codegen";
 import { CR4_PAE, CR4_PSE, EFER_LMA, PTE_PS } from "./registers";
 import { PAGE_SIZE, gva, mfn } from "./types";
-import type { MimeBundle } from "../render/mime";
-import { WalkLevel, WalkResult, renderWalk } from "../render/pagewalk";
+import { PageWalk, type WalkLevel, type WalkResult } from "./page-walk";
 import { disassemble, symbolizerFrom } from "./disasm";
 
 const TWO32 = 4294967296;
@@ -84,7 +83,7 @@ export function recentInstructions(c: Vcpu, count = 32): { address: bigint; text
 }
 
 /** Walks the guest page tables for `va` without changing A/D bits: levels, gpa, machine frame. */
-export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBundle(): MimeBundle } {
+export function pageWalk(c: Vcpu, va: number | bigint): PageWalk {
   const a = gva(va);
   const levels: WalkLevel[] = [];
   const res: WalkResult = { va: gvaToU64(a), levels };
@@ -163,7 +162,7 @@ export function pageWalk(c: Vcpu, va: number | bigint): WalkResult & { toMimeBun
     const e = c.p2m.raw(Math.floor(res.gpa / PAGE_SIZE));
     if (e >= 0) res.mfn = Math.floor(e / 2);
   }
-  return Object.assign(res, { toMimeBundle: () => renderWalk(res) });
+  return new PageWalk(res);
 }
 
 function gvaToU64(a: number): bigint {

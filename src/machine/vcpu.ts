@@ -45,10 +45,9 @@ import { flatSegments } from "./segcache";
 import { farCall as farCallImpl, farRet as farRetImpl } from "./far";
 import { initState, startupIpi as startupIpiImpl } from "./realmode";
 import { commitPdptes, paePaging, readPdptes } from "./mmu-legacy";
-import type { MimeBundle } from "../render/mime";
-import { renderVcpu } from "../render/registers";
-import { renderListing, listingText } from "../render/disasm";
-import { WalkResult } from "../render/pagewalk";
+import { display, type MimeBundle } from "../mime";
+import { Listing, listingText } from "./listing";
+import type { PageWalk } from "./page-walk";
 import { disassemble } from "./disasm";
 
 const CANON = 2 ** 47;
@@ -1228,16 +1227,17 @@ export class Vcpu extends CpuState {
   /** The disassembly view alone. */
   disassemblyView(count = 16): MimeBundle {
     const d = this.disassembly(count);
-    return renderListing(d.lines, d.current, `vCPU ${this.id} at 0x${d.current.toString(16)}`);
+    return new Listing(d.lines, d.current, `vCPU ${this.id} at 0x${d.current.toString(16)}`).toMimeBundle();
   }
 
   /** Walks the guest page tables for `va` without changing A/D bits: levels, gpa, machine frame. */
-  pageWalk(va: number | bigint): WalkResult & { toMimeBundle(): MimeBundle } {
+  pageWalk(va: number | bigint): PageWalk {
     return pageWalkImpl(this, va);
   }
 
+  /** Registers, flags decoded, disassembly at RIP (src/render/registers, through the MIME registry). */
   toMimeBundle(): MimeBundle {
-    return renderVcpu(this);
+    return display(this);
   }
 }
 

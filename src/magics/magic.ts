@@ -2,7 +2,7 @@
  * What a magic is. `%name args` (line) and `%%name args\nbody` (cell) are parsed before any
  * TypeScript conversion; each magic family lives in its own file and calls the library API.
  */
-import { OutputSink } from "../jupyter/outputs";
+import type { OutputSink } from "../output-sink";
 
 /** A wrong magic invocation: shown to the user as `UsageError: …` (IPython's name for it). */
 export class UsageError extends Error {

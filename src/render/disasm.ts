@@ -3,24 +3,9 @@
  * text and HTML.
  */
 import { MimeBundle, escapeXml } from "./mime";
+import { type ListingLine, listingText } from "../machine/listing";
 
-export interface ListingLine {
-  address: bigint;
-  bytes: Uint8Array;
-  text: string;
-  where?: string;
-}
-
-export function listingText(lines: readonly ListingLine[], current?: bigint): string[] {
-  const out: string[] = [];
-  for (const l of lines) {
-    if (l.where && !l.where.includes("+")) out.push(`${l.where}:`);
-    if (!l.bytes.length && !l.text) continue; // a label on a line of its own
-    const hex = [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-    out.push(`${l.address === current ? "=>" : "  "} ${l.address.toString(16).padStart(16, "0")}  ${hex.padEnd(24)} ${l.text}`);
-  }
-  return out;
-}
+export { ListingLine, listingText } from "../machine/listing";
 
 export function renderListing(lines: readonly ListingLine[], current?: bigint, title = "disassembly"): MimeBundle {
   const text = listingText(lines, current).join("\n");

@@ -4,25 +4,9 @@
  */
 import { MimeBundle, escapeXml } from "./mime";
 import { svgOpen } from "./svg";
+import type { WalkResult } from "../machine/page-walk";
 
-export interface WalkLevel {
-  level: number; // 4 = PML4 ... 1 = PT
-  tableGpa: number;
-  index: number;
-  entry: bigint;
-  flags: string[];
-  leaf: boolean;
-}
-
-export interface WalkResult {
-  va: bigint;
-  /** The paging mode the walk followed (SDM Vol. 3A Table 4-1); absent in results made before it was recorded. */
-  paging?: "off" | "32-bit" | "PAE" | "4-level";
-  levels: WalkLevel[];
-  gpa?: number;
-  mfn?: number;
-  fault?: string;
-}
+export type { WalkLevel, WalkResult } from "../machine/page-walk";
 
 const NAMES: Record<number, string> = { 4: "PML4", 3: "PDPT", 2: "PD", 1: "PT" };
 const modeName = (w: WalkResult): string => (w.paging === "off" ? "paging off" : `${w.paging} paging`);

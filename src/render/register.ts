@@ -4,6 +4,9 @@
  * `toMimeBundle()` draw; models never import src/render.
  */
 import { registerDisplay } from "../mime";
+import { Vcpu } from "../machine/vcpu";
+import { Listing } from "../machine/listing";
+import { PageWalk } from "../machine/page-walk";
 import { Domain } from "../xen/domain";
 import { XenHost } from "../xen/host";
 import { EventChannelListing, GrantTableListing, HypercallTrace, SchedTimeline, XenstoreSubtree } from "../xen/queries";
@@ -18,6 +21,9 @@ import { VhdDisk } from "../vhd/vhd-disk";
 import { FileSystem, FsTree } from "../fs/filesystem";
 import { MountedDisk } from "../fs/mount";
 import { PartitionTable } from "../fs/partition-table";
+import { renderVcpu } from "./registers";
+import { renderListing } from "./disasm";
+import { renderWalk } from "./pagewalk";
 import { renderDomain, renderDomainList } from "./xen-domains";
 import { SchedTimelineView } from "./xen-timeline";
 import { EventChannelView } from "./xen-evtchn";
@@ -31,6 +37,9 @@ import { renderXenTranslation } from "./hyperv-xen";
 import { renderVhdBundle } from "./vhd";
 import { renderFileSystem, renderMountedDisk, renderPartitionTable, renderTree } from "./fs";
 
+registerDisplay(Vcpu, renderVcpu);
+registerDisplay(Listing, (l) => renderListing(l.lines, l.current, l.title));
+registerDisplay(PageWalk, renderWalk);
 registerDisplay(XenHost, renderDomainList);
 registerDisplay(Domain, renderDomain);
 registerDisplay(SchedTimeline, (q) => new SchedTimelineView(q.host, q.segments, q.from, q.to).toMimeBundle());
